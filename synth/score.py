@@ -1,0 +1,478 @@
+"""The score model: immutable, typed, absolute times in beats.
+
+A :class:`Score` holds :class:`Part` objects (each a sorted tuple of
+:class:`Note`), a :class:`TempoMap`, meter and key changes and
+:class:`Metadata`.  Times are absolute positions in *beats* (quarter notes);
+the tempo map turns beats into seconds once, and sample positions come from
+rounding absolute seconds, so no error accumulates over a long piece.
+
+Every class is a frozen dataclass; "changing" a score means building a new one
+(``dataclasses.replace`` or the ``with_*`` helpers).
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from dataclasses import dataclass, field, replace
+from fractions import Fraction
+from typing import Iterable, Mapping
+
+import numpy as np
+
+from .errors import ScoreError
+from .units import PITCH_CLASSES, note_name
+
+__all__ = [
+    "Note",
+    "Part",
+    "TempoChange",
+    "TempoMap",
+    "MeterChange",
+    "MeterMap",
+    "KeyChange",
+    "Metadata",
+    "Score",
+    "parse_meter",
+    "parse_key",
+]
+
+
+# ---------------------------------------------------------------- notes, parts
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    """One note.
+
+    Parameters
+    ----------
+    start : float
+        Absolute onset in beats (quarter notes) from the start of the piece.
+    duration : float
+        Length in beats (> 0): the time the key is held; the release follows.
+    pitch : float
+        MIDI number; fractional values are microtones (60.5 = C4 + 50 cents).
+    velocity : int
+        1..127, MIDI-style loudness.
+    bend : tuple of (float, float)
+        Pitch-bend breakpoints ``(beat offset from the note's start,
+        semitones)``, held between points.  Empty means no bend.
+    """
+
+    start: float
+    duration: float
+    pitch: float
+    velocity: int = 80
+    bend: tuple[tuple[float, float], ...] = ()
+
+    def __post_init__(self):
+        if not (math.isfinite(self.start) and self.start >= 0):
+            raise ScoreError(f"note start must be a finite beat >= 0, got {self.start!r}")
+        if not (math.isfinite(self.duration) and self.duration > 0):
+            raise ScoreError(f"note duration must be > 0 beats, got {self.duration!r}")
+        if not (math.isfinite(self.pitch) and 0.0 <= self.pitch <= 127.0):
+            raise ScoreError(f"note pitch must be within MIDI 0..127, got {self.pitch!r}")
+        if not (isinstance(self.velocity, (int, np.integer)) and 1 <= self.velocity <= 127):
+            raise ScoreError(f"note velocity must be an integer 1..127, got {self.velocity!r}")
+
+    @property
+    def end(self) -> float:
+        """Beat at which the note is released."""
+        return self.start + self.duration
+
+    def __str__(self) -> str:
+        return f"{note_name(self.pitch)}@{self.start:g}+{self.duration:g}v{self.velocity}"
+
+
+def _note_key(n: Note):
+    return (n.start, n.pitch, n.duration, n.velocity)
+
+
+@dataclass(frozen=True)
+class Part:
+    """A named voice of the score and the instrument that plays it.
+
+    Parameters
+    ----------
+    name : str
+        Unique within the score.
+    notes : tuple of Note
+        Sorted by (start, pitch) on construction.
+    preset : str
+        Name of the preset that plays the part (see ``synth presets``).
+    patch : mapping of str to value
+        Overrides of preset parameters, dotted keys (``"envelope.release"``).
+    gain_db : float
+        Part level in dB.
+    pan : float
+        Stereo position, -1 (left) .. +1 (right), equal-power.
+    effects : tuple of mapping
+        Per-part effect settings (``{"type": "reverb", ...}``), in order.
+    generated : bool
+        True when the part's notes were generated rather than transcribed.
+    description : str
+        Free text (role of the part, where its notes come from).
+    """
+
+    name: str
+    notes: tuple[Note, ...] = ()
+    preset: str = "sine"
+    patch: Mapping[str, object] = field(default_factory=dict)
+    gain_db: float = 0.0
+    pan: float = 0.0
+    effects: tuple[Mapping[str, object], ...] = ()
+    generated: bool = False
+    description: str = ""
+
+    def __post_init__(self):
+        if not isinstance(self.name, str) or not self.name:
+            raise ScoreError(f"part name must be a non-empty string, got {self.name!r}")
+        notes = tuple(self.notes)
+        for n in notes:
+            if not isinstance(n, Note):
+                raise ScoreError(f"part {self.name!r}: expected Note, got {type(n).__name__}")
+        object.__setattr__(self, "notes", tuple(sorted(notes, key=_note_key)))
+        object.__setattr__(self, "patch", dict(self.patch))
+        object.__setattr__(self, "effects", tuple(dict(e) for e in self.effects))
+        if not (math.isfinite(self.pan) and -1.0 <= self.pan <= 1.0):
+            raise ScoreError(f"part {self.name!r}: pan must be within -1..1, got {self.pan!r}")
+        if not math.isfinite(self.gain_db):
+            raise ScoreError(f"part {self.name!r}: gain_db must be finite, got {self.gain_db!r}")
+
+    def __hash__(self):
+        return hash((self.name, self.notes, self.preset))
+
+    @property
+    def end(self) -> float:
+        """Beat at which the last note is released (0 for an empty part)."""
+        return max((n.end for n in self.notes), default=0.0)
+
+    def with_notes(self, notes: Iterable[Note]) -> "Part":
+        """A copy of this part holding ``notes`` instead."""
+        return replace(self, notes=tuple(notes))
+
+
+# ---------------------------------------------------------------- tempo
+
+@dataclass(frozen=True, slots=True)
+class TempoChange:
+    """Tempo ``bpm`` (quarter notes per minute) from ``beat`` on."""
+
+    beat: float
+    bpm: float
+
+    def __post_init__(self):
+        if not (math.isfinite(self.beat) and self.beat >= 0):
+            raise ScoreError(f"tempo change beat must be >= 0, got {self.beat!r}")
+        if not (math.isfinite(self.bpm) and self.bpm > 0):
+            raise ScoreError(f"tempo must be > 0 bpm, got {self.bpm!r}")
+
+
+class TempoMap:
+    """Piecewise-constant tempo: beats <-> seconds.
+
+    Changes may fall anywhere, also in the middle of a note (the note's end is
+    then reached at the new tempo).  Conversions use the absolute beat, so no
+    rounding accumulates.
+
+    Parameters
+    ----------
+    changes : iterable of TempoChange or (beat, bpm)
+        Must include (or defaults to) a change at beat 0.
+    """
+
+    __slots__ = ("changes", "_beats", "_bpm", "_secs")
+
+    def __init__(self, changes: Iterable[TempoChange | tuple[float, float]] = ((0.0, 120.0),)):
+        items = [c if isinstance(c, TempoChange) else TempoChange(float(c[0]), float(c[1]))
+                 for c in changes]
+        if not items:
+            raise ScoreError("a tempo map needs at least one tempo")
+        items.sort(key=lambda c: c.beat)
+        if items[0].beat != 0.0:
+            raise ScoreError(f"the first tempo must be at beat 0, got beat {items[0].beat:g}")
+        dedup: list[TempoChange] = []
+        for c in items:
+            if dedup and dedup[-1].beat == c.beat:
+                dedup[-1] = c   # last one at a beat wins
+            else:
+                dedup.append(c)
+        self.changes: tuple[TempoChange, ...] = tuple(dedup)
+        self._beats = np.array([c.beat for c in dedup])
+        self._bpm = np.array([c.bpm for c in dedup])
+        spans = np.diff(self._beats) * 60.0 / self._bpm[:-1]
+        self._secs = np.concatenate([[0.0], np.cumsum(spans)])
+
+    @classmethod
+    def constant(cls, bpm: float) -> "TempoMap":
+        """A tempo map with one tempo throughout."""
+        return cls([TempoChange(0.0, float(bpm))])
+
+    def bpm_at(self, beat: float) -> float:
+        """Tempo in force at ``beat``."""
+        i = bisect.bisect_right(self._beats.tolist(), beat) - 1
+        return float(self._bpm[max(i, 0)])
+
+    def seconds(self, beats):
+        """Seconds from the start of the piece at absolute ``beats`` (scalar or array)."""
+        b = np.asarray(beats, dtype=np.float64)
+        i = np.clip(np.searchsorted(self._beats, b, side="right") - 1, 0, None)
+        out = self._secs[i] + (b - self._beats[i]) * 60.0 / self._bpm[i]
+        return float(out) if out.ndim == 0 else out
+
+    def beats(self, seconds):
+        """Inverse of :meth:`seconds`."""
+        s = np.asarray(seconds, dtype=np.float64)
+        i = np.clip(np.searchsorted(self._secs, s, side="right") - 1, 0, None)
+        out = self._beats[i] + (s - self._secs[i]) * self._bpm[i] / 60.0
+        return float(out) if out.ndim == 0 else out
+
+    def __eq__(self, other):
+        return isinstance(other, TempoMap) and self.changes == other.changes
+
+    def __hash__(self):
+        return hash(self.changes)
+
+    def __repr__(self):
+        inner = ", ".join(f"({c.beat:g}, {c.bpm:g})" for c in self.changes)
+        return f"TempoMap([{inner}])"
+
+
+# ---------------------------------------------------------------- meter, key
+
+def parse_meter(text: str) -> tuple[int, int]:
+    """``"3/4"`` -> ``(3, 4)``; the denominator must be a power of two."""
+    try:
+        num_s, den_s = str(text).split("/")
+        num, den = int(num_s), int(den_s)
+    except ValueError:
+        raise ScoreError(f"not a meter: {text!r} (expected e.g. '3/4', '7/8')") from None
+    if num < 1 or den < 1 or den & (den - 1) or den > 64:
+        raise ScoreError(f"not a meter: {text!r} (numerator >= 1, denominator a power of two)")
+    return num, den
+
+
+@dataclass(frozen=True, slots=True)
+class MeterChange:
+    """Meter ``numerator/denominator`` from ``beat`` (which must start a bar) on."""
+
+    beat: float
+    numerator: int
+    denominator: int
+
+    def __post_init__(self):
+        parse_meter(f"{self.numerator}/{self.denominator}")
+        if not (math.isfinite(self.beat) and self.beat >= 0):
+            raise ScoreError(f"meter change beat must be >= 0, got {self.beat!r}")
+
+    @property
+    def bar_beats(self) -> Fraction:
+        """Length of one bar in beats (quarter notes)."""
+        return Fraction(4 * self.numerator, self.denominator)
+
+    def __str__(self):
+        return f"{self.numerator}/{self.denominator}"
+
+
+class MeterMap:
+    """Meters over the piece; maps beats <-> bar numbers (1-based).
+
+    A meter change must fall on the bar line of the meter before it.
+    """
+
+    __slots__ = ("changes", "_first_bar")
+
+    def __init__(self, changes: Iterable[MeterChange] = ()):
+        items = sorted(changes, key=lambda c: c.beat) or [MeterChange(0.0, 4, 4)]
+        if items[0].beat != 0.0:
+            items.insert(0, MeterChange(0.0, 4, 4))
+        first_bar = [1]
+        for prev, cur in zip(items, items[1:]):
+            bars = (Fraction(cur.beat).limit_denominator(1 << 20) - Fraction(prev.beat).limit_denominator(1 << 20)) / prev.bar_beats
+            if bars.denominator != 1:
+                raise ScoreError(f"meter change to {cur} at beat {cur.beat:g} is not on a bar line "
+                                 f"of the {prev} before it")
+            first_bar.append(first_bar[-1] + int(bars))
+        self.changes: tuple[MeterChange, ...] = tuple(items)
+        self._first_bar = tuple(first_bar)
+
+    def meter_at(self, beat: float) -> MeterChange:
+        """The meter in force at ``beat``."""
+        i = bisect.bisect_right([c.beat for c in self.changes], beat + 1e-9) - 1
+        return self.changes[max(i, 0)]
+
+    def bar_start(self, bar: int) -> float:
+        """Beat at which 1-based ``bar`` begins."""
+        if bar < 1:
+            raise ScoreError(f"bar numbers start at 1, got {bar}")
+        i = bisect.bisect_right(self._first_bar, bar) - 1
+        c = self.changes[i]
+        return c.beat + float((bar - self._first_bar[i]) * c.bar_beats)
+
+    def bar_at(self, beat: float) -> int:
+        """1-based bar containing ``beat``."""
+        i = bisect.bisect_right([c.beat for c in self.changes], beat + 1e-9) - 1
+        c = self.changes[max(i, 0)]
+        return self._first_bar[max(i, 0)] + int(math.floor((beat - c.beat) / float(c.bar_beats) + 1e-9))
+
+    def __eq__(self, other):
+        return isinstance(other, MeterMap) and self.changes == other.changes
+
+    def __hash__(self):
+        return hash(self.changes)
+
+    def __repr__(self):
+        return "MeterMap([" + ", ".join(f"{c} @ {c.beat:g}" for c in self.changes) + "])"
+
+
+_MODES = ("major", "minor", "ionian", "dorian", "phrygian", "lydian", "mixolydian",
+          "aeolian", "locrian")
+
+
+def parse_key(text: str) -> tuple[str, str]:
+    """``"D minor"`` -> ``("D", "minor")``; also ``"Dm"``, ``"F#"``, ``"Bb major"``."""
+    t = str(text).strip()
+    parts = t.split()
+    if len(parts) == 1 and len(t) >= 2 and t.endswith("m") and t[:-1][:1].upper() in PITCH_CLASSES:
+        parts = [t[:-1], "minor"]
+    tonic = parts[0] if parts else ""
+    mode = parts[1].lower() if len(parts) > 1 else "major"
+    if (len(parts) > 2 or not tonic or tonic[0].upper() not in PITCH_CLASSES
+            or tonic[1:] not in ("", "#", "b") or mode not in _MODES):
+        raise ScoreError(f"not a key: {text!r} (expected e.g. 'D minor', 'Bb major', 'F#m')")
+    return tonic[0].upper() + tonic[1:], mode
+
+
+@dataclass(frozen=True, slots=True)
+class KeyChange:
+    """Key ``tonic`` ``mode`` (e.g. ``"D"``, ``"minor"``) from ``beat`` on."""
+
+    beat: float
+    tonic: str
+    mode: str = "major"
+
+    def __post_init__(self):
+        parse_key(f"{self.tonic} {self.mode}")
+
+    def __str__(self):
+        return f"{self.tonic} {self.mode}"
+
+
+# ---------------------------------------------------------------- metadata, score
+
+@dataclass(frozen=True)
+class Metadata:
+    """Title and provenance.
+
+    Parameters
+    ----------
+    title, composer, arranger : str
+    seed : int
+        Default seed for seeded transforms and voices.
+    provenance : mapping of str to str
+        Where the notes come from and what was newly written, e.g. keys
+        ``composer_dates``, ``source``, ``original``, ``newly_written``,
+        ``generated``, ``stand_in``, ``license``.
+    description : str
+        One paragraph about the piece or arrangement.
+    """
+
+    title: str = "Untitled"
+    composer: str = ""
+    arranger: str = ""
+    seed: int = 0
+    provenance: Mapping[str, str] = field(default_factory=dict)
+    description: str = ""
+
+    def __post_init__(self):
+        object.__setattr__(self, "provenance", dict(self.provenance))
+
+    def __hash__(self):
+        return hash((self.title, self.composer, self.seed))
+
+
+@dataclass(frozen=True)
+class Score:
+    """A complete piece: parts, tempo, meters, keys and metadata.
+
+    Parameters
+    ----------
+    parts : tuple of Part
+        Unique names.
+    tempo : TempoMap
+    meters : MeterMap
+    keys : tuple of KeyChange
+    metadata : Metadata
+    """
+
+    parts: tuple[Part, ...] = ()
+    tempo: TempoMap = field(default_factory=lambda: TempoMap.constant(120.0))
+    meters: MeterMap = field(default_factory=MeterMap)
+    keys: tuple[KeyChange, ...] = ()
+    metadata: Metadata = field(default_factory=Metadata)
+
+    def __post_init__(self):
+        parts = tuple(self.parts)
+        names = [p.name for p in parts]
+        dup = {n for n in names if names.count(n) > 1}
+        if dup:
+            raise ScoreError(f"duplicate part name(s): {', '.join(sorted(dup))}")
+        object.__setattr__(self, "parts", parts)
+        object.__setattr__(self, "keys", tuple(sorted(self.keys, key=lambda k: k.beat)))
+
+    def __hash__(self):
+        return hash((self.parts, self.tempo, self.meters, self.keys))
+
+    # -- queries
+    @property
+    def title(self) -> str:
+        return self.metadata.title
+
+    @property
+    def end_beat(self) -> float:
+        """Beat at which the last note is released."""
+        return max((p.end for p in self.parts), default=0.0)
+
+    @property
+    def duration_seconds(self) -> float:
+        """Seconds until the last note is released (release tails not included)."""
+        return self.tempo.seconds(self.end_beat)
+
+    @property
+    def note_count(self) -> int:
+        return sum(len(p.notes) for p in self.parts)
+
+    @property
+    def bar_count(self) -> int:
+        """Number of bars touched by the notes (0 for an empty score)."""
+        end = self.end_beat
+        return 0 if end <= 0 else self.meters.bar_at(end - 1e-9)
+
+    def part(self, name: str) -> Part:
+        """The part called ``name``."""
+        for p in self.parts:
+            if p.name == name:
+                return p
+        raise ScoreError(f"no part named {name!r} (parts: {', '.join(p.name for p in self.parts)})")
+
+    def key_at(self, beat: float) -> KeyChange | None:
+        """Key in force at ``beat`` (None if the score has no key)."""
+        cur = None
+        for k in self.keys:
+            if k.beat <= beat + 1e-9:
+                cur = k
+        return cur
+
+    # -- building
+    def with_parts(self, parts: Iterable[Part]) -> "Score":
+        """A copy holding ``parts`` instead."""
+        return replace(self, parts=tuple(parts))
+
+    def replace_part(self, part: Part) -> "Score":
+        """A copy in which the part of the same name is ``part``."""
+        self.part(part.name)
+        return self.with_parts(part if p.name == part.name else p for p in self.parts)
+
+    def with_metadata(self, **changes) -> "Score":
+        """A copy with metadata fields changed."""
+        return replace(self, metadata=replace(self.metadata, **changes))

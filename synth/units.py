@@ -1,0 +1,110 @@
+"""Unit conversions: MIDI pitch <-> Hz, cents, decibels, note names.
+
+Pitch is a float MIDI number throughout synth: 69.0 is A4 = 440 Hz, 60.0 is
+middle C (C4), and 60.5 is a quarter-tone above middle C.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from .errors import ScoreError
+
+__all__ = [
+    "A4_HZ",
+    "midi_to_hz",
+    "hz_to_midi",
+    "cents_between",
+    "db_to_amp",
+    "amp_to_db",
+    "parse_note_name",
+    "note_name",
+    "PITCH_CLASSES",
+]
+
+A4_HZ = 440.0
+
+#: Semitones above C of each natural note letter.
+PITCH_CLASSES = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
+
+_ACCIDENTALS = {"": 0, "#": 1, "##": 2, "x": 2, "b": -1, "bb": -2, "n": 0}
+
+_NOTE_RE = re.compile(r"^([A-Ga-g])(##|#|x|bb|b|n)?(-?\d+)([+-]\d+(?:\.\d+)?c)?$")
+
+_SHARP_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
+
+
+def midi_to_hz(pitch, a4_hz: float = A4_HZ):
+    """Frequency in Hz of a (float) MIDI pitch.
+
+    Parameters
+    ----------
+    pitch : float or np.ndarray
+        MIDI note number; fractional values are microtones.
+    a4_hz : float
+        Reference frequency of A4 (MIDI 69).
+    """
+    return a4_hz * np.exp2((np.asarray(pitch, dtype=np.float64) - 69.0) / 12.0)
+
+
+def hz_to_midi(freq, a4_hz: float = A4_HZ):
+    """Float MIDI pitch of a frequency in Hz (inverse of :func:`midi_to_hz`)."""
+    return 69.0 + 12.0 * np.log2(np.asarray(freq, dtype=np.float64) / a4_hz)
+
+
+def cents_between(f_ref, f):
+    """Interval from ``f_ref`` to ``f`` (both Hz) in cents."""
+    return 1200.0 * np.log2(np.asarray(f, dtype=np.float64) / f_ref)
+
+
+def db_to_amp(db):
+    """Linear amplitude of a level in dB (0 dB -> 1.0)."""
+    return np.power(10.0, np.asarray(db, dtype=np.float64) / 20.0)
+
+
+def amp_to_db(amp, floor_db: float = -300.0):
+    """Level in dB of a linear amplitude; zero maps to ``floor_db``."""
+    a = np.abs(np.asarray(amp, dtype=np.float64))
+    with np.errstate(divide="ignore"):
+        return np.maximum(20.0 * np.log10(a), floor_db)
+
+
+def parse_note_name(text: str) -> float:
+    """MIDI pitch of a note name such as ``C#4``, ``Eb3``, ``A4+25c``.
+
+    Octaves follow scientific pitch notation (C4 = 60).  Accidentals: ``#``,
+    ``##`` or ``x``, ``b``, ``bb``, ``n`` (natural).  An optional cent offset
+    ``+25c`` / ``-50c`` makes a microtone.
+
+    Raises
+    ------
+    ScoreError
+        If ``text`` is not a note name or lies outside MIDI 0..127.
+    """
+    m = _NOTE_RE.match(text.strip())
+    if not m:
+        raise ScoreError(f"not a note name: {text!r} (expected e.g. 'C#4', 'Eb3', 'A4+25c')")
+    letter, acc, octave, cents = m.groups()
+    pitch = 12 * (int(octave) + 1) + PITCH_CLASSES[letter.upper()] + _ACCIDENTALS[acc or ""]
+    value = float(pitch) + (float(cents[:-1]) / 100.0 if cents else 0.0)
+    if not 0.0 <= value <= 127.0:
+        raise ScoreError(f"note {text!r} is outside the MIDI range 0..127 (C-1..G9)")
+    return value
+
+
+def note_name(pitch: float) -> str:
+    """Name of a float MIDI pitch, with sharps and a cent offset if fractional.
+
+    >>> note_name(61)
+    'C#4'
+    >>> note_name(60.5)
+    'C4+50c'
+    """
+    nearest = int(round(pitch))
+    cents = round((pitch - nearest) * 100.0, 2)
+    name = f"{_SHARP_NAMES[nearest % 12]}{nearest // 12 - 1}"
+    if cents:
+        name += f"{cents:+g}c"
+    return name
