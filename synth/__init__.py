@@ -1,3 +1,50 @@
-"""synth: compose and render Fairlight-CMI-style synthesizer music."""
+"""synth: compose and render Fairlight-CMI-style synthesizer music.
+
+The public API, one line per entry (everything else lives in submodules):
+
+Load and build scores
+    load(path, seed=None, variation=0)     score file, arrangement, MIDI or MusicXML -> Score
+    Score, Part, Note                      the immutable score model (times in beats)
+    TempoMap, MeterMap, MeterChange, KeyChange, Metadata
+Instruments
+    Patch, Envelope                        a voice description
+    preset_names(), get_preset(name)       the named presets
+    resolve_patch(name, overrides)         a preset with dotted-key overrides
+Render
+    render(score, sr=44100, seed=None)     -> np.ndarray (2, n) float64, peak at -1 dBFS
+    render_to_file(score, path, ...)       streaming, atomic WAV write
+    MasterSettings                         ceiling and normalisation
+Units and seeds
+    midi_to_hz, hz_to_midi, note_name, parse_note_name
+    seeds.rng(seed, *path)                 independent named random streams
+Errors
+    SynthError (base; also ValueError subclasses ScoreError, PatchError, ...)
+
+Example
+-------
+>>> import synth
+>>> score = synth.Score(parts=[synth.Part("bells", [synth.Note(0, 1, 62), synth.Note(1, 1, 65)],
+...                                       preset="triangle")])
+>>> audio = synth.render(score, sr=22050)
+>>> audio.shape[0]
+2
+"""
 
 __version__ = "0.1.0"
+
+from . import seeds
+from .errors import (ArrangementError, AudioFileError, MidiError, PatchError, RenderError,
+                     ScoreError, SynthError, SynthWarning, TransformError)
+from .loader import load
+from .patch import Envelope, Patch, get_preset, preset_names, resolve_patch
+from .render import MasterSettings, render, render_to_file
+from .score import KeyChange, Metadata, MeterChange, MeterMap, Note, Part, Score, TempoMap
+from .units import hz_to_midi, midi_to_hz, note_name, parse_note_name
+
+__all__ = [
+    "load", "Score", "Part", "Note", "TempoMap", "MeterMap", "MeterChange", "KeyChange",
+    "Metadata", "Patch", "Envelope", "preset_names", "get_preset", "resolve_patch",
+    "render", "render_to_file", "MasterSettings", "midi_to_hz", "hz_to_midi", "note_name",
+    "parse_note_name", "seeds", "SynthError", "ScoreError", "PatchError", "RenderError",
+    "MidiError", "ArrangementError", "TransformError", "AudioFileError", "SynthWarning",
+]

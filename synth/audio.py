@@ -1,0 +1,145 @@
+"""Audio files: the only module that talks to soundfile.
+
+Writes are atomic: samples go to a temporary file beside the target, which is
+renamed over the target only once it is complete, so a failed or interrupted
+render never leaves a half-written file, and an existing file is never
+replaced unless ``force`` is given.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import sys
+import tempfile
+from typing import Iterable, Mapping
+
+import numpy as np
+import soundfile as sf
+
+from .errors import AudioFileError
+
+__all__ = ["SUBTYPES", "BIT_DEPTHS", "check_writable", "write_wav", "read_audio",
+           "read_metadata", "atomic_output"]
+
+#: CLI bit depth -> soundfile subtype
+BIT_DEPTHS = {"16": "PCM_16", "24": "PCM_24", "float": "FLOAT"}
+SUBTYPES = tuple(BIT_DEPTHS.values())
+
+#: WAV INFO fields soundfile can store
+_META_KEYS = ("title", "copyright", "software", "artist", "comment", "date", "album",
+              "license", "tracknumber", "genre")
+
+
+def check_writable(path, *, force: bool) -> None:
+    """Raise AudioFileError if ``path`` exists (without ``force``) or its folder is missing."""
+    if str(path) == "-":
+        return
+    p = os.fspath(path)
+    if os.path.isdir(p):
+        raise AudioFileError(f"{p}: is a directory")
+    if os.path.exists(p) and not force:
+        raise AudioFileError(f"{p}: file exists (use --force to overwrite)")
+    folder = os.path.dirname(os.path.abspath(p))
+    if not os.path.isdir(folder):
+        raise AudioFileError(f"{p}: folder {folder!r} does not exist")
+
+
+@contextlib.contextmanager
+def atomic_output(path, *, force: bool, suffix: str = ".tmp"):
+    """Yield a temporary path beside ``path``; rename it onto ``path`` on success.
+
+    On an exception (including KeyboardInterrupt) the temporary file is
+    removed and ``path`` is untouched.
+    """
+    check_writable(path, force=force)
+    p = os.path.abspath(os.fspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(p)}.", suffix=suffix,
+                               dir=os.path.dirname(p))
+    os.close(fd)
+    try:
+        yield tmp
+        if not force and os.path.exists(p):
+            raise AudioFileError(f"{path}: file appeared while rendering (use --force to overwrite)")
+        os.replace(tmp, p)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _set_metadata(f: sf.SoundFile, metadata: Mapping[str, str] | None) -> None:
+    for key, value in (metadata or {}).items():
+        if key not in _META_KEYS:
+            raise AudioFileError(f"unknown WAV metadata field {key!r}; known: {', '.join(_META_KEYS)}")
+        if value:
+            # RIFF INFO strings are 8-bit; keep them ASCII-safe
+            setattr(f, key, str(value).encode("ascii", "replace").decode("ascii"))
+
+
+def write_wav(path, blocks: Iterable[np.ndarray] | np.ndarray, *, sr: int,
+              subtype: str = "PCM_24", force: bool = False,
+              metadata: Mapping[str, str] | None = None) -> None:
+    """Write stereo blocks ``(2, n)`` (or one array) to a WAV file atomically.
+
+    Parameters
+    ----------
+    path : str or os.PathLike or "-"
+        ``"-"`` writes the WAV to standard output.
+    blocks : np.ndarray [shape=(channels, n)] or iterable of them
+    sr : int
+        Sample rate in Hz.
+    subtype : {"PCM_16", "PCM_24", "FLOAT"}
+    force : bool
+        Replace an existing file.
+    metadata : mapping, optional
+        INFO strings: title, artist, comment, software, date, ...
+
+    Raises
+    ------
+    AudioFileError
+        Existing file without ``force``, missing folder, non-finite samples.
+    """
+    if subtype not in SUBTYPES:
+        raise AudioFileError(f"unknown WAV subtype {subtype!r}; expected one of {SUBTYPES}")
+    if isinstance(blocks, np.ndarray):
+        blocks = [blocks]
+
+    def write_all(f):
+        for block in blocks:
+            block = np.asarray(block, dtype=np.float64)
+            if block.ndim == 1:
+                block = block[None, :]
+            if not np.isfinite(block).all():
+                raise AudioFileError(f"{path}: refusing to write non-finite samples")
+            f.write(block.T)
+
+    if str(path) == "-":
+        # WAV headers need the length up front: encode in memory, then stream out
+        buf = io.BytesIO()
+        with sf.SoundFile(buf, "w", samplerate=sr, channels=2, subtype=subtype, format="WAV") as f:
+            _set_metadata(f, metadata)
+            write_all(f)
+        sys.stdout.buffer.write(buf.getvalue())
+        sys.stdout.buffer.flush()
+        return
+    with atomic_output(path, force=force, suffix=".wav") as tmp:
+        with sf.SoundFile(tmp, "w", samplerate=sr, channels=2, subtype=subtype, format="WAV") as f:
+            _set_metadata(f, metadata)
+            write_all(f)
+
+
+def read_audio(path) -> tuple[np.ndarray, int]:
+    """Read an audio file as float64 ``(channels, n)`` and its sample rate."""
+    try:
+        data, sr = sf.read(os.fspath(path), dtype="float64", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError, OSError) as e:
+        raise AudioFileError(f"{path}: cannot read audio: {e}") from None
+    return data.T, int(sr)
+
+
+def read_metadata(path) -> dict[str, str]:
+    """The INFO strings stored in an audio file."""
+    with sf.SoundFile(os.fspath(path)) as f:
+        return {k: v for k, v in f.copy_metadata().items() if v}

@@ -1,0 +1,94 @@
+"""The ``synth`` command line.
+
+Only this layer prints and knows exit codes: 0 success, 2 bad input or
+usage (one line naming the file and the problem), 1 an unexpected internal
+error (add ``--traceback`` to see it), 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import importlib
+import sys
+
+from . import __version__
+from .errors import SynthError
+
+#: subcommand modules in synth/commands, in --help order
+COMMANDS = ["render", "info", "presets"]
+
+EPILOG = """examples:
+  synth render examples/first-score.toml -o first.wav
+  synth render song.mid --preset calliope -o song.wav --bit-depth 16
+  synth info examples/first-score.toml --json
+  synth presets
+
+exit status: 0 ok, 2 bad input or usage, 1 internal error"""
+
+
+class _Parser(argparse.ArgumentParser):
+    """ArgumentParser that suggests the nearest subcommand or option on a typo."""
+
+    def error(self, message):
+        hint = ""
+        if "invalid choice:" in message:
+            bad = message.split("invalid choice:", 1)[1].split("'")[1]
+            close = difflib.get_close_matches(bad, COMMANDS, n=1)
+            if close:
+                hint = f" (did you mean {close[0]!r}?)"
+        elif "unrecognized arguments:" in message:
+            bad = message.split("unrecognized arguments:", 1)[1].split()[0].split("=")[0]
+            options = [o for a in self._actions for o in a.option_strings]
+            for sub in self._subparsers._group_actions if self._subparsers else ():
+                for p in getattr(sub, "choices", {}).values():
+                    options += [o for a in p._actions for o in a.option_strings]
+            close = difflib.get_close_matches(bad, options, n=1)
+            if close:
+                hint = f" (did you mean {close[0]!r}?)"
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: error: {message}{hint}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="synth", description="Compose and render Fairlight-CMI-style "
+                     "synthesizer music (score files, MIDI, arrangements).",
+                     epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"synth {__version__}")
+    parser.add_argument("--traceback", action="store_true",
+                        help="show the Python traceback of an error")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name in COMMANDS:
+        importlib.import_module(f".commands.{name}", __package__).register(sub)
+    return parser
+
+
+def main(argv=None) -> int:
+    """Run the CLI; returns the exit status (also used as the console script)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except SynthError as e:
+        if args.traceback:
+            raise
+        print(f"synth: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("synth: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 1
+    except Exception as e:  # noqa: BLE001 - the last line of defence
+        if args.traceback:
+            raise
+        print(f"synth: internal error: {type(e).__name__}: {e} "
+              "(run again with --traceback and report it)", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

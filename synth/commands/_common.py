@@ -1,0 +1,62 @@
+"""Helpers shared by the subcommands (CLI layer: may print)."""
+
+from __future__ import annotations
+
+import sys
+import time
+import warnings
+
+from ..errors import SynthWarning
+from ..loader import load
+
+
+def eprint(*args) -> None:
+    print(*args, file=sys.stderr)
+
+
+def load_input(args, **kwargs):
+    """Load ``args.input`` reporting repairs as ``synth: warning:`` lines."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", SynthWarning)
+        score = load(args.input, **kwargs)
+    for w in caught:
+        if issubclass(w.category, SynthWarning) and not getattr(args, "quiet", False):
+            eprint(f"synth: warning: {args.input}: {w.message}")
+        elif not issubclass(w.category, SynthWarning):
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+    return score
+
+
+def add_seed_options(p) -> None:
+    p.add_argument("--seed", type=int, metavar="N",
+                   help="seed for seeded transforms and voices (default: the file's own)")
+    p.add_argument("--variation", type=int, default=0, metavar="N",
+                   help="a different but reproducible variation of the default seed")
+
+
+class Progress:
+    """A one-line progress bar on stderr (only when stderr is a terminal)."""
+
+    def __init__(self, sr: int, enabled: bool):
+        self.sr = sr
+        self.enabled = enabled and sys.stderr.isatty()
+        self.t0 = time.perf_counter()
+        self.last = 0.0
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        now = time.perf_counter()
+        if done < total and now - self.last < 0.1:
+            return
+        self.last = now
+        frac = done / total if total else 1.0
+        bar = "#" * int(frac * 30)
+        speed = (done / self.sr) / max(now - self.t0, 1e-9)
+        sys.stderr.write(f"\r{stage:6s} {done / self.sr:7.1f} s / {total / self.sr:.1f} s "
+                         f"[{bar:30s}] {speed:5.1f}x realtime")
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            sys.stderr.write("\n")

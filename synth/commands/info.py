@@ -1,0 +1,80 @@
+"""``synth info``: what a score, arrangement or MIDI file contains."""
+
+from __future__ import annotations
+
+import json
+
+from ..units import note_name
+from ._common import add_seed_options, load_input
+
+
+def register(sub) -> None:
+    p = sub.add_parser("info", help="describe a score: parts, notes, duration, provenance",
+                       description="Print the parts, note counts, duration, tempo, meter, key "
+                       "and provenance of INPUT.",
+                       epilog="example:\n  synth info examples/first-score.toml --json")
+    p.add_argument("input", metavar="INPUT")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    add_seed_options(p)
+    p.add_argument("--quiet", action="store_true", help="no warnings")
+    p.set_defaults(func=run)
+
+
+def describe(score) -> dict:
+    """A JSON-ready summary of ``score``."""
+    md = score.metadata
+    parts = []
+    for p in score.parts:
+        pitches = [n.pitch for n in p.notes]
+        parts.append({
+            "name": p.name, "preset": p.preset, "notes": len(p.notes),
+            "range": [note_name(min(pitches)), note_name(max(pitches))] if pitches else None,
+            "generated": p.generated, "description": p.description,
+        })
+    return {
+        "title": md.title, "composer": md.composer, "arranger": md.arranger,
+        "description": md.description, "seed": md.seed,
+        "duration_seconds": round(score.duration_seconds, 3),
+        "beats": round(score.end_beat, 6), "bars": score.bar_count,
+        "notes": score.note_count,
+        "tempo": [{"beat": c.beat, "bar": score.meters.bar_at(c.beat), "bpm": c.bpm}
+                  for c in score.tempo.changes],
+        "meter": [{"beat": c.beat, "bar": score.meters.bar_at(c.beat), "meter": str(c)}
+                  for c in score.meters.changes],
+        "key": [{"beat": k.beat, "bar": score.meters.bar_at(k.beat), "key": str(k)}
+                for k in score.keys],
+        "parts": parts,
+        "provenance": dict(md.provenance),
+    }
+
+
+def run(args) -> int:
+    score = load_input(args, seed=args.seed, variation=args.variation)
+    info = describe(score)
+    if args.json:
+        print(json.dumps(info, indent=2, ensure_ascii=False))
+        return 0
+    minutes, seconds = divmod(info["duration_seconds"], 60)
+    print(f"{info['title']}" + (f" — {info['composer']}" if info["composer"] else ""))
+    if info["arranger"]:
+        print(f"arranged by {info['arranger']}")
+    if info["description"]:
+        print(info["description"].strip())
+    print(f"duration  {int(minutes)}:{seconds:05.2f} ({info['bars']} bars, {info['notes']} notes), "
+          f"seed {info['seed']}")
+    print("tempo     " + ", ".join(f"{t['bpm']:g} bpm @ bar {t['bar']}" for t in info["tempo"]))
+    print("meter     " + ", ".join(f"{m['meter']} @ bar {m['bar']}" for m in info["meter"]))
+    if info["key"]:
+        print("key       " + ", ".join(f"{k['key']} @ bar {k['bar']}" for k in info["key"]))
+    print("parts")
+    width = max(len(p["name"]) for p in info["parts"]) if info["parts"] else 4
+    for p in info["parts"]:
+        rng = "-".join(p["range"]) if p["range"] else "-"
+        gen = "  [generated]" if p["generated"] else ""
+        print(f"  {p['name']:<{width}}  {p['preset']:<16} {p['notes']:6d} notes  {rng}{gen}")
+    if info["provenance"]:
+        print("provenance")
+        for k, v in info["provenance"].items():
+            text = " ".join(str(v).split())
+            print(f"  {k}: {text}")
+    return 0

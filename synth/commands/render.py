@@ -1,0 +1,72 @@
+"""``synth render``: score, arrangement or MIDI file -> WAV."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+
+from .. import __version__
+from ..audio import BIT_DEPTHS, check_writable
+from ..patch import get_preset
+from ..render import DEFAULT_MAX_SECONDS, DEFAULT_SR, MasterSettings, render_to_file
+from ._common import Progress, add_seed_options, eprint, load_input
+
+HELP = """examples:
+  synth render examples/first-score.toml -o first.wav
+  synth render arrangements/sonnerie-ice.toml --seed 7 -o ice7.wav --force
+  synth render song.mid --preset saw --sample-rate 48000 --bit-depth float"""
+
+
+def register(sub) -> None:
+    import argparse
+    p = sub.add_parser("render", help="render a score, arrangement or MIDI file to WAV",
+                       description="Render INPUT (score .toml, arrangement .toml, .mid, "
+                       ".musicxml) to a stereo WAV file.", epilog=HELP,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("input", metavar="INPUT")
+    p.add_argument("-o", "--output", metavar="OUT",
+                   help="output WAV ('-' for standard output; default: INPUT's name with .wav)")
+    p.add_argument("--sample-rate", type=int, default=DEFAULT_SR, metavar="HZ",
+                   help=f"sample rate, 22050..96000 (default {DEFAULT_SR})")
+    add_seed_options(p)
+    p.add_argument("--bit-depth", choices=sorted(BIT_DEPTHS), default="24",
+                   help="16, 24 (default) or float (32-bit)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing output file")
+    p.add_argument("--max-seconds", type=float, default=DEFAULT_MAX_SECONDS, metavar="S",
+                   help="refuse renders longer than S seconds (default 3600)")
+    p.add_argument("--preset", metavar="NAME", help="play every part with this preset")
+    p.add_argument("--quiet", action="store_true", help="no progress bar, no warnings")
+    p.set_defaults(func=run)
+
+
+def default_output(input_path: str) -> str:
+    return os.path.splitext(os.path.basename(input_path))[0] + ".wav"
+
+
+def run(args) -> int:
+    out = args.output or default_output(args.input)
+    check_writable(out, force=args.force)        # fail before any work
+    if args.preset:
+        get_preset(args.preset)
+    score = load_input(args, seed=args.seed, variation=args.variation,
+                       max_seconds=args.max_seconds)
+    if args.preset:
+        score = score.with_parts(dataclasses.replace(p, preset=args.preset, patch={})
+                                 for p in score.parts)
+    meta = score.metadata
+    comment = (f"source: {os.path.basename(args.input)}; seed: {meta.seed}; "
+               f"re-render: synth render {os.path.basename(args.input)} --seed {meta.seed}")
+    metadata = {"title": meta.title, "artist": meta.arranger or meta.composer,
+                "software": f"synth {__version__}", "comment": comment}
+    progress = Progress(args.sample_rate, enabled=not args.quiet and out != "-")
+    try:
+        result = render_to_file(score, out, sr=args.sample_rate, seed=meta.seed,
+                                subtype=BIT_DEPTHS[args.bit_depth], force=args.force,
+                                master=MasterSettings(), max_seconds=args.max_seconds,
+                                metadata=metadata, progress=progress)
+    finally:
+        progress.close()
+    if not args.quiet and out != "-":
+        eprint(f"wrote {out}: {result.seconds:.2f} s, {result.sr} Hz, "
+               f"{args.bit_depth}-bit, seed {result.seed}")
+    return 0

@@ -1,0 +1,380 @@
+"""Score + patches -> stereo audio, rendered in chunks with bounded memory.
+
+Rendering happens in two stages:
+
+1. :class:`RenderPlan` turns the score into sample positions (rounded from
+   absolute times through the tempo map, so nothing drifts), resolves each
+   part's patch and effects, and yields the *raw mix* in chunks.  Every note
+   is rendered whole by :func:`synth.voice.render_note` when it starts and
+   dropped when it has rung out; part buffers are summed in note order and
+   effects carry their state, so the chunk size never changes a sample.
+   Memory is bounded by the chunk size and the longest sounding notes, not
+   by the length of the piece.
+2. The master stage scales the raw mix so its peak sits at the ceiling
+   (default -1 dBFS).  Because that needs the peak of the whole piece,
+   :func:`render_to_file` spools the raw mix to a temporary file on disk,
+   then scales and encodes it (see :mod:`synth.audio`).
+
+The render lasts until the last release and the last effect tail have died
+away, not until the last note-off.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from dataclasses import dataclass, field
+from typing import Callable, Iterator, Mapping
+
+import numpy as np
+
+from . import seeds
+from .dsp.mix import pan_gains, soft_limit
+from .errors import PatchError, RenderError
+from .fx import Chain, build_chain
+from .patch import Patch, resolve_patch
+from .score import Part, Score
+from .units import db_to_amp
+from .voice import note_length, render_note
+
+__all__ = [
+    "SR_MIN",
+    "SR_MAX",
+    "DEFAULT_SR",
+    "DEFAULT_CHUNK",
+    "DEFAULT_MAX_SECONDS",
+    "MasterSettings",
+    "RenderPlan",
+    "RenderResult",
+    "render",
+    "render_to_file",
+]
+
+SR_MIN, SR_MAX = 22_050, 96_000
+DEFAULT_SR = 44_100
+DEFAULT_CHUNK = 1 << 16
+DEFAULT_MAX_SECONDS = 3600.0
+
+
+@dataclass(frozen=True)
+class MasterSettings:
+    """The master stage.
+
+    Parameters
+    ----------
+    ceiling_db : float
+        Highest allowed sample peak in dBFS (default -1).
+    normalize : bool
+        True: scale the whole mix so its peak is exactly at the ceiling.
+        False: apply ``gain_db`` and a soft limiter that keeps every sample
+        below the ceiling (see :func:`synth.dsp.mix.soft_limit`).
+    gain_db : float
+        Master gain before the limiter, used when ``normalize`` is False.
+    """
+
+    ceiling_db: float = -1.0
+    normalize: bool = True
+    gain_db: float = 0.0
+
+    def __post_init__(self):
+        if not (math.isfinite(self.ceiling_db) and -60.0 <= self.ceiling_db <= 0.0):
+            raise RenderError(f"ceiling must be -60..0 dBFS, got {self.ceiling_db!r}")
+
+    @property
+    def ceiling(self) -> float:
+        return float(db_to_amp(self.ceiling_db))
+
+
+@dataclass
+class _PartPlan:
+    part: Part
+    patch: Patch
+    starts: np.ndarray          # sample of each note's onset, sorted
+    gates: np.ndarray           # samples each key is held
+    lengths: np.ndarray         # samples each note sounds (release included)
+    bends: list                 # per note: None or (offsets_samples, semitones)
+    left: float
+    right: float
+    chain: Chain
+    index: int                  # position of the part in the score (for seeds)
+
+
+@dataclass
+class RenderResult:
+    """What a render did: enough to reproduce it and to report on it."""
+
+    sr: int
+    seed: int
+    frames: int
+    peak_raw: float = 0.0       # peak of the raw mix before the master stage
+    master_gain: float = 1.0    # linear gain the master stage applied
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def seconds(self) -> float:
+        return self.frames / self.sr
+
+
+def _check_sr(sr) -> int:
+    if not isinstance(sr, (int, np.integer)) or not SR_MIN <= sr <= SR_MAX:
+        raise RenderError(f"sample rate must be an integer {SR_MIN}..{SR_MAX} Hz, got {sr!r}")
+    return int(sr)
+
+
+class RenderPlan:
+    """A score laid out in samples, ready to be rendered chunk by chunk.
+
+    Parameters
+    ----------
+    score : Score
+    sr : int
+        Sample rate in Hz (22 050..96 000).
+    seed : int, optional
+        Render seed (defaults to ``score.metadata.seed``).
+    max_seconds : float
+        Refuse (RenderError) renders longer than this, before allocating audio.
+    patches : mapping of part name to Patch, optional
+        Patches to use instead of resolving each part's preset.
+    """
+
+    def __init__(self, score: Score, *, sr: int = DEFAULT_SR, seed: int | None = None,
+                 max_seconds: float = DEFAULT_MAX_SECONDS,
+                 patches: Mapping[str, Patch] | None = None):
+        self.score = score
+        self.sr = _check_sr(sr)
+        self.seed = int(score.metadata.seed if seed is None else seed)
+        if score.note_count == 0:
+            raise RenderError("nothing to render: the score has no notes")
+        end_s = score.duration_seconds
+        if not math.isfinite(end_s) or end_s > max_seconds:
+            raise RenderError(f"the score lasts {end_s:.1f} s, more than the limit of "
+                              f"{max_seconds:g} s (raise it with --max-seconds)")
+        bpm0 = score.tempo.changes[0].bpm
+        self.parts: list[_PartPlan] = []
+        for index, part in enumerate(score.parts):
+            try:
+                patch = (patches or {}).get(part.name) or resolve_patch(part.preset, part.patch)
+                chain = build_chain(part.effects, sr=self.sr, bpm=bpm0,
+                                    where=f"parts.{part.name}.effects")
+            except PatchError as e:
+                raise PatchError(f"part {part.name!r}: {e.message}") from None
+            self.parts.append(self._plan_part(part, patch, chain, index))
+        ends = [int((p.starts + p.lengths).max()) + p.chain.tail_samples
+                for p in self.parts if len(p.starts)]
+        self.frames = max(ends)
+        if self.frames / self.sr > max_seconds:
+            raise RenderError(f"the render lasts {self.frames / self.sr:.1f} s with its release "
+                              f"tails, more than the limit of {max_seconds:g} s")
+
+    def _plan_part(self, part: Part, patch: Patch, chain: Chain, index: int) -> _PartPlan:
+        sr, tempo = self.sr, self.score.tempo
+        if part.notes:
+            onsets = np.array([n.start for n in part.notes])
+            offs = np.array([n.end for n in part.notes])
+            starts = np.rint(tempo.seconds(onsets) * sr).astype(np.int64)
+            ends = np.rint(tempo.seconds(offs) * sr).astype(np.int64)
+        else:
+            starts = ends = np.zeros(0, np.int64)
+        gates = np.maximum(ends - starts, 1)
+        lengths = np.array([note_length(patch, int(g), sr=sr) for g in gates], dtype=np.int64)
+        bends = []
+        for note, s in zip(part.notes, starts):
+            if note.bend:
+                offs_s = np.rint(tempo.seconds([note.start + b for b, _ in note.bend]) * sr) - s
+                bends.append((np.maximum(offs_s.astype(np.int64), 0),
+                              np.array([v for _, v in note.bend], dtype=np.float64)))
+            else:
+                bends.append(None)
+        left, right = pan_gains(part.pan)
+        gain = float(db_to_amp(part.gain_db))
+        return _PartPlan(part, patch, starts, gates, lengths, bends, left * gain, right * gain,
+                         chain, index)
+
+    @property
+    def seconds(self) -> float:
+        return self.frames / self.sr
+
+    def _voice(self, pp: _PartPlan, i: int) -> np.ndarray:
+        note = pp.part.notes[i]
+        bend = None
+        if pp.bends[i] is not None:
+            offsets, semis = pp.bends[i]
+            bend = np.zeros(int(pp.lengths[i]))
+            for off, v in zip(offsets, semis):
+                bend[min(int(off), len(bend)):] = v
+        rng = seeds.rng(self.seed, "part", pp.part.name, "note", i)
+        return render_note(pp.patch, pitch=note.pitch, velocity=note.velocity,
+                           gate_samples=int(pp.gates[i]), sr=self.sr, rng=rng,
+                           bend_semitones=bend)
+
+    def chunks(self, chunk_samples: int = DEFAULT_CHUNK) -> Iterator[np.ndarray]:
+        """Yield the raw (pre-master) stereo mix in blocks of ``chunk_samples``.
+
+        Yields
+        ------
+        np.ndarray [shape=(2, m), dtype=float64]
+            Consecutive blocks covering ``frames`` samples.
+        """
+        for _, mix in self.chunks_with_stems(chunk_samples):
+            yield mix
+
+    def chunks_with_stems(self, chunk_samples: int = DEFAULT_CHUNK):
+        """Like :meth:`chunks`, also yielding each part's stereo block.
+
+        Yields
+        ------
+        stems : list of np.ndarray [shape=(2, m)]
+            One per part, after the part's gain, pan and effects.
+        mix : np.ndarray [shape=(2, m)]
+            Their sum, in part order.
+        """
+        if chunk_samples < 1:
+            raise RenderError(f"chunk_samples must be >= 1, got {chunk_samples!r}")
+        state = [{"next": 0, "active": []} for _ in self.parts]
+        for a in range(0, self.frames, chunk_samples):
+            b = min(a + chunk_samples, self.frames)
+            n = b - a
+            mix = np.zeros((2, n))
+            stems = []
+            for pp, st in zip(self.parts, state):
+                mono = np.zeros(n)
+                while st["next"] < len(pp.starts) and pp.starts[st["next"]] < b:
+                    i = st["next"]
+                    st["active"].append((int(pp.starts[i]), self._voice(pp, i)))
+                    st["next"] += 1
+                keep = []
+                for s, samples in st["active"]:
+                    lo, hi = max(a, s), min(b, s + len(samples))
+                    if hi > lo:
+                        mono[lo - a:hi - a] += samples[lo - s:hi - s]
+                    if s + len(samples) > b:
+                        keep.append((s, samples))
+                st["active"] = keep
+                stereo = np.empty((2, n))
+                np.multiply(mono, pp.left, out=stereo[0])
+                np.multiply(mono, pp.right, out=stereo[1])
+                if pp.chain:
+                    stereo = pp.chain.process(stereo)
+                stems.append(stereo)
+                mix += stereo
+            yield stems, mix
+
+
+def _master_gain(peak: float, master: MasterSettings) -> float:
+    if master.normalize:
+        return master.ceiling / peak if peak > 0 else 1.0
+    return float(db_to_amp(master.gain_db))
+
+
+def _apply_master(block: np.ndarray, gain: float, master: MasterSettings) -> np.ndarray:
+    y = block * gain
+    if not master.normalize:
+        y = soft_limit(y, master.ceiling)
+    if not np.isfinite(y).all():
+        raise RenderError("the render produced non-finite samples (NaN or infinity)")
+    return y
+
+
+def render(score: Score, *, sr: int = DEFAULT_SR, seed: int | None = None,
+           master: MasterSettings = MasterSettings(), max_seconds: float = DEFAULT_MAX_SECONDS,
+           chunk_samples: int = DEFAULT_CHUNK, patches: Mapping[str, Patch] | None = None,
+           return_result: bool = False):
+    """Render ``score`` to a stereo array in memory.
+
+    Parameters
+    ----------
+    score : Score
+    sr : int
+        Sample rate in Hz.
+    seed : int, optional
+        Render seed; default ``score.metadata.seed``.
+    master : MasterSettings
+        Ceiling and normalisation.
+    max_seconds : float
+        Longest render accepted.
+    chunk_samples : int
+        Block size (does not change the result).
+    patches : mapping, optional
+        Per-part patch overrides.
+    return_result : bool
+        Also return a :class:`RenderResult`.
+
+    Returns
+    -------
+    audio : np.ndarray [shape=(2, n), dtype=float64]
+        Peak at or below the master ceiling.
+    result : RenderResult
+        Only with ``return_result=True``.
+    """
+    plan = RenderPlan(score, sr=sr, seed=seed, max_seconds=max_seconds, patches=patches)
+    raw = np.concatenate(list(plan.chunks(chunk_samples)), axis=1)
+    peak = float(np.max(np.abs(raw))) if raw.size else 0.0
+    gain = _master_gain(peak, master)
+    audio = _apply_master(raw, gain, master)
+    if return_result:
+        return audio, RenderResult(plan.sr, plan.seed, plan.frames, peak, gain)
+    return audio
+
+
+def render_to_file(score: Score, path, *, sr: int = DEFAULT_SR, seed: int | None = None,
+                   subtype: str = "PCM_24", force: bool = False,
+                   master: MasterSettings = MasterSettings(),
+                   max_seconds: float = DEFAULT_MAX_SECONDS, chunk_samples: int = DEFAULT_CHUNK,
+                   patches: Mapping[str, Patch] | None = None,
+                   metadata: Mapping[str, str] | None = None,
+                   progress: Callable[[str, int, int], None] | None = None) -> RenderResult:
+    """Render ``score`` into a WAV file, streaming, atomically.
+
+    The raw mix is spooled to a temporary file (so memory stays bounded),
+    then scaled by the master stage and encoded into a temporary file beside
+    ``path`` that is renamed into place only when complete.  On any error or
+    interrupt nothing is left behind.
+
+    Parameters
+    ----------
+    path : str or os.PathLike or "-"
+        Output WAV; ``"-"`` writes to standard output.
+    subtype : {"PCM_16", "PCM_24", "FLOAT"}
+    force : bool
+        Overwrite an existing file.
+    metadata : mapping, optional
+        WAV INFO strings (title, artist, comment, software, ...).
+    progress : callable, optional
+        ``progress(stage, done_frames, total_frames)``, stage ``"render"``
+        or ``"write"``.
+
+    Returns
+    -------
+    RenderResult
+    """
+    from . import audio as audio_io   # the only soundfile user
+
+    audio_io.check_writable(path, force=force)
+    plan = RenderPlan(score, sr=sr, seed=seed, max_seconds=max_seconds, patches=patches)
+    peak = 0.0
+    done = 0
+    with tempfile.TemporaryFile(prefix="synth-raw-") as spool:
+        for block in plan.chunks(chunk_samples):
+            if block.size:
+                peak = max(peak, float(np.max(np.abs(block))))
+            spool.write(np.ascontiguousarray(block.T, dtype="<f8").tobytes())
+            done += block.shape[1]
+            if progress:
+                progress("render", done, plan.frames)
+        gain = _master_gain(peak, master)
+
+        def scaled_blocks():
+            spool.seek(0)
+            written = 0
+            while written < plan.frames:
+                m = min(chunk_samples, plan.frames - written)
+                raw = np.frombuffer(spool.read(m * 16), dtype="<f8").reshape(m, 2).T
+                written += m
+                if progress:
+                    progress("write", written, plan.frames)
+                yield _apply_master(raw, gain, master)
+
+        audio_io.write_wav(path, scaled_blocks(), sr=plan.sr, subtype=subtype, force=force,
+                           metadata=metadata)
+    return RenderResult(plan.sr, plan.seed, plan.frames, peak, gain)
