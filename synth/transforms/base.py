@@ -1,0 +1,398 @@
+"""The transform machinery: parameter specs, the registry, selection, pipelines.
+
+A transform is a pure function ``Score -> Score``.  Each registered transform
+is an implementation function
+
+    impl(score, sel, streams, **params) -> Score
+
+where ``sel`` is a :class:`Selection` (which parts, which bars) and
+``streams(*path)`` returns a named, independent :class:`numpy.random.Generator`
+for this transform (e.g. ``streams(part.name)``).  Users never call ``impl``
+directly: :func:`make` validates parameters and returns a frozen
+:class:`Transform`; a :class:`Pipeline` applies several in order and hands each
+its own seed stream ``rng(seed, "transform", index, name, *path)``, so adding a
+transform or a part does not change the random numbers of the others.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import warnings
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+import numpy as np
+
+from ..errors import ScoreError, SynthWarning, TransformError
+from ..score import Note, Part, Score
+from ..seeds import rng as seed_rng
+from ..units import parse_note_name
+
+__all__ = [
+    "Param",
+    "TransformSpec",
+    "Selection",
+    "Transform",
+    "Pipeline",
+    "register",
+    "REGISTRY",
+    "make",
+    "names",
+    "spec",
+    "add_generated",
+    "fit_pitch",
+]
+
+_MISSING = object()
+
+
+# ---------------------------------------------------------------- parameters
+
+@dataclass(frozen=True)
+class Param:
+    """One parameter of a transform.
+
+    Parameters
+    ----------
+    kind : str
+        ``"float"``, ``"int"``, ``"bool"``, ``"str"``, ``"pitch"`` (MIDI number
+        or note name such as ``"D3"``), ``"pitches"`` (list of those), ``"bars"`` (``[first, last]`` inclusive
+        1-based bar numbers), ``"floats"``, ``"ints"`` or ``"strs"`` (lists).
+    default : object
+        Value when the parameter is not given; omit to make it required.
+    lo, hi : float, optional
+        Inclusive bounds of numeric values (each element of a list).
+    choices : tuple of str, optional
+        Allowed values of a ``"str"`` parameter (each element of ``"strs"``).
+    unit : str
+        Unit for the docs (``"semitones"``, ``"cents"``, ``"beats"`` ...).
+    doc : str
+        One line: what it does musically.
+    """
+
+    kind: str
+    default: Any = _MISSING
+    lo: float | None = None
+    hi: float | None = None
+    choices: tuple[str, ...] | None = None
+    unit: str = ""
+    doc: str = ""
+
+    @property
+    def required(self) -> bool:
+        return self.default is _MISSING
+
+    def check(self, value, key: str):
+        """Validated, normalised ``value``; raises TransformError naming ``key``."""
+        k = self.kind
+        if k == "pitches":
+            if not isinstance(value, (list, tuple)) or not value:
+                raise TransformError(f"{key}: expected a non-empty list of pitches, got {value!r}")
+            inner = Param("pitch", lo=self.lo, hi=self.hi)
+            return tuple(inner.check(v, f"{key}[{i}]") for i, v in enumerate(value))
+        if k in ("floats", "ints", "strs"):
+            if not isinstance(value, (list, tuple)) or not value:
+                raise TransformError(f"{key}: expected a non-empty list, got {value!r}")
+            inner = Param(k[:-1], lo=self.lo, hi=self.hi, choices=self.choices)
+            return tuple(inner.check(v, f"{key}[{i}]") for i, v in enumerate(value))
+        if k == "bars":
+            if (not isinstance(value, (list, tuple)) or len(value) != 2
+                    or not all(isinstance(b, int) and not isinstance(b, bool) for b in value)
+                    or not 1 <= value[0] <= value[1]):
+                raise TransformError(f"{key}: expected [first, last] bar numbers (1-based, "
+                                     f"first <= last), got {value!r}")
+            return (int(value[0]), int(value[1]))
+        if k == "bool":
+            if not isinstance(value, bool):
+                raise TransformError(f"{key}: expected true or false, got {value!r}")
+            return value
+        if k == "str":
+            if not isinstance(value, str):
+                raise TransformError(f"{key}: expected a string, got {value!r}")
+            if self.choices is not None and value not in self.choices:
+                hint = _suggest(value, self.choices)
+                raise TransformError(f"{key}: {value!r} is not one of {', '.join(self.choices)}{hint}")
+            return value
+        if k == "pitch":
+            if isinstance(value, str):
+                try:
+                    return parse_note_name(value)
+                except ScoreError as exc:
+                    raise TransformError(f"{key}: {exc.message}") from None
+            k = "float"
+        if k in ("float", "int"):
+            if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+                raise TransformError(f"{key}: expected a number, got {value!r}")
+            if k == "int" and float(value) != int(value):
+                raise TransformError(f"{key}: expected a whole number, got {value!r}")
+            v = int(value) if k == "int" else float(value)
+            if not math.isfinite(v):
+                raise TransformError(f"{key}: expected a finite number, got {value!r}")
+            if self.lo is not None and v < self.lo:
+                raise TransformError(f"{key}: {value!r} is below the minimum {self.lo:g}")
+            if self.hi is not None and v > self.hi:
+                raise TransformError(f"{key}: {value!r} is above the maximum {self.hi:g}")
+            return v
+        raise AssertionError(f"unknown parameter kind {k!r}")
+
+
+def _suggest(word: str, options: Iterable[str]) -> str:
+    close = difflib.get_close_matches(str(word), list(options), n=1, cutoff=0.5)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+# ---------------------------------------------------------------- registry
+
+@dataclass(frozen=True)
+class TransformSpec:
+    """A registered transform: its name, family, parameters and implementation."""
+
+    name: str
+    family: str
+    impl: Callable[..., Score]
+    params: Mapping[str, Param]
+    doc: str = ""
+    whole_score: bool = False   # changes the time grid of every part (no `parts`)
+
+    def validate(self, params: Mapping[str, Any], *, where: str = "") -> dict:
+        """Parameters checked against the spec, defaults filled in."""
+        prefix = f"{where}." if where else ""
+        out = {}
+        for key, value in params.items():
+            if key not in self.params:
+                hint = _suggest(key, self.params)
+                valid = ", ".join(self.params) or "none"
+                raise TransformError(f"{prefix}{key}: unknown parameter of transform "
+                                     f"{self.name!r}{hint} (valid: {valid})")
+            out[key] = self.params[key].check(value, prefix + key)
+        for key, p in self.params.items():
+            if key not in out:
+                if p.required:
+                    raise TransformError(f"{prefix}{key}: transform {self.name!r} needs this "
+                                         f"parameter ({p.doc})")
+                out[key] = p.default
+        return out
+
+
+REGISTRY: dict[str, TransformSpec] = {}
+
+
+def register(name: str, family: str, params: Mapping[str, Param] | None = None, *,
+             whole_score: bool = False):
+    """Decorator: register ``impl`` under ``name`` (its docstring documents it)."""
+    def deco(impl):
+        if name in REGISTRY:
+            raise AssertionError(f"transform {name!r} registered twice")
+        REGISTRY[name] = TransformSpec(name, family, impl, dict(params or {}),
+                                       (impl.__doc__ or "").strip(), whole_score)
+        return impl
+    return deco
+
+
+def names() -> list[str]:
+    """Names of all registered transforms, sorted."""
+    return sorted(REGISTRY)
+
+
+def spec(name: str, *, where: str = "") -> TransformSpec:
+    """The spec of transform ``name``; TransformError with a suggestion if unknown."""
+    try:
+        return REGISTRY[name]
+    except (KeyError, TypeError):
+        hint = _suggest(name, REGISTRY)
+        key = f"{where}.name: " if where else ""
+        raise TransformError(f"{key}unknown transform {name!r}{hint}") from None
+
+
+# ---------------------------------------------------------------- selection
+
+@dataclass(frozen=True)
+class Selection:
+    """Which parts and which bars a transform acts on.
+
+    Parameters
+    ----------
+    parts : tuple of str or None
+        Part names; None means every part of the score (as it is when the
+        transform runs, so parts made by earlier transforms are included).
+    bars : (int, int) or None
+        Inclusive 1-based bar range, resolved through ``score.meters``; None
+        means the whole piece.
+    """
+
+    parts: tuple[str, ...] | None = None
+    bars: tuple[int, int] | None = None
+
+    def part_names(self, score: Score) -> list[str]:
+        """Names of the selected parts, in score order; unknown names raise."""
+        have = [p.name for p in score.parts]
+        if self.parts is None:
+            return have
+        for name in self.parts:
+            if name not in have:
+                hint = _suggest(name, have)
+                raise TransformError(f"parts: no part named {name!r}{hint} "
+                                     f"(parts: {', '.join(have) or 'none'})")
+        return [n for n in have if n in self.parts]
+
+    def span(self, score: Score) -> tuple[float, float]:
+        """``(first_beat, end_beat)`` of the selection (end exclusive)."""
+        if self.bars is None:
+            return 0.0, max(score.end_beat, 0.0)
+        first, last = self.bars
+        return score.meters.bar_start(first), score.meters.bar_start(last + 1)
+
+    def mask(self, notes: Sequence[Note], span: tuple[float, float]) -> np.ndarray:
+        """Boolean mask ``(len(notes),)``: notes whose onset lies in ``span``."""
+        lo, hi = span
+        if self.bars is None:
+            return np.ones(len(notes), dtype=bool)
+        starts = np.array([n.start for n in notes], dtype=np.float64)
+        return (starts >= lo - 1e-9) & (starts < hi - 1e-9)
+
+
+# ---------------------------------------------------------------- applying
+
+@dataclass(frozen=True)
+class Transform:
+    """A validated transform step: ``step(score, seed=7) -> Score``.
+
+    Build with :func:`make`.  ``index`` positions the step's random streams
+    (``rng(seed, "transform", index, name, ...)``); a :class:`Pipeline` sets it.
+    """
+
+    name: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+    selection: Selection = field(default_factory=Selection)
+
+    def __call__(self, score: Score, *, seed: int, index: int = 0) -> Score:
+        sp = spec(self.name)
+        if sp.whole_score and self.selection.parts is not None:
+            raise TransformError(f"parts: transform {self.name!r} changes the time grid of every "
+                                 f"part and cannot be limited to {list(self.selection.parts)!r}")
+
+        def streams(*path):
+            return seed_rng(seed, "transform", index, self.name, *path)
+
+        return sp.impl(score, self.selection, streams, **self.params)
+
+    def with_params(self, **changes) -> "Transform":
+        """A copy with some parameters changed (validated again)."""
+        merged = {**self.params, **changes}
+        return replace(self, params=spec(self.name).validate(merged))
+
+    def describe(self) -> str:
+        """One line: name, selection and parameters."""
+        bits = [f"{k}={v!r}" for k, v in self.params.items()]
+        if self.selection.parts is not None:
+            bits.append(f"parts={list(self.selection.parts)!r}")
+        if self.selection.bars is not None:
+            bits.append(f"bars={list(self.selection.bars)!r}")
+        return f"{self.name}({', '.join(bits)})"
+
+
+def make(name: str, *, parts: Iterable[str] | str | None = None,
+         bars: Sequence[int] | None = None, where: str = "", **params) -> Transform:
+    """A validated :class:`Transform`.
+
+    Parameters
+    ----------
+    name : str
+        Registered name (see :func:`names`).
+    parts : list of str, optional
+        Limit to these parts (default: all).
+    bars : [first, last], optional
+        Limit to this inclusive 1-based bar range.
+    where : str
+        Prefix for error keys, e.g. ``"transform[2]"``.
+    **params
+        The transform's parameters.
+
+    Raises
+    ------
+    TransformError
+        Unknown name or parameter (with the nearest valid name), bad value.
+    """
+    sp = spec(name, where=where)
+    prefix = f"{where}." if where else ""
+    if isinstance(parts, str):
+        parts = [parts]
+    if parts is not None:
+        parts = list(parts)
+        if not parts or not all(isinstance(p, str) and p for p in parts):
+            raise TransformError(f"{prefix}parts: expected a non-empty list of part names, "
+                                 f"got {parts!r}")
+        parts = tuple(parts)
+    if bars is not None:
+        bars = Param("bars").check(list(bars) if isinstance(bars, tuple) else bars, prefix + "bars")
+    return Transform(name, sp.validate(params, where=where), Selection(parts, bars))
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """Transforms applied in order, each with its own seed streams."""
+
+    steps: tuple[Transform, ...] = ()
+
+    def __call__(self, score: Score, *, seed: int) -> Score:
+        for i, step in enumerate(self.steps):
+            try:
+                score = step(score, seed=seed, index=i)
+            except TransformError as exc:
+                raise TransformError(f"transform[{i}] ({step.name}): {exc.message}",
+                                     source=exc.source) from None
+        return score
+
+    def describe(self) -> str:
+        return "; ".join(s.describe() for s in self.steps)
+
+
+# ---------------------------------------------------------------- helpers
+
+def add_generated(score: Score, part: Part, how: str) -> Score:
+    """``score`` with ``part`` added (or replacing a part of the same name),
+    marked generated and recorded in ``metadata.provenance["generated"]``."""
+    part = replace(part, generated=True, description=part.description or how)
+    existing = [p.name for p in score.parts]
+    parts = [part if p.name == part.name else p for p in score.parts]
+    if part.name not in existing:
+        parts.append(part)
+    prov = dict(score.metadata.provenance)
+    line = f"part {part.name!r}: {how}"
+    prov["generated"] = f"{prov['generated']}\n{line}" if prov.get("generated") else line
+    return replace(score, parts=tuple(parts),
+                   metadata=replace(score.metadata, provenance=prov))
+
+
+def fit_pitch(pitch: float, *, what: str = "") -> float:
+    """``pitch`` moved by whole octaves into MIDI 0..127 (a warning says so)."""
+    if 0.0 <= pitch <= 127.0:
+        return pitch
+    p = pitch
+    while p > 127.0:
+        p -= 12.0
+    while p < 0.0:
+        p += 12.0
+    warnings.warn(f"{what}pitch {pitch:g} is outside MIDI 0..127; moved by octaves to {p:g}",
+                  SynthWarning, stacklevel=3)
+    return p
+
+
+def map_parts(score: Score, sel: Selection, fn: Callable[[Part, np.ndarray, tuple[float, float]], Part]) -> Score:
+    """Apply ``fn(part, mask, span)`` to each selected part (mask = selected notes)."""
+    span = sel.span(score)
+    chosen = set(sel.part_names(score))
+    out = []
+    for p in score.parts:
+        out.append(fn(p, sel.mask(p.notes, span), span) if p.name in chosen else p)
+    return score.with_parts(out)
+
+
+def onset_groups(notes: Sequence[Note], mask: np.ndarray) -> list[list[int]]:
+    """Indices of selected notes grouped by (equal) onset: chords, in time order."""
+    groups: dict[float, list[int]] = {}
+    for i, n in enumerate(notes):
+        if mask[i]:
+            groups.setdefault(round(n.start, 9), []).append(i)
+    return [groups[k] for k in sorted(groups)]

@@ -1,0 +1,232 @@
+"""Generative transforms: chaconne/passacaglia divisions over a ground, and a
+Markov melody trained on a part.  Both add a new part marked ``generated``."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from ..errors import TransformError
+from ..score import Note, Part, Score, parse_key
+from .base import Param, Selection, _suggest, add_generated, register
+from .pitch import SCALES, _tonic_pc
+
+__all__ = ["ground_harmony"]
+
+_STYLES = ("arpeggio", "scale", "bells", "diminution")
+
+
+def _ground_notes(part: Part, lo: float, hi: float) -> list[Note]:
+    """Lowest note at each onset of the ground within ``[lo, hi)``."""
+    by_onset: dict[float, Note] = {}
+    for n in part.notes:
+        if lo - 1e-9 <= n.start < hi - 1e-9:
+            k = round(n.start, 9)
+            if k not in by_onset or n.pitch < by_onset[k].pitch:
+                by_onset[k] = n
+    return [by_onset[k] for k in sorted(by_onset)]
+
+
+def ground_harmony(ground_pc: int, tonic: str, mode: str, g: np.random.Generator) -> tuple[set[int], set[int]]:
+    """A seeded diatonic triad containing ``ground_pc``: ``(chord_pcs, scale_pcs)``.
+
+    Candidates are the triads of the key's scale (degrees r, r+2, r+4) that
+    contain the ground note; the ground as root is chosen with weight 0.5,
+    as third 0.3, as fifth 0.2.  A ground note outside the scale gets an open
+    fifth on itself.
+    """
+    steps = SCALES[mode if mode in SCALES else "major"]
+    base = _tonic_pc(tonic)
+    scale = [(base + int(s)) % 12 for s in steps]
+    if ground_pc not in scale:
+        return {ground_pc, (ground_pc + 7) % 12}, set(scale)
+    n = len(scale)
+    options, weights = [], []
+    for role, w in ((0, 0.5), (2, 0.3), (4, 0.2)):   # ground is root, third, fifth
+        root = (scale.index(ground_pc) - role) % n
+        options.append({scale[root], scale[(root + 2) % n], scale[(root + 4) % n]})
+        weights.append(w)
+    pick = int(g.choice(len(options), p=np.array(weights) / sum(weights)))
+    return options[pick], set(scale)
+
+
+def _pitches_in(pcs: set[int], low: float, high: float) -> list[float]:
+    return [float(p) for p in range(int(np.ceil(low)), int(np.floor(high)) + 1) if p % 12 in pcs]
+
+
+def _nearest_index(values: list[float], pitch: float) -> int:
+    return int(np.argmin(np.abs(np.asarray(values) - pitch)))
+
+
+@register("divisions", "generate", {
+    "ground": Param("str", default="ground", doc="the part that holds the ground bass"),
+    "part": Param("str", default="divisions", doc="name of the new part"),
+    "styles": Param("strs", default=_STYLES, choices=_STYLES,
+                    doc="figures to choose from: arpeggio, scale (runs), bells, diminution"),
+    "low": Param("pitch", default=62.0, lo=0, hi=127, unit="MIDI or note name", doc="lowest pitch"),
+    "high": Param("pitch", default=86.0, lo=0, hi=127, unit="MIDI or note name", doc="highest pitch"),
+    "subdivision": Param("int", default=4, lo=1, hi=12, unit="notes per beat",
+                         doc="notes per quarter-note beat of the running figures"),
+    "change_bars": Param("int", default=4, lo=1, hi=1000, unit="bars",
+                         doc="bars between (seeded) changes of figure"),
+    "key": Param("str", default="", doc="key of the harmony (default: the score's key at each bar)"),
+    "velocity": Param("int", default=72, lo=1, hi=127, doc="velocity of the figures"),
+})
+def divisions(score: Score, sel: Selection, streams, *, ground: str, part: str, styles, low: float,
+              high: float, subdivision: int, change_bars: int, key: str, velocity: int) -> Score:
+    """Chaconne / passacaglia divisions over a ground bass, from a seed.
+
+    For each note of the ground a diatonic triad containing it is chosen
+    (seeded; see :func:`ground_harmony`).  Over the ground note's span a
+    figure runs at ``subdivision`` notes per beat: an arpeggio through the
+    chord tones, a scale run that starts on a chord tone, a descending bell
+    peal of chord tones, or a diminution of the ground's own notes in the
+    upper register.  Constraint: the first note over every ground note is a
+    chord tone of the chosen triad, and every note belongs to the key's scale
+    or the chord.  The figure changes every ``change_bars`` bars.
+    """
+    names = [p.name for p in score.parts]
+    if ground not in names:
+        raise TransformError(f"ground: no part named {ground!r}{_suggest(ground, names)} "
+                             f"(parts: {', '.join(names) or 'none'})")
+    if high - low < 12:
+        raise TransformError(f"high: the range {low:g}..{high:g} must span at least an octave")
+    if key:
+        try:
+            fixed_key = parse_key(key)
+        except Exception as exc:   # ScoreError -> name our key
+            raise TransformError(f"key: {getattr(exc, 'message', exc)}") from None
+    lo, hi = sel.span(score)
+    gnotes = _ground_notes(score.part(ground), lo, hi)
+    if not gnotes:
+        raise TransformError(f"ground: part {ground!r} has no notes in the selected bars")
+    g_harm = streams("harmony")
+    g_fig = streams("figures")
+    notes: list[Note] = []
+    pos = (low + high) / 2.0
+    direction = 1
+    style = None
+    style_block = None
+    for idx, gn in enumerate(gnotes):
+        span_end = gnotes[idx + 1].start if idx + 1 < len(gnotes) else max(gn.end, gn.start + 1.0)
+        span_end = min(span_end, hi)
+        length = span_end - gn.start
+        if length <= 1e-9:
+            continue
+        bar = score.meters.bar_at(gn.start)
+        block = (bar - 1) // change_bars
+        if block != style_block:
+            style = styles[int(g_fig.integers(len(styles)))]
+            style_block = block
+        if key:
+            tonic, mode = fixed_key
+        else:
+            kc = score.key_at(gn.start)
+            tonic, mode = (kc.tonic, kc.mode) if kc else ("C", "major")
+        gpc = int(round(gn.pitch)) % 12
+        chord, scale = ground_harmony(gpc, tonic, mode, g_harm)
+        chord_tones = _pitches_in(chord, low, high)
+        scale_tones = _pitches_in(scale | chord, low, high)
+        count = max(1, int(round(length * (2 if style == "bells" else subdivision))))
+        dur = length / count
+        seq: list[float] = []
+        if style == "arpeggio":
+            i = _nearest_index(chord_tones, pos)
+            for _ in range(count):
+                seq.append(chord_tones[i])
+                if not 0 <= i + direction < len(chord_tones):
+                    direction = -direction
+                i += direction
+        elif style == "scale":
+            i = _nearest_index(chord_tones, pos)
+            j = scale_tones.index(chord_tones[i])
+            for _ in range(count):
+                seq.append(scale_tones[j])
+                if not 0 <= j + direction < len(scale_tones):
+                    direction = -direction
+                j += direction
+        elif style == "bells":
+            top = _nearest_index(chord_tones, pos)
+            peal = chord_tones[max(0, top - 3):top + 1][::-1] or [chord_tones[top]]
+            if len(peal) > 2 and g_fig.random() < 0.5:   # a "change": swap an inner pair
+                k = 1 + int(g_fig.integers(len(peal) - 2))
+                peal[k], peal[k + 1] = peal[k + 1], peal[k]
+            seq = [peal[k % len(peal)] for k in range(count)]
+        else:   # diminution: the ground's own notes, high and fast, starting on this one
+            motif = [int(round(x.pitch)) % 12 for x in gnotes[idx:idx + 3]] or [gpc]
+            cur = pos
+            for k in range(count):
+                pcs = {motif[k % len(motif)]}
+                cand = _pitches_in(pcs, low, high)
+                cur = cand[_nearest_index(cand, cur)]
+                seq.append(cur)
+        for k, p in enumerate(seq):
+            notes.append(Note(gn.start + k * dur, dur, p, velocity))
+        pos = seq[-1]
+    return add_generated(score, Part(part, tuple(notes)),
+                         f"chaconne divisions over the ground {ground!r} "
+                         f"(styles {', '.join(styles)}), seeded")
+
+
+@register("markov", "generate", {
+    "source": Param("str", default="", doc="part to learn from (default: the first selected part)"),
+    "part": Param("str", default="{source}_markov", doc="name of the new part"),
+    "order": Param("int", default=1, lo=1, hi=4, doc="notes of context per choice"),
+    "transpose": Param("float", default=0.0, lo=-48, hi=48, unit="semitones",
+                       doc="interval of the generated melody against its model"),
+})
+def markov(score: Score, sel: Selection, streams, *, source: str, part: str, order: int,
+           transpose: float) -> Score:
+    """A Markov melody: learn (pitch, duration) transitions from a part and walk them.
+
+    The top note at each onset of ``source`` forms the training sequence.  A
+    walk of order ``order`` fills the selected span (whole piece if no bars);
+    when the walk reaches a context never continued, it restarts at a seeded
+    random context.  The last note is cut at the end of the span.
+    """
+    names = [p.name for p in score.parts]
+    src_name = source or (sel.part_names(score) or [""])[0]
+    if src_name not in names:
+        raise TransformError(f"source: no part named {src_name!r}{_suggest(src_name, names)}")
+    src = score.part(src_name)
+    tops: dict[float, Note] = {}
+    for n in src.notes:
+        k = round(n.start, 9)
+        if k not in tops or n.pitch > tops[k].pitch:
+            tops[k] = n
+    seq = [tops[k] for k in sorted(tops)]
+    tokens = [(n.pitch, n.duration, n.velocity) for n in seq]
+    if len(tokens) <= order:
+        raise TransformError(f"source: part {src_name!r} has {len(tokens)} notes; "
+                             f"an order-{order} model needs more than {order}")
+    table: dict[tuple, list] = {}
+    for i in range(len(tokens) - order):
+        table.setdefault(tuple(tokens[i:i + order]), []).append(tokens[i + order])
+    contexts = sorted(table)
+    g = streams(src_name)
+    lo, hi = sel.span(score)
+    ctx = contexts[int(g.integers(len(contexts)))]
+    out: list[Note] = []
+    t = lo
+    pending = list(ctx)
+    while t < hi - 1e-9:
+        if not pending:
+            choices = table.get(ctx)
+            if not choices:
+                ctx = contexts[int(g.integers(len(contexts)))]
+                choices = table[ctx]
+            nxt = choices[int(g.integers(len(choices)))]
+            ctx = ctx[1:] + (nxt,)
+            pending = [nxt]
+        pitch, dur, vel = pending.pop(0)
+        dur = min(dur, hi - t)
+        p = pitch + transpose
+        if not 0 <= p <= 127:
+            p = pitch
+        out.append(Note(t, dur, p, vel))
+        t += dur
+    name = part.replace("{source}", src_name)
+    return add_generated(score, Part(name, tuple(out), preset=src.preset, patch=src.patch,
+                                     gain_db=src.gain_db, pan=src.pan, effects=src.effects),
+                         f"order-{order} Markov melody trained on {src_name!r}, seeded")
