@@ -123,7 +123,7 @@ class Patch:
 
 
 def _suggest(word: str, choices) -> str:
-    close = difflib.get_close_matches(str(word), sorted(choices), n=1)
+    close = difflib.get_close_matches(str(word), sorted(choices), n=1, cutoff=0.5)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 

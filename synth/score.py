@@ -446,7 +446,10 @@ class Score:
     def bar_count(self) -> int:
         """Number of bars touched by the notes (0 for an empty score)."""
         end = self.end_beat
-        return 0 if end <= 0 else self.meters.bar_at(end - 1e-9)
+        if end <= 0:
+            return 0
+        bar = self.meters.bar_at(end)
+        return bar - 1 if self.meters.bar_start(bar) >= end - 1e-9 else bar
 
     def part(self, name: str) -> Part:
         """The part called ``name``."""

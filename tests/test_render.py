@@ -1,0 +1,177 @@
+"""The render engine, verified by measuring the audio it produces."""
+
+import numpy as np
+import pytest
+
+from conftest import cents, first_onset, off_harmonic_db, peak_frequency
+from synth.errors import PatchError, RenderError
+from synth.render import MasterSettings, RenderPlan, render
+from synth.score import Metadata, Note, Part, Score, TempoMap
+
+CEILING = 10 ** (-1 / 20)
+
+
+def score_of(*parts, tempo=None, seed=0):
+    return Score(parts=parts, tempo=tempo or TempoMap.constant(120), metadata=Metadata(seed=seed))
+
+
+@pytest.mark.parametrize("preset", ["sine", "saw", "square", "triangle"])
+@pytest.mark.parametrize("pitch", [45.0, 57.0, 69.0, 60.5, 81.25])
+def test_fundamental_within_5_cents(preset, pitch):
+    sr = 22050
+    s = score_of(Part("p", [Note(0, 2, pitch)], preset=preset))      # 1 s at 120 bpm
+    y = render(s, sr=sr)[0]
+    steady = y[int(0.2 * sr):int(0.9 * sr)]
+    expected = 440.0 * 2 ** ((pitch - 69) / 12)
+    f = peak_frequency(steady, sr, fmin=expected * 0.7, fmax=expected * 1.3)
+    assert abs(cents(f, expected)) < 5.0
+
+
+def test_pitch_bend_becomes_pitch():
+    sr = 22050
+    # +2 semitones from beat 1 (0.5 s) of a 2-beat A4
+    s = score_of(Part("p", [Note(0, 2, 69, bend=((0.0, 0.0), (1.0, 2.0)))], preset="sine"))
+    y = render(s, sr=sr)[0]
+    first = peak_frequency(y[int(0.1 * sr):int(0.45 * sr)], sr, 300, 600)
+    second = peak_frequency(y[int(0.55 * sr):int(0.95 * sr)], sr, 300, 600)
+    assert abs(cents(first, 440.0)) < 5
+    assert abs(cents(second, 440.0 * 2 ** (2 / 12))) < 5
+
+
+def test_onsets_follow_the_tempo_map_within_1ms():
+    sr = 44100
+    # 120 bpm for 4 beats (2 s), then 60 bpm: beat 6 is at 4 s, beat 7.5 at 5.5 s;
+    # the tempo change falls in the middle of the second note (beats 3..5)
+    tempo = TempoMap([(0, 120), (4, 60)])
+    onsets = [(0.5, 0.25), (3.0, 1.5), (6.0, 4.0), (7.5, 5.5)]
+    notes = [Note(b, 2.0 if b == 3.0 else 0.5, 72) for b, _ in onsets]
+    s = score_of(Part("p", notes, preset="saw", patch={"envelope.release": 0.01}), tempo=tempo)
+    y = render(s, sr=sr)[0]
+    for beat, seconds in onsets:
+        expected = round(seconds * sr)
+        found = first_onset(y, threshold=1e-3, start=expected - int(0.1 * sr))
+        assert abs(found - expected) <= sr // 1000, (beat, found, expected)
+    # the note held across the tempo change ends at 2.5 s (3 beats of 120 up to beat 4... ) no:
+    # beats 3..4 at 120 bpm (0.5 s) + beats 4..5 at 60 bpm (1 s): release starts at 3.0 s
+    release_start = round(3.0 * sr)
+    env_before = np.abs(y[release_start - 400:release_start]).max()
+    env_after = np.abs(y[release_start + 500:release_start + 900]).max()
+    assert env_after < 0.1 * env_before
+
+
+def test_bandlimited_saw_aliases_far_less_than_naive():
+    sr = 44100
+    pitch = 107.0      # 3951 Hz
+    f0 = 440 * 2 ** ((pitch - 69) / 12)
+    clean = render(score_of(Part("p", [Note(0, 4, pitch)], preset="saw")), sr=sr)[0]
+    naive = render(score_of(Part("p", [Note(0, 4, pitch)], preset="saw",
+                                 patch={"source": "naive_saw"})), sr=sr)[0]
+    segment = slice(int(0.3 * sr), int(1.3 * sr))
+    clean_db = off_harmonic_db(clean[segment], sr, f0)
+    naive_db = off_harmonic_db(naive[segment], sr, f0)
+    assert naive_db > -30          # the naive saw's aliases are loud...
+    assert clean_db < -90          # ...the band-limited one's are far below
+    assert clean_db < naive_db - 60
+
+
+def test_peak_is_at_the_ceiling_never_above():
+    chord = [Note(0, 4, p, 127) for p in (48, 52, 55, 60, 64, 67, 70, 72)]
+    y = render(score_of(Part("a", chord, preset="saw"), Part("b", chord, preset="square")))
+    assert np.abs(y).max() <= CEILING
+    assert np.abs(y).max() == pytest.approx(CEILING, rel=1e-9)
+
+
+def test_without_normalisation_the_limiter_keeps_the_ceiling():
+    chord = [Note(0, 4, p, 127) for p in (48, 52, 55, 60, 64, 67, 70, 72)]
+    master = MasterSettings(normalize=False, gain_db=12.0)
+    y = render(score_of(Part("a", chord, preset="saw")), master=master)
+    assert np.abs(y).max() <= CEILING
+    assert np.abs(y).max() > 0.5 * CEILING      # it is loud, not silenced
+
+
+def test_render_lasts_until_the_release_has_decayed():
+    sr = 22050
+    s = score_of(Part("p", [Note(0, 1, 60)], preset="saw", patch={"envelope.release": 0.5}))
+    y = render(s, sr=sr)
+    # note-off at 0.5 s, release 0.5 s: the last sample is at 1.0 s and is silent
+    assert y.shape == (2, round(0.5 * sr) + round(0.5 * sr) + 1)
+    assert y[:, -1].tolist() == [0.0, 0.0]
+    assert np.abs(y[:, -200:-1]).max() > 0
+
+
+@pytest.mark.parametrize("chunk", [1, 777, 4096, 1 << 20])
+def test_chunked_render_equals_one_shot(chunk):
+    notes = [Note(i * 0.25, 0.7, 50 + (i * 7) % 24, 40 + i) for i in range(24)]
+    s = score_of(Part("a", notes, preset="saw"), Part("b", notes[::3], preset="noise", pan=0.6),
+                 tempo=TempoMap([(0, 140), (3, 90)]))
+    one_shot = render(s, sr=22050, chunk_samples=1 << 24)
+    chunked = render(s, sr=22050, chunk_samples=chunk if chunk > 1 else 997)
+    assert np.array_equal(one_shot, chunked)
+
+
+def test_same_seed_is_bit_identical_and_seeds_differ():
+    s = score_of(Part("n", [Note(0, 1, 60), Note(1, 1, 64)], preset="noise"), seed=5)
+    a = render(s, sr=22050)
+    b = render(s, sr=22050)
+    c = render(s, sr=22050, seed=6)
+    assert np.array_equal(a, b)
+    assert not np.allclose(a, c)
+
+
+def test_adding_a_part_does_not_change_another_parts_noise():
+    n1 = Part("n1", [Note(0, 1, 60)], preset="noise", pan=-1.0)
+    n2 = Part("n2", [Note(0, 1, 60)], preset="noise", pan=1.0)
+    master = MasterSettings(normalize=False, gain_db=-20)
+    alone = render(score_of(n1), sr=22050, master=master)
+    both = render(score_of(Part("first", [Note(0, 1, 50)], preset="noise", pan=1.0), n1, n2),
+                  sr=22050, master=master)
+    # hard left holds only n1 (pan -1 puts nothing on the right channel, and vice versa)
+    assert np.array_equal(alone[0], both[0])
+
+
+def test_equal_power_pan():
+    sr = 22050
+    left = render(score_of(Part("p", [Note(0, 2, 69)], preset="sine", pan=-1.0)), sr=sr)
+    centre = render(score_of(Part("p", [Note(0, 2, 69)], preset="sine", pan=0.0)),
+                    sr=sr, master=MasterSettings(normalize=False))
+    assert np.abs(left[1]).max() == 0.0
+    ratio_db = 20 * np.log10(np.abs(centre[0]).max() / np.abs(centre[1]).max())
+    assert abs(ratio_db) < 1e-9
+    # -3 dB per side at the centre relative to a hard-panned copy
+    hard = render(score_of(Part("p", [Note(0, 2, 69)], preset="sine", pan=-1.0)),
+                  sr=sr, master=MasterSettings(normalize=False))
+    assert 20 * np.log10(np.abs(centre[0]).max() / np.abs(hard[0]).max()) == pytest.approx(-3.01, abs=0.01)
+
+
+@pytest.mark.parametrize("sr", [22050, 48000, 96000])
+def test_sample_rates(sr):
+    y = render(score_of(Part("p", [Note(0, 1, 69)], preset="sine")), sr=sr)
+    f = peak_frequency(y[0, int(0.05 * sr):int(0.45 * sr)], sr, 300, 600)
+    assert abs(cents(f, 440.0)) < 5
+
+
+@pytest.mark.parametrize("sr", [8000, 22049, 96001, 44100.5])
+def test_bad_sample_rate(sr):
+    with pytest.raises(RenderError, match="sample rate"):
+        render(score_of(Part("p", [Note(0, 1, 69)])), sr=sr)
+
+
+def test_impossible_length_is_refused_before_rendering():
+    s = score_of(Part("p", [Note(0, 1e6, 60)]))     # 500 000 s at 120 bpm
+    with pytest.raises(RenderError, match="more than the limit"):
+        RenderPlan(s, sr=44100, max_seconds=3600)
+
+
+def test_empty_score_is_refused():
+    with pytest.raises(RenderError, match="no notes"):
+        render(score_of(Part("p", [])))
+
+
+def test_unknown_preset_names_the_part():
+    with pytest.raises(PatchError, match="part 'lead'.*unknown preset 'sawtooth'.*did you mean 'saw'"):
+        render(score_of(Part("lead", [Note(0, 1, 60)], preset="sawtooth")))
+
+
+def test_unknown_effect_names_the_key():
+    with pytest.raises(PatchError, match=r"parts.p.effects\[0\].*unknown effect type 'reverbb'"):
+        render(score_of(Part("p", [Note(0, 1, 60)], effects=[{"type": "reverbb"}])))

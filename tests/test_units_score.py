@@ -1,0 +1,125 @@
+import math
+
+import numpy as np
+import pytest
+
+from synth.errors import ScoreError
+from synth.score import (KeyChange, MeterChange, MeterMap, Note, Part, Score, TempoMap,
+                         parse_key, parse_meter)
+from synth.units import cents_between, midi_to_hz, note_name, parse_note_name
+
+
+@pytest.mark.parametrize("name, pitch", [
+    ("C4", 60), ("C#4", 61), ("Db4", 61), ("Eb3", 51), ("B#3", 60), ("Cb4", 59),
+    ("A4", 69), ("G9", 127), ("C-1", 0), ("F##2", 43), ("A4+50c", 69.5), ("A4-25c", 68.75),
+])
+def test_note_names(name, pitch):
+    assert parse_note_name(name) == pytest.approx(pitch)
+
+
+@pytest.mark.parametrize("bad", ["H4", "C", "C#", "4", "Cx#4", "G#9", "C-2", "A4+c"])
+def test_bad_note_names(bad):
+    with pytest.raises(ScoreError, match="note"):
+        parse_note_name(bad)
+
+
+def test_note_name_round_trip():
+    assert note_name(61) == "C#4"
+    assert note_name(60.5) == "C4+50c"
+    assert parse_note_name(note_name(67.25)) == pytest.approx(67.25)
+
+
+def test_midi_to_hz_reference_points():
+    assert midi_to_hz(69) == pytest.approx(440.0)
+    assert midi_to_hz(57) == pytest.approx(220.0)
+    assert midi_to_hz(60) == pytest.approx(261.6255653, rel=1e-9)
+    assert cents_between(midi_to_hz(60), midi_to_hz(60.5)) == pytest.approx(50.0)
+
+
+def test_tempo_map_piecewise_seconds():
+    tm = TempoMap([(0, 120), (4, 60), (6, 240)])
+    # 4 beats at 120 = 2 s; 2 beats at 60 = 2 s; then 0.25 s per beat
+    assert tm.seconds(4) == pytest.approx(2.0)
+    assert tm.seconds(5) == pytest.approx(3.0)
+    assert tm.seconds(6) == pytest.approx(4.0)
+    assert tm.seconds(10) == pytest.approx(5.0)
+    assert tm.beats(4.5) == pytest.approx(8.0)
+    beats = np.linspace(0, 20, 101)
+    assert np.allclose(tm.beats(tm.seconds(beats)), beats)
+
+
+def test_tempo_map_no_drift_over_long_piece():
+    # 10 000 beats at 97 bpm: beat 9999 is 9999 * 60/97 s exactly, however many changes precede
+    tm = TempoMap([(b, 97.0) for b in range(0, 10000, 3)])
+    assert tm.seconds(9999) == pytest.approx(9999 * 60 / 97, abs=1e-9)
+
+
+@pytest.mark.parametrize("bpm", [0, -10, math.inf, math.nan])
+def test_tempo_must_be_positive(bpm):
+    with pytest.raises(ScoreError, match="tempo must be > 0"):
+        TempoMap([(0, bpm)])
+
+
+def test_tempo_map_needs_beat_zero():
+    with pytest.raises(ScoreError, match="first tempo must be at beat 0"):
+        TempoMap([(1, 100)])
+
+
+def test_meter_map_bars():
+    mm = MeterMap([MeterChange(0, 3, 4), MeterChange(12, 7, 8)])   # 4 bars of 3/4
+    assert mm.bar_start(1) == 0
+    assert mm.bar_start(5) == 12
+    assert mm.bar_start(6) == 15.5
+    assert mm.bar_at(11.9) == 4
+    assert mm.bar_at(12) == 5
+    assert mm.bar_at(15.5) == 6
+
+
+def test_meter_change_off_bar_line_is_an_error():
+    with pytest.raises(ScoreError, match="not on a bar line"):
+        MeterMap([MeterChange(0, 3, 4), MeterChange(4, 4, 4)])
+
+
+@pytest.mark.parametrize("bad", ["3/5", "0/4", "x/4", "3", "3/0"])
+def test_bad_meter(bad):
+    with pytest.raises(ScoreError, match="not a meter"):
+        parse_meter(bad)
+
+
+def test_keys():
+    assert parse_key("D minor") == ("D", "minor")
+    assert parse_key("F#m") == ("F#", "minor")
+    assert parse_key("Bb") == ("Bb", "major")
+    with pytest.raises(ScoreError, match="not a key"):
+        parse_key("H dorian")
+    assert str(KeyChange(0, "A", "minor")) == "A minor"
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(start=0, duration=0, pitch=60), "duration must be > 0"),
+    (dict(start=0, duration=-1, pitch=60), "duration must be > 0"),
+    (dict(start=-1, duration=1, pitch=60), "start must be"),
+    (dict(start=0, duration=1, pitch=128), "pitch must be within"),
+    (dict(start=0, duration=1, pitch=60, velocity=0), "velocity"),
+    (dict(start=0, duration=math.inf, pitch=60), "duration"),
+])
+def test_note_validation(kwargs, message):
+    with pytest.raises(ScoreError, match=message):
+        Note(**kwargs)
+
+
+def test_part_sorts_notes_and_score_rejects_duplicate_names():
+    p = Part("a", [Note(2, 1, 60), Note(0, 1, 62)])
+    assert [n.start for n in p.notes] == [0, 2]
+    assert p.end == 3
+    with pytest.raises(ScoreError, match="duplicate part name"):
+        Score(parts=[p, Part("a")])
+
+
+def test_score_duration_and_bars():
+    s = Score(parts=[Part("a", [Note(0, 1, 60), Note(10, 2, 62)])],
+              tempo=TempoMap([(0, 60), (6, 120)]),
+              meters=MeterMap([MeterChange(0, 3, 4)]))
+    assert s.end_beat == 12
+    assert s.duration_seconds == pytest.approx(6 + 3)
+    assert s.bar_count == 4
