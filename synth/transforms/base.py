@@ -360,7 +360,7 @@ def add_generated(score: Score, part: Part, how: str) -> Score:
         parts.append(part)
     prov = dict(score.metadata.provenance)
     line = f"part {part.name!r}: {how}"
-    prov["generated"] = f"{prov['generated']}\n{line}" if prov.get("generated") else line
+    prov["generated"] = f"{prov['generated']}; {line}" if prov.get("generated") else line
     return replace(score, parts=tuple(parts),
                    metadata=replace(score.metadata, provenance=prov))
 

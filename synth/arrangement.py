@@ -1,0 +1,407 @@
+"""Arrangement files: a source piece + a pipeline of transforms + an orchestration.
+
+Format (TOML)::
+
+    [arrangement]
+    title = "Sonnerie: Bells in the Ice"
+    arranger = "synth"
+    seed = 7
+    description = \"\"\"One paragraph: intent and techniques.\"\"\"
+    source = "../sources/sonnerie.toml"   # relative to this file: score file, .mid, .musicxml
+    tempo = 80                            # optional: one tempo instead of the source's map
+    # tempo_scale = 0.8                   # optional: or scale the source's tempo map
+
+    [[transform]]
+    name = "detune"
+    parts = ["bells"]        # optional, default all parts
+    bars = [5, 40]           # optional inclusive bar range
+    cents = 12               # the transform's parameters
+    # target_roughness = 2.0 # optional: choose `drive` in `drive_range` by bisection
+    # target_ratio = 1.5     #   ... or relative to the roughness before this step
+    # drive = "cents"
+    # drive_range = [0, 60]
+
+    [parts.bells]            # orchestration of a part (from the source or made by a transform)
+    preset = "cmi_bell"
+    gain_db = -3
+
+Every error is an :class:`~synth.errors.ArrangementError` (or
+:class:`~synth.errors.TransformError`) naming the file and the key, e.g.
+``transform[2].cents`` or ``parts.bells.preset``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import os
+import tomllib
+from dataclasses import dataclass, field, replace
+from typing import Any, Mapping
+
+from .errors import ArrangementError, PatchError, SynthError, TransformError
+from .score import Part, Score, TempoChange, TempoMap
+from .seeds import derive_seed
+from .transforms import Transform, make
+
+__all__ = ["Arrangement", "Step", "read_arrangement", "load_arrangement", "load_source"]
+
+_ARRANGEMENT_KEYS = ("title", "arranger", "seed", "description", "source", "tempo", "tempo_scale")
+_STEP_KEYS = ("name", "parts", "bars", "target_roughness", "target_ratio", "drive", "drive_range")
+_PART_KEYS = ("preset", "patch", "gain_db", "pan", "effects", "generated", "description")
+_TOP_KEYS = ("arrangement", "transform", "parts")
+
+
+def _suggest(word: str, options) -> str:
+    close = difflib.get_close_matches(str(word), list(options), n=1, cutoff=0.5)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+@dataclass(frozen=True)
+class Step:
+    """One ``[[transform]]`` table: the validated transform and optional drive settings."""
+
+    transform: Transform
+    target_roughness: float | None = None
+    target_ratio: float | None = None
+    drive: str | None = None
+    drive_range: tuple[float, float] | None = None
+
+
+@dataclass(frozen=True)
+class Arrangement:
+    """A parsed arrangement file (not yet applied to its source).
+
+    Attributes
+    ----------
+    path : str
+    title, arranger, description : str
+    seed : int
+        The file's default seed.
+    source_path : str
+        Absolute path of the source.
+    tempo : float or None
+    tempo_scale : float or None
+    steps : tuple of Step
+    orchestration : mapping of part name to mapping of key to value
+    """
+
+    path: str
+    title: str
+    arranger: str
+    description: str
+    seed: int
+    source_path: str
+    tempo: float | None = None
+    tempo_scale: float | None = None
+    steps: tuple[Step, ...] = ()
+    orchestration: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+
+def _err(msg: str, path: str) -> ArrangementError:
+    return ArrangementError(msg, source=path)
+
+
+def _check_keys(table: Mapping, allowed, where: str, path: str, *, extra_ok: bool = False):
+    if extra_ok:
+        return
+    for key in table:
+        if key not in allowed:
+            prefix = f"{where}." if where else ""
+            raise _err(f"{prefix}{key}: unknown key{_suggest(key, allowed)} "
+                       f"(valid: {', '.join(allowed)})", path)
+
+
+def _number(value, key: str, path: str, *, positive: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise _err(f"{key}: expected a number, got {value!r}", path)
+    if positive and value <= 0:
+        raise _err(f"{key}: must be > 0, got {value!r}", path)
+    return float(value)
+
+
+def read_arrangement(path) -> Arrangement:
+    """Parse and validate an arrangement file (the source is not loaded).
+
+    Raises
+    ------
+    ArrangementError, TransformError
+        Naming the file and the key.
+    """
+    p = os.fspath(path)
+    try:
+        with open(p, "rb") as f:
+            raw = f.read()
+    except OSError as exc:
+        raise _err(f"cannot read: {exc.strerror or exc}", p) from None
+    try:
+        doc = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise _err(f"not UTF-8 text (byte {exc.start})", p) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise _err(f"TOML syntax error: {exc}", p) from None
+    _check_keys(doc, _TOP_KEYS, "", p)
+    head = doc.get("arrangement")
+    if not isinstance(head, dict):
+        raise _err("arrangement: missing [arrangement] table", p)
+    _check_keys(head, _ARRANGEMENT_KEYS, "arrangement", p)
+    for key in ("title", "source"):
+        if key not in head:
+            raise _err(f"arrangement.{key}: required key is missing", p)
+    for key in ("title", "arranger", "description", "source"):
+        if key in head and not isinstance(head[key], str):
+            raise _err(f"arrangement.{key}: expected a string, got {head[key]!r}", p)
+    seed = head.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise _err(f"arrangement.seed: expected an integer >= 0, got {seed!r}", p)
+    if "tempo" in head and "tempo_scale" in head:
+        raise _err("arrangement.tempo_scale: give either tempo or tempo_scale, not both", p)
+    tempo = _number(head["tempo"], "arrangement.tempo", p, positive=True) if "tempo" in head else None
+    scale = (_number(head["tempo_scale"], "arrangement.tempo_scale", p, positive=True)
+             if "tempo_scale" in head else None)
+    source = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(p)), head["source"]))
+
+    tables = doc.get("transform", [])
+    if not isinstance(tables, list):
+        raise _err("transform: expected [[transform]] tables", p)
+    steps = []
+    for i, t in enumerate(tables):
+        where = f"transform[{i}]"
+        if not isinstance(t, dict):
+            raise _err(f"{where}: expected a table, got {t!r}", p)
+        if "name" not in t:
+            raise _err(f"{where}.name: required key is missing", p)
+        params = {k: v for k, v in t.items() if k not in _STEP_KEYS}
+        try:
+            step = make(t["name"], parts=t.get("parts"), bars=t.get("bars"), where=where, **params)
+        except TransformError as exc:
+            raise exc.with_source(p) from None
+        targets = [k for k in ("target_roughness", "target_ratio") if k in t]
+        drive = t.get("drive")
+        if len(targets) > 1:
+            raise _err(f"{where}.target_ratio: give target_roughness or target_ratio, not both", p)
+        target_abs = target_rel = None
+        drange = None
+        if targets:
+            value = _number(t[targets[0]], f"{where}.{targets[0]}", p)
+            if value < 0:
+                raise _err(f"{where}.{targets[0]}: must be >= 0, got {value!r}", p)
+            target_abs, target_rel = (value, None) if targets[0] == "target_roughness" else (None, value)
+            if not isinstance(drive, str) or drive not in step.params:
+                raise _err(f"{where}.drive: expected the name of a numeric parameter of "
+                           f"{step.name!r}, got {drive!r}{_suggest(drive, step.params)}", p)
+            rng_ = t.get("drive_range")
+            if (not isinstance(rng_, list) or len(rng_) != 2
+                    or any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in rng_)
+                    or not rng_[0] < rng_[1]):
+                raise _err(f"{where}.drive_range: expected [low, high] numbers with low < high, "
+                           f"got {rng_!r}", p)
+            drange = (float(rng_[0]), float(rng_[1]))
+        elif drive is not None or "drive_range" in t:
+            raise _err(f"{where}.drive: needs target_roughness or target_ratio", p)
+        steps.append(Step(step, target_abs, target_rel, drive, drange))
+
+    parts = doc.get("parts", {})
+    if not isinstance(parts, dict):
+        raise _err("parts: expected [parts.NAME] tables", p)
+    orchestration = {}
+    for name, table in parts.items():
+        where = f"parts.{name}"
+        if not isinstance(table, dict):
+            raise _err(f"{where}: expected a table, got {table!r}", p)
+        orchestration[name] = _part_settings(table, name, where, p)
+    return Arrangement(p, head["title"], head.get("arranger", ""), head.get("description", ""),
+                       seed, source, tempo, scale, tuple(steps), orchestration)
+
+
+def _part_settings(table: Mapping, name: str, where: str, path: str) -> dict:
+    """Orchestration settings of one ``[parts.NAME]`` table: the score file's
+    part-table parser when it is available, else :func:`_check_part_table`."""
+    try:
+        from .scorefile import parse_part_settings
+    except ImportError:
+        parse_part_settings = None
+    if parse_part_settings is not None:
+        return parse_part_settings(table, name=name, source=path, error_type=ArrangementError,
+                                   allowed=_PART_KEYS)
+    _check_keys(table, _PART_KEYS, where, path)
+    return _check_part_table(table, where, path)
+
+
+def _check_part_table(table: Mapping, where: str, path: str) -> dict:
+    """Validate an orchestration table (score-file part keys minus notes/events)."""
+    out: dict[str, Any] = {}
+    if "preset" in table and not isinstance(table["preset"], str):
+        raise _err(f"{where}.preset: expected a preset name, got {table['preset']!r}", path)
+    if "patch" in table:
+        if not isinstance(table["patch"], dict):
+            raise _err(f"{where}.patch: expected a table of overrides, got {table['patch']!r}", path)
+        flat: dict[str, Any] = {}
+
+        def flatten(prefix, value):
+            if isinstance(value, dict):
+                for k, v in value.items():
+                    flatten(f"{prefix}.{k}" if prefix else k, v)
+            else:
+                flat[prefix] = value
+        flatten("", table["patch"])
+        out["patch"] = flat
+    if "gain_db" in table:
+        out["gain_db"] = _number(table["gain_db"], f"{where}.gain_db", path)
+    if "pan" in table:
+        pan = _number(table["pan"], f"{where}.pan", path)
+        if not -1.0 <= pan <= 1.0:
+            raise _err(f"{where}.pan: must be within -1..1, got {table['pan']!r}", path)
+        out["pan"] = pan
+    if "effects" in table:
+        eff = table["effects"]
+        if not isinstance(eff, list) or not all(isinstance(e, dict) for e in eff):
+            raise _err(f"{where}.effects: expected a list of tables, got {eff!r}", path)
+        out["effects"] = tuple(eff)
+    if "generated" in table:
+        if not isinstance(table["generated"], bool):
+            raise _err(f"{where}.generated: expected true or false, got {table['generated']!r}", path)
+        out["generated"] = table["generated"]
+    if "description" in table:
+        if not isinstance(table["description"], str):
+            raise _err(f"{where}.description: expected a string, got {table['description']!r}", path)
+        out["description"] = table["description"]
+    if "preset" in table:
+        out["preset"] = table["preset"]
+    return out
+
+
+def load_source(arr: Arrangement) -> Score:
+    """The source score of an arrangement, read through :func:`synth.loader.load`."""
+    if os.path.abspath(arr.source_path) == os.path.abspath(arr.path):
+        raise _err("arrangement.source: the arrangement names itself as its source", arr.path)
+    if not os.path.exists(arr.source_path):
+        raise _err(f"arrangement.source: no such file {arr.source_path!r}", arr.path)
+    from .loader import load   # lazily: the loader dispatches back to this module
+    try:
+        return load(arr.source_path)
+    except SynthError as exc:
+        raise exc.with_source(arr.source_path) from None
+
+
+def _apply_orchestration(score: Score, arr: Arrangement) -> Score:
+    names = [p.name for p in score.parts]
+    for name, settings in arr.orchestration.items():
+        where = f"parts.{name}"
+        if name not in names:
+            raise _err(f"{where}: no part named {name!r} in the arranged score{_suggest(name, names)} "
+                       f"(parts: {', '.join(names)})", arr.path)
+        part = score.part(name)
+        preset = settings.get("preset", part.preset)
+        overrides = settings.get("patch", {} if "preset" in settings else part.patch)
+        try:
+            from .patch import resolve_patch
+            resolve_patch(preset, overrides)
+        except PatchError as exc:
+            key = "preset" if "preset" in settings and preset not in _preset_names() else "patch"
+            raise _err(f"{where}.{key}: {exc.message}", arr.path) from None
+        except ImportError:   # no patch model yet: accept the names as given
+            pass
+        changes = {k: v for k, v in settings.items() if k not in ("preset", "patch")}
+        score = score.replace_part(replace(part, preset=preset, patch=overrides, **changes))
+    return score
+
+
+def _preset_names() -> list[str]:
+    try:
+        from .patch import preset_names
+        return preset_names()
+    except ImportError:
+        return []
+
+
+def arrange(arr: Arrangement, source: Score, *, seed: int) -> Score:
+    """Apply an arrangement to an already loaded ``source`` with ``seed``."""
+    score = source
+    if arr.tempo is not None:
+        score = replace(score, tempo=TempoMap.constant(arr.tempo))
+    elif arr.tempo_scale is not None:
+        score = replace(score, tempo=TempoMap([TempoChange(c.beat, c.bpm * arr.tempo_scale)
+                                               for c in score.tempo.changes]))
+    drives = []
+    applied = []   # the steps as applied (driven parameters filled in)
+    for i, st in enumerate(arr.steps):
+        where = f"transform[{i}]"
+        try:
+            if st.drive is None:
+                score = st.transform(score, seed=seed, index=i)
+                applied.append(st.transform)
+                continue
+            from .analysis import drive_to_roughness, mean_roughness
+            target = st.target_roughness
+            if target is None:
+                target = st.target_ratio * mean_roughness(score)
+            lo, hi = st.drive_range
+            result = drive_to_roughness(score, _IndexedStep(st.transform, i), st.drive, target, lo=lo, hi=hi,
+                                        seed=seed)
+            score = result.score
+            applied.append(result.step.inner)
+            drives.append(f"{where}: {st.drive}={result.value:.4g} -> mean roughness "
+                          f"{result.roughness:.4g} (target {target:.4g}"
+                          f"{'' if result.reached else ', not reachable in drive_range'})")
+        except TransformError as exc:
+            msg = exc.message if exc.message.startswith("transform[") else f"{where}.{exc.message}"
+            raise TransformError(msg, source=arr.path) from None
+    score = _apply_orchestration(score, arr)
+    prov = dict(score.metadata.provenance)
+    prov["arrangement"] = (f"{arr.title!r} arranged by {arr.arranger or 'unknown'} from "
+                           f"{os.path.basename(arr.source_path)} ({os.path.basename(arr.path)})")
+    prov["transforms"] = "; ".join(t.describe() for t in applied) or "none"
+    if drives:
+        prov["roughness_drive"] = "; ".join(drives)
+    prov["seed"] = str(seed)
+    return replace(score, metadata=replace(score.metadata, title=arr.title, arranger=arr.arranger,
+                                           description=arr.description, seed=seed, provenance=prov))
+
+
+@dataclass(frozen=True)
+class _IndexedStep:
+    """A transform bound to its pipeline index (so driven steps keep their seed streams)."""
+
+    inner: Transform
+    index: int
+
+    @property
+    def name(self):
+        return self.inner.name
+
+    @property
+    def params(self):
+        return self.inner.params
+
+    def with_params(self, **changes):
+        return _IndexedStep(self.inner.with_params(**changes), self.index)
+
+    def __call__(self, score, *, seed, index=None):
+        return self.inner(score, seed=seed, index=self.index)
+
+
+def load_arrangement(path, *, seed: int | None = None, variation: int = 0) -> Score:
+    """Read an arrangement file, load its source, apply it: the score to render.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    seed : int, optional
+        Replaces the file's default seed.
+    variation : int
+        A reproducible variation: the seed used is
+        ``synth.seeds.derive_seed(seed or the file's seed, variation)``.
+
+    Returns
+    -------
+    Score
+        With metadata title/arranger/description of the arrangement, ``seed``
+        = the seed used, and provenance of the source plus ``arrangement``,
+        ``transforms``, ``seed`` and (from generating transforms) ``generated``.
+    """
+    arr = read_arrangement(path)
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
+        raise ArrangementError(f"seed must be an integer >= 0, got {seed!r}", source=arr.path)
+    used = derive_seed(arr.seed if seed is None else seed, variation)
+    return arrange(arr, load_source(arr), seed=used)
