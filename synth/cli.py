@@ -16,7 +16,7 @@ from . import __version__
 from .errors import SynthError
 
 #: subcommand modules in synth/commands, in --help order
-COMMANDS = ["render", "info", "presets"]
+COMMANDS = ["render", "info", "presets", "analyze"]
 
 EPILOG = """examples:
   synth render examples/first-score.toml -o first.wav
