@@ -11,9 +11,10 @@ import argparse
 import difflib
 import importlib
 import sys
+import warnings
 
 from . import __version__
-from .errors import SynthError
+from .errors import SynthError, SynthWarning
 
 #: subcommand modules in synth/commands, in --help order
 COMMANDS = ["render", "info", "presets", "analyze"]
@@ -70,6 +71,15 @@ def main(argv=None) -> int:
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return 2
+    def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, SynthWarning):
+            if not getattr(args, "quiet", False):
+                print(f"synth: warning: {message}", file=sys.stderr)
+        else:
+            _default_show(message, category, filename, lineno, file, line)
+
+    _default_show = warnings.showwarning
+    warnings.showwarning = show
     try:
         return int(args.func(args) or 0)
     except SynthError as e:
@@ -88,6 +98,8 @@ def main(argv=None) -> int:
         print(f"synth: internal error: {type(e).__name__}: {e} "
               "(run again with --traceback and report it)", file=sys.stderr)
         return 1
+    finally:
+        warnings.showwarning = _default_show
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 import os
 import tempfile
+import warnings
 from dataclasses import dataclass, field
 from typing import Callable, Iterator, Mapping
 
@@ -31,7 +32,7 @@ import numpy as np
 
 from . import seeds
 from .dsp.mix import pan_gains, soft_limit
-from .errors import PatchError, RenderError
+from .errors import PatchError, RenderError, SynthWarning
 from .fx import Chain, build_chain
 from .patch import Patch, resolve_patch
 from .score import Part, Score
@@ -49,6 +50,7 @@ __all__ = [
     "RenderResult",
     "render",
     "render_to_file",
+    "stem_filename",
 ]
 
 SR_MIN, SR_MAX = 22_050, 96_000
@@ -71,15 +73,25 @@ class MasterSettings:
         below the ceiling (see :func:`synth.dsp.mix.soft_limit`).
     gain_db : float
         Master gain before the limiter, used when ``normalize`` is False.
+    loudness : float, optional
+        Integrated loudness target in LUFS (ITU-R BS.1770, e.g. -16).  The
+        whole mix is scaled to it, unless that would put the true peak (4x
+        oversampled) above the ceiling: then the gain stops at the ceiling and
+        a :class:`~synth.errors.SynthWarning` says what loudness was reached.
+        Takes precedence over ``normalize``.
     """
 
     ceiling_db: float = -1.0
     normalize: bool = True
     gain_db: float = 0.0
+    loudness: float | None = None
 
     def __post_init__(self):
         if not (math.isfinite(self.ceiling_db) and -60.0 <= self.ceiling_db <= 0.0):
             raise RenderError(f"ceiling must be -60..0 dBFS, got {self.ceiling_db!r}")
+        if self.loudness is not None and not (math.isfinite(self.loudness)
+                                              and -70.0 <= self.loudness <= 0.0):
+            raise RenderError(f"loudness target must be -70..0 LUFS, got {self.loudness!r}")
 
     @property
     def ceiling(self) -> float:
@@ -261,7 +273,57 @@ class RenderPlan:
             yield stems, mix
 
 
-def _master_gain(peak: float, master: MasterSettings) -> float:
+class _Spool:
+    """Stereo float64 frames spooled to an anonymous temporary file."""
+
+    def __init__(self):
+        self.file = tempfile.TemporaryFile(prefix="synth-spool-")
+        self.frames = 0
+
+    def write(self, block: np.ndarray) -> None:
+        self.file.write(np.ascontiguousarray(block.T, dtype="<f8").tobytes())
+        self.frames += block.shape[1]
+
+    def blocks(self, size: int) -> Iterator[np.ndarray]:
+        self.file.seek(0)
+        done = 0
+        while done < self.frames:
+            m = min(size, self.frames - done)
+            yield np.frombuffer(self.file.read(m * 16), dtype="<f8").reshape(m, 2).T
+            done += m
+
+    def read_all(self) -> np.ndarray:
+        self.file.seek(0)
+        return np.frombuffer(self.file.read(), dtype="<f8").reshape(-1, 2).T
+
+    def close(self) -> None:
+        self.file.close()
+
+
+def _master_gain(peak: float, master: MasterSettings, raw=None, sr: int = DEFAULT_SR) -> float:
+    """Linear gain of the master stage for a raw mix whose sample peak is ``peak``.
+
+    ``raw`` (the whole raw mix, or a callable returning it) is needed only for
+    a loudness target.
+    """
+    if master.loudness is not None:
+        from .loudness import integrated_loudness, true_peak
+
+        audio = raw() if callable(raw) else raw
+        measured = integrated_loudness(audio, sr)
+        if not math.isfinite(measured):
+            return 1.0
+        gain = float(db_to_amp(master.loudness - measured))
+        tp = true_peak(audio, sr) * gain
+        if tp > master.ceiling:
+            limited = gain * master.ceiling / tp
+            reached = master.loudness + 20 * math.log10(limited / gain)
+            warnings.warn(SynthWarning(
+                f"loudness target {master.loudness:g} LUFS would put the true peak at "
+                f"{20 * math.log10(tp):+.1f} dBTP; held at the {master.ceiling_db:g} dBTP "
+                f"ceiling instead, reaching {reached:.1f} LUFS"))
+            gain = limited
+        return gain
     if master.normalize:
         return master.ceiling / peak if peak > 0 else 1.0
     return float(db_to_amp(master.gain_db))
@@ -269,7 +331,7 @@ def _master_gain(peak: float, master: MasterSettings) -> float:
 
 def _apply_master(block: np.ndarray, gain: float, master: MasterSettings) -> np.ndarray:
     y = block * gain
-    if not master.normalize:
+    if not master.normalize and master.loudness is None:
         y = soft_limit(y, master.ceiling)
     if not np.isfinite(y).all():
         raise RenderError("the render produced non-finite samples (NaN or infinity)")
@@ -279,7 +341,7 @@ def _apply_master(block: np.ndarray, gain: float, master: MasterSettings) -> np.
 def render(score: Score, *, sr: int = DEFAULT_SR, seed: int | None = None,
            master: MasterSettings = MasterSettings(), max_seconds: float = DEFAULT_MAX_SECONDS,
            chunk_samples: int = DEFAULT_CHUNK, patches: Mapping[str, Patch] | None = None,
-           return_result: bool = False):
+           return_result: bool = False, stems: bool = False):
     """Render ``score`` to a stereo array in memory.
 
     Parameters
@@ -290,7 +352,7 @@ def render(score: Score, *, sr: int = DEFAULT_SR, seed: int | None = None,
     seed : int, optional
         Render seed; default ``score.metadata.seed``.
     master : MasterSettings
-        Ceiling and normalisation.
+        Ceiling, normalisation or loudness target.
     max_seconds : float
         Longest render accepted.
     chunk_samples : int
@@ -299,22 +361,42 @@ def render(score: Score, *, sr: int = DEFAULT_SR, seed: int | None = None,
         Per-part patch overrides.
     return_result : bool
         Also return a :class:`RenderResult`.
+    stems : bool
+        Also return each part's stereo stem, scaled by the master gain, so
+        that the stems sum to the mix (before the limiter, when there is one).
 
     Returns
     -------
     audio : np.ndarray [shape=(2, n), dtype=float64]
         Peak at or below the master ceiling.
+    stems : dict of str to np.ndarray [shape=(2, n)]
+        Only with ``stems=True``.
     result : RenderResult
         Only with ``return_result=True``.
     """
     plan = RenderPlan(score, sr=sr, seed=seed, max_seconds=max_seconds, patches=patches)
-    raw = np.concatenate(list(plan.chunks(chunk_samples)), axis=1)
+    mixes, stem_blocks = [], [[] for _ in plan.parts]
+    for part_blocks, mix in plan.chunks_with_stems(chunk_samples):
+        mixes.append(mix)
+        if stems:
+            for acc, block in zip(stem_blocks, part_blocks):
+                acc.append(block)
+    raw = np.concatenate(mixes, axis=1)
     peak = float(np.max(np.abs(raw))) if raw.size else 0.0
-    gain = _master_gain(peak, master)
-    audio = _apply_master(raw, gain, master)
+    gain = _master_gain(peak, master, raw, plan.sr)
+    out = [_apply_master(raw, gain, master)]
+    if stems:
+        out.append({pp.part.name: np.concatenate(b, axis=1) * gain
+                    for pp, b in zip(plan.parts, stem_blocks)})
     if return_result:
-        return audio, RenderResult(plan.sr, plan.seed, plan.frames, peak, gain)
-    return audio
+        out.append(RenderResult(plan.sr, plan.seed, plan.frames, peak, gain))
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+def stem_filename(index: int, name: str) -> str:
+    """File name of part ``index`` (0-based) called ``name`` in a stems folder."""
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name).strip("._") or "part"
+    return f"{index + 1:02d}-{safe}.wav"
 
 
 def render_to_file(score: Score, path, *, sr: int = DEFAULT_SR, seed: int | None = None,
@@ -323,6 +405,7 @@ def render_to_file(score: Score, path, *, sr: int = DEFAULT_SR, seed: int | None
                    max_seconds: float = DEFAULT_MAX_SECONDS, chunk_samples: int = DEFAULT_CHUNK,
                    patches: Mapping[str, Patch] | None = None,
                    metadata: Mapping[str, str] | None = None,
+                   stems_dir=None,
                    progress: Callable[[str, int, int], None] | None = None) -> RenderResult:
     """Render ``score`` into a WAV file, streaming, atomically.
 
@@ -337,9 +420,13 @@ def render_to_file(score: Score, path, *, sr: int = DEFAULT_SR, seed: int | None
         Output WAV; ``"-"`` writes to standard output.
     subtype : {"PCM_16", "PCM_24", "FLOAT"}
     force : bool
-        Overwrite an existing file.
+        Overwrite existing files.
     metadata : mapping, optional
         WAV INFO strings (title, artist, comment, software, ...).
+    stems_dir : str or os.PathLike, optional
+        Also write one WAV per part into this folder (created if missing),
+        named by :func:`stem_filename`, scaled by the master gain so that the
+        stems sum to the mix.
     progress : callable, optional
         ``progress(stage, done_frames, total_frames)``, stage ``"render"``
         or ``"write"``.
@@ -352,29 +439,44 @@ def render_to_file(score: Score, path, *, sr: int = DEFAULT_SR, seed: int | None
 
     audio_io.check_writable(path, force=force)
     plan = RenderPlan(score, sr=sr, seed=seed, max_seconds=max_seconds, patches=patches)
-    peak = 0.0
-    done = 0
-    with tempfile.TemporaryFile(prefix="synth-raw-") as spool:
-        for block in plan.chunks(chunk_samples):
+    stem_paths = []
+    if stems_dir is not None:
+        os.makedirs(stems_dir, exist_ok=True)
+        stem_paths = [os.path.join(stems_dir, stem_filename(i, pp.part.name))
+                      for i, pp in enumerate(plan.parts)]
+        for sp in stem_paths:
+            audio_io.check_writable(sp, force=force)
+    spool = _Spool()
+    stem_spools = [_Spool() for _ in stem_paths]
+    try:
+        peak = 0.0
+        for part_blocks, block in plan.chunks_with_stems(chunk_samples):
             if block.size:
                 peak = max(peak, float(np.max(np.abs(block))))
-            spool.write(np.ascontiguousarray(block.T, dtype="<f8").tobytes())
-            done += block.shape[1]
+            spool.write(block)
+            for sp, b in zip(stem_spools, part_blocks):
+                sp.write(b)
             if progress:
-                progress("render", done, plan.frames)
-        gain = _master_gain(peak, master)
+                progress("render", spool.frames, plan.frames)
+        gain = _master_gain(peak, master, spool.read_all, plan.sr)
 
-        def scaled_blocks():
-            spool.seek(0)
-            written = 0
-            while written < plan.frames:
-                m = min(chunk_samples, plan.frames - written)
-                raw = np.frombuffer(spool.read(m * 16), dtype="<f8").reshape(m, 2).T
-                written += m
-                if progress:
-                    progress("write", written, plan.frames)
-                yield _apply_master(raw, gain, master)
+        def scaled(blocks, limit=True):
+            done = 0
+            for raw in blocks:
+                done += raw.shape[1]
+                if progress and limit:
+                    progress("write", done, plan.frames)
+                yield _apply_master(raw, gain, master) if limit else raw * gain
 
-        audio_io.write_wav(path, scaled_blocks(), sr=plan.sr, subtype=subtype, force=force,
-                           metadata=metadata)
+        audio_io.write_wav(path, scaled(spool.blocks(chunk_samples)), sr=plan.sr,
+                           subtype=subtype, force=force, metadata=metadata)
+        for sp_path, sp, pp in zip(stem_paths, stem_spools, plan.parts):
+            stem_meta = dict(metadata or {})
+            stem_meta["title"] = f"{stem_meta.get('title', score.title)} [{pp.part.name}]"
+            audio_io.write_wav(sp_path, scaled(sp.blocks(chunk_samples), limit=False),
+                               sr=plan.sr, subtype=subtype, force=force, metadata=stem_meta)
+    finally:
+        spool.close()
+        for sp in stem_spools:
+            sp.close()
     return RenderResult(plan.sr, plan.seed, plan.frames, peak, gain)

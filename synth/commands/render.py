@@ -14,7 +14,9 @@ from ._common import Progress, add_seed_options, eprint, load_input
 HELP = """examples:
   synth render examples/first-score.toml -o first.wav
   synth render arrangements/sonnerie-ice.toml --seed 7 -o ice7.wav --force
-  synth render song.mid --preset saw --sample-rate 48000 --bit-depth float"""
+  synth render song.mid --preset saw --sample-rate 48000 --bit-depth float
+  synth render piece.toml --stems stems/ --loudness -16 -o piece.wav
+  synth render piece.toml -o - | play -t wav -"""
 
 
 def register(sub) -> None:
@@ -35,6 +37,13 @@ def register(sub) -> None:
     p.add_argument("--max-seconds", type=float, default=DEFAULT_MAX_SECONDS, metavar="S",
                    help="refuse renders longer than S seconds (default 3600)")
     p.add_argument("--preset", metavar="NAME", help="play every part with this preset")
+    p.add_argument("--stems", metavar="DIR",
+                   help="also write one WAV per part into DIR (they sum to the mix)")
+    p.add_argument("--loudness", type=float, metavar="LUFS",
+                   help="normalise to this integrated loudness (ITU-R BS.1770), e.g. -16, "
+                   "keeping the true peak under the ceiling")
+    p.add_argument("--ceiling", type=float, default=-1.0, metavar="DB",
+                   help="peak ceiling in dBFS / dBTP (default -1)")
     p.add_argument("--quiet", action="store_true", help="no progress bar, no warnings")
     p.set_defaults(func=run)
 
@@ -62,8 +71,10 @@ def run(args) -> int:
     try:
         result = render_to_file(score, out, sr=args.sample_rate, seed=meta.seed,
                                 subtype=BIT_DEPTHS[args.bit_depth], force=args.force,
-                                master=MasterSettings(), max_seconds=args.max_seconds,
-                                metadata=metadata, progress=progress)
+                                master=MasterSettings(ceiling_db=args.ceiling,
+                                                      loudness=args.loudness),
+                                max_seconds=args.max_seconds, metadata=metadata,
+                                stems_dir=args.stems, progress=progress)
     finally:
         progress.close()
     if not args.quiet and out != "-":
