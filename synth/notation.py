@@ -74,7 +74,7 @@ _MIDI_RE = re.compile(r"^(\d+(?:\.\d+)?)([+-]\d+(?:\.\d+)?c)?$")
 _SCANNER = re.compile(r"""
     (?P<space>\s+)
   | (?P<comment>%[^\n]*)
-  | (?P<bar>:\|:|:\|(?:x\d+)?|\|:|\|\||\|\]|\|)
+  | (?P<bar>:\|:|:\|(?:x\d+)?|\|:|\|\||\|)
   | (?P<chord_open><)
   | (?P<chord_close>>)
   | (?P<tuplet_open>\((?:\d+(?::\d+)?)?)
@@ -423,11 +423,13 @@ class _Performer:
     def _bar_number(self) -> int:
         return self.grid.bar_at(self.bar_open)
 
-    def _check_length(self, pos: int, extra: Fraction = Fraction(0)) -> None:
+    def _check_length(self, pos: int, extra: Fraction = Fraction(0),
+                      from_beat: Fraction | None = None) -> None:
         if self.cursor + extra > MAX_BEATS:
+            at = self.cursor if from_beat is None else from_beat
             raise self.ctx.error(pos, f"the notes run past beat {MAX_BEATS:,} "
                                       "(impossible length; check the repeat counts)",
-                                 bar=self.grid.bar_at(min(self.cursor, Fraction(MAX_BEATS))))
+                                 bar=self.grid.bar_at(min(at, Fraction(MAX_BEATS))))
         if len(self.notes) > MAX_NOTES:
             raise self.ctx.error(pos, f"more than {MAX_NOTES:,} notes in one part "
                                       "(impossible length; check the repeat counts)")
@@ -477,7 +479,7 @@ class _Performer:
             if group.repeat > 1 and pass_index == 0:
                 # refuse an absurd repeat before expanding it
                 per_pass = self.cursor - start_cursor
-                self._check_length(group.pos, per_pass * (group.repeat - 1))
+                self._check_length(group.pos, per_pass * (group.repeat - 1), start_cursor)
                 if (len(self.notes) - start_count) * group.repeat > MAX_NOTES:
                     raise self.ctx.error(group.pos, f"more than {MAX_NOTES:,} notes in one part "
                                                     "(impossible length; check the repeat counts)")

@@ -200,7 +200,7 @@ class ScoreContext:
 # ---------------------------------------------------------------- small validators
 
 def _suggest(word: str, choices) -> str:
-    close = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.6)
+    close = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.5)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
@@ -384,7 +384,11 @@ def parse_part_settings(table: Mapping[str, Any], *, name: str, source: str = "<
             try:
                 resolve(preset, out["patch"])
             except PatchError as e:
-                raise ck.error(e.message, path, "patch") from None
+                # point at the offending override's own line when the message names it
+                bad = [k for k in out["patch"] if repr(k) in e.message]
+                line = (locator.key_line(path + ("patch",), bad[0])
+                        if bad and locator is not None else None)
+                raise ck.error(e.message, path, "patch", line=line) from None
     return out
 
 
