@@ -175,3 +175,14 @@ def test_unknown_preset_names_the_part():
 def test_unknown_effect_names_the_key():
     with pytest.raises(PatchError, match=r"parts.p.effects\[0\].*unknown effect type 'reverbb'"):
         render(score_of(Part("p", [Note(0, 1, 60)], effects=[{"type": "reverbb"}])))
+
+
+def test_parallel_jobs_are_bit_identical():
+    notes = [Note(i * 0.5, 1.5, 40 + (i * 5) % 30, 60 + i % 50) for i in range(40)]
+    s = score_of(*(Part(f"p{k}", notes[k::3], preset=preset)
+                   for k, preset in enumerate(["saw", "noise", "square", "triangle"])))
+    one = render(s, sr=22050, jobs=1, chunk_samples=5000)
+    two = render(s, sr=22050, jobs=2, chunk_samples=5000)
+    three = render(s, sr=22050, jobs=3)
+    assert np.array_equal(one, two)
+    assert np.array_equal(one, three)

@@ -44,6 +44,9 @@ def register(sub) -> None:
                    "keeping the true peak under the ceiling")
     p.add_argument("--ceiling", type=float, default=-1.0, metavar="DB",
                    help="peak ceiling in dBFS / dBTP (default -1)")
+    p.add_argument("--jobs", "-j", type=int, default=os.cpu_count() or 1, metavar="N",
+                   help="worker processes rendering parts in parallel (default: all cores; "
+                   "the output is bit-identical for any N)")
     p.add_argument("--quiet", action="store_true", help="no progress bar, no warnings")
     p.set_defaults(func=run)
 
@@ -74,7 +77,8 @@ def run(args) -> int:
                                 master=MasterSettings(ceiling_db=args.ceiling,
                                                       loudness=args.loudness),
                                 max_seconds=args.max_seconds, metadata=metadata,
-                                stems_dir=args.stems, progress=progress)
+                                stems_dir=args.stems, jobs=max(1, args.jobs),
+                                progress=progress)
     finally:
         progress.close()
     if not args.quiet and out != "-":
