@@ -1,0 +1,115 @@
+"""General MIDI programs -> synth preset names, and back.
+
+GM groups its 128 programs into 16 families of 8 (piano, chromatic
+percussion, organ, ...).  Each family maps to the synth preset closest in
+character; a few programs whose sound differs from their family's (choir
+voices, the "calliope" lead, woodblock, ...) have their own entry.  Channel
+10 is not a program at all: it is the percussion channel and always plays
+the ``drums`` kit.  The table is reproduced in ``docs/midi.md``.
+
+Programs are 0-based here (as on the wire and in mido); GM documents count
+them from 1.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "DRUM_CHANNEL",
+    "DRUM_PRESET",
+    "FAMILIES",
+    "PROGRAM_OVERRIDES",
+    "preset_for_program",
+    "program_for_preset",
+    "family_name",
+    "KNOWN_PRESETS",
+]
+
+#: 0-based MIDI channel of GM percussion ("channel 10").
+DRUM_CHANNEL = 9
+#: Preset that plays percussion parts (note number selects the drum).
+DRUM_PRESET = "drums"
+
+#: (family name, preset) for programs 8*i .. 8*i+7.
+FAMILIES: tuple[tuple[str, str], ...] = (
+    ("piano", "pluck"),
+    ("chromatic percussion", "bell"),
+    ("organ", "organ"),
+    ("guitar", "pluck"),
+    ("bass", "bass"),
+    ("strings", "strings"),
+    ("ensemble", "strings"),
+    ("brass", "brass_stab"),
+    ("reed", "reed"),
+    ("pipe", "calliope"),
+    ("synth lead", "lead"),
+    ("synth pad", "pad"),
+    ("synth effects", "pad"),
+    ("ethnic", "pluck"),
+    ("percussive", "pluck"),
+    ("sound effects", "noise"),
+)
+
+#: Single programs (0-based) whose preset differs from their family's.
+PROGRAM_OVERRIDES: dict[int, str] = {
+    20: "reed",              # reed organ
+    21: "reed",              # accordion
+    22: "reed",              # harmonica
+    23: "reed",              # tango accordion
+    45: "pluck",             # pizzicato strings
+    46: "pluck",             # orchestral harp
+    47: "sub_drone",         # timpani
+    52: "choir",             # choir aahs
+    53: "cmi_choir",         # voice oohs
+    54: "cmi_voice",         # synth voice
+    55: "brass_stab",        # orchestra hit
+    80: "square",            # lead 1 (square)
+    81: "saw",               # lead 2 (sawtooth)
+    82: "calliope",          # lead 3 (calliope)
+    91: "choir",             # pad 4 (choir)
+    92: "glass_harmonica",   # pad 5 (bowed glass)
+    98: "cmi_bell",          # fx 3 (crystal)
+    109: "reed",             # bagpipe
+    110: "strings",          # fiddle
+    111: "reed",             # shanai
+    112: "bell",             # tinkle bell
+    115: "clock_tick",       # woodblock
+    121: "noise_wind",       # breath noise
+    122: "noise_wind",       # seashore
+}
+
+# Preset -> the GM program written on export (first program that maps to it,
+# or a hand-picked representative where that reads better in a DAW).
+_EXPORT_PROGRAM = {
+    "sine": 80, "square": 80, "saw": 81, "triangle": 80, "pulse": 80, "noise": 120,
+    "bass": 38, "pad": 88, "lead": 84, "pluck": 0, "organ": 16, "calliope": 82,
+    "reed": 21, "brass_stab": 61, "strings": 48, "choir": 52, "bell": 14,
+    "glass_harmonica": 92, "sub_drone": 47, "noise_wind": 121, "clock_tick": 115,
+    "cmi_bell": 98, "cmi_choir": 53, "cmi_voice": 54,
+}
+
+
+def family_name(program: int) -> str:
+    """GM family of 0-based ``program`` (e.g. ``"guitar"`` for 25)."""
+    return FAMILIES[(int(program) & 0x7F) // 8][0]
+
+
+def preset_for_program(program: int) -> str:
+    """Preset name for 0-based GM ``program`` (0..127)."""
+    program = int(program) & 0x7F
+    return PROGRAM_OVERRIDES.get(program, FAMILIES[program // 8][1])
+
+
+def program_for_preset(preset: str) -> int:
+    """0-based GM program written on export for ``preset``.
+
+    Unknown presets (user patches) fall back to 0; the inverse holds for
+    every preset in the table: ``preset_for_program(program_for_preset(p))``
+    is ``p`` for every preset with an entry except the plain waveforms
+    (sine, triangle, pulse), which have no GM equivalent.
+    """
+    return _EXPORT_PROGRAM.get(preset, 0)
+
+
+#: Every preset name this module knows (the reader trusts an instrument-name
+#: event only if it is one of these, as written by :func:`synth.midi.write_midi`).
+KNOWN_PRESETS = frozenset(_EXPORT_PROGRAM) | {DRUM_PRESET}

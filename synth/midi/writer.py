@@ -1,0 +1,242 @@
+""":class:`~synth.score.Score` -> type-1 standard MIDI file.
+
+Layout
+------
+* Track 0 (conductor): title, tempo map, time and key signatures, and the
+  pitch-bend range (RPN 0) of the member channels used for microtones.
+* One track per part, named after the part, with an instrument-name event
+  holding the preset (so synth reads its own files back with their presets).
+* Times: ``tick = round(beat * ticks_per_beat)`` from absolute beats, so
+  nothing accumulates; a file read by :func:`synth.midi.read_midi` at the
+  same resolution is written back tick for tick.
+
+Channels
+--------
+* Parts playing the ``drums`` preset use channel 10.
+* Every other part gets a *home* channel (0..15 except 9) with a program
+  change to the GM program of its preset (:func:`gm.program_for_preset`).
+* A note whose pitch is fractional or that carries ``Note.bend`` is written
+  MPE-style: it gets a channel of its own from the *member pool* (the
+  channels no part calls home), preceded by a program change if needed and a
+  pitch bend to its offset from the nearest key; bend breakpoints follow as
+  pitch-bend events.  Every pool channel gets the same bend range (RPN 0) at
+  tick 0: 2 semitones, or more when some note needs it.  When more such notes
+  sound at once than the pool has channels, the channel of the note that
+  started earliest is shared and a warning says how many notes may be off
+  pitch.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+
+import mido
+
+from ..errors import MidiError
+from ..score import Note, Score
+from . import gm
+
+__all__ = ["MIN_MIDI_BPM", "score_to_midifile", "midi_bytes"]
+
+#: Slowest tempo a set-tempo event can hold (0xFFFFFF microseconds per beat).
+MIN_MIDI_BPM = 60e6 / 0xFFFFFF
+_MAX_BEND_RANGE = 96
+
+
+@dataclass
+class _Ev:
+    tick: int
+    order: int          # sort within a tick: 0 setup, 1 note-off, 2 bend/program, 3 note-on
+    seq: int
+    msg: mido.Message
+
+
+def _ticks(beat: float, tpb: int) -> int:
+    return int(round(beat * tpb))
+
+
+def _needs_channel_of_its_own(n: Note) -> bool:
+    return n.pitch != round(n.pitch) or any(s != 0.0 for _, s in n.bend)
+
+
+def _bend_value(semitones: float, bend_range: int) -> int:
+    return max(-8192, min(8191, int(round(semitones / bend_range * 8192))))
+
+
+def score_to_midifile(score: Score, *, ticks_per_beat: int = 960,
+                      warn: list[str] | None = None) -> mido.MidiFile:
+    """Build the type-1 :class:`mido.MidiFile` of ``score``.
+
+    Parameters
+    ----------
+    score : Score
+    ticks_per_beat : int
+        Resolution, 1..32767 ticks per quarter note.
+    warn : list of str, optional
+        Receives one sentence per approximation made.
+
+    Raises
+    ------
+    MidiError
+        For a tempo MIDI cannot hold (slower than 3.58 bpm, or faster than
+        60,000,000 bpm) or a bad resolution.
+    """
+    warn = [] if warn is None else warn
+    if not (isinstance(ticks_per_beat, int) and 1 <= ticks_per_beat <= 0x7FFF):
+        raise MidiError(f"ticks_per_beat must be an integer 1..32767, got {ticks_per_beat!r}")
+    tpb = ticks_per_beat
+    mf = mido.MidiFile(type=1, ticks_per_beat=tpb)
+
+    conductor: list[_Ev] = []
+    seq = 0
+
+    def add(events, tick, order, msg):
+        nonlocal seq
+        events.append(_Ev(tick, order, seq, msg))
+        seq += 1
+
+    add(conductor, 0, 0, mido.MetaMessage("track_name", name=score.title))
+    for c in score.tempo.changes:
+        us = round(60e6 / c.bpm)
+        if us > 0xFFFFFF or us < 1:
+            raise MidiError(f"tempo {c.bpm:g} bpm at beat {c.beat:g} cannot be written as "
+                            f"MIDI (range {MIN_MIDI_BPM:.2f} .. 60000000 bpm)")
+        add(conductor, _ticks(c.beat, tpb), 0, mido.MetaMessage("set_tempo", tempo=us))
+    for m in score.meters.changes:
+        add(conductor, _ticks(m.beat, tpb), 0,
+            mido.MetaMessage("time_signature", numerator=m.numerator,
+                             denominator=m.denominator))
+    for k in score.keys:
+        if k.mode not in ("major", "minor"):
+            warn.append(f"key {k} at beat {k.beat:g}: MIDI has only major and minor; "
+                        f"key signature left out")
+            continue
+        tonic = k.tonic
+        try:
+            add(conductor, _ticks(k.beat, tpb), 0,
+                mido.MetaMessage("key_signature", key=tonic + ("m" if k.mode == "minor" else "")))
+        except (ValueError, KeyError):
+            warn.append(f"key {k} at beat {k.beat:g} has no MIDI key signature; left out")
+    # Home channels for parts that play plain notes.
+    plain_channels = [c for c in range(16) if c != gm.DRUM_CHANNEL]
+    home: dict[str, int] = {}
+    next_home = 0
+    for part in score.parts:
+        if part.preset == gm.DRUM_PRESET:
+            home[part.name] = gm.DRUM_CHANNEL
+        elif any(not _needs_channel_of_its_own(n) for n in part.notes) or not part.notes:
+            if next_home >= len(plain_channels):
+                warn.append(f"more than {len(plain_channels)} pitched parts: part "
+                            f"{part.name!r} shares channel "
+                            f"{plain_channels[next_home % len(plain_channels)] + 1}")
+            home[part.name] = plain_channels[next_home % len(plain_channels)]
+            next_home += 1
+    pool = [c for c in plain_channels if c not in home.values()]
+
+    micro = [((pi, ni), n) for pi, part in enumerate(score.parts)
+             if part.preset != gm.DRUM_PRESET
+             for ni, n in enumerate(part.notes) if _needs_channel_of_its_own(n)]
+    if micro and not pool:
+        pool = plain_channels[-1:]
+        warn.append("no MIDI channel left for microtonal notes; they share channel "
+                    f"{pool[0] + 1} and may be off pitch")
+    bend_range = 2
+    for _, n in micro:
+        need = max([abs(n.pitch - round(n.pitch))]
+                   + [abs(n.pitch - round(n.pitch) + s) for _, s in n.bend])
+        bend_range = max(bend_range, math.ceil(need - 1e-9))
+    if bend_range > _MAX_BEND_RANGE:
+        raise MidiError(f"a pitch bend of {bend_range} semitones exceeds the "
+                        f"{_MAX_BEND_RANGE}-semitone range MIDI export supports")
+
+    # Allocate pool channels to microtonal notes over time (MPE-style).
+    alloc = _allocate(micro, pool, tpb, warn)
+    # Bend range (RPN 0) on every pool channel in use, in the conductor track
+    # so it precedes every note; RPN deselected afterwards (127/127).
+    for pc in sorted(set(alloc.values())):
+        for ctl, val in ((101, 0), (100, 0), (6, bend_range), (38, 0), (101, 127), (100, 127)):
+            add(conductor, 0, 0, mido.Message("control_change", channel=pc, control=ctl,
+                                              value=val))
+
+    mf.tracks.append(_to_track(conductor))
+    for pi, part in enumerate(score.parts):
+        events: list[_Ev] = []
+        add(events, 0, 0, mido.MetaMessage("track_name", name=part.name))
+        add(events, 0, 0, mido.MetaMessage("instrument_name", name=part.preset))
+        program = gm.program_for_preset(part.preset)
+        ch = home.get(part.name)
+        if ch is not None and ch != gm.DRUM_CHANNEL:
+            add(events, 0, 0, mido.Message("program_change", channel=ch, program=program))
+        for ni, n in enumerate(part.notes):
+            start = _ticks(n.start, tpb)
+            end = max(_ticks(n.end, tpb), start + 1)
+            key = int(round(n.pitch))
+            vel = int(n.velocity)
+            if part.preset != gm.DRUM_PRESET and _needs_channel_of_its_own(n):
+                c = alloc[(pi, ni)]
+                offset = n.pitch - key
+                add(events, start, 2, mido.Message("program_change", channel=c, program=program))
+                points = list(n.bend) or [(0.0, 0.0)]
+                if points[0][0] > 0:
+                    points.insert(0, (0.0, 0.0))
+                for off, semis in points:
+                    t = start + _ticks(off, tpb)
+                    if t >= end:
+                        break
+                    add(events, t, 2, mido.Message(
+                        "pitchwheel", channel=c,
+                        pitch=_bend_value(offset + semis, bend_range)))
+                add(events, start, 3, mido.Message("note_on", channel=c, note=key, velocity=vel))
+                add(events, end, 1, mido.Message("note_off", channel=c, note=key, velocity=0))
+            else:
+                c = home[part.name]
+                add(events, start, 3, mido.Message("note_on", channel=c, note=key, velocity=vel))
+                add(events, end, 1, mido.Message("note_off", channel=c, note=key, velocity=0))
+        mf.tracks.append(_to_track(events))
+    return mf
+
+
+def _allocate(micro, pool: list[int], tpb: int, warn: list[str]) -> dict[tuple[int, int], int]:
+    """Give each microtonal note a pool channel not in use during it."""
+    busy_until = {c: -1 for c in pool}       # tick at which each channel frees up
+    started = {c: -1 for c in pool}
+    alloc: dict[tuple[int, int], int] = {}
+    shared = 0
+    for where, n in sorted(micro, key=lambda pn: (pn[1].start, pn[1].pitch)):
+        start = _ticks(n.start, tpb)
+        end = max(_ticks(n.end, tpb), start + 1)
+        free = [c for c in pool if busy_until[c] <= start]
+        if free:
+            # Least recently released: a release tail on it has had longest to fade.
+            c = min(free, key=lambda c: (busy_until[c], c))
+        else:
+            c = min(pool, key=lambda c: (started[c], c))
+            shared += 1
+        alloc[where] = c
+        busy_until[c] = max(busy_until[c], end)
+        started[c] = start
+    if shared:
+        warn.append(f"{shared} microtonal note(s) had to share a MIDI channel with another "
+                    f"sounding note ({len(pool)} channels free); their pitch may be off")
+    return alloc
+
+
+def _to_track(events: list[_Ev]) -> mido.MidiTrack:
+    track = mido.MidiTrack()
+    last = 0
+    for ev in sorted(events, key=lambda e: (e.tick, e.order, e.seq)):
+        track.append(ev.msg.copy(time=ev.tick - last))
+        last = ev.tick
+    track.append(mido.MetaMessage("end_of_track", time=0))
+    return track
+
+
+def midi_bytes(score: Score, *, ticks_per_beat: int = 960,
+               warn: list[str] | None = None) -> bytes:
+    """The type-1 standard MIDI file of ``score``, as bytes (see :func:`score_to_midifile`)."""
+    import io
+    buf = io.BytesIO()
+    score_to_midifile(score, ticks_per_beat=ticks_per_beat, warn=warn).save(file=buf)
+    return buf.getvalue()
