@@ -1,0 +1,177 @@
+"""Roughness: the published Plomp-Levelt/Sethares shape, the score timeline, the driver.
+
+Expected values are derived by hand from Sethares' published constants
+(d* = 0.24, s1 = 0.0207, s2 = 18.96, b1 = 3.51, b2 = 5.75, c1 = -c2 = 5):
+
+* the maximum of e^{-b1 y} - e^{-b2 y} lies at y* = ln(b2/b1)/(b2 - b1) = 0.220344;
+  with s = d*/(s1 f + s2) the roughest frequency difference is y*/s, at
+  f = 500 Hz: s = 0.24/29.31 = 0.0081883, so df* = 26.91 Hz, and the peak value
+  is 5 (e^{-0.773408} - e^{-1.266978}) = 0.89875.
+* critical bandwidth (Zwicker & Terhardt 1980): CB(f) = 25 + 75 (1 + 1.4 (f/kHz)^2)^0.69,
+  CB(500 Hz) = 117.26 Hz; at df = 1.5 CB: 5 (e^{-5.0555} - e^{-8.2817}) = 0.03061.
+* C4 (261.6256 Hz) against C#4 (277.1826 Hz), pure tones of amplitude 1: 0.84826.
+"""
+
+import time
+
+import numpy as np
+import pytest
+
+from synth.analysis import (analyze_roughness, drive_to_roughness, harmonic_partials,
+                            interval_class_counts, mean_roughness, pair_roughness,
+                            roughness_timeline, spectrum_roughness)
+from synth.errors import TransformError
+from synth.score import MeterChange, MeterMap, Note, Part, Score, TempoMap
+from synth.transforms import make
+
+
+def pure(preset):
+    return [1.0], [1.0]
+
+
+def zwicker_cb(f):
+    return 25 + 75 * (1 + 1.4 * (f / 1000) ** 2) ** 0.69
+
+
+def test_pure_pair_peak_position_and_value_at_500hz():
+    df = np.linspace(0, 200, 20001)
+    d = pair_roughness(500.0, 500.0 + df, 1.0, 1.0)
+    assert df[np.argmax(d)] == pytest.approx(26.91, abs=0.02)
+    assert d.max() == pytest.approx(0.89875, abs=2e-4)
+
+
+@pytest.mark.parametrize("f", [250.0, 500.0, 1000.0])
+def test_roughest_near_a_quarter_critical_band(f):
+    df = np.linspace(0, 400, 40001)
+    peak = df[np.argmax(pair_roughness(f, f + df, 1.0, 1.0))]
+    assert peak == pytest.approx(zwicker_cb(f) / 4, rel=0.2)
+
+
+def test_smooth_at_unison_and_beyond_the_critical_band():
+    assert pair_roughness(500.0, 500.0, 1.0, 1.0) == 0.0
+    beyond = pair_roughness(500.0, 500.0 + 1.5 * 117.26, 1.0, 1.0)
+    assert beyond == pytest.approx(0.03061, abs=2e-4)
+    assert beyond < 0.05 * 0.89875
+    # and it keeps falling: two critical bands away is smoother still
+    assert pair_roughness(500.0, 500.0 + 2 * 117.26, 1.0, 1.0) < beyond
+
+
+def test_hand_value_semitone_pure_tones():
+    assert pair_roughness(261.6256, 277.1826, 1.0, 1.0) == pytest.approx(0.84826, abs=2e-4)
+    assert pair_roughness(277.1826, 261.6256, 0.5, 1.0) == pytest.approx(0.5 * 0.84826, abs=1e-4)
+
+
+def two_note_roughness(interval):
+    r, a = harmonic_partials()
+    f0 = 261.6256
+    f = np.concatenate([f0 * r, f0 * 2 ** (interval / 12) * r])
+    return spectrum_roughness(f, np.concatenate([a, a]))
+
+
+def test_minor_second_rougher_than_fifth_for_harmonic_tones():
+    m2, tt, p5, p8 = (two_note_roughness(k) for k in (1, 6, 7, 12))
+    assert m2 > 3 * p5
+    assert m2 > tt > p5
+    assert p5 > p8                       # the octave is the smoothest of these
+
+
+def score_of(*parts, meter=(4, 4), tempo=120.0):
+    ps = tuple(Part(n, tuple(Note(s, d, p, v) for s, d, p, v in notes)) for n, notes in parts)
+    return Score(parts=ps, meters=MeterMap([MeterChange(0.0, *meter)]), tempo=TempoMap.constant(tempo))
+
+
+def test_timeline_adds_a_pair_only_while_both_sound():
+    s = score_of(("a", [(0, 2, 60, 127)]), ("b", [(1, 2, 61, 127)]))
+    tl = roughness_timeline(s, partials_for=pure)
+    assert list(tl.beats) == [0, 1, 2, 3]
+    assert tl.values == pytest.approx([0.0, 0.84826, 0.0], abs=2e-4)
+    assert tl.mean == pytest.approx(0.84826 / 3, abs=1e-4)
+    assert tl.peak == pytest.approx(0.84826, abs=2e-4)
+    assert list(tl.seconds) == [0, 0.5, 1.0, 1.5]
+
+
+def test_velocity_and_gain_scale_as_amplitude_products():
+    loud = score_of(("a", [(0, 1, 60, 127)]), ("b", [(0, 1, 61, 127)]))
+    soft = score_of(("a", [(0, 1, 60, 127)]), ("b", [(0, 1, 61, 127)]))
+    soft = soft.with_parts([soft.parts[0], Part("b", soft.parts[1].notes, gain_db=-6.0206)])
+    assert mean_roughness(soft, partials_for=pure) == pytest.approx(
+        0.5 * mean_roughness(loud, partials_for=pure), rel=1e-4)
+
+
+def test_timeline_matches_direct_sum_for_harmonic_chord():
+    chord = [(0, 1, p, 100) for p in (60, 61, 67)]
+    s = score_of(("c", chord))
+    tl = roughness_timeline(s)
+    r, a = harmonic_partials()
+    f = np.concatenate([261.6256 * 2 ** (k / 12) * r for k in (0, 1, 7)])
+    amps = np.concatenate([a * 100 / 127] * 3)
+    assert tl.values[0] == pytest.approx(spectrum_roughness(f, amps), rel=1e-4)
+
+
+def test_partials_hook_is_used():
+    s = score_of(("a", [(0, 1, 60, 100), (0, 1, 72, 100)]))
+    assert mean_roughness(s, partials_for=pure) < 1e-3          # pure octave: no beating
+    assert mean_roughness(s) > 0.02                           # upper harmonics do beat
+
+
+def test_interval_class_counts_of_a_triad_and_a_cluster():
+    triad = score_of(("c", [(0, 1, 60, 80), (0, 1, 64, 80), (0, 1, 67, 80)]))
+    assert list(interval_class_counts(triad)) == [0, 0, 0, 1, 1, 1, 0]
+    cl = score_of(("c", [(0, 1, 60, 80), (0, 1, 61, 80), (0, 1, 62, 80)]), ("t", [(0.5, 1, 66, 80)]))
+    # 60-61 m2, 61-62 m2, 60-62 M2, 60-66 TT, 61-66 P4, 62-66 M3
+    assert list(interval_class_counts(cl)) == [0, 2, 1, 0, 1, 1, 1]
+
+
+def test_bar_means():
+    s = score_of(("a", [(0, 4, 60, 127), (4, 4, 60, 127)]), ("b", [(4, 2, 61, 127)]))
+    rep = analyze_roughness(s, partials_for=pure)
+    assert rep.bar_means == pytest.approx([0.0, 0.84826 / 2], abs=2e-4)
+
+
+def test_three_hundred_bars_four_parts_is_fast():
+    rng = np.random.default_rng(0)
+    parts = []
+    for k in range(4):
+        notes = [(i * 0.5, 0.5 + (k == 0), float(40 + 10 * k + rng.integers(12)), 80) for i in range(1800)]
+        parts.append((f"p{k}", notes))
+    s = score_of(*parts, meter=(3, 4))
+    assert s.bar_count == 301
+    t0 = time.perf_counter()
+    rep = analyze_roughness(s)
+    elapsed = time.perf_counter() - t0
+    assert elapsed < 2.0
+    assert len(rep.bar_means) == 301 and rep.mean > 0
+
+
+def melody():
+    return score_of(("m", [(i, 1, 60 + (0, 2, 4, 5, 7, 5, 4, 2)[i % 8], 100) for i in range(16)]))
+
+
+def test_drive_shadow_interval_to_target_roughness():
+    s = melody()
+    base = mean_roughness(s)
+    step = make("shadow", interval=0.5, part="ghost")
+    target = 8 * base
+    res = drive_to_roughness(s, step, "interval", target, lo=0.0, hi=2.0, seed=1)
+    assert res.reached
+    assert mean_roughness(res.score) == pytest.approx(target, rel=0.011)
+    assert 0.0 < res.value < 2.0
+    again = drive_to_roughness(s, step, "interval", target, lo=0.0, hi=2.0, seed=1)
+    assert again.value == res.value and again.score == res.score
+
+
+def test_drive_cluster_step_reports_unreachable_target():
+    s = score_of(("c", [(0, 2, 60, 90), (0, 2, 64, 90)]))
+    res = drive_to_roughness(s, make("cluster", width=2), "step", 1e6, lo=0.05, hi=2.0, seed=0)
+    assert not res.reached and res.roughness < 1e6
+
+
+def test_drive_rejects_unknown_parameter():
+    with pytest.raises(TransformError, match="'cent' is not a parameter of 'detune'"):
+        drive_to_roughness(melody(), make("detune"), "cent", 1.0, lo=0, hi=10, seed=0)
+
+
+def test_transforms_make_a_score_measurably_rougher():
+    s = melody()
+    rougher = make("cluster", min_notes=1, width=2, step=1)(s, seed=0)
+    assert mean_roughness(rougher) > 3 * mean_roughness(s)
