@@ -88,3 +88,14 @@ def test_adding_a_part_or_a_step_keeps_other_streams():
     kept = {(n.start, n.pitch) for n in p2.part("a").notes}
     assert kept < {(n.start, n.pitch) for n in p1.part("a").notes}
     assert kept != {(n.start, n.pitch) for n in s.part("a").notes}
+
+
+def test_docs_describe_every_transform_and_parameter():
+    from pathlib import Path
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "transforms.md").read_text()
+    for n in names():
+        section = doc.split(f"### `{n}`", 1)
+        assert len(section) == 2, f"docs/transforms.md lacks a section for {n!r}"
+        body = section[1].split("\n### ", 1)[0]
+        for param in spec(n).params:
+            assert f"| `{param}` |" in body, f"{n}.{param} undocumented"
