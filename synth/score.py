@@ -479,3 +479,43 @@ class Score:
     def with_metadata(self, **changes) -> "Score":
         """A copy with metadata fields changed."""
         return replace(self, metadata=replace(self.metadata, **changes))
+
+    def excerpt(self, first_bar: int, last_bar: int) -> "Score":
+        """Bars ``first_bar..last_bar`` (1-based, inclusive) as a score of their own.
+
+        Notes sounding in the range are kept and cut at its edges; times,
+        tempo, meter and key changes are shifted so the excerpt starts at
+        beat 0 with the tempo, meter and key in force at ``first_bar``.
+
+        Raises
+        ------
+        ScoreError
+            If the range is empty or starts before bar 1.
+        """
+        if first_bar < 1 or last_bar < first_bar:
+            raise ScoreError(f"bad bar range {first_bar}..{last_bar} (bars start at 1; "
+                             "the last must not come before the first)")
+        a = self.meters.bar_start(first_bar)
+        b = self.meters.bar_start(last_bar + 1)
+
+        def clip(notes):
+            out = []
+            for n in notes:
+                s, e = max(n.start, a), min(n.end, b)
+                if e - s > 1e-9:
+                    bend = tuple((max(0.0, o - (s - n.start)), v) for o, v in n.bend
+                                 if n.start + o < e)
+                    out.append(replace(n, start=s - a, duration=e - s, bend=bend))
+            return out
+
+        tempo = TempoMap([(0.0, self.tempo.bpm_at(a))]
+                         + [(c.beat - a, c.bpm) for c in self.tempo.changes if a < c.beat < b])
+        meter0 = self.meters.meter_at(a)
+        meters = MeterMap([MeterChange(0.0, meter0.numerator, meter0.denominator)]
+                          + [replace(c, beat=c.beat - a) for c in self.meters.changes
+                             if a < c.beat < b])
+        key0 = self.key_at(a)
+        keys = ([replace(key0, beat=0.0)] if key0 else []) + [
+            replace(k, beat=k.beat - a) for k in self.keys if a < k.beat < b]
+        parts = [p.with_notes(clip(p.notes)) for p in self.parts]
+        return replace(self, parts=tuple(parts), tempo=tempo, meters=meters, keys=tuple(keys))

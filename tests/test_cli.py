@@ -224,3 +224,13 @@ def test_internal_error_exits_1_without_traceback(score_file, tmp_path, monkeypa
     err = capsys.readouterr().err
     assert "internal error" in err and "--traceback" in err and "Traceback" not in err
     assert not (tmp_path / "a.wav").exists()
+
+
+def test_bars_option_renders_an_excerpt(score_file, tmp_path):
+    out = tmp_path / "bar2.wav"
+    assert run("render", score_file, "-o", out, "--bars", "2-2", "--sample-rate", 22050,
+               "--quiet") == 0
+    # one 4/4 bar at 120 bpm = 2 s, plus the release tail
+    assert 2.0 < sf.info(out).duration < 2.5
+    with pytest.raises(SystemExit):
+        main(["render", str(score_file), "--bars", "3-1"])

@@ -123,3 +123,17 @@ def test_score_duration_and_bars():
     assert s.end_beat == 12
     assert s.duration_seconds == pytest.approx(6 + 3)
     assert s.bar_count == 4
+
+
+def test_excerpt_cuts_and_shifts():
+    s = Score(parts=[Part("a", [Note(0, 3, 60), Note(2, 4, 62), Note(7, 1, 64), Note(12, 1, 65)])],
+              tempo=TempoMap([(0, 60), (5, 90), (10, 120)]),
+              meters=MeterMap([MeterChange(0, 3, 4), MeterChange(6, 2, 4)]),
+              keys=[KeyChange(0, "D", "minor"), KeyChange(6, "A", "minor")])
+    ex = s.excerpt(2, 4)           # bars 2..4 = beats 3..10 (3/4, 3/4 ... then 2/4 from beat 6)
+    assert [(n.start, n.duration, n.pitch) for n in ex.parts[0].notes] == [(0, 3, 62), (4, 1, 64)]
+    assert [(c.beat, c.bpm) for c in ex.tempo.changes] == [(0, 60), (2, 90)]
+    assert [(c.beat, str(c)) for c in ex.meters.changes] == [(0, "3/4"), (3, "2/4")]
+    assert [(k.beat, str(k)) for k in ex.keys] == [(0, "D minor"), (3, "A minor")]
+    with pytest.raises(ScoreError, match="bad bar range"):
+        s.excerpt(3, 2)

@@ -37,6 +37,8 @@ def register(sub) -> None:
     p.add_argument("--max-seconds", type=float, default=DEFAULT_MAX_SECONDS, metavar="S",
                    help="refuse renders longer than S seconds (default 3600)")
     p.add_argument("--preset", metavar="NAME", help="play every part with this preset")
+    p.add_argument("--bars", metavar="A-B", type=_bar_range,
+                   help="render only bars A to B (inclusive), e.g. --bars 5-12")
     p.add_argument("--stems", metavar="DIR",
                    help="also write one WAV per part into DIR (they sum to the mix)")
     p.add_argument("--loudness", type=float, metavar="LUFS",
@@ -49,6 +51,18 @@ def register(sub) -> None:
                    "the output is bit-identical for any N)")
     p.add_argument("--quiet", action="store_true", help="no progress bar, no warnings")
     p.set_defaults(func=run)
+
+
+def _bar_range(text: str) -> tuple[int, int]:
+    import argparse
+    try:
+        a, _, b = text.partition("-")
+        first, last = int(a), int(b or a)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected A-B (bar numbers), got {text!r}") from None
+    if first < 1 or last < first:
+        raise argparse.ArgumentTypeError(f"bar range {text!r}: bars start at 1 and B >= A")
+    return first, last
 
 
 def default_output(input_path: str) -> str:
@@ -65,9 +79,12 @@ def run(args) -> int:
     if args.preset:
         score = score.with_parts(dataclasses.replace(p, preset=args.preset, patch={})
                                  for p in score.parts)
+    if args.bars:
+        score = score.excerpt(*args.bars)
     meta = score.metadata
     comment = (f"source: {os.path.basename(args.input)}; seed: {meta.seed}; "
-               f"re-render: synth render {os.path.basename(args.input)} --seed {meta.seed}")
+               f"re-render: synth render {os.path.basename(args.input)} --seed {meta.seed}"
+               + (f" --bars {args.bars[0]}-{args.bars[1]}" if args.bars else ""))
     metadata = {"title": meta.title, "artist": meta.arranger or meta.composer,
                 "software": f"synth {__version__}", "comment": comment}
     progress = Progress(args.sample_rate, enabled=not args.quiet and out != "-")
