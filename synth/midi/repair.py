@@ -152,11 +152,12 @@ def _parse_events(data: bytes, start: int, end: int, number: int, budget: int) -
     tr = _Track()
     pos, tick, running = start, 0, None
     where = f"track {number}"
+    resume_at_status = False    # after a cut-short message: next event has no delta
     while pos < end:
         ev_pos = pos
         # delta time: at most 4 bytes by the standard
         delta, n = 0, 0
-        while True:
+        while not resume_at_status:
             if pos >= end:
                 tr.stop, tr.pos = "incomplete", ev_pos
                 return tr
@@ -169,6 +170,7 @@ def _parse_events(data: bytes, start: int, end: int, number: int, budget: int) -
             if n == 4:
                 tr.stop, tr.pos = f"delta time longer than 4 bytes at byte {ev_pos}", ev_pos
                 return tr
+        resume_at_status = False
         if pos >= end:
             tr.stop, tr.pos = "incomplete", ev_pos
             return tr
@@ -196,6 +198,7 @@ def _parse_events(data: bytes, start: int, end: int, number: int, budget: int) -
                                    f"cut short by byte 0x{bad[0]:02X}; dropped")
                 pos += body.index(bad[0])
                 tr.events.append((tick, b""))   # keeps the delta
+                resume_at_status = True
                 continue
             pos += need
             tr.events.append((tick, bytes([status]) + body))
