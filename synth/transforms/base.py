@@ -324,6 +324,9 @@ def make(name: str, *, parts: Iterable[str] | str | None = None,
             raise TransformError(f"{prefix}parts: expected a non-empty list of part names, "
                                  f"got {parts!r}")
         parts = tuple(parts)
+        if sp.whole_score:
+            raise TransformError(f"{prefix}parts: transform {name!r} changes the time grid of every "
+                                 f"part and cannot be limited to {list(parts)!r}")
     if bars is not None:
         bars = Param("bars").check(list(bars) if isinstance(bars, tuple) else bars, prefix + "bars")
     return Transform(name, sp.validate(params, where=where), Selection(parts, bars))
