@@ -240,3 +240,364 @@ def triangle(freq, *, sr: float, n: int | None = None, phase: float = 0.0,
 def white_noise(n: int, rng: np.random.Generator) -> np.ndarray:
     """Uniform white noise in [-1, 1) from the caller's generator, shape (n,)."""
     return rng.uniform(-1.0, 1.0, int(n))
+
+
+# ================================================================ additions (issue 3)
+#
+# Calling conventions of the stateful oscillators below: they take an optional
+# ``state`` (``None`` = a fresh start) and return ``(samples, state)``; feed the
+# returned state to the next block and the blocks concatenate to one pass,
+# sample for sample.  States are small dicts of floats and arrays; treat them
+# as opaque.
+
+__all__ += [
+    "pulse",
+    "pink_noise",
+    "hard_sync",
+    "ring_mod",
+    "unison",
+    "unison_offsets_cents",
+    "BLEP_TAPS",
+    "BLEP_LATENCY",
+    "bandlimit_steps",
+]
+
+#: Length (output samples) of the band-limited step residual.
+BLEP_TAPS = 32
+#: Oversampling of the tabulated residual (points per output sample).
+_BLEP_OVERSAMPLING = 512
+#: Kaiser stop-band attenuation of the band-limiting low-pass (dB).
+_BLEP_STOPBAND_DB = 100.0
+#: Every band-limited step is centred this many samples after its true time:
+#: BLEP-based kernels lag their naive counterparts by this much (0.36 ms at 44.1 kHz).
+BLEP_LATENCY = BLEP_TAPS // 2
+
+
+@lru_cache(maxsize=1)
+def _blep_step_table() -> np.ndarray:
+    """Tabulated band-limited unit step ``H(tau)`` for ``tau`` in [0, BLEP_TAPS].
+
+    ``H`` is the integral of a Kaiser-windowed sinc low-pass centred at
+    ``tau = BLEP_LATENCY`` whose stop band starts at the Nyquist frequency, so
+    a step built from it has (almost) nothing left to fold back.
+    ``H(0) ~ 0``, ``H(BLEP_TAPS) == 1``.
+    """
+    taps, over = BLEP_TAPS, _BLEP_OVERSAMPLING
+    att = _BLEP_STOPBAND_DB
+    beta = 0.1102 * (att - 8.7)
+    transition = (att - 7.95) / (14.36 * taps)      # in units of sr (Kaiser's estimate)
+    cutoff = 0.5 - 0.5 * transition                 # centre of the transition band
+    tau = np.arange(taps * over + 1) / over
+    centred = tau - 0.5 * taps
+    h = 2 * cutoff * np.sinc(2 * cutoff * centred)
+    h *= np.i0(beta * np.sqrt(np.clip(1 - (centred / (0.5 * taps)) ** 2, 0, None))) / np.i0(beta)
+    step = np.concatenate([[0.0], np.cumsum(0.5 * (h[1:] + h[:-1]))])  # trapezoid integral
+    step /= step[-1]
+    step.setflags(write=False)
+    return step
+
+
+def bandlimit_steps(naive, step_sample, step_offset, step_height, state=None):
+    """Turn a naively sampled signal with jumps into one with band-limited jumps.
+
+    ``naive`` is the signal sampled without regard to aliasing (ramps,
+    constant stretches and jumps).  Each jump of height ``d`` at fractional
+    time ``t`` is replaced by a band-limited step (a Kaiser-windowed
+    integrated sinc, :data:`BLEP_TAPS` samples long, stop band from Nyquist
+    up, about -100 dB); the smooth parts pass unchanged.  The whole output is
+    delayed by :data:`BLEP_LATENCY` samples so the correction is causal.
+
+    Parameters
+    ----------
+    naive : np.ndarray [shape=(n,)]
+        The naive signal (jump at ``t`` included from sample ``ceil(t)`` on).
+    step_sample : np.ndarray [shape=(k,), dtype=int]
+        First sample at or after each jump (0..n-1), in time order.
+    step_offset : np.ndarray [shape=(k,)]
+        ``step_sample - t`` in [0, 1): how long before that sample it jumped.
+    step_height : np.ndarray [shape=(k,)]
+        Size of each jump.
+    state : dict, optional
+        From the previous block.  ``None`` = fresh start from silence: the
+        signal is 0 before the block and its first value enters as a
+        band-limited step at sample 0.
+
+    Returns
+    -------
+    y : np.ndarray [shape=(n,)]
+        ``y[m]`` is the band-limited signal at time ``m - BLEP_LATENCY``.
+    state : dict
+
+    Notes
+    -----
+    Corrections are accumulated with :func:`numpy.bincount` in time order,
+    the spill-over from the previous block entered first, so every sample
+    sees the same floating-point additions in the same order in one pass or
+    in blocks: chunked output equals one pass exactly.
+    """
+    taps, over, lat = BLEP_TAPS, _BLEP_OVERSAMPLING, BLEP_LATENCY
+    table = _blep_step_table()
+    naive = np.asarray(naive, dtype=np.float64)
+    n = len(naive)
+    step_sample = np.asarray(step_sample, dtype=np.intp)
+    step_offset = np.asarray(step_offset, dtype=np.float64)
+    step_height = np.asarray(step_height, dtype=np.float64)
+    if state is None:
+        carry, history = np.zeros(taps), np.zeros(lat)
+        if n:
+            step_sample = np.concatenate([[0], step_sample])
+            step_offset = np.concatenate([[0.0], step_offset])
+            step_height = np.concatenate([[naive[0]], step_height])
+    else:
+        carry, history = state["carry"], state["history"]
+    pos = step_offset * over
+    i0 = np.minimum(pos.astype(np.intp), over - 1)
+    frac = (pos - i0)[:, None]
+    idx = i0[:, None] + over * np.arange(taps)[None, :]
+    lo = table[idx]
+    # residual of the band-limited step against the naive step delayed by ``lat``
+    resid = lo + frac * (table[idx + 1] - lo) - (np.arange(taps) >= lat)[None, :]
+    w = resid * step_height[:, None]
+    bins = step_sample[:, None] + np.arange(taps)[None, :]
+    full = np.bincount(np.concatenate([np.arange(taps), bins.ravel()]),
+                       np.concatenate([carry, w.ravel()]), minlength=n + taps)
+    delayed = np.concatenate([history, naive])
+    y = delayed[:n] + full[:n]
+    return y, {"carry": full[n:n + taps].copy(), "history": delayed[len(delayed) - lat:].copy()}
+
+
+# ---------------------------------------------------------------- pulse / PWM
+
+def pulse(freq, *, sr: float, n: int | None = None, phase: float = 0.0, width=0.5,
+          max_freq: float | None = None):
+    """Band-limited pulse wave with (optionally per-sample) pulse width.
+
+    Built as the difference of two band-limited saws offset by ``width`` of a
+    cycle (plus the pulse's mean ``2*width - 1``), so it inherits the saw's
+    alias suppression; a per-sample ``width`` gives pulse-width modulation.
+
+    Parameters
+    ----------
+    freq : float or np.ndarray [shape=(n,)]
+        Frequency in Hz.
+    width : float or np.ndarray [shape=(n,)]
+        Fraction of the cycle at +1, within [0, 1] (0.5 = square).
+    sr, n, phase, max_freq
+        As for :func:`saw`.
+
+    Returns
+    -------
+    samples : np.ndarray [shape=(n,)]
+        +1 for the first ``width`` of each cycle, -1 for the rest (band-limited).
+    phase_out : float
+    """
+    w = np.asarray(width, dtype=np.float64)
+    if np.any(w < 0.0) or np.any(w > 1.0):
+        raise ValueError(f"pulse width must lie within 0..1, got {width!r}")
+    ph, out = phase_ramp(freq, sr=sr, n=n, phase=phase)
+    if max_freq is None:
+        max_freq = float(np.max(np.abs(freq))) if np.ndim(freq) else abs(float(freq))
+    table = harmonic_table("saw", max_harmonics(max_freq, sr=sr))
+    return table_lookup(table, ph - w) - table_lookup(table, ph) + (2.0 * w - 1.0), out
+
+
+# ---------------------------------------------------------------- pink noise
+
+#: A 3-pole/3-zero approximation of a -3 dB/octave slope (within ~0.3 dB
+#: from 10 Hz to 20 kHz at 44.1 kHz; coefficients from J. O. Smith,
+#: "Spectral Audio Signal Processing", pink-noise example).
+_PINK_B = np.array([0.049922035, -0.095993537, 0.050612699, -0.004408786])
+_PINK_A = np.array([1.0, -2.494956002, 2.017265875, -0.522189400])
+#: Gain that brings uniform white noise through the filter to about the same
+#: RMS as the white noise itself (measured at 44.1 kHz).
+_PINK_GAIN = 1.0 / 0.1156
+
+
+def pink_noise(n: int, rng: np.random.Generator, *, state=None):
+    """Pink (-3 dB/octave) noise: uniform white noise through a fixed IIR filter.
+
+    Parameters
+    ----------
+    n : int
+        Number of samples.
+    rng : numpy.random.Generator
+        Source of the white noise (from :mod:`synth.seeds`); consecutive
+        blocks must use the same generator.
+    state : np.ndarray [shape=(3,)], optional
+        Filter state from the previous block (``None`` = fresh).
+
+    Returns
+    -------
+    samples : np.ndarray [shape=(n,)]
+        RMS about 0.58 (the RMS of the white source).
+    state : np.ndarray [shape=(3,)]
+    """
+    from scipy.signal import lfilter
+    zi = np.zeros(3) if state is None else state
+    y, zf = lfilter(_PINK_B * _PINK_GAIN, _PINK_A, white_noise(n, rng), zi=zi)
+    return y, zf
+
+
+# ---------------------------------------------------------------- hard sync
+
+def hard_sync(freq, ratio, *, sr: float, n: int | None = None, phase: float = 0.0, state=None):
+    """Band-limited hard-synced sawtooth: a slave saw reset by every master cycle.
+
+    The slave's phase is ``ratio * frac(master_phase)``, so it restarts from
+    zero at each master cycle; sweeping ``ratio`` gives the classic sync
+    sound.  Both kinds of discontinuity (the slave's own wraps and the master
+    resets) are rendered as band-limited steps, so
+    the output lags a naive sync by :data:`BLEP_LATENCY` samples (see
+    :func:`bandlimit_steps`).
+
+    Parameters
+    ----------
+    freq : float or np.ndarray [shape=(n,)]
+        Master (pitch) frequency in Hz.
+    ratio : float or np.ndarray [shape=(n,)]
+        Slave / master frequency ratio, >= 1; ``ratio * freq`` must stay below
+        ``sr / 2``.
+    sr : float
+        Sample rate in Hz.
+    n : int, optional
+        Number of samples (required for scalar ``freq``).
+    phase : float
+        Master phase (cycles) at the first sample of a fresh start.
+    state : dict, optional
+        From the previous block (``None`` = fresh; ``phase`` is then used).
+
+    Returns
+    -------
+    samples : np.ndarray [shape=(n,)]
+        Rising slave saw in [-1, 1] (band-limited).
+    state : dict
+    """
+    if state is not None:
+        phase = state["phase"]
+    pm, phase_out = phase_ramp(freq, sr=sr, n=n, phase=phase)
+    n = len(pm)
+    r = np.broadcast_to(np.asarray(ratio, dtype=np.float64), (n,))
+    fm = np.broadcast_to(np.asarray(freq, dtype=np.float64), (n,))
+    if np.any(r < 1.0):
+        raise ValueError(f"hard_sync ratio must be >= 1, got minimum {float(np.min(r))!r}")
+    if np.any(r * np.abs(fm) >= 0.5 * sr):
+        raise ValueError(f"hard_sync slave frequency reaches {float(np.max(r * fm))!r} Hz, "
+                         f"at or above the Nyquist frequency {0.5 * sr!r} Hz")
+    master_frac = pm - np.floor(pm)
+    q = r * master_frac                              # slave phase
+    y = 2.0 * (q - np.floor(q)) - 1.0
+    if state is None:
+        prev_pm = np.concatenate([[pm[0]], pm[:-1]]) if n else pm
+        prev_q = np.concatenate([[q[0]], q[:-1]]) if n else q
+    else:
+        prev_pm = np.concatenate([[state["prev_phase"]], pm[:-1]])
+        prev_q = np.concatenate([[state["prev_q"]], q[:-1]])
+    reset = np.floor(pm) > np.floor(prev_pm)
+    # master resets: fraction of the interval elapsed since the reset
+    d_reset = np.where(reset, (pm - np.floor(pm)) / np.where(reset, pm - prev_pm, 1.0), 0.0)
+    # slave wraps: between prev_q and q (no reset) or between prev_q and r (before a reset)
+    hi = np.where(reset, r, q)
+    wrap = np.floor(hi) > np.floor(prev_q)
+    j = np.floor(hi)
+    s = (j - prev_q) / np.where(wrap, hi - prev_q, 1.0)          # fraction along the segment
+    d_wrap = np.where(reset, 1.0 - s * (1.0 - d_reset), 1.0 - s)
+    d_wrap = np.clip(d_wrap, 0.0, np.nextafter(1.0, 0.0))
+    # events in time order within a sample: a slave wrap (earlier) before the reset
+    idx_w = np.flatnonzero(wrap)
+    idx_r = np.flatnonzero(reset)
+    samples = np.concatenate([idx_w, idx_r])
+    offsets = np.concatenate([d_wrap[idx_w], d_reset[idx_r]])
+    heights = np.concatenate([np.full(len(idx_w), -2.0), -2.0 * (r[idx_r] - np.floor(r[idx_r]))])
+    order = np.lexsort((-offsets, samples))
+    out, blep_state = bandlimit_steps(y, samples[order], offsets[order], heights[order],
+                                      None if state is None else state["blep"])
+    new_state = {"phase": phase_out, "prev_phase": float(pm[-1]) if n else phase,
+                 "prev_q": float(q[-1]) if n else 0.0, "blep": blep_state}
+    if state is not None and n == 0:
+        new_state.update(prev_phase=state["prev_phase"], prev_q=state["prev_q"])
+    return out, new_state
+
+
+# ---------------------------------------------------------------- ring modulation
+
+def ring_mod(carrier: np.ndarray, modulator: np.ndarray, *, mix: float = 1.0) -> np.ndarray:
+    """Ring modulation: ``(1 - mix) * carrier + mix * carrier * modulator``.
+
+    Memoryless (block-invariant).  The product of two band-limited signals
+    holds sum and difference frequencies; keep ``f_carrier + f_modulator``
+    (times their top harmonics) below Nyquist to stay alias-free.
+
+    Returns
+    -------
+    np.ndarray [shape=carrier.shape]
+    """
+    carrier = np.asarray(carrier, dtype=np.float64)
+    return (1.0 - mix) * carrier + mix * carrier * np.asarray(modulator, dtype=np.float64)
+
+
+# ---------------------------------------------------------------- unison
+
+def unison_offsets_cents(voices: int, detune_cents: float) -> np.ndarray:
+    """Detune of each unison voice in cents, spread evenly over ``detune_cents``.
+
+    One voice sits at 0; ``voices`` voices span ``-detune/2 .. +detune/2``.
+
+    Returns
+    -------
+    np.ndarray [shape=(voices,)]
+    """
+    voices = int(voices)
+    if voices < 1:
+        raise ValueError(f"unison needs at least 1 voice, got {voices!r}")
+    if voices == 1:
+        return np.zeros(1)
+    return np.linspace(-0.5, 0.5, voices) * float(detune_cents)
+
+
+def unison(oscillator, freq, *, sr: float, n: int | None = None, voices: int = 3,
+           detune_cents: float = 10.0, rng: np.random.Generator | None = None,
+           phases=None, max_freq: float | None = None):
+    """A stack of detuned copies of an oscillator.
+
+    Parameters
+    ----------
+    oscillator : callable
+        One of this module's phase oscillators (``sine``, ``saw``, ``square``,
+        ``triangle``, ``pulse``, ``naive_*``) or any callable with the same
+        ``f(freq, *, sr, n, phase, [max_freq]) -> (samples, phase_out)`` form.
+    freq : float or np.ndarray [shape=(n,)]
+        Centre frequency in Hz.
+    voices : int
+        Number of copies.
+    detune_cents : float
+        Total spread (see :func:`unison_offsets_cents`).
+    rng : numpy.random.Generator, optional
+        Draws the voices' random start phases (uniform in [0, 1)) on a fresh
+        start; ``None`` starts every voice at phase 0.
+    phases : np.ndarray [shape=(voices,)], optional
+        Phases from the previous block (then ``rng`` is not used).
+    max_freq : float, optional
+        Highest centre frequency of the note (band-limited oscillators).
+
+    Returns
+    -------
+    stack : np.ndarray [shape=(voices, n)]
+        One row per voice (sum, or pan, as you like; the sum of ``N``
+        uncorrelated voices has about ``sqrt(N)`` times one voice's RMS).
+    phases_out : np.ndarray [shape=(voices,)]
+    """
+    ratios = 2.0 ** (unison_offsets_cents(voices, detune_cents) / 1200.0)
+    if phases is None:
+        phases = rng.uniform(0.0, 1.0, len(ratios)) if rng is not None else np.zeros(len(ratios))
+    f = np.asarray(freq, dtype=np.float64)
+    if max_freq is None:
+        max_freq = float(np.max(np.abs(f)))
+    rows, outs = [], []
+    for ratio, ph in zip(ratios, phases):
+        kwargs = {"sr": sr, "n": n, "phase": float(ph)}
+        if oscillator in (saw, square, triangle, pulse):
+            kwargs["max_freq"] = max_freq * ratio
+        y, ph_out = oscillator(f * ratio, **kwargs)
+        rows.append(y)
+        outs.append(ph_out)
+    return np.stack(rows), np.array(outs)
