@@ -71,7 +71,8 @@ def read(data):
     (b"RIFF1234WAVEfmt ", r"not a standard MIDI file \(starts with b'RIFF'"),
     (b"", r"not a standard MIDI file"),
     (b"MThd\x00\x00\x00\x06\x00\x01", r"truncated header: 10 bytes"),
-    (header(length=4) + chunk(b"MTrk", EOT), r"header chunk length 4 is less than 6"),
+    (header(length=4) + b"\x00\x00" + chunk(b"MTrk", EOT),
+     r"header chunk length 4 is less than 6"),
     (header(fmt=3) + chunk(b"MTrk", EOT), r"unknown MIDI file format 3"),
     (header(division=0) + chunk(b"MTrk", EOT), r"ticks per beat is 0"),
     (header(division=(256 - 23) << 8 | 40) + chunk(b"MTrk", EOT),
@@ -165,6 +166,14 @@ def test_long_header_extra_bytes_skipped():
     score, msgs = read(data)
     assert notes_of(score) == [(0.0, 1.0, 60.0), (1.0, 1.0, 62.0)]
     assert any("header chunk length 8 (expected 6)" in m for m in msgs)
+
+
+@pytest.mark.parametrize("length", [0, 5, 7, 1 << 30])
+def test_wrong_header_length_followed_by_a_track(length):
+    data = header(length=length) + chunk(b"MTrk", TWO_NOTES + EOT)
+    score, msgs = read(data)
+    assert notes_of(score) == [(0.0, 1.0, 60.0), (1.0, 1.0, 62.0)]
+    assert any(f"header chunk length {length} is wrong" in m for m in msgs)
 
 
 def test_garbage_before_header_skipped():

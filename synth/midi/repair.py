@@ -402,6 +402,10 @@ def repair_smf(data: bytes) -> RepairResult:
     if len(data) < 14:
         raise MidiError(f"truncated header: {len(data)} bytes, a MIDI header needs 14")
     hlen, fmt, ntracks, division = struct.unpack(">IHHH", data[4:14])
+    if hlen != 6 and data[14:18] == b"MTrk":
+        messages.append(f"header chunk length {hlen} is wrong (a track starts right after "
+                        f"6 bytes); 6 assumed")
+        hlen = 6
     if hlen < 6:
         raise MidiError(f"header chunk length {hlen} is less than 6")
     if fmt not in (0, 1, 2):

@@ -146,7 +146,8 @@ def score_to_midifile(score: Score, *, ticks_per_beat: int = 960,
     for _, n in micro:
         need = max([abs(n.pitch - round(n.pitch))]
                    + [abs(n.pitch - round(n.pitch) + s) for _, s in n.bend])
-        bend_range = max(bend_range, math.ceil(need - 1e-9))
+        # Upward bends top out at 8191/8192 of the range: leave room for them.
+        bend_range = max(bend_range, math.ceil(need * 8192 / 8191 - 1e-9))
     if bend_range > _MAX_BEND_RANGE:
         raise MidiError(f"a pitch bend of {bend_range} semitones exceeds the "
                         f"{_MAX_BEND_RANGE}-semitone range MIDI export supports")
