@@ -272,14 +272,14 @@ def _check_part_table(table: Mapping, where: str, path: str) -> dict:
 
 
 def load_source(arr: Arrangement) -> Score:
-    """The source score of an arrangement, read through :func:`synth.loader.load`."""
+    """The source score of an arrangement, read through :func:`synth.sources.load_source`."""
     if os.path.abspath(arr.source_path) == os.path.abspath(arr.path):
         raise _err("arrangement.source: the arrangement names itself as its source", arr.path)
     if not os.path.exists(arr.source_path):
         raise _err(f"arrangement.source: no such file {arr.source_path!r}", arr.path)
-    from .loader import load   # lazily: the loader dispatches back to this module
+    from .sources import load_source as read_source
     try:
-        return load(arr.source_path)
+        return read_source(arr.source_path)
     except SynthError as exc:
         raise exc.with_source(arr.source_path) from None
 

@@ -19,26 +19,12 @@ and other changes made on the user's behalf are reported as
 from __future__ import annotations
 
 import os
-import tomllib
 
-from .errors import ScoreError, SynthError
+from .errors import SynthError
 from .score import Score
+from .sources import SUFFIXES, is_arrangement, load_source
 
-__all__ = ["load", "is_arrangement", "SUFFIXES"]
-
-SUFFIXES = (".toml", ".mid", ".midi", ".musicxml", ".mxl", ".xml")
-
-
-def is_arrangement(path) -> bool:
-    """True if ``path`` is a TOML file with an ``[arrangement]`` table."""
-    p = os.fspath(path)
-    if not p.lower().endswith(".toml"):
-        return False
-    try:
-        with open(p, "rb") as f:
-            return "arrangement" in tomllib.load(f)
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
-        return False
+__all__ = ["load", "is_arrangement", "load_source", "SUFFIXES"]
 
 
 def load(path, *, seed: int | None = None, variation: int = 0,
@@ -49,8 +35,8 @@ def load(path, *, seed: int | None = None, variation: int = 0,
     ----------
     path : str or os.PathLike
     seed : int, optional
-        For arrangements: the seed of the seeded transforms (default: the
-        file's own).  The seed used is stored in ``score.metadata.seed``.
+        The seed of the seeded transforms (arrangements) and voices (default:
+        the file's own).  The seed used is stored in ``score.metadata.seed``.
     variation : int
         For arrangements: a reproducible variation of the default seed.
     max_seconds : float, optional
@@ -62,31 +48,13 @@ def load(path, *, seed: int | None = None, variation: int = 0,
         Naming the file and the problem.
     """
     p = os.fspath(path)
-    if not os.path.exists(p):
-        raise ScoreError("no such file", source=p)
-    if os.path.isdir(p):
-        raise ScoreError("is a directory, not a score", source=p)
-    suffix = os.path.splitext(p)[1].lower()
-    try:
-        if suffix == ".toml":
-            if is_arrangement(p):
-                from .arrangement import load_arrangement
-                return load_arrangement(p, seed=seed, variation=variation)
-            from .scorefile import load_score_file
-            score = load_score_file(p)
-        elif suffix in (".mid", ".midi"):
-            from .midi import read_midi
-            score = read_midi(p, max_seconds=max_seconds)
-            if isinstance(score, tuple):
-                score = score[0]
-        elif suffix in (".musicxml", ".mxl", ".xml"):
-            from .musicxml import read_musicxml
-            score = read_musicxml(p)
-        else:
-            raise ScoreError(f"unknown file type {suffix or '(none)'!r}; expected one of "
-                             f"{', '.join(SUFFIXES)}", source=p)
-    except SynthError as e:
-        raise e.with_source(p) from None
+    if is_arrangement(p):
+        from .arrangement import load_arrangement
+        try:
+            return load_arrangement(p, seed=seed, variation=variation)
+        except SynthError as e:
+            raise e.with_source(p) from None
+    score = load_source(p, max_seconds=max_seconds)
     if seed is not None:
         score = score.with_metadata(seed=int(seed))
     return score

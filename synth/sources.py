@@ -1,0 +1,65 @@
+"""Read a *source* (score file, MIDI or MusicXML) as a Score, by file suffix.
+
+This is the layer arrangements read their sources through; the top-level
+:func:`synth.loader.load` adds arrangements on top of it (so an arrangement's
+source is a score, never another arrangement, and imports flow one way).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+
+from .errors import ScoreError, SynthError
+from .score import Score
+
+__all__ = ["load_source", "is_arrangement", "SUFFIXES"]
+
+SUFFIXES = (".toml", ".mid", ".midi", ".musicxml", ".mxl", ".xml")
+
+
+def is_arrangement(path) -> bool:
+    """True if ``path`` is a TOML file with an ``[arrangement]`` table."""
+    p = os.fspath(path)
+    if not p.lower().endswith(".toml"):
+        return False
+    try:
+        with open(p, "rb") as f:
+            return "arrangement" in tomllib.load(f)
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+        return False
+
+
+def load_source(path, *, max_seconds: float | None = None) -> Score:
+    """Read a score file, MIDI file or MusicXML file as a Score.
+
+    Raises
+    ------
+    SynthError
+        Naming the file and the problem (also for an arrangement file, which
+        is not a source).
+    """
+    p = os.fspath(path)
+    if not os.path.exists(p):
+        raise ScoreError("no such file", source=p)
+    if os.path.isdir(p):
+        raise ScoreError("is a directory, not a score", source=p)
+    suffix = os.path.splitext(p)[1].lower()
+    try:
+        if suffix == ".toml":
+            if is_arrangement(p):
+                raise ScoreError("is an arrangement; a source must be a score file, "
+                                 "a MIDI file or a MusicXML file", source=p)
+            from .scorefile import load_score_file
+            return load_score_file(p)
+        if suffix in (".mid", ".midi"):
+            from .midi import read_midi
+            score = read_midi(p, max_seconds=max_seconds)
+            return score[0] if isinstance(score, tuple) else score
+        if suffix in (".musicxml", ".mxl", ".xml"):
+            from .musicxml import read_musicxml
+            return read_musicxml(p)
+        raise ScoreError(f"unknown file type {suffix or '(none)'!r}; expected one of "
+                         f"{', '.join(SUFFIXES)}", source=p)
+    except SynthError as e:
+        raise e.with_source(p) from None

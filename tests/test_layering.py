@@ -1,0 +1,91 @@
+"""Imports flow only downward (see ../shared/design/STYLE.md).
+
+Every module of the package sits in a layer; a module may import from its
+own layer or below, never above — lazy imports inside functions included.
+A new module must be placed in the map, which is the point: its place is a
+design decision.
+"""
+
+import ast
+import pathlib
+
+import pytest
+
+PACKAGE = pathlib.Path(__file__).resolve().parents[1] / "synth"
+
+LAYERS = [
+    {"errors", "units"},
+    {"dsp", "seeds", "audio", "loudness"},
+    {"score", "patch"},
+    {"notation", "voice", "fx", "analysis", "transforms", "midi", "musicxml", "scorefile",
+     "presets"},
+    {"render", "sources"},
+    {"arrangement", "docgen", "plot"},
+    {"loader"},
+    {"cli", "commands", "__init__", "__main__"},
+]
+LAYER_OF = {name: i for i, layer in enumerate(LAYERS) for name in layer}
+
+
+def top_name(path: pathlib.Path) -> str:
+    rel = path.relative_to(PACKAGE).with_suffix("")
+    return rel.parts[0]
+
+
+def imported_modules(path: pathlib.Path):
+    tree = ast.parse(path.read_text(), filename=str(path))
+    package_parts = path.relative_to(PACKAGE).parent.parts
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            if node.level == 0:
+                if node.module and node.module.split(".")[0] == "synth":
+                    parts = node.module.split(".")[1:]
+                    yield node.lineno, parts[0] if parts else "__init__"
+                continue
+            base = list(package_parts[:len(package_parts) - (node.level - 1)])
+            target = base + (node.module.split(".") if node.module else [])
+            if target:
+                yield node.lineno, target[0]
+            else:               # "from . import x": a module, or a name of the package root
+                for alias in node.names:
+                    is_module = ((PACKAGE / alias.name).is_dir()
+                                 or (PACKAGE / f"{alias.name}.py").exists())
+                    yield node.lineno, alias.name if is_module else "__init__"
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                parts = alias.name.split(".")
+                if parts[0] == "synth" and len(parts) > 1:
+                    yield node.lineno, parts[1]
+
+
+MODULES = sorted(p for p in PACKAGE.rglob("*.py"))
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_imports_flow_downward(path):
+    own = top_name(path)
+    assert own in LAYER_OF, f"place synth/{own} in a layer of tests/test_layering.py"
+    for lineno, target in imported_modules(path):
+        if target == own:
+            continue
+        assert target in LAYER_OF, f"{path.name}:{lineno}: imports unknown module synth.{target}"
+        assert LAYER_OF[target] <= LAYER_OF[own], (
+            f"synth/{path.relative_to(PACKAGE)}:{lineno} imports synth.{target} "
+            f"(layer {LAYER_OF[target]}) from layer {LAYER_OF[own]}: imports must flow downward")
+
+
+def test_dsp_kernels_import_nothing_of_the_project_but_units_and_errors():
+    for path in (PACKAGE / "dsp").rglob("*.py"):
+        for lineno, target in imported_modules(path):
+            assert target in {"dsp", "units", "errors"}, f"{path.name}:{lineno} imports synth.{target}"
+
+
+def test_only_audio_uses_soundfile():
+    for path in MODULES:
+        if path.name == "audio.py":
+            continue
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            assert not any(n.split(".")[0] == "soundfile" for n in names), path
