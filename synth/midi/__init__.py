@@ -44,8 +44,9 @@ def read_midi(path_or_bytes, *, source: str | None = None,
     -------
     Score
         Every repair or approximation is reported as a
-        :class:`~synth.errors.SynthWarning` (``"<source>: <what>"``); collect
-        them with :func:`warnings.catch_warnings`.
+        :class:`~synth.errors.SynthWarning` (one sentence, without the file
+        name, which the caller adds); collect them with
+        :func:`warnings.catch_warnings`.
 
     Raises
     ------
@@ -53,10 +54,8 @@ def read_midi(path_or_bytes, *, source: str | None = None,
         The file cannot be read or is refused (one line naming the problem).
     """
     score, messages = read_midi_report(path_or_bytes, source=source, max_seconds=max_seconds)
-    name = source or (None if isinstance(path_or_bytes, (bytes, bytearray, memoryview))
-                      else os.fspath(path_or_bytes))
     for m in messages:
-        warnings.warn(SynthWarning(f"{name}: {m}" if name else m), stacklevel=2)
+        warnings.warn(SynthWarning(m), stacklevel=2)
     return score
 
 
