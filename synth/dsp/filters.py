@@ -1,0 +1,244 @@
+"""Filters: resonant low/high/band-pass biquads, key tracking, modulated cutoff.
+
+Calling conventions (scipy.signal style, design separated from application):
+
+- ``design_filter(kind, cutoff, *, sr, q, order) -> sos`` returns second-order
+  sections ``[shape=(sections, 6)]``; :func:`design_fairlight_lowpass` gives
+  the CMI's non-resonant 4-pole output filter.
+- ``apply(x, sos, state=None) -> (y, state)`` filters along the last axis
+  (``(n,)`` mono or ``(2, n)`` stereo); ``state=None`` starts from rest, and
+  the returned state continues the next block exactly.
+- ``modulated_filter(x, cutoff, *, sr, kind, q, order, state=None)`` follows a
+  per-sample cutoff (an envelope or LFO over the note): coefficients are
+  recomputed every :data:`SUB_BLOCK` samples on a grid anchored to the
+  note's first sample (the state remembers where it is on the grid), so
+  chunked processing equals one pass exactly, wherever the chunks are cut.
+
+Design: RBJ "Audio EQ Cookbook" biquads (bilinear transform with the
+frequency prewarped onto ``cutoff``), which are stable for every ``q > 0``
+and ``0 < cutoff < sr/2``; cutoffs are held within
+[:data:`MIN_CUTOFF_HZ`, :data:`MAX_CUTOFF_FRACTION` * sr] (documented range, so
+an LFO may sweep past Nyquist without blowing up).
+
+- ``lowpass`` / ``highpass``: order 2 = one biquad (12 dB/oct), gain ``q`` at
+  the cutoff (``q = 1/sqrt(2)``: Butterworth, -3 dB at the cutoff); order 4 =
+  a 4th-order Butterworth pair (Q 0.5412 and 1.3066) with the second section's
+  Q scaled by ``q * sqrt(2)`` (24 dB/oct, gain ``q`` at the cutoff).
+- ``bandpass``: order 2 = RBJ band-pass (0 dB peak at the cutoff, bandwidth
+  ``cutoff / q``, 6 dB/oct skirts); order 4 = two of them in cascade (12
+  dB/oct skirts).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.signal import bilinear_zpk, sosfilt, zpk2sos
+
+__all__ = [
+    "FILTER_KINDS",
+    "SUB_BLOCK",
+    "MIN_CUTOFF_HZ",
+    "MAX_CUTOFF_FRACTION",
+    "design_filter",
+    "design_fairlight_lowpass",
+    "apply",
+    "modulated_filter",
+    "key_track",
+    "sos_response",
+]
+
+FILTER_KINDS = ("lowpass", "highpass", "bandpass")
+#: Samples per coefficient update in :func:`modulated_filter` (0.7 ms at 44.1 kHz).
+SUB_BLOCK = 32
+MIN_CUTOFF_HZ = 10.0
+MAX_CUTOFF_FRACTION = 0.45
+_BUTTER4_Q = (0.5411961001461970, 1.3065629648763766)
+
+
+def _clamp_cutoff(cutoff, sr):
+    return np.clip(cutoff, MIN_CUTOFF_HZ, MAX_CUTOFF_FRACTION * sr)
+
+
+def _rbj(kind: str, cutoff, q, sr):
+    """RBJ biquads for arrays of cutoffs; returns sos rows [shape=(m, 6)]."""
+    w0 = 2.0 * np.pi * np.atleast_1d(np.asarray(cutoff, dtype=np.float64)) / sr
+    q = np.broadcast_to(np.asarray(q, dtype=np.float64), w0.shape)
+    cos, alpha = np.cos(w0), np.sin(w0) / (2.0 * q)
+    if kind == "lowpass":
+        b = np.stack([(1 - cos) / 2, 1 - cos, (1 - cos) / 2], axis=-1)
+    elif kind == "highpass":
+        b = np.stack([(1 + cos) / 2, -(1 + cos), (1 + cos) / 2], axis=-1)
+    else:  # band-pass, constant 0 dB peak gain
+        b = np.stack([alpha, np.zeros_like(alpha), -alpha], axis=-1)
+    a = np.stack([1 + alpha, -2 * cos, 1 - alpha], axis=-1)
+    return np.concatenate([b, a], axis=-1) / a[:, :1]
+
+
+def _validate(kind, q, order):
+    if kind not in FILTER_KINDS:
+        raise ValueError(f"unknown filter kind {kind!r}; expected one of {FILTER_KINDS}")
+    if order not in (2, 4):
+        raise ValueError(f"filter order must be 2 (12 dB/oct) or 4 (24 dB/oct), got {order!r}")
+    if not np.all(np.asarray(q) > 0):
+        raise ValueError(f"filter q must be > 0, got {q!r}")
+
+
+def _design_many(kind, cutoff, q, order, sr):
+    """sos for each cutoff: [shape=(m, sections, 6)]."""
+    fc = _clamp_cutoff(np.atleast_1d(np.asarray(cutoff, dtype=np.float64)), sr)
+    if order == 2:
+        return _rbj(kind, fc, q, sr)[:, None, :]
+    if kind == "bandpass":
+        one = _rbj(kind, fc, q, sr)
+        return np.stack([one, one], axis=1)
+    q1, q2 = _BUTTER4_Q
+    return np.stack([_rbj(kind, fc, q1, sr), _rbj(kind, fc, q2 * q * np.sqrt(2.0), sr)], axis=1)
+
+
+def design_filter(kind: str, cutoff: float, *, sr: float, q: float = 1 / np.sqrt(2),
+                  order: int = 2) -> np.ndarray:
+    """Design a resonant low-pass, high-pass or band-pass filter.
+
+    Parameters
+    ----------
+    kind : {"lowpass", "highpass", "bandpass"}
+    cutoff : float
+        Cutoff (centre for band-pass) in Hz; held within
+        [MIN_CUTOFF_HZ, 0.45 * sr].
+    sr : float
+        Sample rate in Hz.
+    q : float
+        Resonance: the gain at the cutoff for low/high-pass (0.7071 = no
+        peak, -3 dB; 4 = +12 dB peak); centre / bandwidth for band-pass.
+    order : {2, 4}
+        12 or 24 dB/oct (see the module notes for band-pass).
+
+    Returns
+    -------
+    sos : np.ndarray [shape=(order // 2, 6)]
+    """
+    _validate(kind, q, order)
+    return _design_many(kind, cutoff, q, order, sr)[0]
+
+
+def design_fairlight_lowpass(cutoff: float, *, sr: float) -> np.ndarray:
+    """The CMI's per-voice output filter: non-resonant 4-pole low-pass.
+
+    Four equal real poles (a 4-pole OTA ladder such as the CEM3320 with its
+    resonance at zero), placed so the response is -3 dB at ``cutoff``
+    (each pole then sits at ``cutoff / sqrt(2**(1/4) - 1)``, 2.3 x higher),
+    bilinear-transformed with prewarping at ``cutoff``.  No source gives the
+    machine's cutoff law; see :func:`synth.dsp.fairlight.output_cutoff`.
+
+    Returns
+    -------
+    sos : np.ndarray [shape=(2, 6)]
+    """
+    fc = float(_clamp_cutoff(cutoff, sr))
+    omega_c = 2.0 * sr * np.tan(np.pi * fc / sr)        # prewarped analogue cutoff
+    pole = -omega_c / np.sqrt(2.0 ** 0.25 - 1.0)
+    z, p, k = bilinear_zpk([], [pole] * 4, pole ** 4, fs=sr)
+    return zpk2sos(z, p, k)
+
+
+def _zi(sos, x):
+    return np.zeros((sos.shape[-2],) + x.shape[:-1] + (2,))
+
+
+def apply(x, sos, state=None):
+    """Filter ``x`` along its last axis with second-order sections.
+
+    Parameters
+    ----------
+    x : np.ndarray [shape=(..., n)]
+    sos : np.ndarray [shape=(sections, 6)]
+    state : np.ndarray [shape=(sections, ..., 2)], optional
+        Final state of the previous block (``None`` = at rest).
+
+    Returns
+    -------
+    y : np.ndarray [shape=(..., n)]
+    state : np.ndarray [shape=(sections, ..., 2)]
+    """
+    x = np.asarray(x, dtype=np.float64)
+    zi = _zi(sos, x) if state is None else state
+    return sosfilt(sos, x, axis=-1, zi=zi)
+
+
+def modulated_filter(x, cutoff, *, sr: float, kind: str = "lowpass", q=1 / np.sqrt(2),
+                     order: int = 2, state=None):
+    """Filter with a cutoff that moves over time (envelope, LFO, key track).
+
+    Parameters
+    ----------
+    x : np.ndarray [shape=(..., n)]
+    cutoff : float or np.ndarray [shape=(n,)]
+        Cutoff in Hz per sample.  Each run of :data:`SUB_BLOCK` samples uses
+        the cutoff of its first sample (on a grid that starts at the first
+        sample of the first block), so a smooth sweep changes the coefficients
+        by small steps: no clicks.
+    sr, kind, q, order
+        As for :func:`design_filter` (``q`` is fixed for the note).
+    state : dict, optional
+        From the previous block (``None`` = at rest, grid starts here).
+
+    Returns
+    -------
+    y : np.ndarray [shape=(..., n)]
+    state : dict
+    """
+    _validate(kind, q, order)
+    x = np.asarray(x, dtype=np.float64)
+    n = x.shape[-1]
+    fc = np.broadcast_to(np.asarray(cutoff, dtype=np.float64), (n,))
+    if state is None:
+        state = {"zi": _zi(np.zeros((order // 2, 6)), x), "offset": 0, "sos": None}
+    zi, offset, current = state["zi"], state["offset"], state["sos"]
+    # boundaries where a new sub-block (new coefficients) starts, relative to this block
+    first = (-offset) % SUB_BLOCK
+    starts = np.arange(first, n, SUB_BLOCK)
+    designed = _design_many(kind, fc[starts], q, order, sr) if len(starts) else None
+    # runs of samples sharing one set of coefficients (equal neighbours merged,
+    # so a constant cutoff costs one sosfilt call)
+    bounds, coeffs = [0], [current]
+    for start, sos in zip(starts, designed if designed is not None else []):
+        if coeffs[-1] is not None and np.array_equal(sos, coeffs[-1]):
+            continue
+        if start == bounds[-1]:
+            coeffs[-1] = sos
+        else:
+            bounds.append(int(start))
+            coeffs.append(sos)
+    bounds.append(n)
+    pieces = []
+    for lo, hi, sos in zip(bounds[:-1], bounds[1:], coeffs):
+        if hi > lo:
+            y, zi = sosfilt(sos, x[..., lo:hi], axis=-1, zi=zi)
+            pieces.append(y)
+    current = coeffs[-1]
+    y = np.concatenate(pieces, axis=-1) if pieces else x[..., :0].copy()
+    return y, {"zi": zi, "offset": (offset + n) % SUB_BLOCK, "sos": current}
+
+
+def key_track(base_cutoff, note_freq, *, amount: float = 1.0, ref_freq: float = 261.6255653005986):
+    """Cutoff that follows the keyboard.
+
+    ``cutoff = base_cutoff * (note_freq / ref_freq) ** amount``: with
+    ``amount = 1`` the cutoff moves one octave per octave played (a fixed
+    harmonic number), with 0 it stays put.  ``ref_freq`` defaults to middle C.
+
+    Returns
+    -------
+    float or np.ndarray (shape of the broadcast inputs), Hz
+    """
+    return np.asarray(base_cutoff, dtype=np.float64) * (
+        np.asarray(note_freq, dtype=np.float64) / ref_freq) ** amount
+
+
+def sos_response(sos, freqs, *, sr: float) -> np.ndarray:
+    """Complex frequency response of ``sos`` at ``freqs`` (Hz); shape of ``freqs``."""
+    z = np.exp(-2j * np.pi * np.asarray(freqs, dtype=np.float64) / sr)
+    h = np.ones(np.shape(freqs), dtype=np.complex128)
+    for b0, b1, b2, a0, a1, a2 in np.atleast_2d(sos):
+        h *= (b0 + b1 * z + b2 * z * z) / (a0 + a1 * z + a2 * z * z)
+    return h
