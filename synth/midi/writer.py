@@ -29,7 +29,6 @@ Channels
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass
 
 import mido

@@ -1,0 +1,414 @@
+"""MusicXML (``.musicxml``, ``.xml``, compressed ``.mxl``) -> :class:`~synth.score.Score`.
+
+Read with the standard library's :mod:`xml.etree.ElementTree` rather than a
+third-party library: what synth needs (notes, chords, ties, voices,
+backup/forward, tempo, meter, key, dynamics, MIDI instruments) is a small,
+well-specified subset of the partwise format, and the libraries that read all
+of MusicXML (music21, partitura) are large dependencies for it -- music21
+alone pulls in matplotlib and takes seconds to import.  See ``docs/midi.md``.
+
+Rules
+-----
+* ``score-partwise`` is read as is; ``score-timewise`` is regrouped by part.
+* Times are exact: positions are :class:`fractions.Fraction` of a quarter
+  note (``duration / divisions``), converted to float beats once.
+* ``<chord/>`` notes start with the previous note; ``<backup>`` and
+  ``<forward>`` move the position; a measure lasts as far as its furthest
+  position, so pickup measures and voices need no special case.
+* Ties (``<tie type="start|stop">``) merge notes of the same pitch and voice
+  whose end and start meet.  Grace notes are left out (they take no time);
+  cue notes take time but do not sound.
+* ``<alter>`` may be fractional: microtones become fractional pitches.
+* Tempo: ``<sound tempo>`` (in a direction or the measure); meter and key
+  come from ``<attributes>`` (of the first part that has them).
+* Velocity: the note's ``dynamics`` attribute (percent of 90), else the last
+  dynamic mark (``pp`` .. ``ff``) or ``<sound dynamics>``, else 80.
+* Presets: ``<midi-program>`` through the GM table of :mod:`synth.midi.gm`;
+  ``<midi-channel>10</midi-channel>`` or unpitched notes make a ``drums``
+  part (the drum key comes from ``<midi-unpitched>``).
+* Not expanded: repeats, endings, da capo (the notes are read once, as
+  written).
+
+Bounded: files (or the XML inside an ``.mxl``) above :data:`MAX_XML_BYTES`
+are refused, and a document declaring entities is refused (no entity
+expansion attacks).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import warnings
+import xml.etree.ElementTree as ET
+import zipfile
+from fractions import Fraction
+
+from .errors import ScoreError, SynthWarning
+from .midi import gm
+from .midi.reader import build_meter_map
+from .score import KeyChange, MeterChange, Metadata, Note, Part, Score, TempoMap
+from .units import PITCH_CLASSES
+
+__all__ = ["MAX_XML_BYTES", "MAX_NOTES", "read_musicxml", "read_musicxml_report"]
+
+#: Largest MusicXML document accepted (bytes, after unzipping).
+MAX_XML_BYTES = 64 * 1024 * 1024
+#: Most notes accepted in one file.
+MAX_NOTES = 500_000
+_DEFAULT_VELOCITY = 80
+_DYNAMICS = {"pppp": 10, "ppp": 20, "pp": 33, "p": 49, "mp": 64, "mf": 80, "f": 96,
+             "ff": 112, "fff": 120, "ffff": 127, "sf": 100, "sfz": 100, "fz": 100,
+             "sffz": 112, "fp": 96, "rf": 96, "rfz": 100, "sfp": 100, "pf": 49}
+_FIFTHS_MAJOR = ["Cb", "Gb", "Db", "Ab", "Eb", "Bb", "F", "C", "G", "D", "A", "E", "B",
+                 "F#", "C#"]
+_FIFTHS_MINOR = ["Ab", "Eb", "Bb", "F", "C", "G", "D", "A", "E", "B", "F#", "C#", "G#",
+                 "D#", "A#"]
+
+
+def read_musicxml(path_or_bytes, *, source: str | None = None) -> Score:
+    """Read a MusicXML file (``.musicxml``, ``.xml`` or ``.mxl``) as a Score.
+
+    Parameters
+    ----------
+    path_or_bytes : str, os.PathLike or bytes
+    source : str, optional
+        Name used in messages (default: the path).
+
+    Returns
+    -------
+    Score
+        Approximations are reported as :class:`~synth.errors.SynthWarning`.
+
+    Raises
+    ------
+    ScoreError
+        Unreadable, not MusicXML, or a bad value (naming part and measure).
+    """
+    score, messages = read_musicxml_report(path_or_bytes, source=source)
+    for m in messages:
+        warnings.warn(SynthWarning(m), stacklevel=2)
+    return score
+
+
+def read_musicxml_report(path_or_bytes, *, source: str | None = None
+                         ) -> tuple[Score, list[str]]:
+    """Like :func:`read_musicxml`, returning ``(score, messages)`` instead of warning."""
+    if isinstance(path_or_bytes, (bytes, bytearray, memoryview)):
+        data, path = bytes(path_or_bytes), None
+    else:
+        path = os.fspath(path_or_bytes)
+        try:
+            size = os.path.getsize(path)
+            if size > MAX_XML_BYTES:
+                raise ScoreError(f"file is {size} bytes; larger than the {MAX_XML_BYTES}-byte "
+                                 f"limit", source=path)
+            with open(path, "rb") as f:
+                data = f.read()
+        except OSError as e:
+            raise ScoreError(f"cannot read: {e.strerror or e}", source=path) from None
+    source = source or path
+    try:
+        return _read(data, source)
+    except ScoreError as e:
+        raise (e.with_source(source) if source else e) from None
+
+
+def _unzip(data: bytes) -> bytes:
+    """The MusicXML document inside an ``.mxl`` archive."""
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+        names = zf.namelist()
+        target = None
+        if "META-INF/container.xml" in names:
+            container = ET.fromstring(_read_member(zf, "META-INF/container.xml"))
+            root = container.find(".//rootfile")
+            if root is not None:
+                target = root.get("full-path")
+        if target is None:
+            candidates = [n for n in names if not n.startswith("META-INF/")
+                          and n.lower().endswith((".musicxml", ".xml"))]
+            if not candidates:
+                raise ScoreError(".mxl archive holds no .musicxml or .xml file")
+            target = candidates[0]
+        if target not in names:
+            raise ScoreError(f".mxl archive: container names {target!r}, which is missing")
+        return _read_member(zf, target)
+    except (zipfile.BadZipFile, EOFError, ET.ParseError, KeyError, NotImplementedError) as e:
+        raise ScoreError(f"broken .mxl archive: {e}") from None
+
+
+def _read_member(zf: zipfile.ZipFile, name: str) -> bytes:
+    info = zf.getinfo(name)
+    if info.file_size > MAX_XML_BYTES:
+        raise ScoreError(f".mxl member {name!r} unpacks to {info.file_size} bytes; larger than "
+                         f"the {MAX_XML_BYTES}-byte limit")
+    with zf.open(info) as f:
+        out = f.read(MAX_XML_BYTES + 1)
+    if len(out) > MAX_XML_BYTES:
+        raise ScoreError(f".mxl member {name!r} is larger than the {MAX_XML_BYTES}-byte limit")
+    return out
+
+
+def _timewise_to_partwise(root: ET.Element) -> list[tuple[str, list[ET.Element]]]:
+    parts: dict[str, list[ET.Element]] = {}
+    for measure in root.findall("measure"):
+        for part in measure.findall("part"):
+            m = ET.Element("measure", measure.attrib)
+            m.extend(list(part))
+            parts.setdefault(part.get("id", ""), []).append(m)
+    return list(parts.items())
+
+
+def _text(el: ET.Element | None, path: str, default: str | None = None) -> str | None:
+    found = el.find(path) if el is not None else None
+    if found is None or found.text is None:
+        return default
+    return found.text.strip()
+
+
+def _number(text: str | None, what: str, where: str, kind=float):
+    try:
+        value = kind(text)
+    except (TypeError, ValueError):
+        raise ScoreError(f"{where}: {what} is not a number: {text!r}") from None
+    if kind is float and value != value:
+        raise ScoreError(f"{where}: {what} is not a number: {text!r}")
+    return value
+
+
+def _read(data: bytes, source: str | None) -> tuple[Score, list[str]]:
+    warn: list[str] = []
+    if data[:4] == b"PK\x03\x04":
+        data = _unzip(data)
+    if len(data) > MAX_XML_BYTES:
+        raise ScoreError(f"document is larger than the {MAX_XML_BYTES}-byte limit")
+    if b"<!ENTITY" in data:
+        raise ScoreError("document declares XML entities; refused (MusicXML needs none)")
+    try:
+        root = ET.fromstring(data)
+    except ET.ParseError as e:
+        line, col = e.position
+        raise ScoreError(f"not well-formed XML ({str(e).split(':')[0]})", line=line,
+                         column=col + 1) from None
+    tag = root.tag.rsplit("}", 1)[-1]
+    if tag == "score-partwise":
+        part_elems = [(p.get("id", ""), p.findall("measure")) for p in root.findall("part")]
+    elif tag == "score-timewise":
+        part_elems = _timewise_to_partwise(root)
+    else:
+        raise ScoreError(f"not a MusicXML score: root element is <{tag}>, expected "
+                         f"<score-partwise> or <score-timewise>")
+
+    info = _part_list(root)
+    title = (_text(root, "work/work-title") or _text(root, "movement-title") or
+             (os.path.splitext(os.path.basename(source))[0] if source else "Untitled"))
+    composer = ""
+    for creator in root.findall("identification/creator"):
+        if creator.get("type") == "composer" and creator.text:
+            composer = creator.text.strip()
+    rights = _text(root, "identification/rights", "")
+
+    tempos: dict[Fraction, float] = {}
+    meters: list[MeterChange] = []
+    keys: dict[Fraction, KeyChange] = {}
+    meter_part = key_part = None
+    parts: list[Part] = []
+    used: set[str] = set()
+    total = 0
+    for pid, measures in part_elems:
+        pinfo = info.get(pid, {"name": pid or "part", "program": None, "channel": None,
+                               "unpitched": {}})
+        notes, unpitched_seen = _read_part(pid, pinfo, measures, tempos, meters, keys,
+                                           warn, meter_part, key_part)
+        if meters and meter_part is None:
+            meter_part = pid
+        if keys and key_part is None:
+            key_part = pid
+        total += len(notes)
+        if total > MAX_NOTES:
+            raise ScoreError(f"more than {MAX_NOTES} notes; refusing to read")
+        drums = pinfo["channel"] == 10 or (unpitched_seen and
+                                            all(d for *_, d in notes))
+        if drums:
+            preset, desc = gm.DRUM_PRESET, "percussion"
+        elif pinfo["program"] is not None:
+            preset = gm.preset_for_program(pinfo["program"] - 1)
+            desc = f"GM program {pinfo['program']} ({gm.family_name(pinfo['program'] - 1)})"
+        else:
+            preset, desc = gm.preset_for_program(0), "no MIDI instrument given: GM piano"
+        name, n = pinfo["name"], 2
+        while name in used:
+            name, n = f"{pinfo['name']} {n}", n + 1
+        used.add(name)
+        built = tuple(Note(start=float(s), duration=float(d), pitch=p, velocity=v)
+                      for s, d, p, v, _ in notes if d > 0)
+        parts.append(Part(name=name, notes=built, preset=preset, description=desc))
+
+    changes = sorted(tempos.items())
+    tempo_list = [(float(b), bpm) for b, bpm in changes]
+    if not tempo_list or tempo_list[0][0] > 0:
+        tempo_list.insert(0, (0.0, 120.0))
+    provenance = {"source": os.path.basename(source)} if source else {}
+    if rights:
+        provenance["license"] = rights
+    score = Score(parts=tuple(parts), tempo=TempoMap(tempo_list),
+                  meters=build_meter_map(meters, warn),
+                  keys=tuple(keys[b] for b in sorted(keys)),
+                  metadata=Metadata(title=title, composer=composer, provenance=provenance))
+    return score, warn
+
+
+def _part_list(root: ET.Element) -> dict[str, dict]:
+    out = {}
+    for sp in root.findall("part-list/score-part"):
+        pid = sp.get("id", "")
+        where = f"part {pid!r}"
+        name = _text(sp, "part-name") or _text(sp, "part-abbreviation") or pid or "part"
+        program = channel = None
+        unpitched: dict[str, int] = {}
+        for mi in sp.findall("midi-instrument"):
+            if program is None and _text(mi, "midi-program"):
+                program = _number(_text(mi, "midi-program"), "midi-program", where, int)
+                if not 1 <= program <= 128:
+                    raise ScoreError(f"{where}: midi-program must be 1..128, got {program!r}")
+            if channel is None and _text(mi, "midi-channel"):
+                channel = _number(_text(mi, "midi-channel"), "midi-channel", where, int)
+            if _text(mi, "midi-unpitched"):
+                key = _number(_text(mi, "midi-unpitched"), "midi-unpitched", where, int)
+                if 1 <= key <= 128:
+                    unpitched[mi.get("id", "")] = key - 1
+        out[pid] = {"name": name, "program": program, "channel": channel,
+                    "unpitched": unpitched}
+    return out
+
+
+def _read_part(pid, pinfo, measures, tempos, meters, keys, warn, meter_part, key_part):
+    """Notes of one part: list of [start, duration, pitch, velocity, unpitched] (Fractions)."""
+    divisions = Fraction(1)
+    measure_start = Fraction(0)
+    velocity = _DEFAULT_VELOCITY
+    notes: list[list] = []
+    open_ties: dict[tuple[str, float], int] = {}
+    unpitched_seen = False
+    take_meter = meter_part in (None, pid)
+    take_key = key_part in (None, pid)
+    for mi, measure in enumerate(measures):
+        where = f"part {pid!r} measure {measure.get('number', mi + 1)}"
+        pos = measure_start
+        furthest = measure_start
+        last_start = measure_start
+        for el in measure:
+            tag = el.tag
+            if tag == "attributes":
+                if _text(el, "divisions"):
+                    d = _number(_text(el, "divisions"), "divisions", where, Fraction)
+                    if d <= 0:
+                        raise ScoreError(f"{where}: divisions must be > 0, got {str(d)!r}")
+                    divisions = d
+                time = el.find("time")
+                if take_meter and time is not None and time.find("beats") is not None:
+                    try:
+                        num = sum(int(x) for x in _text(time, "beats").split("+"))
+                        den = int(_text(time, "beat-type"))
+                        meters.append(MeterChange(float(pos), num, den))
+                    except (TypeError, ValueError, ScoreError) as e:
+                        warn.append(f"{where}: time signature dropped ({e})")
+                key = el.find("key")
+                if take_key and key is not None and _text(key, "fifths") is not None:
+                    fifths = _number(_text(key, "fifths"), "key fifths", where, int)
+                    mode = (_text(key, "mode") or "major").lower()
+                    if -7 <= fifths <= 7 and mode in ("major", "minor"):
+                        table = _FIFTHS_MINOR if mode == "minor" else _FIFTHS_MAJOR
+                        keys[pos] = KeyChange(float(pos), table[fifths + 7], mode)
+                    else:
+                        warn.append(f"{where}: key (fifths {fifths}, mode {mode!r}) dropped")
+            elif tag == "direction":
+                for snd in el.findall("sound"):
+                    velocity = _sound(snd, pos, tempos, velocity, where)
+                for dyn in el.findall("direction-type/dynamics"):
+                    for mark in dyn:
+                        if mark.tag in _DYNAMICS:
+                            velocity = _DYNAMICS[mark.tag]
+            elif tag == "sound":
+                velocity = _sound(el, pos, tempos, velocity, where)
+            elif tag in ("backup", "forward"):
+                dur = _number(_text(el, "duration"), f"{tag} duration", where, Fraction)
+                pos = pos - dur / divisions if tag == "backup" else pos + dur / divisions
+                if pos < measure_start:
+                    warn.append(f"{where}: backup before the measure start; clamped")
+                    pos = measure_start
+                furthest = max(furthest, pos)
+            elif tag == "note":
+                if el.find("grace") is not None:
+                    continue
+                dur = _number(_text(el, "duration", "0"), "note duration", where, Fraction)
+                if dur < 0:
+                    raise ScoreError(f"{where}: note duration must be >= 0, got {str(dur)!r}")
+                length = dur / divisions
+                start = last_start if el.find("chord") is not None else pos
+                if el.find("chord") is None:
+                    pos = pos + length
+                    last_start = start
+                furthest = max(furthest, start + length)
+                if el.find("rest") is not None or el.find("cue") is not None or length == 0:
+                    continue
+                pitch, unpitched = _pitch(el, pinfo, where, warn)
+                if pitch is None:
+                    continue
+                unpitched_seen |= unpitched
+                vel = velocity
+                if el.get("dynamics"):
+                    pct = _number(el.get("dynamics"), "note dynamics", where)
+                    vel = max(1, min(127, round(90 * pct / 100)))
+                voice = _text(el, "voice", "1")
+                ties = {t.get("type") for t in el.findall("tie")} | \
+                    {t.get("type") for t in el.findall("notations/tied")}
+                tie_key = (voice, pitch)
+                idx = open_ties.pop(tie_key, None) if "stop" in ties else None
+                if idx is not None and notes[idx][0] + notes[idx][1] == start:
+                    notes[idx][1] += length
+                else:
+                    idx = len(notes)
+                    notes.append([start, length, pitch, vel, unpitched])
+                if "start" in ties:
+                    open_ties[tie_key] = idx
+        measure_start = furthest
+    return notes, unpitched_seen
+
+
+def _sound(snd: ET.Element, pos: Fraction, tempos, velocity: int, where: str) -> int:
+    if snd.get("tempo"):
+        bpm = _number(snd.get("tempo"), "sound tempo", where)
+        if bpm > 0:
+            tempos[pos] = bpm
+    if snd.get("dynamics"):
+        pct = _number(snd.get("dynamics"), "sound dynamics", where)
+        velocity = max(1, min(127, round(90 * pct / 100)))
+    return velocity
+
+
+def _pitch(el: ET.Element, pinfo: dict, where: str, warn: list[str]):
+    """(MIDI pitch, unpitched?) of a note element, or (None, False) to skip it."""
+    p = el.find("pitch")
+    if p is not None:
+        step = _text(p, "step", "")
+        if step.upper() not in PITCH_CLASSES:
+            raise ScoreError(f"{where}: pitch step must be A..G, got {step!r}")
+        octave = _number(_text(p, "octave"), "octave", where, int)
+        alter = _number(_text(p, "alter", "0"), "alter", where)
+        pitch = 12 * (octave + 1) + PITCH_CLASSES[step.upper()] + alter
+        if not 0 <= pitch <= 127:
+            warn.append(f"{where}: pitch {pitch:g} outside MIDI 0..127; note left out")
+            return None, False
+        return float(pitch), False
+    if el.find("unpitched") is not None:
+        inst = el.find("instrument")
+        table = pinfo["unpitched"]
+        key = table.get(inst.get("id", "")) if inst is not None else None
+        if key is None and table:
+            key = next(iter(table.values()))
+        if key is None:
+            warn.append(f"{where}: unpitched note without a <midi-unpitched> key; left out")
+            return None, False
+        return float(key), True
+    return None, False
