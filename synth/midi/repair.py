@@ -350,6 +350,7 @@ def _read_track(data: bytes, pos: int, number: int, budget: int) -> tuple[_Track
             return longer, longer.pos, msgs + longer.messages
 
     msgs.extend(tr.messages)
+    cut = len(msgs)
     if decl_end > len(data):
         msgs.append(f"{where}: truncated (chunk declares {declared} bytes, only "
                     f"{len(data) - start} present); events up to the cut kept")
@@ -357,7 +358,8 @@ def _read_track(data: bytes, pos: int, number: int, budget: int) -> tuple[_Track
         msgs.append(f"{where}: {tr.stop}; rest of the track dropped")
     elif tr.stop == "incomplete" and decl_end <= len(data):
         msgs.append(f"{where}: last event cut off by the chunk end; dropped")
-    msgs.append(f"{where}: missing end-of-track; added after the last event")
+    if len(msgs) == cut:       # the track simply ends: only the end-of-track is missing
+        msgs.append(f"{where}: missing end-of-track; added after the last event")
     tr.eot_tick = tr.events[-1][0] if tr.events else 0
     return tr, min(decl_end, len(data)), msgs
 
@@ -425,7 +427,7 @@ def repair_smf(data: bytes) -> RepairResult:
         smpte_tempo = round(1_000_000 * nominal / real)
         messages.append(f"SMPTE time division ({real:g} fps x {ticks_per_frame} ticks) "
                         f"converted to {ticks_per_beat} ticks per beat at a fixed "
-                        f"{60e6 / smpte_tempo:g} bpm; tempo events ignored")
+                        f"{60e6 / smpte_tempo:g} bpm")
     else:
         ticks_per_beat = division
         if ticks_per_beat == 0:
