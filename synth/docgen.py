@@ -1,0 +1,193 @@
+"""Generate ``docs/reference.md`` from the code, so the reference cannot drift.
+
+Every transform comes from the registry (:data:`synth.transforms.REGISTRY`:
+name, family, docstring, parameters with kinds, defaults, ranges, units and
+one-line docs) and every preset from :data:`synth.patch.PRESETS` (name,
+sound source, envelope, level, description).
+
+Usage::
+
+    python -m synth.docgen             # rewrite docs/reference.md
+    python -m synth.docgen --check     # exit 1 if docs/reference.md is stale
+    python -m synth.docgen -o -        # print to standard output
+
+A test regenerates the text and compares it with the committed file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import os
+import re
+import sys
+
+from .audio import atomic_output
+from .patch import PRESETS
+from .transforms import REGISTRY
+from .transforms.base import Param
+
+__all__ = ["reference_markdown", "REGENERATE", "DEFAULT_PATH", "main"]
+
+#: the command that regenerates the reference (quoted in the file and in test failures)
+REGENERATE = "python -m synth.docgen"
+#: where the reference lives, relative to the repository root
+DEFAULT_PATH = os.path.join("docs", "reference.md")
+
+_FAMILIES = (("pitch", "Pitch transforms"), ("time", "Time transforms"),
+             ("texture", "Texture transforms"), ("generate", "Generation transforms"))
+_SECTION = re.compile(r"^(Parameters|Returns|Raises|Notes|Examples?|See Also|Yields)\s*$")
+
+
+def _rst_to_md(text: str) -> str:
+    """Inline reStructuredText -> Markdown: ``x`` -> `x`, :func:`x` -> `x`."""
+    text = re.sub(r":[a-z]+:`~?([^`]+)`", r"`\1`", text)
+    return text.replace("``", "`")
+
+
+def _paragraphs(doc: str) -> list[str]:
+    """A docstring's prose paragraphs (numpydoc sections dropped), each on one line."""
+    lines = inspect.cleandoc(doc).splitlines()
+    prose = []
+    for i, line in enumerate(lines):
+        if _SECTION.match(line) and i + 1 < len(lines) and set(lines[i + 1].strip()) == {"-"}:
+            break
+        prose.append(line)
+    paras, current = [], []
+    for line in prose + [""]:
+        if line.strip():
+            current.append(line.strip())
+        elif current:
+            paras.append(_rst_to_md(" ".join(current)))
+            current = []
+    return paras
+
+
+def _cell(text: str) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _value(v) -> str:
+    if isinstance(v, tuple):
+        v = list(v)
+    return f"`{v!r}`"
+
+
+def _range(p: Param) -> str:
+    bits = []
+    if p.choices is not None:
+        bits.append(", ".join(f"`{c!r}`" for c in p.choices))
+    if p.lo is not None or p.hi is not None:
+        lo = "" if p.lo is None else f"{p.lo:g}"
+        hi = "" if p.hi is None else f"{p.hi:g}"
+        bits.append(f"{lo} .. {hi}")
+    if p.kind in ("pitch", "pitches"):
+        bits.append("MIDI number or note name")
+    if p.unit:
+        bits.append(p.unit)
+    return "; ".join(bits)
+
+
+def _transform_section(name: str) -> list[str]:
+    sp = REGISTRY[name]
+    out = [f"### `{name}`", ""]
+    for para in _paragraphs(sp.doc) or ["(no description)"]:
+        out += [para, ""]
+    if sp.whole_score:
+        out += ["Acts on every part at once (it changes the shared bar grid), so `parts` "
+                "is refused; `bars` is allowed.", ""]
+    if not sp.params:
+        out += ["No parameters.", ""]
+        return out
+    out += ["| parameter | kind | default | range / unit | what it does |",
+            "|---|---|---|---|---|"]
+    for key, p in sp.params.items():
+        default = "required" if p.required else _value(p.default)
+        out.append(f"| `{key}` | {p.kind} | {_cell(default)} | {_cell(_range(p))} | "
+                   f"{_cell(_rst_to_md(p.doc))} |")
+    out.append("")
+    return out
+
+
+def _preset_table() -> list[str]:
+    out = ["| preset | source | envelope A / D / S / R | level | description |",
+           "|---|---|---|---|---|"]
+    for name in sorted(PRESETS):
+        p = PRESETS[name]
+        e = p.envelope
+        env = f"{e.attack:g} s / {e.decay:g} s / {e.sustain:g} / {e.release:g} s"
+        level = f"{p.gain_db:g} dB" + (f", octave {p.octave:+d}" if p.octave else "") \
+            + (f", {p.detune_cents:+g} cents" if p.detune_cents else "")
+        out.append(f"| `{name}` | {_cell(p.source)} | {env} | {level} | "
+                   f"{_cell(_rst_to_md(p.description))} |")
+    return out + [""]
+
+
+def reference_markdown() -> str:
+    """The whole reference page as Markdown text (deterministic)."""
+    out = ["# Reference: transforms and presets", "",
+           "<!-- GENERATED FILE: do not edit.  It is made from the code by "
+           f"`{REGENERATE}`; a test fails when it is stale. -->", "",
+           f"This page is generated from the code (`{REGENERATE}`), so it lists exactly "
+           "the transforms and presets this version of synth has.  What the transforms do "
+           "musically, selections, seeds and the arrangement format: "
+           "[transforms.md](transforms.md).", "",
+           "## Transforms", "",
+           "Use them as `[[transform]]` tables in an arrangement file (`name = \"...\"`, "
+           "optional `parts` and `bars`, then the parameters below) or from Python with "
+           "`synth.transforms.make(name, parts=..., bars=..., **params)`.", ""]
+    known = {f for f, _ in _FAMILIES}
+    families = list(_FAMILIES) + [(f, f"{f.capitalize()} transforms") for f in
+                                  sorted({s.family for s in REGISTRY.values()} - known)]
+    index = []
+    for family, heading in families:
+        members = sorted(n for n, s in REGISTRY.items() if s.family == family)
+        if members:
+            index.append(f"* {heading.split()[0]}: " + ", ".join(f"[`{n}`](#{n})" for n in members))
+    out += index + [""]
+    for family, heading in families:
+        members = sorted(n for n, s in REGISTRY.items() if s.family == family)
+        if not members:
+            continue
+        out += [f"## {heading}", ""]
+        for name in members:
+            out += _transform_section(name)
+    out += ["## Presets", "",
+            "Name a preset in a part (`preset = \"...\"` in a score or arrangement file, "
+            "`Part(..., preset=...)` in Python, `--preset` on the command line); "
+            "override any setting with `patch` keys such as `envelope.release`.  "
+            "`synth presets` prints the same list.", ""]
+    out += _preset_table()
+    return "\n".join(out).rstrip("\n") + "\n"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m synth.docgen",
+                                     description="Write docs/reference.md from the code.")
+    parser.add_argument("-o", "--output", default=DEFAULT_PATH,
+                        help=f"file to write, '-' for standard output (default {DEFAULT_PATH})")
+    parser.add_argument("--check", action="store_true",
+                        help="do not write; exit 1 if the file differs from the code")
+    args = parser.parse_args(argv)
+    text = reference_markdown()
+    if args.output == "-":
+        sys.stdout.write(text)
+        return 0
+    if args.check:
+        try:
+            with open(args.output, encoding="utf-8") as f:
+                same = f.read() == text
+        except OSError:
+            same = False
+        if not same:
+            print(f"{args.output} is stale; regenerate it with: {REGENERATE}", file=sys.stderr)
+        return 0 if same else 1
+    with atomic_output(args.output, force=True, suffix=".md") as tmp:
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+    print(f"wrote {args.output}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
