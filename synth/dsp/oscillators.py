@@ -410,7 +410,7 @@ _PINK_B = np.array([0.049922035, -0.095993537, 0.050612699, -0.004408786])
 _PINK_A = np.array([1.0, -2.494956002, 2.017265875, -0.522189400])
 #: Gain that brings uniform white noise through the filter to about the same
 #: RMS as the white noise itself (measured at 44.1 kHz).
-_PINK_GAIN = 1.0 / 0.1156
+_PINK_GAIN = 1.0 / 0.08623
 
 
 def pink_noise(n: int, rng: np.random.Generator, *, state=None):
