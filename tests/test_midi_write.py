@@ -161,8 +161,20 @@ def test_more_microtonal_notes_than_channels_warns():
     score = Score(parts=(Part("Cluster", chord),))
     warn: list[str] = []
     midi_bytes(score, warn=warn)
-    assert warn == ["1 microtonal note(s) had to share a MIDI channel with another sounding "
-                    "note (15 channels free); their pitch may be off"]
+    assert warn == ["1 note(s) needing a channel of their own (microtones, bends, nested "
+                    "same-key notes) had to share one with another sounding note (15 channels "
+                    "free); their pitch or length may be off"]
+
+
+def test_nested_same_key_notes_survive_the_round_trip():
+    # B lies inside A (same key): on one channel, FIFO pairing would end A at
+    # B's note-off.  The writer gives B a channel of its own.
+    notes = (Note(0, 4, 60, 90), Note(1, 1, 60, 50), Note(2, 4, 60, 70))
+    score = Score(parts=(Part("Drone", notes),))
+    back, msgs = read_midi_report(midi_bytes(score, ticks_per_beat=480))
+    assert [(n.start, n.duration, n.velocity) for n in back.parts[0].notes] == [
+        (0.0, 4.0, 90), (1.0, 1.0, 50), (2.0, 4.0, 70)]
+    assert [p.name for p in back.parts] == ["Drone"] and msgs == []
 
 
 def test_one_bpm_cannot_be_written():

@@ -15,8 +15,9 @@ Channels
 * Parts playing the ``drums`` preset use channel 10.
 * Every other part gets a *home* channel (0..15 except 9) with a program
   change to the GM program of its preset (:func:`gm.program_for_preset`).
-* A note whose pitch is fractional or that carries ``Note.bend`` is written
-  MPE-style: it gets a channel of its own from the *member pool* (the
+* A note whose pitch is fractional or that carries ``Note.bend`` (or that
+  lies inside a longer note of the same key, which one channel cannot
+  express) is written MPE-style: it gets a channel of its own from the *member pool* (the
   channels no part calls home), preceded by a program change if needed and a
   pitch bend to its offset from the nearest key; bend breakpoints follow as
   pitch-bend events.  Every pool channel gets the same bend range (RPN 0) at
@@ -58,6 +59,33 @@ def _ticks(beat: float, tpb: int) -> int:
 
 def _needs_channel_of_its_own(n: Note) -> bool:
     return n.pitch != round(n.pitch) or any(s != 0.0 for _, s in n.bend)
+
+
+def _notes_needing_own_channel(score: Score, tpb: int) -> set[tuple[int, int]]:
+    """(part index, note index) of the notes written on a channel of their own.
+
+    Microtonal and bent notes (their bend must not detune other notes), and
+    notes nested inside a longer note of the same key in the same part: on
+    one channel the reader's first-in first-out pairing would give the inner
+    note-off to the outer note.
+    """
+    own: set[tuple[int, int]] = set()
+    for pi, part in enumerate(score.parts):
+        if part.preset == gm.DRUM_PRESET:
+            continue
+        sounding: dict[int, list[int]] = {}
+        for ni, n in enumerate(part.notes):
+            if _needs_channel_of_its_own(n):
+                own.add((pi, ni))
+                continue
+            start = _ticks(n.start, tpb)
+            end = max(_ticks(n.end, tpb), start + 1)
+            ends = [e for e in sounding.get(int(round(n.pitch)), []) if e > start]
+            if any(e > end for e in ends):
+                own.add((pi, ni))
+            else:
+                sounding[int(round(n.pitch))] = ends + [end]
+    return own
 
 
 def _bend_value(semitones: float, bend_range: int) -> int:
@@ -118,14 +146,15 @@ def score_to_midifile(score: Score, *, ticks_per_beat: int = 960,
                 mido.MetaMessage("key_signature", key=tonic + ("m" if k.mode == "minor" else "")))
         except (ValueError, KeyError):
             warn.append(f"key {k} at beat {k.beat:g} has no MIDI key signature; left out")
+    own = _notes_needing_own_channel(score, tpb)
     # Home channels for parts that play plain notes.
     plain_channels = [c for c in range(16) if c != gm.DRUM_CHANNEL]
     home: dict[str, int] = {}
     next_home = 0
-    for part in score.parts:
+    for pi, part in enumerate(score.parts):
         if part.preset == gm.DRUM_PRESET:
             home[part.name] = gm.DRUM_CHANNEL
-        elif any(not _needs_channel_of_its_own(n) for n in part.notes) or not part.notes:
+        elif any((pi, ni) not in own for ni in range(len(part.notes))) or not part.notes:
             if next_home >= len(plain_channels):
                 warn.append(f"more than {len(plain_channels)} pitched parts: part "
                             f"{part.name!r} shares channel "
@@ -134,9 +163,7 @@ def score_to_midifile(score: Score, *, ticks_per_beat: int = 960,
             next_home += 1
     pool = [c for c in plain_channels if c not in home.values()]
 
-    micro = [((pi, ni), n) for pi, part in enumerate(score.parts)
-             if part.preset != gm.DRUM_PRESET
-             for ni, n in enumerate(part.notes) if _needs_channel_of_its_own(n)]
+    micro = [((pi, ni), score.parts[pi].notes[ni]) for pi, ni in sorted(own)]
     if micro and not pool:
         pool = plain_channels[-1:]
         warn.append("no MIDI channel left for microtonal notes; they share channel "
@@ -174,7 +201,7 @@ def score_to_midifile(score: Score, *, ticks_per_beat: int = 960,
             end = max(_ticks(n.end, tpb), start + 1)
             key = int(round(n.pitch))
             vel = int(n.velocity)
-            if part.preset != gm.DRUM_PRESET and _needs_channel_of_its_own(n):
+            if (pi, ni) in own:
                 c = alloc[(pi, ni)]
                 offset = n.pitch - key
                 add(events, start, 2, mido.Message("program_change", channel=c, program=program))
@@ -218,8 +245,9 @@ def _allocate(micro, pool: list[int], tpb: int, warn: list[str]) -> dict[tuple[i
         busy_until[c] = max(busy_until[c], end)
         started[c] = start
     if shared:
-        warn.append(f"{shared} microtonal note(s) had to share a MIDI channel with another "
-                    f"sounding note ({len(pool)} channels free); their pitch may be off")
+        warn.append(f"{shared} note(s) needing a channel of their own (microtones, bends, "
+                    f"nested same-key notes) had to share one with another sounding note "
+                    f"({len(pool)} channels free); their pitch or length may be off")
     return alloc
 
 
