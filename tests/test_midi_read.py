@@ -225,3 +225,13 @@ def test_read_from_path_names_the_title_after_the_file(tmp_path):
     score, _ = read_midi_report(path)
     assert score.title == "tune"
     assert score.metadata.provenance["source"] == "tune.mid"
+
+
+@pytest.mark.parametrize("instrument, preset", [("Grand Piano", "pluck"), ("saw", "saw"),
+                                                ("my_patch", "my_patch"), ("drums", "pluck")])
+def test_instrument_name_that_is_a_synth_preset_wins(monkeypatch, instrument, preset):
+    import synth.patch
+    monkeypatch.setitem(synth.patch.PRESETS, "my_patch", object())
+    track = [mido.MetaMessage("instrument_name", name=instrument), on(60), off(60, 480)]
+    score, _ = read(midifile(track))
+    assert score.parts[0].preset == preset

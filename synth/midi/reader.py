@@ -29,6 +29,7 @@ import mido
 import numpy as np
 
 from ..errors import MidiError, ScoreError
+from ..patch import PRESETS
 from ..score import KeyChange, MeterChange, MeterMap, Metadata, Note, Part, Score, TempoMap
 from . import gm
 from .repair import MAX_FILE_BYTES, RepairResult, repair_smf
@@ -355,7 +356,10 @@ def _build_parts(done, tpb: int, fmt: int, track_names: dict[int, str],
             preset = gm.preset_for_program(program)
             desc = f"GM program {program + 1} ({gm.family_name(program)})"
             inst = instruments.get(track)
-            if inst in gm.KNOWN_PRESETS and inst != gm.DRUM_PRESET and per_track[track] == 1:
+            # An instrument name that is one of synth's presets (as export writes
+            # it) wins over the GM program; DAW names ("Grand Piano") are not.
+            if ((inst in gm.KNOWN_PRESETS or inst in PRESETS) and inst != gm.DRUM_PRESET
+                    and per_track[track] == 1):
                 preset = inst
         base = track_names.get(track, f"track {track + 1}")
         if per_track[track] > 1:
