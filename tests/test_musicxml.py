@@ -216,3 +216,20 @@ def test_error_names_file_and_line(tmp_path):
     path.write_bytes(b"<score-partwise>\n<part-list>\n</score-partwise>")
     with pytest.raises(ScoreError, match=r"bad\.musicxml:3:\d+: not well-formed XML"):
         read_musicxml(path)
+
+
+def test_export_musicxml_to_midi_through_the_cli(tmp_path):
+    from synth.cli import main
+    from synth.midi import read_midi_report
+
+    src = tmp_path / "tune.musicxml"
+    src.write_bytes(doc(f'<part id="P1"><measure>{ATTR}<sound tempo="100"/>'
+                        f'{n("C", 4, 4)}{n("E", 4, 2, alter=-0.5)}{n("G", 4, 2)}</measure>'
+                        f'</part>'))
+    out = tmp_path / "tune.mid"
+    assert main(["export", str(src), "-o", str(out), "--quiet"]) == 0
+    back, _ = read_midi_report(out)
+    got = [(x.start, x.duration, x.pitch + (x.bend[0][1] if x.bend else 0))
+           for x in back.parts[0].notes]
+    assert got == [(0.0, 2.0, 60.0), (2.0, 1.0, 63.5), (3.0, 1.0, 67.0)]
+    assert back.tempo.bpm_at(0) == pytest.approx(100.0)
