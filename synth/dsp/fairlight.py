@@ -209,15 +209,19 @@ def quantize_clock(clock_hz, *, tune: int = _TUNE_CENTRE):
     return (2048.0 + 2.0 * pitch10) / 4096.0 * b
 
 
-def output_cutoff(clock_hz, *, sr: float, brightness: float = 1.0):
+def output_cutoff(clock_hz, *, sr: float, brightness: float = 0.5):
     """Cutoff (Hz) of the key-tracked output filter: ``brightness * clock / 2``.
 
-    No source documents the machine's law; tracking the DAC clock keeps the
-    filter at the stored signal's own Nyquist frequency (the 64th harmonic of
-    a Mode-1 cycle, the sample's recorded band in Mode 4), so the images
-    are damped by the 4-pole slope but not removed: the grit survives, as it
-    does on the machine.  ``brightness`` stands for the control that raised
-    the cutoff.  Held below ``0.45 * sr``.
+    No source documents the machine's law.  Tracking the DAC clock keeps
+    the filter at a fixed place in the stored signal's own band: at the
+    default ``brightness = 0.5`` a quarter of the clock, i.e. the 32nd
+    harmonic of a Mode-1 cycle (the top of the harmonic pages) and 6 kHz for
+    a 24 kHz sample at its root.  The first images (96th harmonic and up)
+    then lose about 20 dB to the soft 4-pole slope but are not removed: the
+    grit survives, as it does on the machine (measured in the tests; 1.0
+    puts the cutoff at the stored Nyquist and damps them only ~10 dB).
+    ``brightness`` stands for the control that raised the cutoff.  Held
+    below ``0.45 * sr``.
     """
     return np.minimum(0.5 * float(brightness) * np.asarray(clock_hz, dtype=np.float64),
                       filters.MAX_CUTOFF_FRACTION * sr)
@@ -325,7 +329,7 @@ def _play_block(stored, clock, sr, mode, loops, bandlimited, state):
 
 def voice(waveform, freq, *, sr: float, n: int | None = None, mode: int = 1, series="II",
           loops: int = 1, root_freq: float = 261.6255653005986, rate_hz: float | None = None,
-          envelope=None, gain: float = 1.0, brightness: float | None = 1.0, tune: int = _TUNE_CENTRE,
+          envelope=None, gain: float = 1.0, brightness: float | None = 0.5, tune: int = _TUNE_CENTRE,
           state=None):
     """One CMI voice: quantise, clock by pitch, hold, VCA, output low-pass.
 
