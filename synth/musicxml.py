@@ -37,6 +37,7 @@ expansion attacks).
 from __future__ import annotations
 
 import io
+import math
 import os
 import warnings
 import xml.etree.ElementTree as ET
@@ -56,6 +57,7 @@ MAX_XML_BYTES = 64 * 1024 * 1024
 #: Most notes accepted in one file.
 MAX_NOTES = 500_000
 _DEFAULT_VELOCITY = 80
+_MAX_NUMBER = 10**9        # no duration, divisions, tempo or percentage is larger
 _DYNAMICS = {"pppp": 10, "ppp": 20, "pp": 33, "p": 49, "mp": 64, "mf": 80, "f": 96,
              "ff": 112, "fff": 120, "ffff": 127, "sf": 100, "sfz": 100, "fz": 100,
              "sffz": 112, "fp": 96, "rf": 96, "rfz": 100, "sfp": 100, "pf": 49}
@@ -171,8 +173,10 @@ def _number(text: str | None, what: str, where: str, kind=float):
         value = kind(text)
     except (TypeError, ValueError):
         raise ScoreError(f"{where}: {what} is not a number: {text!r}") from None
-    if kind is float and value != value:
-        raise ScoreError(f"{where}: {what} is not a number: {text!r}")
+    if kind is float and not math.isfinite(value):
+        raise ScoreError(f"{where}: {what} is not a finite number: {text!r}")
+    if abs(value) > _MAX_NUMBER:
+        raise ScoreError(f"{where}: {what} is out of range: {text!r}")
     return value
 
 
@@ -190,6 +194,8 @@ def _read(data: bytes, source: str | None) -> tuple[Score, list[str]]:
         line, col = e.position
         raise ScoreError(f"not well-formed XML ({str(e).split(':')[0]})", line=line,
                          column=col + 1) from None
+    except (LookupError, ValueError) as e:     # e.g. an unknown declared encoding
+        raise ScoreError(f"cannot decode the XML: {e}") from None
     tag = root.tag.rsplit("}", 1)[-1]
     if tag == "score-partwise":
         part_elems = [(p.get("id", ""), p.findall("measure")) for p in root.findall("part")]
@@ -308,7 +314,7 @@ def _read_part(pid, pinfo, measures, tempos, meters, keys, warn, meter_part, key
                 time = el.find("time")
                 if take_meter and time is not None and time.find("beats") is not None:
                     try:
-                        num = sum(int(x) for x in _text(time, "beats").split("+"))
+                        num = sum(int(x) for x in (_text(time, "beats") or "").split("+"))
                         den = int(_text(time, "beat-type"))
                         meters.append(MeterChange(float(pos), num, den))
                     except (TypeError, ValueError, ScoreError) as e:

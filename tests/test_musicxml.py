@@ -233,3 +233,56 @@ def test_export_musicxml_to_midi_through_the_cli(tmp_path):
            for x in back.parts[0].notes]
     assert got == [(0.0, 2.0, 60.0), (2.0, 1.0, 63.5), (3.0, 1.0, 67.0)]
     assert back.tempo.bpm_at(0) == pytest.approx(100.0)
+
+
+# ---------------------------------------------------------------- fuzzing
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_FUZZ_SEED = doc(f'<part id="P1"><measure number="1">{ATTR}'
+                 '<direction><sound tempo="90" dynamics="80"/></direction>'
+                 + n("C", 4, 2, tie=("start",)) + n("C", 4, 2, tie=("stop",))
+                 + n("E", 4, 4, alter=-1) + n("G", 4, 4, chord=True)
+                 + '<backup><duration>8</duration></backup>' + n("C", 3, 8, voice=2)
+                 + '</measure></part>').decode()
+_VALUES = st.sampled_from(["0", "-1", "1e400", "nan", "inf", "", "x", "3+", "999999999999",
+                           "0.0001", "1/2"])
+
+
+@settings(max_examples=150, deadline=None, derandomize=True)
+@given(st.lists(st.tuples(st.integers(0, len(_FUZZ_SEED) - 1), st.integers(0, 3), _VALUES),
+                min_size=1, max_size=4))
+def test_mutated_documents_give_a_score_or_a_score_error(ops):
+    """Text and attribute values replaced, characters deleted, truncation."""
+    s = _FUZZ_SEED
+    for pos, kind, val in ops:
+        if not s:
+            break
+        pos %= len(s)
+        if kind == 0:                       # replace an element's text
+            i = s.find(">", pos)
+            j = s.find("<", i)
+            if 0 <= i < j:
+                s = s[:i + 1] + val + s[j:]
+        elif kind == 1:
+            s = s[:pos] + s[pos + 1:]
+        elif kind == 2:                     # replace an attribute value
+            k = s.find('"', pos)
+            m = s.find('"', k + 1)
+            if 0 <= k < m:
+                s = s[:k + 1] + val + s[m:]
+        else:
+            s = s[:pos]
+    try:
+        score, _ = read_musicxml_report(s.encode())
+    except ScoreError as e:
+        assert "\n" not in str(e)
+    else:
+        assert all(x.duration > 0 for p in score.parts for x in p.notes)
+
+
+def test_huge_duration_refused():
+    with pytest.raises(ScoreError, match=r"note duration is out of range: '1e400'"):
+        read_musicxml_report(doc(f'<part id="P1"><measure>{ATTR}{n("C", 4, "1e400")}'
+                                 f'</measure></part>'))
