@@ -278,6 +278,15 @@ def test_arrangement_renders_deterministically_and_rougher_than_source(name):
     varied = load_arrangement(path, variation=1)
     assert varied.parts != first.parts
 
+    # the source's provenance travels with the arrangement (synth info shows it)
+    prov = first.metadata.provenance
+    if source_path == WALTZ:
+        assert prov["stand_in"].startswith("yes")
+    else:
+        assert "never Marais's melody" in prov["newly_written"]
+        assert first.part("violin").generated and not first.part("ground").generated
+    assert prov["seed"] == str(first.metadata.seed) and prov["transforms"] != "none"
+
     src = mean_roughness(load_source(source_path))
     arranged = mean_roughness(first)
     print(f"\n{name}: mean roughness source {src:.4f} -> arrangement {arranged:.4f} "
