@@ -124,8 +124,9 @@ def reverb(x, *, sr: float, rt60: float = 2.0, damping: float = 0.3, size: float
         out = buf[idx]                                                  # written d samples ago
         damped, zi = lfilter([1.0 - a], [1.0, -a], out, axis=-1, zi=zi)
         buf[idx] = _hadamard8(damped * gains[:, None]) + x[inject_rows, lo:hi]
-        wet[0, lo:hi] = out[0] + out[2] + out[4] + out[6]
-        wet[1, lo:hi] = out[1] + out[3] + out[5] + out[7]
+        # explicit sums, not a matrix product: a fixed summation order keeps blocks exact
+        wet[0, lo:hi] = ((out[0] - out[1]) + (out[2] - out[3])) + ((out[4] - out[5]) + (out[6] - out[7]))
+        wet[1, lo:hi] = ((out[0] + out[1]) - (out[2] + out[3])) + ((out[4] + out[5]) - (out[6] + out[7]))
     y = (1.0 - mix) * x + (mix * 0.5) * wet
     return y, {"buf": buf, "t": t + n, "zi": zi}
 
