@@ -59,10 +59,17 @@ def page_amplitudes(amplitudes, *, sr: float, n: int, segment_seconds: float,
     marks = np.round(np.arange(segs) * float(segment_seconds) * sr)
     if segs == 1 or marks[-1] == 0:
         return np.repeat(amp[-1][:, None], n, axis=1)
-    pos = np.interp(k, marks, np.arange(segs, dtype=np.float64))   # fractional segment index
-    lo = np.minimum(np.floor(pos).astype(np.intp), segs - 2)
-    frac = pos - lo
-    return (amp[lo] * (1.0 - frac)[:, None] + amp[lo + 1] * frac[:, None]).T
+    out = np.empty((amp.shape[1], n))
+    out[:, k < marks[0]] = amp[0][:, None]
+    for s in range(segs - 1):                        # one linear ramp per segment (no gathers)
+        m0, m1 = marks[s], marks[s + 1]
+        i0, i1 = np.searchsorted(k, [m0, m1])
+        if i1 > i0:
+            x = (k[i0:i1] - m0) / (m1 - m0) if m1 > m0 else np.zeros(i1 - i0)
+            out[:, i0:i1] = amp[s][:, None] + (amp[s + 1] - amp[s])[:, None] * x[None, :]
+    i_last = np.searchsorted(k, marks[-1])
+    out[:, i_last:] = amp[-1][:, None]
+    return out
 
 
 def harmonic_pages(amplitudes, freq, *, sr: float, n: int | None = None, segment_seconds: float = 0.05,
@@ -110,12 +117,13 @@ def harmonic_pages(amplitudes, freq, *, sr: float, n: int | None = None, segment
     hp = np.zeros(harmonics) if harmonic_phases is None else np.asarray(harmonic_phases, dtype=np.float64)
     frac = ph - np.floor(ph)
     out = np.zeros(n)
+    fixed_freq = np.ndim(freq) == 0
     for h in range(1, harmonics + 1):
-        gain = env[h - 1] * _nyquist_fade(h * f, sr)
-        if not np.any(gain):
+        fade = _nyquist_fade(h * float(freq), sr) if fixed_freq else _nyquist_fade(h * f, sr)
+        if not np.any(fade) or not np.any(env[h - 1]):
             continue
         x = h * frac + hp[h - 1]
-        out += gain * np.sin(2.0 * np.pi * (x - np.floor(x)))
+        out += (env[h - 1] * fade) * np.sin(2.0 * np.pi * (x - np.floor(x)))
     return out, phase_out
 
 
@@ -162,7 +170,7 @@ def partials(ratios, amplitudes, decays, freq, *, sr: float, n: int | None = Non
         if not np.any(gain):
             continue
         if np.isfinite(decay):
-            gain = gain * 10.0 ** (-3.0 * t / decay)
+            gain = gain * np.exp((-3.0 * np.log(10.0) / decay) * t)        # 10^(-3 t / T)
         # ratio * phase wrapped in two steps to keep the argument small and exact per sample
         x = ratio * (ph - np.floor(ph)) + (ratio * np.floor(ph)) % 1.0 + p0
         out += gain * np.sin(2.0 * np.pi * (x - np.floor(x)))

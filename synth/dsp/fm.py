@@ -65,12 +65,13 @@ def max_index(freq, ratio: float, *, sr: float):
     f = np.abs(np.asarray(freq, dtype=np.float64))
     limit = NYQUIST_FRACTION * 0.5 * sr
     orders = (limit - f) / np.maximum(float(ratio) * f, 1e-12)     # sideband orders that fit
-    lo, hi = np.zeros(f.shape), np.maximum(orders, 0.0)
-    for _ in range(60):                                             # bisection; order(I) is monotonic
-        mid = 0.5 * (lo + hi)
-        ok = sideband_order(mid) <= orders
-        lo, hi = np.where(ok, mid, lo), np.where(ok, hi, mid)
-    return lo if lo.ndim else float(lo)
+    # I + 2.5 I^(1/3) + 2 = K is the depressed cubic u^3 + 2.5 u + (2 - K) = 0 in
+    # u = I^(1/3); with p = 2.5 > 0 it has one real root (Cardano).
+    q = 2.0 - orders
+    disc = np.sqrt(q * q / 4.0 + (2.5 / 3.0) ** 3)
+    u = np.cbrt(-q / 2.0 + disc) + np.cbrt(-q / 2.0 - disc)
+    index = np.where(orders > 2.0, np.maximum(u, 0.0) ** 3, 0.0)
+    return index if index.ndim else float(index)
 
 
 def fm2(freq, *, sr: float, n: int | None = None, phase: float = 0.0, ratio: float = 1.0,

@@ -297,6 +297,23 @@ def _blep_step_table() -> np.ndarray:
     return step
 
 
+@lru_cache(maxsize=1)
+def _blep_residual_rows() -> np.ndarray:
+    """Residual of the band-limited step against the naive step delayed by ``BLEP_LATENCY``.
+
+    ``rows[i, j] = H(j + i / over) - (j >= BLEP_LATENCY)`` for ``i`` in
+    0..over: one row of ``BLEP_TAPS`` taps per sub-sample offset, so an
+    event's taps are one contiguous row (fast to gather).
+    """
+    taps, over, lat = BLEP_TAPS, _BLEP_OVERSAMPLING, BLEP_LATENCY
+    table = _blep_step_table()
+    i = np.arange(over + 1)[:, None]
+    j = np.arange(taps)[None, :]
+    rows = table[i + over * j] - (j >= lat)
+    rows.setflags(write=False)
+    return rows
+
+
 def bandlimit_steps(naive, step_sample, step_offset, step_height, state=None):
     """Turn a naively sampled signal with jumps into one with band-limited jumps.
 
@@ -336,7 +353,7 @@ def bandlimit_steps(naive, step_sample, step_offset, step_height, state=None):
     in blocks: chunked output equals one pass exactly.
     """
     taps, over, lat = BLEP_TAPS, _BLEP_OVERSAMPLING, BLEP_LATENCY
-    table = _blep_step_table()
+    rows = _blep_residual_rows()
     naive = np.asarray(naive, dtype=np.float64)
     n = len(naive)
     step_sample = np.asarray(step_sample, dtype=np.intp)
@@ -353,14 +370,21 @@ def bandlimit_steps(naive, step_sample, step_offset, step_height, state=None):
     pos = step_offset * over
     i0 = np.minimum(pos.astype(np.intp), over - 1)
     frac = (pos - i0)[:, None]
-    idx = i0[:, None] + over * np.arange(taps)[None, :]
-    lo = table[idx]
-    # residual of the band-limited step against the naive step delayed by ``lat``
-    resid = lo + frac * (table[idx + 1] - lo) - (np.arange(taps) >= lat)[None, :]
-    w = resid * step_height[:, None]
-    bins = step_sample[:, None] + np.arange(taps)[None, :]
-    full = np.bincount(np.concatenate([np.arange(taps), bins.ravel()]),
-                       np.concatenate([carry, w.ravel()]), minlength=n + taps)
+    k = len(step_sample)
+    # bincount input: the carried spill-over first (bins 0..taps-1), then each
+    # event's taps, written in place to avoid copies
+    bins = np.empty(taps * (k + 1), dtype=np.intp)
+    bins[:taps] = np.arange(taps)
+    np.add(step_sample[:, None], np.arange(taps)[None, :], out=bins[taps:].reshape(k, taps))
+    weights = np.empty(taps * (k + 1))
+    weights[:taps] = carry
+    w = weights[taps:].reshape(k, taps)
+    lo = rows[i0]                                   # (k, taps): residual at tau = j + i0/over
+    np.subtract(rows[i0 + 1], lo, out=w)
+    w *= frac
+    w += lo
+    w *= step_height[:, None]
+    full = np.bincount(bins, weights, minlength=n + taps)
     delayed = np.concatenate([history, naive])
     y = delayed[:n] + full[:n]
     return y, {"carry": full[n:n + taps].copy(), "history": delayed[len(delayed) - lat:].copy()}
