@@ -187,3 +187,17 @@ def test_bad_inputs_are_refused():
         fl.play(np.zeros((1, 128)), 0.0, sr=SR, n=10)
     with pytest.raises(ValueError, match="unknown Fairlight series 'III'"):
         fl.voice(np.zeros((1, 128)), 100.0, sr=SR, n=10, series="III")
+
+
+def test_sample_to_memory_resamples_to_the_series_rate_and_quantises():
+    src = 44100.0
+    x = 0.5 * np.sin(2 * np.pi * 1000.0 * np.arange(44100) / src)
+    stored, rate = fl.sample_to_memory(x, source_rate_hz=src, series="I")
+    assert rate == pytest.approx(24000.0, rel=1e-5)
+    assert len(stored) == pytest.approx(24000, abs=2)
+    assert np.array_equal(stored * 128, np.round(stored * 128))
+    # the 1 kHz tone keeps its pitch at the new rate (zero crossings)
+    zc = np.flatnonzero((stored[:-1] < 0) & (stored[1:] >= 0))
+    assert (len(zc) - 1) * rate / (zc[-1] - zc[0]) == pytest.approx(1000.0, rel=2e-3)
+    with pytest.raises(ValueError, match="recording rate must lie within \\(0, 30200.0\\] Hz"):
+        fl.sample_to_memory(x, source_rate_hz=src, series="II", rate_hz=44100.0)

@@ -53,6 +53,7 @@ __all__ = [
     "mode4_clock",
     "quantize_clock",
     "output_cutoff",
+    "sample_to_memory",
     "play",
     "voice",
     "steal_voices",
@@ -156,6 +157,51 @@ def mode1_table_from_harmonics(amplitudes, phases=None, *, headroom: float = 127
     table = amp @ basis
     peak = np.max(np.abs(table))
     return table * (headroom / peak) if peak > 0 else table
+
+
+def sample_to_memory(x, *, source_rate_hz: float, series="II", rate_hz: float | None = None):
+    """"Record" a sample into CMI memory for Mode 4: resample, then quantise to 8 bits.
+
+    The sample is brought to the machine's recording rate with a polyphase
+    resampler (:func:`scipy.signal.resample_poly`, whose low-pass stands in
+    for the CMI's input anti-alias filter) and then quantised, as the ADC
+    did.  The file reading itself belongs to the patch layer.
+
+    Parameters
+    ----------
+    x : np.ndarray [shape=(n,)]
+        Mono sample in [-1, 1] (peaks above clip, as the ADC would).
+    source_rate_hz : float
+        Its sample rate (e.g. 44100 from a WAV file).
+    series : {"I", "II"} or FairlightSeries
+        Sets the default recording rate (the series' maximum).
+    rate_hz : float, optional
+        Recording rate; at most the series' maximum.
+
+    Returns
+    -------
+    stored : np.ndarray [shape=(m,)]
+        On the 1/128 grid.
+    rate_hz : float
+        The recording rate actually used (pass it to :func:`voice`): the
+        resampling ratio is a fraction with denominator <= 1000, so it can
+        differ from the request by a few parts per million.
+    """
+    from fractions import Fraction
+
+    from scipy.signal import resample_poly
+
+    spec = _series(series)
+    target = spec.max_rate_hz if rate_hz is None else float(rate_hz)
+    if not 0 < target <= spec.max_rate_hz:
+        raise ValueError(f"recording rate must lie within (0, {spec.max_rate_hz!r}] Hz for the "
+                         f"{spec.name}, got {rate_hz!r}")
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim != 1:
+        raise ValueError(f"a Mode-4 sample must be mono (1-D), got shape {x.shape!r}")
+    ratio = Fraction(target / float(source_rate_hz)).limit_denominator(1000)
+    y = resample_poly(x, ratio.numerator, ratio.denominator)
+    return quantize_8bit(y), float(source_rate_hz) * ratio.numerator / ratio.denominator
 
 
 def mode1_loops(freq: float, segment_seconds: float) -> int:
