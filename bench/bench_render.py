@@ -43,10 +43,12 @@ SR = 44_100
 
 @dataclass(frozen=True)
 class Run:
-    """One timed command: wall seconds and the child's peak RSS in MiB."""
+    """One timed command: wall seconds, CPU seconds (user + system, the
+    command and the children it waited for) and its peak RSS in MiB."""
 
     seconds: float
     peak_mib: float
+    cpu_seconds: float = 0.0
 
 
 @dataclass
@@ -65,6 +67,10 @@ class Series:
     @property
     def peak_mib(self) -> float:
         return max(r.peak_mib for r in self.runs)
+
+    @property
+    def median_cpu(self) -> float:
+        return statistics.median(r.cpu_seconds for r in self.runs)
 
     @property
     def realtime(self) -> float:
@@ -99,7 +105,8 @@ def measure(command: list[str], *, cwd: str | None = None) -> Run:
             tail = err.read().decode(errors="replace").strip().splitlines()[-3:]
             raise RuntimeError(f"{' '.join(command)!r} exited with {proc.returncode}: "
                                + " | ".join(tail))
-    return Run(elapsed, usage.ru_maxrss / 1024.0)       # Linux: ru_maxrss in KiB
+    # Linux: ru_maxrss in KiB, the largest single process of the tree (not a sum)
+    return Run(elapsed, usage.ru_maxrss / 1024.0, usage.ru_utime + usage.ru_stime)
 
 
 def compare(series: list[Series], rounds: int, cwd: str | None = None) -> None:
@@ -109,8 +116,9 @@ def compare(series: list[Series], rounds: int, cwd: str | None = None) -> None:
         for s in order:
             run = measure(s.command, cwd=cwd)
             s.runs.append(run)
-            _log(f"  round {r + 1}/{rounds} {s.label:34s} {run.seconds:7.2f} s "
-                 f"{run.peak_mib:6.0f} MiB")
+            _log(f"  round {r + 1}/{rounds} {s.label:44s} {run.seconds:7.2f} s "
+                 f"(cpu {run.cpu_seconds:6.2f} s) {run.peak_mib:6.0f} MiB  "
+                 f"load {os.getloadavg()[0]:.1f}")
 
 
 # --------------------------------------------------------------------------- tools
@@ -167,15 +175,15 @@ def _missing_presets(midi: str) -> list[str]:
 
 def _fmt_series_row(s: Series, ref: Series | None) -> str:
     ratio = f"{ref.median_seconds / s.median_seconds:.2f}x" if ref else ""
-    return (f"| {s.label} | {s.median_seconds:.2f} | {s.realtime:.1f}x | "
+    return (f"| {s.label} | {s.median_seconds:.2f} | {s.median_cpu:.2f} | {s.realtime:.1f}x | "
             f"{s.spread * 100:.0f} % | {s.peak_mib:.0f} | {ratio} |")
 
 
 def _speed_table(series: list[Series], ref: Series | None, title: str) -> list[str]:
     lines = [f"#### {title}", "",
-             "| command | median time (s) | realtime factor | spread | peak RSS (MiB) "
-             "| speed vs FluidSynth |",
-             "|---|---:|---:|---:|---:|---:|"]
+             "| command | median wall time (s) | median CPU time (s) | realtime factor "
+             "| spread | peak RSS (MiB) | speed vs FluidSynth |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
     lines += [_fmt_series_row(s, ref) for s in series]
     return lines
 
@@ -223,6 +231,7 @@ def main(argv=None) -> int:
         _log("FluidSynth or its soundfont is missing: run with --install-fluidsynth; "
              "comparing synth alone")
     report: list[str] = []
+    load_before = os.getloadavg()
     all_series: list[Series] = []
     ref180 = stats["reference-180s.mid"]
     cpu = os.cpu_count()
@@ -278,10 +287,11 @@ def main(argv=None) -> int:
         ratio = long.peak_mib / short.peak_mib
         ok = ratio <= 1.25 and long.peak_mib < 250
         report += ["#### Memory: peak RSS, 20-minute file vs 180 s file", "",
-                   "| command | median time (s) | realtime factor | peak RSS (MiB) |",
-                   "|---|---:|---:|---:|"]
-        report += [f"| {s.label} | {s.median_seconds:.2f} | {s.realtime:.1f}x | "
-                   f"{s.peak_mib:.0f} |" for s in series]
+                   "| command | median wall time (s) | CPU time (s) | realtime factor "
+                   "| peak RSS (MiB) |",
+                   "|---|---:|---:|---:|---:|"]
+        report += [f"| {s.label} | {s.median_seconds:.2f} | {s.median_cpu:.2f} | "
+                   f"{s.realtime:.1f}x | {s.peak_mib:.0f} |" for s in series]
         report += ["", f"20 min / 180 s peak: **{ratio:.2f}** (target <= 1.25 and < 250 MB: "
                    f"{'met' if ok else 'NOT met'})", ""]
 
@@ -295,15 +305,16 @@ def main(argv=None) -> int:
         base = series[0].median_seconds / stats[names[0]].notes
         report += ["#### Scaling: synth --jobs 1 (median of "
                    f"{args.scaling_runs})", "",
-                   "| file | notes | parts | note-seconds | mean poly | median time (s) "
-                   "| ms per note | per note vs reference |",
-                   "|---|---:|---:|---:|---:|---:|---:|---:|"]
+                   "| file | notes | parts | note-seconds | mean poly | median wall (s) "
+                   "| median CPU (s) | ms per note | per note vs reference | peak RSS (MiB) |",
+                   "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
         for n, s in zip(names, series):
             st = stats[n]
             per = s.median_seconds / st.notes
             report.append(f"| {n} | {st.notes} | {st.parts} | {st.note_seconds:.0f} | "
                           f"{st.mean_polyphony:.1f} | {s.median_seconds:.2f} | "
-                          f"{per * 1e3:.3f} | {per / base:.2f} |")
+                          f"{s.median_cpu:.2f} | {per * 1e3:.3f} | {per / base:.2f} | "
+                          f"{s.peak_mib:.0f} |")
         t1, t2 = series[0].median_seconds, series[1].median_seconds
         report += ["", f"2x notes / 1x notes time: **{t2 / t1:.2f}** (target <= 2)", ""]
 
@@ -311,7 +322,9 @@ def main(argv=None) -> int:
     if spreads:
         report.append(f"Noise: spread (max - min) / median of the repeated runs: "
                       f"median {statistics.median(spreads) * 100:.0f} %, "
-                      f"worst {max(spreads) * 100:.0f} %.")
+                      f"worst {max(spreads) * 100:.0f} %; 1-minute load average "
+                      f"{load_before[0]:.1f} before, {os.getloadavg()[0]:.1f} after "
+                      f"(2 cores; other engineers' test runs share them).")
     print("\n".join(report))
     if args.json:
         with open(args.json, "w") as f:
