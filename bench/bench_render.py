@@ -171,6 +171,17 @@ def _missing_presets(midi: str) -> list[str]:
     return sorted({p.preset for p in score.parts} - known)
 
 
+def _guarded(fn, *args, report: list[str], what: str) -> bool:
+    """Run a section; on a failing command, note it in the report and go on."""
+    try:
+        fn(*args)
+        return True
+    except RuntimeError as e:
+        _log(f"{what} section failed: {e}")
+        report += [f"**{what} section failed:** {e}", ""]
+        return False
+
+
 # --------------------------------------------------------------------------- report
 
 def _fmt_series_row(s: Series, ref: Series | None) -> str:
@@ -262,8 +273,10 @@ def main(argv=None) -> int:
         j1_180 = synth_series("reference-180s.mid", 1)
         j2 = synth_series("reference-180s.mid", 2)
         series += [j1_180, j2]
-        compare(series, args.runs)
+        if not _guarded(compare, series, args.runs, report=report, what="speed"):
+            series = []
         all_series += series
+    if "speed" in sections and series:
         report += _speed_table(series, fluid,
                                f"Speed: reference file, {ref180.seconds:.0f} s, "
                                f"{ref180.notes} notes, mean polyphony "
@@ -273,6 +286,7 @@ def main(argv=None) -> int:
                       if fluid else ""), ""]
 
     if "memory" in sections:
+        series = []
         _log(f"memory: 20-minute vs 180 s file, synth --jobs 1, {args.memory_runs} round(s)")
         short = synth_series("reference-180s.mid", 1, "synth --jobs 1, 180 s file")
         long = synth_series("reference-20min.mid", 1, "synth --jobs 1, 20-minute file")
@@ -282,8 +296,10 @@ def main(argv=None) -> int:
                                  fluidsynth_command(soundfont, path["reference-20min.mid"],
                                                     out("fluidsynth-reference-20min.wav")),
                                  stats["reference-20min.mid"].seconds))
-        compare(series, args.memory_runs)
+        if not _guarded(compare, series, args.memory_runs, report=report, what="memory"):
+            series = []
         all_series += series
+    if "memory" in sections and series:
         ratio = long.peak_mib / short.peak_mib
         ok = ratio <= 1.25 and long.peak_mib < 250
         report += ["#### Memory: peak RSS, 20-minute file vs 180 s file", "",
@@ -296,12 +312,15 @@ def main(argv=None) -> int:
                    f"{'met' if ok else 'NOT met'})", ""]
 
     if "scaling" in sections:
+        series = []
         _log(f"scaling: synth --jobs 1, {args.scaling_runs} alternating rounds")
         names = ["reference-180s.mid", "reference-180s-x2.mid", "dense-10000.mid",
                  "parts-300.mid"]
         series = [synth_series(n, 1, f"synth --jobs 1, {n}") for n in names]
-        compare(series, args.scaling_runs)
+        if not _guarded(compare, series, args.scaling_runs, report=report, what="scaling"):
+            series = []
         all_series += series
+    if "scaling" in sections and series:
         base = series[0].median_seconds / stats[names[0]].notes
         report += ["#### Scaling: synth --jobs 1 (median of "
                    f"{args.scaling_runs})", "",
