@@ -37,6 +37,7 @@ from .errors import (ArrangementError, AudioFileError, MidiError, PatchError, Re
                      ScoreError, SynthError, SynthWarning, TransformError)
 from .loader import load
 from .patch import Envelope, Patch, get_preset, preset_names, resolve_patch
+from . import presets as _presets  # noqa: F401  (registers the preset table in synth.patch)
 from .render import MasterSettings, render, render_to_file
 from .score import KeyChange, Metadata, MeterChange, MeterMap, Note, Part, Score, TempoMap
 from .units import hz_to_midi, midi_to_hz, note_name, parse_note_name

@@ -3,51 +3,438 @@
 The voice is a pure function of its arguments (the random generator comes in
 from the renderer's seed stream), so a note sounds the same wherever it sits
 in the piece and however the piece is cut into blocks.
+
+Signal flow of a note (see :class:`synth.patch.Patch`)::
+
+    pitch (+ glide from the previous note, pitch envelope, bend, LFO vibrato)
+      -> source (oscillator / additive / FM / sync / ring / noise)
+      -> filter (key-tracked cutoff, filter envelope, LFO)
+      -> amplitude envelope x velocity x gain (x LFO tremolo)
+
+The Fairlight source follows the machine instead: 8-bit waveform stepped out
+at a pitch-proportional clock, then the envelope (a VCA after the DAC), then
+the key-tracked output low-pass (:func:`synth.dsp.fairlight.voice`).  The
+``drums`` source is a kit: the note number picks a synthetic drum (GM map).
+
+Everything derivable from the patch alone (wavetables, filter designs, the
+Mode-1 tables, Mode-4 samples) is cached, so a note costs its samples plus a
+few hundred microseconds.
 """
 
 from __future__ import annotations
 
-import numpy as np
+import os
+from functools import lru_cache
 
-from .dsp import envelopes, oscillators
-from .patch import Patch
+import numpy as np
+from scipy.signal import sosfilt
+
+from . import seeds
+from .dsp import additive, envelopes, fairlight, filters, fm, modulation, oscillators
+from .errors import PatchError
+from .patch import Envelope, Patch
 from .units import db_to_amp, midi_to_hz
 
-__all__ = ["note_length", "render_note", "VOICE_SOURCES"]
+__all__ = ["note_length", "render_note", "VOICE_SOURCES", "STEAL_FADE_SECONDS", "DRUM_KIT",
+           "drum_for_note", "MODE4_MAX_SAMPLES"]
+
+#: A stolen note fades out over this long, ending where the stealing note starts.
+STEAL_FADE_SECONDS = 0.004
+#: A Mode-4 sample is cut to one voice's memory: 128 segments x 128 bytes.
+MODE4_MAX_SAMPLES = 128 * 128
+#: Cutoff modulation moves in steps of 1/12 octave (100 cents), so a sweep
+#: needs few coefficient sets (cheap) while each step stays inaudible.
+_CUTOFF_STEPS_PER_OCTAVE = 12.0
+_MIDDLE_C_HZ = 261.6255653005986
+
+# ---------------------------------------------------------------- the drum kit
+
+#: GM drum note -> (drum kind, decay seconds, tuning Hz).  Notes not listed
+#: play a generic noise hit tuned by the note.
+DRUM_KIT: dict[int, tuple[str, float, float]] = {
+    35: ("kick", 0.5, 44.0), 36: ("kick", 0.42, 52.0),
+    37: ("stick", 0.08, 1100.0),
+    38: ("snare", 0.25, 185.0), 40: ("snare", 0.3, 200.0),
+    39: ("clap", 0.3, 1100.0),
+    41: ("tom", 0.55, 82.0), 43: ("tom", 0.5, 98.0), 45: ("tom", 0.45, 110.0),
+    47: ("tom", 0.42, 131.0), 48: ("tom", 0.4, 147.0), 50: ("tom", 0.38, 175.0),
+    42: ("hat", 0.06, 1.0), 44: ("hat", 0.1, 1.0), 46: ("hat", 0.5, 1.0),
+    49: ("crash", 1.8, 1.0), 57: ("crash", 1.6, 1.1),
+    51: ("ride", 1.4, 1.0), 59: ("ride", 1.2, 1.05),
+}
+_GENERIC_DRUM = ("hit", 0.15, 0.0)
+#: Frequencies (Hz) of the six detuned squares of the metal voices (the
+#: inharmonic set of the TR-808's cymbal and hi-hat circuit).
+_METAL_HZ = (205.3, 304.4, 369.6, 522.7, 540.0, 800.0)
 
 
-def note_length(patch: Patch, gate_samples: int, *, sr: float) -> int:
-    """Samples a note of ``gate_samples`` lasts including its release (ends at exactly 0)."""
-    return envelopes.adsr_length(gate_samples, patch.envelope.release, sr=sr)
+def drum_for_note(pitch: float) -> tuple[str, float, float]:
+    """(kind, decay seconds, tuning) of the drum that plays MIDI note ``pitch``."""
+    return DRUM_KIT.get(int(round(pitch)), _GENERIC_DRUM)
 
 
-def _oscillator(source: str):
-    def run(freq, sr, n, rng, max_freq):
-        if source == "noise":
-            return oscillators.white_noise(n, rng)
-        fn = getattr(oscillators, source)
-        if source in oscillators.BANDLIMITED_SHAPES:
-            return fn(freq, sr=sr, n=n, max_freq=max_freq)[0]
-        return fn(freq, sr=sr, n=n)[0]
-    return run
+def _samples(seconds: float, sr: float) -> int:
+    return int(round(max(0.0, float(seconds)) * sr))
 
 
-#: source name -> callable(freq, sr, n, rng, max_freq) -> samples (n,)
-VOICE_SOURCES = {name: _oscillator(name) for name in
-                 ("sine", "saw", "square", "triangle", "noise",
-                  "naive_saw", "naive_square", "naive_triangle")}
+def _drum_length(patch: Patch, pitch, sr: float) -> int:
+    if pitch is None:
+        decay = max(d for _, d, _ in DRUM_KIT.values())
+    else:
+        decay = drum_for_note(pitch)[1]
+    return _samples(decay * patch.param("decay_scale"), sr) + 1
+
+
+# ---------------------------------------------------------------- lengths and envelopes
+
+def note_length(patch: Patch, gate_samples: int, *, sr: float, pitch: float | None = None) -> int:
+    """Samples a note of ``gate_samples`` lasts including its release (ends at exactly 0).
+
+    ``pitch`` matters only for the ``drums`` kit (each drum has its own
+    length; without it, the longest); :func:`render_note` returns exactly
+    ``note_length(patch, gate_samples, sr=sr, pitch=pitch)`` samples.
+    """
+    if patch.source == "drums":
+        return _drum_length(patch, pitch, sr)
+    env = patch.envelope
+    if env.kind == "cmi":
+        return modulation.cmi_envelope_length(gate_samples, sr=sr, damping=env.release)
+    if env.kind == "multi":
+        if env.one_shot:
+            return modulation.multi_segment_length(env.times, sr=sr)
+        return int(gate_samples) + _samples(env.release, sr) + 1
+    return envelopes.adsr_length(gate_samples, env.release, sr=sr)
+
+
+def _amp_envelope(env: Envelope, n: int, sr: float, gate: int) -> np.ndarray:
+    if env.kind == "adsr":
+        return envelopes.adsr(n, sr=sr, gate_samples=gate, attack=env.attack, decay=env.decay,
+                              sustain=env.sustain, release=env.release, curve=env.curve)
+    if env.kind == "cmi":
+        return modulation.cmi_envelope(n, sr=sr, gate_samples=gate, attack=env.attack,
+                                       damping=env.release,
+                                       held_damping=env.held_damping or None)
+    out = modulation.multi_segment(n, sr=sr, levels=env.levels, times=env.times, curves=env.curve)
+    if env.one_shot:
+        return out
+    r = _samples(env.release, sr)
+    if gate < n:
+        at_gate = float(modulation.multi_segment(1, sr=sr, levels=env.levels, times=env.times,
+                                                 curves=env.curve, start=gate)[0])
+        if r > 0:
+            x = np.clip((np.arange(gate, n) - gate) / r, 0.0, 1.0)
+            out[gate:] = at_gate * (1.0 - modulation.segment_progress(x, env.curve))
+        else:
+            out[gate:] = 0.0
+    return out
+
+
+# ---------------------------------------------------------------- cached designs
+
+@lru_cache(maxsize=512)
+def _sos(kind: str, cutoff: float, sr: float, q: float, order: int) -> np.ndarray:
+    return filters.design_filter(kind, cutoff, sr=sr, q=q, order=order)
+
+
+@lru_cache(maxsize=256)
+def _page_tables(pages: tuple, n_harmonics: int, size: int = 4096) -> np.ndarray:
+    """One band-limited single-cycle table per page row, ``(segments, size + 1)``.
+
+    Harmonic ``h`` is ``a_h sin(2 pi h phi)`` (as
+    :func:`synth.dsp.additive.harmonic_pages`); every row is scaled by one
+    factor so the loudest row peaks at 1.
+    """
+    amp = np.asarray(pages, dtype=np.float64)[:, :max(1, n_harmonics)]
+    spec = np.zeros((amp.shape[0], size // 2 + 1), dtype=np.complex128)
+    spec[:, 1:amp.shape[1] + 1] = -0.5j * amp * size        # sin = Im: coefficient -j/2
+    tables = np.fft.irfft(spec, n=size, axis=1)
+    peak = np.max(np.abs(tables))
+    tables = tables / peak if peak > 0 else tables
+    out = np.concatenate([tables, tables[:, :1]], axis=1)
+    out.setflags(write=False)
+    return out
+
+
+def _additive(pages: tuple, segment_seconds: float, freq, max_freq: float, sr: float, n: int):
+    """Harmonic pages as cross-faded wavetables: a linear move between the
+    amplitude rows equals a linear cross-fade between their waveforms."""
+    nh = min(len(pages[0]), oscillators.max_harmonics(max_freq, sr=sr))
+    tables = _page_tables(pages, nh)
+    ph, _ = oscillators.phase_ramp(freq, sr=sr, n=n)
+    segs = tables.shape[0]
+    if segs == 1:
+        return oscillators.table_lookup(tables[0], ph)
+    marks = np.round(np.arange(segs) * segment_seconds * sr).astype(np.int64)
+    out = np.empty(n)
+    for s in range(segs - 1):
+        lo, hi = min(int(marks[s]), n), min(int(marks[s + 1]), n)
+        if hi > lo:
+            x = (np.arange(lo, hi) - marks[s]) / max(marks[s + 1] - marks[s], 1)
+            a = oscillators.table_lookup(tables[s], ph[lo:hi])
+            b = oscillators.table_lookup(tables[s + 1], ph[lo:hi])
+            out[lo:hi] = a + x * (b - a)
+    last = min(int(marks[-1]), n)
+    out[last:] = oscillators.table_lookup(tables[-1], ph[last:])
+    return out
+
+
+def _damped_partials(ratios, amps, decays, freq: float, sr: float, n: int, block: int = 1024):
+    """Sum of decaying sines at a fixed frequency, as one complex matrix product.
+
+    ``sum_p a_p e^{(-d_p + i w_p) k}`` with ``k = B j + m`` factors into
+    ``(a_p e^{(-d_p + i w_p) B j})`` (blocks x partials) times
+    ``e^{(-d_p + i w_p) m}`` (partials x B): each factor is computed directly
+    from its exponent (no recursion, so no error builds up).
+    """
+    r = np.asarray(ratios, dtype=np.float64)
+    a = np.asarray(amps, dtype=np.float64)
+    T = np.asarray(decays, dtype=np.float64)
+    w = 2 * np.pi * r * freq / sr
+    limit = oscillators.NYQUIST_FRACTION * 0.5 * sr
+    fade = np.clip((limit - r * freq) / (0.1 * limit), 0.0, 1.0)
+    keep = (fade > 0) & (a > 0)
+    if not keep.any():
+        return np.zeros(n)
+    w, a, T = w[keep], (a * fade)[keep], T[keep]
+    d = np.where(T > 0, 3.0 * np.log(10.0) / (np.where(T > 0, T, 1.0) * sr), 0.0)
+    s = -d + 1j * w
+    nb = -(-n // block)
+    left = a[None, :] * np.exp(np.outer(np.arange(nb) * block, s))       # (nb, P)
+    right = np.exp(np.outer(s, np.arange(block)))                          # (P, B)
+    return (left @ right).imag.ravel()[:n]
+
+
+@lru_cache(maxsize=64)
+def _mode1_table(pages: tuple, cycle: tuple) -> np.ndarray:
+    if cycle:
+        c = np.asarray(cycle, dtype=np.float64)
+        c = c - c.mean()
+        peak = np.max(np.abs(c))
+        table = (c / peak * 127.0 / 128.0 if peak > 0 else c)[None, :]
+    else:
+        table = fairlight.mode1_table_from_harmonics(np.asarray(pages, dtype=np.float64))
+    table = fairlight.quantize_8bit(table)
+    table.setflags(write=False)
+    return table
+
+
+@lru_cache(maxsize=8)
+def _builtin_sample(rate_hz: float) -> np.ndarray:
+    """A synthetic 'breathy voice' one-shot (no recording): harmonics of middle C
+    under two vowel formants, with a slow vibrato, breath noise and a decay."""
+    n = MODE4_MAX_SAMPLES
+    t = np.arange(n) / rate_hz
+    f0 = _MIDDLE_C_HZ * 2 ** (0.004 * np.sin(2 * np.pi * 5.2 * t))
+    phase = np.cumsum(f0) / rate_hz
+    y = np.zeros(n)
+    for h in range(1, 40):
+        fh = h * _MIDDLE_C_HZ
+        if fh > 0.45 * rate_hz:
+            break
+        formants = (np.exp(-((fh - 650.0) / 220.0) ** 2) + 0.6 * np.exp(-((fh - 1100.0) / 300.0) ** 2)
+                    + 0.15 * np.exp(-((fh - 2600.0) / 500.0) ** 2))
+        y += (formants + 0.02) / h ** 0.5 * np.sin(2 * np.pi * h * phase)
+    noise = seeds.rng(0, "voice", "builtin-mode4-sample").standard_normal(n)
+    y += 0.04 * np.convolve(noise, np.ones(4) / 4, mode="same")
+    y *= np.minimum(t / 0.04, 1.0) * np.exp(-t / 1.5)
+    y = y / np.max(np.abs(y)) * 127 / 128
+    y.setflags(write=False)
+    return y
+
+
+@lru_cache(maxsize=16)
+def _user_sample(path: str, mtime: float, rate_hz: float) -> np.ndarray:
+    from scipy.signal import resample_poly
+
+    from .audio import read_audio   # the only soundfile user
+    data, file_sr = read_audio(path)
+    mono = data.mean(axis=0)
+    if int(round(rate_hz)) != file_sr:          # "recorded" into the machine at its rate
+        g = np.gcd(int(round(rate_hz)), int(file_sr))
+        mono = resample_poly(mono, int(round(rate_hz)) // g, int(file_sr) // g)
+    mono = mono[:MODE4_MAX_SAMPLES]
+    peak = np.max(np.abs(mono)) if len(mono) else 0.0
+    if peak == 0:
+        raise PatchError(f"params.sample {path!r} is silent")
+    y = mono / peak * 127 / 128
+    y.setflags(write=False)
+    return y
+
+
+def _mode4_sample(patch: Patch, rate_hz: float) -> np.ndarray:
+    path = patch.param("sample")
+    if not path:
+        return _builtin_sample(rate_hz)
+    try:
+        mtime = os.stat(path).st_mtime
+    except OSError as e:
+        raise PatchError(f"patch {patch.name!r}: 'params.sample' {path!r} cannot be read: "
+                         f"{e.strerror}") from None
+    return _user_sample(os.path.abspath(path), mtime, rate_hz)
+
+
+# ---------------------------------------------------------------- sources
+
+def _osc(shape: str):
+    return getattr(oscillators, shape)
+
+
+def _source(patch: Patch, freq, max_freq: float, sr: float, n: int, rng, lfo_width):
+    src = patch.source
+    if src == "sine" or src.startswith("naive_"):
+        return _osc(src)(freq, sr=sr, n=n)[0]
+    if src in oscillators.BANDLIMITED_SHAPES:
+        return _osc(src)(freq, sr=sr, n=n, max_freq=max_freq)[0]
+    if src == "noise":
+        return oscillators.white_noise(n, rng)
+    if src == "pink":
+        return oscillators.pink_noise(n, rng)[0]
+    if src == "pulse":
+        width = patch.param("width")
+        if lfo_width is not None:
+            width = np.clip(width + lfo_width, 0.01, 0.99)
+        return oscillators.pulse(freq, sr=sr, n=n, width=width, max_freq=max_freq)[0]
+    if src == "unison":
+        shape = patch.param("shape")
+        osc = _osc(shape)
+        if shape == "pulse":
+            w = patch.param("width")
+            osc = lambda f, **kw: oscillators.pulse(f, width=w, **kw)   # noqa: E731
+        voices = patch.param("voices")
+        stack, _ = oscillators.unison(osc, freq, sr=sr, n=n, voices=voices,
+                                      detune_cents=patch.param("spread_cents"), rng=rng,
+                                      max_freq=max_freq)
+        return stack.sum(axis=0) / np.sqrt(voices)
+    if src == "additive":
+        return _additive(patch.param("pages"), patch.param("segment_seconds"), freq, max_freq, sr, n)
+    if src == "drawn":
+        cycle = patch.param("cycle")
+        y = additive.drawn_wave(cycle, freq, sr=sr, n=n, max_freq=max_freq)[0]
+        return y / max(np.max(np.abs(cycle)), 1e-9)
+    if src == "partials":
+        amps = np.asarray(patch.param("amps"))
+        norm = 1.0 / max(amps.sum(), 1e-9) * 2.0
+        if np.ndim(freq) == 0:
+            return norm * _damped_partials(patch.param("ratios"), amps, patch.param("decays"),
+                                           float(freq), sr, n)
+        decays = np.where(np.asarray(patch.param("decays")) > 0, patch.param("decays"), np.inf)
+        return norm * additive.partials(patch.param("ratios"), amps, decays, freq, sr=sr, n=n)[0]
+    if src in ("fm2", "fm3"):
+        floor, tau = patch.param("index_floor"), patch.param("index_time")
+        shape = 1.0 if floor >= 1 else floor + (1 - floor) * np.exp(-np.arange(n) / (tau * sr))
+        if src == "fm2":
+            return fm.fm2(freq, sr=sr, n=n, ratio=patch.param("ratio"),
+                          index=patch.param("index") * shape)[0]
+        i1, i2 = patch.param("indices")
+        return fm.fm3(freq, sr=sr, n=n, ratios=patch.param("ratios"),
+                      indices=(i1 * shape, i2 * shape))[0]
+    if src == "sync":
+        r0, r1 = patch.param("ratio"), patch.param("ratio_end")
+        ratio = r0 if not r1 else modulation.glide(n, sr=sr, from_pitch=r0, to_pitch=r1,
+                                                   time=patch.param("sweep_time"))
+        ratio = np.minimum(ratio, 0.45 * sr / max(max_freq, 1e-9))
+        ratio = np.maximum(ratio, 1.0)
+        return oscillators.hard_sync(freq, ratio, sr=sr, n=n)[0]
+    if src == "ring":
+        shape = patch.param("shape")
+        ratio = patch.param("ratio")
+        carrier = (_osc(shape)(freq, sr=sr, n=n)[0] if shape == "sine" else
+                   _osc(shape)(freq, sr=sr, n=n, max_freq=max_freq * (1 + ratio))[0])
+        mod = oscillators.sine(np.asarray(freq) * ratio, sr=sr, n=n)[0]
+        return oscillators.ring_mod(carrier, mod, mix=patch.param("mix"))
+    raise PatchError(f"patch {patch.name!r}: source {src!r} has no voice")  # pragma: no cover
+
+
+#: Sources rendered by :func:`render_note` (fairlight and drums have paths of their own).
+VOICE_SOURCES = ("sine", "saw", "square", "triangle", "noise", "pink", "pulse", "unison",
+                 "additive", "drawn", "partials", "fm2", "fm3", "sync", "ring",
+                 "naive_saw", "naive_square", "naive_triangle", "fairlight", "drums")
+
+
+# ---------------------------------------------------------------- drums
+
+def _decay(n: int, c: float = 6.91) -> np.ndarray:
+    """1 at the first sample falling exponentially (-60 dB scale) to exactly 0 at the last."""
+    x = np.arange(n) / max(n - 1, 1)
+    return (np.exp(-c * x) - np.exp(-c)) / (1.0 - np.exp(-c))
+
+
+def _filtered(x, kind, cutoff, sr, q=0.7071, order=2):
+    return sosfilt(_sos(kind, float(min(cutoff, 0.45 * sr)), float(sr), float(q), order), x)
+
+
+def _metal(n, sr, scale):
+    y = np.zeros(n)
+    for f in _METAL_HZ:
+        y += oscillators.square(f * scale, sr=sr, n=n)[0]
+    return y / len(_METAL_HZ)
+
+
+def _drum(patch: Patch, pitch: float, sr: float, n: int, rng) -> np.ndarray:
+    kind, _, tune_hz = drum_for_note(pitch)
+    tune = 2.0 ** (patch.param("tune") / 12.0)
+    t = np.arange(n) / sr
+    env = _decay(n)
+    if kind == "kick":
+        f = tune * (tune_hz + 3.0 * tune_hz * np.exp(-t / 0.025))
+        body = oscillators.sine(f, sr=sr, n=n)[0] * env
+        click = _filtered(rng.uniform(-1, 1, n), "highpass", 2000.0, sr) * np.exp(-t / 0.003)
+        return body + 0.3 * click
+    if kind == "tom":
+        f = tune * tune_hz * (1.0 + 0.5 * np.exp(-t / 0.06))
+        body = oscillators.sine(f, sr=sr, n=n)[0]
+        skin = _filtered(rng.uniform(-1, 1, n), "bandpass", 4 * tune_hz * tune, sr, q=1.0)
+        return (body + 0.3 * skin * np.exp(-t / 0.03)) * env
+    if kind == "snare":
+        tone = (oscillators.sine(tune * tune_hz, sr=sr, n=n)[0]
+                + 0.6 * oscillators.sine(tune * tune_hz * 1.78, sr=sr, n=n)[0]) * np.exp(-t / 0.04)
+        rattle = _filtered(rng.uniform(-1, 1, n), "highpass", 1200.0 * tune, sr, order=4)
+        return 0.6 * tone + 0.9 * rattle * env
+    if kind == "stick":
+        click = _filtered(rng.uniform(-1, 1, n), "bandpass", 1800.0 * tune, sr, q=2.0)
+        return (0.8 * click + 0.6 * oscillators.sine(tune * tune_hz, sr=sr, n=n)[0]) * env
+    if kind == "clap":
+        noise = _filtered(rng.uniform(-1, 1, n), "bandpass", tune_hz * tune, sr, q=1.5) * 2.0
+        bursts = sum(np.where((t >= d) & (t < d + 0.008), np.exp(-(t - d) / 0.004), 0.0)
+                     for d in (0.0, 0.01, 0.02))
+        tail = np.where(t >= 0.03, env, 0.0)
+        return noise * (bursts + 0.8 * tail)
+    if kind in ("hat", "crash", "ride"):
+        metal = _metal(n, sr, tune * tune_hz)
+        noise = rng.uniform(-1, 1, n)
+        if kind == "hat":
+            y = _filtered(0.7 * metal + 0.5 * noise, "highpass", 7000.0, sr, order=4)
+        elif kind == "crash":
+            y = _filtered(0.6 * metal + 0.6 * noise, "highpass", 4000.0, sr, order=4)
+        else:
+            y = _filtered(metal + 0.2 * noise, "bandpass", 5000.0, sr, q=0.9) \
+                + 0.15 * oscillators.sine(3150.0 * tune, sr=sr, n=n)[0]
+        return 1.5 * y * env
+    centre = float(np.clip(midi_to_hz(pitch) * tune, 200.0, 8000.0))
+    return _filtered(rng.uniform(-1, 1, n), "bandpass", centre, sr, q=2.0) * 2.0 * env
+
+
+# ---------------------------------------------------------------- the note
+
+def _fit(curve: np.ndarray, n: int) -> np.ndarray:
+    curve = np.asarray(curve, dtype=np.float64)
+    if len(curve) >= n:
+        return curve[:n]
+    return np.concatenate([curve, np.full(n - len(curve), curve[-1] if len(curve) else 0.0)])
 
 
 def render_note(patch: Patch, *, pitch: float, velocity: int, gate_samples: int, sr: float,
                 rng: np.random.Generator | None = None,
-                bend_semitones: np.ndarray | None = None) -> np.ndarray:
+                bend_semitones: np.ndarray | None = None,
+                prev_pitch: float | None = None,
+                stolen_at: int | None = None) -> np.ndarray:
     """Render one note, release tail included.
 
     Parameters
     ----------
     patch : Patch
     pitch : float
-        MIDI pitch (fractional = microtonal).
+        MIDI pitch (fractional = microtonal; for ``drums`` the GM drum note).
     velocity : int
         1..127.
     gate_samples : int
@@ -55,32 +442,146 @@ def render_note(patch: Patch, *, pitch: float, velocity: int, gate_samples: int,
     sr : float
         Sample rate in Hz.
     rng : numpy.random.Generator, optional
-        Randomness for noise sources (from the render seed).
+        Randomness for noise sources, unison phases and sample-and-hold
+        LFOs (from the render seed).
     bend_semitones : np.ndarray [shape=(n,)], optional
-        Per-sample pitch offset in semitones over the whole note
-        (``n == note_length(...)``).
+        Per-sample pitch offset in semitones over the whole note (``n`` = the
+        returned length; a shorter array holds its last value).
+    prev_pitch : float, optional
+        MIDI pitch of the part's previous note: with ``patch.glide > 0`` the
+        note slides from it to ``pitch`` in ``glide`` seconds.
+    stolen_at : int, optional
+        The note's voice is stolen this many samples after its start: it is
+        cut there, fading out over :data:`STEAL_FADE_SECONDS` to end at 0.
 
     Returns
     -------
-    np.ndarray [shape=(note_length(patch, gate_samples, sr=sr),), dtype=float64]
-        Mono samples; the last one is exactly 0.
+    np.ndarray [shape=(n,), dtype=float64]
+        Mono samples, ``n = note_length(patch, gate_samples, sr=sr, pitch=pitch)``
+        (or ``max(stolen_at, 1)`` when shorter); the last one is exactly 0.
     """
-    n = note_length(patch, gate_samples, sr=sr)
-    base = pitch + 12 * patch.octave + patch.detune_cents / 100.0
-    if bend_semitones is None:
-        freq = float(midi_to_hz(base))
-        max_freq = freq
-    else:
-        freq = midi_to_hz(base + bend_semitones)
-        max_freq = float(np.max(freq))
-    source = VOICE_SOURCES[patch.source]
+    full = note_length(patch, gate_samples, sr=sr, pitch=pitch)
+    n = full if stolen_at is None or stolen_at >= full else max(int(stolen_at), 1)
     if rng is None:
         rng = np.random.default_rng(0)
-    y = source(freq, sr, n, rng, max_freq)
-    env = envelopes.adsr(n, sr=sr, gate_samples=gate_samples, attack=patch.envelope.attack,
-                         decay=patch.envelope.decay, sustain=patch.envelope.sustain,
-                         release=patch.envelope.release, curve=patch.envelope.curve)
+    gate = int(gate_samples)
     amp = float(db_to_amp(patch.gain_db)) * (velocity / 127.0) ** patch.velocity_curve
-    y *= env
-    y *= amp
+
+    if patch.source == "drums":
+        y = _drum(patch, pitch, sr, full, rng)[:n] * amp
+        return _finish(y, n, full, sr)
+
+    # ---- pitch and modulation
+    lfo = patch.lfo
+    lfo_values = None
+    if lfo.active:
+        lfo_values, _ = modulation.lfo(lfo.shape, lfo.rate_hz, sr=sr, n=n, rng=rng)
+        if lfo.delay > 0:
+            lfo_values = lfo_values * np.minimum(np.arange(n) / (lfo.delay * sr), 1.0)
+    base = pitch + 12 * patch.octave + patch.detune_cents / 100.0
+    offsets = None
+
+    def add(curve):
+        nonlocal offsets
+        offsets = curve if offsets is None else offsets + curve
+
+    if patch.glide > 0 and prev_pitch is not None and prev_pitch != pitch:
+        add(modulation.glide(n, sr=sr, from_pitch=prev_pitch - pitch, to_pitch=0.0, time=patch.glide))
+    if patch.pitch_env.semitones:
+        pe = patch.pitch_env
+        add(modulation.pitch_envelope(n, sr=sr, semitones=pe.semitones, time=pe.time, curve=pe.curve))
+    if bend_semitones is not None:
+        add(_fit(bend_semitones, n))
+    if lfo_values is not None and lfo.to_pitch_cents:
+        add(lfo_values * (lfo.to_pitch_cents / 100.0))
+    note_hz = float(midi_to_hz(base))
+    if offsets is None:
+        freq, max_freq = note_hz, note_hz
+    else:
+        freq = midi_to_hz(base + offsets)
+        max_freq = float(np.max(freq))
+    env = _amp_envelope(patch.envelope, n, sr, gate)
+    if lfo_values is not None and lfo.to_amp:
+        env = env * modulation.tremolo(lfo_values, lfo.to_amp)
+
+    # ---- source (and, for the Fairlight, its own VCA and output filter)
+    if patch.source == "fairlight":
+        y = _fairlight(patch, freq, note_hz, sr, n, env * amp)
+    else:
+        lfo_width = (lfo_values * lfo.to_width
+                     if lfo_values is not None and lfo.to_width else None)
+        y = _source(patch, freq, max_freq, sr, n, rng, lfo_width)
+    if patch.filter.active:
+        y = _filter(patch, y, note_hz, sr, n, lfo_values)
+    if patch.source != "fairlight":
+        y = y * env
+        y *= amp
+    return _finish(y, n, full, sr)
+
+
+def _finish(y: np.ndarray, n: int, full: int, sr: float) -> np.ndarray:
+    if n < full:                                   # stolen: fade to 0 at the cut
+        fade = min(n, max(1, _samples(STEAL_FADE_SECONDS, sr)))
+        y[n - fade:] *= np.linspace(1.0, 0.0, fade)
+    y[-1] = 0.0                                    # filter ringing below -80 dB: end on 0
     return y
+
+
+def _fairlight(patch: Patch, freq, note_hz: float, sr: float, n: int, envelope) -> np.ndarray:
+    series = fairlight.SERIES[patch.param("series")]
+    if patch.param("mode") == 1:
+        stored = _mode1_table(patch.param("pages"), patch.param("cycle"))
+        loops = fairlight.mode1_loops(note_hz, patch.param("segment_seconds"))
+        y, _ = fairlight.voice(stored, freq, sr=sr, n=n, mode=1, series=series, loops=loops,
+                               envelope=envelope, brightness=patch.param("brightness"))
+        return y
+    rate = patch.param("rate_hz") or series.max_rate_hz
+    sample = _mode4_sample(patch, float(rate))
+    y, _ = fairlight.voice(sample, freq, sr=sr, n=n, mode=4, series=series,
+                           root_freq=float(midi_to_hz(patch.param("root"))), rate_hz=rate,
+                           envelope=envelope, brightness=patch.param("brightness"))
+    return y
+
+
+def _filter(patch: Patch, y: np.ndarray, note_hz: float, sr: float, n: int, lfo_values):
+    f = patch.filter
+    order = 2 if f.slope == 12 else 4
+    cutoff = f.cutoff * (note_hz / _MIDDLE_C_HZ) ** f.key_track
+    octaves = None
+    moving_until = n
+    if f.env_amount:
+        fenv = envelopes.adsr(n, sr=sr, gate_samples=n, attack=f.env_attack, decay=f.env_decay,
+                              sustain=f.env_sustain, release=0.0)
+        octaves = f.env_amount * fenv
+        moving_until = min(n, _samples(f.env_attack, sr) + _samples(f.env_decay, sr) + 1)
+    if lfo_values is not None and patch.lfo.to_cutoff_octaves:
+        swing = lfo_values * patch.lfo.to_cutoff_octaves
+        octaves = swing if octaves is None else octaves + swing
+        moving_until = n
+    q = float(f.resonance)
+    if octaves is None:
+        return sosfilt(_sos(f.type, float(np.clip(cutoff, 10.0, 0.45 * sr)), float(sr), q, order), y)
+    steps = np.round((np.log2(cutoff) + octaves) * _CUTOFF_STEPS_PER_OCTAVE).astype(np.int64)
+    steps[moving_until:] = steps[moving_until - 1] if moving_until > 0 else steps[moving_until:]
+    return _stepped_filter(y, steps, f.type, q, order, sr)
+
+
+def _stepped_filter(y: np.ndarray, steps: np.ndarray, kind: str, q: float, order: int, sr: float):
+    """Filter whose cutoff moves in 1/12-octave steps (``2 ** (steps / 12)`` Hz).
+
+    One cached design per step and one ``sosfilt`` call per run of equal
+    steps, the filter state carried across: the coefficient changes are
+    small (100 cents of cutoff) and there are few of them, so a sweep stays
+    click-free and cheap.
+    """
+    change = np.flatnonzero(np.diff(steps)) + 1
+    bounds = np.concatenate([[0], change, [len(y)]])
+    out = np.empty_like(y)
+    zi = None
+    for lo, hi in zip(bounds[:-1], bounds[1:]):
+        fc = float(np.clip(2.0 ** (steps[lo] / _CUTOFF_STEPS_PER_OCTAVE), 10.0, 0.45 * sr))
+        sos = _sos(kind, fc, float(sr), q, order)
+        if zi is None:
+            zi = np.zeros((sos.shape[0], 2))
+        out[lo:hi], zi = sosfilt(sos, y[lo:hi], zi=zi)
+    return out
