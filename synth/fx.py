@@ -6,16 +6,29 @@ registry :data:`EFFECTS` and returns a :class:`Chain` that processes stereo
 blocks ``(2, n)`` with its state carried between blocks, so a chunked render
 equals a one-shot render.  Each effect reports how long its tail rings, so
 the renderer can let it ring out instead of cutting it.
+
+Registered types (parameters as in :mod:`synth.dsp.effects`): ``gain``
+(``gain_db``), ``reverb`` (``rt60``, ``damping``, ``size``, ``mix``),
+``delay`` (``time`` in seconds or ``beats`` at the part's tempo,
+``feedback``, ``mix``, ``damping``), ``chorus`` (``rate_hz``, ``depth_ms``,
+``delay_ms``, ``spread``, ``mix``), ``bitcrush`` (``bits``), ``decimate``
+(``rate_hz``), ``saturate`` (``drive_db``, ``shape``, ``oversample``,
+``mix``).  Example part table entry::
+
+    effects = [{type = "delay", beats = 0.75, feedback = 0.4},
+               {type = "reverb", rt60 = 2.5, mix = 0.3}]
 """
 
 from __future__ import annotations
 
 import difflib
+import math
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 import numpy as np
 
+from .dsp import effects as fx_dsp
 from .errors import PatchError
 from .units import db_to_amp
 
@@ -58,6 +71,98 @@ def _gain(params: Mapping[str, Any], *, sr: float, bpm: float) -> Effect:
         raise PatchError(f"gain: unknown parameter(s) {sorted(unknown)}")
     amp = float(db_to_amp(float(params.get("gain_db", 0.0))))
     return Effect("gain", lambda x: x * amp)
+
+
+# ---------------------------------------------------------------- the DSP effects
+
+def _check_params(kind: str, params: Mapping[str, Any], known) -> None:
+    unknown = sorted(set(params) - set(known))
+    if unknown:
+        close = difflib.get_close_matches(str(unknown[0]), sorted(known), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise PatchError(f"{kind}: unknown parameter {unknown[0]!r}{hint}; "
+                         f"parameters: {', '.join(sorted(known))}")
+    for key, value in params.items():
+        if key not in ("shape",) and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            raise PatchError(f"{kind}: parameter {key!r} must be a number, got {value!r}")
+
+
+def _stateful(name: str, kernel, kwargs: dict, sr: float, tail_seconds: float = 0.0,
+              tail_samples: int = 0) -> Effect:
+    """Wrap ``kernel(x, *, sr, state, **kwargs) -> (y, state)`` as an Effect carrying its state.
+
+    The kernel runs once on a silent sample first, so a bad parameter is
+    reported when the chain is built, not in the middle of a render.
+    """
+    kernel(np.zeros((2, 1)), sr=sr, state=None, **kwargs)
+    box = {"state": None}
+
+    def process(x: np.ndarray) -> np.ndarray:
+        y, box["state"] = kernel(x, sr=sr, state=box["state"], **kwargs)
+        return y
+
+    return Effect(name, process, tail_samples + int(math.ceil(tail_seconds * sr)))
+
+
+@register_effect("reverb")
+def _reverb(params: Mapping[str, Any], *, sr: float, bpm: float) -> Effect:
+    """Feedback-delay-network reverb: ``rt60`` (s), ``damping`` 0..1, ``size`` 0.3..3, ``mix`` 0..1."""
+    _check_params("reverb", params, ("rt60", "damping", "size", "mix"))
+    kw = dict(params)
+    return _stateful("reverb", fx_dsp.reverb, kw, sr, fx_dsp.reverb_tail_seconds(**kw))
+
+
+@register_effect("delay")
+def _delay(params: Mapping[str, Any], *, sr: float, bpm: float) -> Effect:
+    """Feedback echo: ``time`` (s) or ``beats`` (tempo-synced at the part's bpm),
+    ``feedback`` 0..0.98, ``mix`` 0..1, ``damping`` 0..1."""
+    _check_params("delay", params, ("time", "beats", "feedback", "mix", "damping"))
+    kw = dict(params)
+    if "time" in kw and "beats" in kw:
+        raise PatchError("delay: give 'time' (seconds) or 'beats', not both")
+    if "beats" in kw:
+        beats = kw.pop("beats")
+        if not beats > 0:
+            raise PatchError(f"delay: 'beats' must be > 0, got {beats!r}")
+        kw["time"] = float(beats) * 60.0 / float(bpm)
+    kw.setdefault("time", 0.375)
+    return _stateful("delay", fx_dsp.delay, kw, sr, fx_dsp.delay_tail_seconds(**kw))
+
+
+@register_effect("chorus")
+def _chorus(params: Mapping[str, Any], *, sr: float, bpm: float) -> Effect:
+    """Chorus: ``rate_hz``, ``depth_ms``, ``delay_ms``, ``spread`` (cycles), ``mix``."""
+    _check_params("chorus", params, ("rate_hz", "depth_ms", "delay_ms", "spread", "mix"))
+    kw = dict(params)
+    return _stateful("chorus", fx_dsp.chorus, kw, sr, fx_dsp.chorus_tail_seconds(**kw))
+
+
+@register_effect("bitcrush")
+def _bitcrush(params: Mapping[str, Any], *, sr: float, bpm: float) -> Effect:
+    """Bit-crusher: ``bits`` 1..24 (memoryless)."""
+    _check_params("bitcrush", params, ("bits",))
+    return _stateful("bitcrush", fx_dsp.bitcrush, dict(params), sr)
+
+
+@register_effect("decimate")
+def _decimate(params: Mapping[str, Any], *, sr: float, bpm: float) -> Effect:
+    """Sample-rate reducer: ``rate_hz`` (aliases on purpose)."""
+    _check_params("decimate", params, ("rate_hz",))
+    kw = dict(params)
+    kw.setdefault("rate_hz", 8000.0)
+    return _stateful("decimate", fx_dsp.decimate, kw, sr)
+
+
+@register_effect("saturate")
+def _saturate(params: Mapping[str, Any], *, sr: float, bpm: float) -> Effect:
+    """Waveshaper: ``drive_db``, ``shape`` (tanh, soft, fold), ``oversample`` 1/2/4/8, ``mix``."""
+    _check_params("saturate", params, ("drive_db", "shape", "oversample", "mix"))
+    kw = dict(params)
+    if "oversample" in kw:
+        kw["oversample"] = int(kw["oversample"]) if float(kw["oversample"]).is_integer() \
+            else kw["oversample"]
+    return _stateful("saturate", fx_dsp.saturate, kw, sr,
+                     tail_samples=fx_dsp.saturate_latency(kw.get("oversample", 1)))
 
 
 class Chain:

@@ -189,7 +189,14 @@ class RenderPlan:
         else:
             starts = ends = np.zeros(0, np.int64)
         gates = np.maximum(ends - starts, 1)
-        lengths = np.array([note_length(patch, int(g), sr=sr) for g in gates], dtype=np.int64)
+        lengths = np.array([note_length(patch, int(g), sr=sr, pitch=n.pitch)
+                            for g, n in zip(gates, part.notes)], dtype=np.int64)
+        if patch.max_voices and len(starts):
+            from .dsp.fairlight import steal_voices
+            # a voice limit (the CMI's 8): a note beyond it steals the oldest
+            # sounding one, which stops (fading out) where the thief starts
+            cut = steal_voices(starts, starts + lengths, max_voices=patch.max_voices)
+            lengths = np.maximum(np.minimum(lengths, cut - starts), 1)
         bends = []
         for note, s in zip(part.notes, starts):
             if note.bend:
@@ -216,9 +223,15 @@ class RenderPlan:
             for off, v in zip(offsets, semis):
                 bend[min(int(off), len(bend)):] = v
         rng = seeds.rng(self.seed, "part", pp.part.name, "note", i)
+        gate = int(pp.gates[i])
+        stolen_at = None
+        if pp.patch.max_voices and pp.lengths[i] < note_length(pp.patch, gate, sr=self.sr,
+                                                               pitch=note.pitch):
+            stolen_at = int(pp.lengths[i])
+        prev_pitch = pp.part.notes[i - 1].pitch if pp.patch.glide > 0 and i > 0 else None
         return render_note(pp.patch, pitch=note.pitch, velocity=note.velocity,
-                           gate_samples=int(pp.gates[i]), sr=self.sr, rng=rng,
-                           bend_semitones=bend)
+                           gate_samples=gate, sr=self.sr, rng=rng,
+                           bend_semitones=bend, prev_pitch=prev_pitch, stolen_at=stolen_at)
 
     def chunks(self, chunk_samples: int = DEFAULT_CHUNK) -> Iterator[np.ndarray]:
         """Yield the raw (pre-master) stereo mix in blocks of ``chunk_samples``.
