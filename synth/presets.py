@@ -20,7 +20,7 @@ import numpy as np
 
 from .patch import Envelope, Filter, Lfo, Patch, PitchEnv, register_preset
 
-__all__ = ["PRESET_TABLE", "REQUIRED_PRESETS", "CMI_PRESETS"]
+__all__ = ["PRESET_TABLE", "REQUIRED_PRESETS", "CMI_PRESETS", "audition_score"]
 
 #: Preset names that other parts of synth (and users' files) rely on.
 REQUIRED_PRESETS = (
@@ -248,3 +248,50 @@ for _patch in PRESET_TABLE:
 
 #: The presets that play through the Fairlight voice kernel.
 CMI_PRESETS = tuple(p.name for p in PRESET_TABLE if p.source == "fairlight")
+
+
+# ---------------------------------------------------------------- auditions
+
+#: Register (MIDI pitch of the phrase's root) for presets that want one.
+_AUDITION_ROOT = {"bass": 36, "sub_drone": 48, "pluck": 55, "bell": 72, "fm_bell": 72,
+                  "cmi_bell": 72, "glass_harmonica": 72, "ring_bell": 69, "clock_tick": 84,
+                  "calliope": 67, "lead": 67, "sync_lead": 64}
+
+
+def audition_score(name: str, *, bpm: float = 120.0):
+    """A short phrase that shows off preset ``name``: four rising notes and a chord.
+
+    The ``drums`` kit plays two bars of kick, snare, hats, toms and a crash;
+    ``noise``/``noise_wind`` one long swell; ``clock_tick`` eight ticks.
+
+    Returns
+    -------
+    synth.score.Score
+        One part called ``name`` playing the preset, at ``bpm``.
+    """
+    from .patch import get_preset
+    from .score import Metadata, Note, Part, Score, TempoMap
+
+    get_preset(name)                                   # PatchError for an unknown name
+    if name == "drums":
+        notes = []
+        for i in range(16):                            # two 4/4 bars of eighth notes
+            beat = i * 0.5
+            notes.append(Note(beat, 0.25, 42 if i % 4 != 3 else 46, 70 + 20 * (i % 2 == 0)))
+            if i % 4 == 0:
+                notes.append(Note(beat, 0.25, 36, 115))
+            if i % 4 == 2:
+                notes.append(Note(beat, 0.25, 38, 105))
+        notes += [Note(7.0, 0.25, 45, 100), Note(7.25, 0.25, 43, 100), Note(7.5, 0.25, 41, 105),
+                  Note(8.0, 1.0, 49, 110), Note(8.0, 1.0, 36, 120)]
+    elif name in ("noise", "noise_wind"):
+        notes = [Note(0.0, 6.0, 64, 100)]
+    elif name == "clock_tick":
+        notes = [Note(i * 0.5, 0.1, 84 if i % 2 == 0 else 79, 100) for i in range(8)]
+    else:
+        root = _AUDITION_ROOT.get(name, 60)
+        notes = [Note(i * 0.5, 0.5, root + step, 96) for i, step in enumerate((0, 4, 7, 12))]
+        notes += [Note(2.0, 2.0, root + step, 90) for step in (0, 3, 7, 10)]
+    part = Part(name, tuple(notes), preset=name)
+    return Score(parts=(part,), tempo=TempoMap.constant(bpm),
+                 metadata=Metadata(title=f"synth preset audition: {name}"))
