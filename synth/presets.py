@@ -164,7 +164,7 @@ PRESET_TABLE: tuple[Patch, ...] = (
           description="tuned bell: inharmonic church-bell partials, each decaying"),
     # Glass harmonica: almost pure partials (a rubbed glass), slow swell,
     # soft beating tremolo, long ring.
-    Patch("glass_harmonica", "partials", Envelope(0.12, 0.2, 0.9, 1.4, "exp"), gain_db=-4.0,
+    Patch("glass_harmonica", "partials", Envelope(0.12, 0.2, 0.9, 1.4, "exp"), gain_db=-7.0,
           params={"ratios": (1.0, 2.002, 3.01, 4.2), "amps": (1.0, 0.2, 0.07, 0.03),
                   "decays": (0.0, 0.0, 0.0, 0.0)},
           lfo=Lfo("sine", 4.2, to_amp=0.18),
@@ -228,10 +228,12 @@ PRESET_TABLE: tuple[Patch, ...] = (
     Patch("fm_bell", "fm2", Envelope(0.001, 2.5, 0.0, 1.2, "exp"), gain_db=-6.0,
           params={"ratio": 3.5, "index": 5.0, "index_floor": 0.15, "index_time": 0.6},
           description="FM bell: ratio 3.5, index falling from 5 (metallic strike)"),
+    # Hard sync: the slave sweeps up to a non-integer ratio (an integer one
+    # would be a plain saw that many octaves up, with no fundamental).
     Patch("sync_lead", "sync", Envelope(0.005, 0.3, 0.7, 0.15), gain_db=-9.0,
-          params={"ratio": 1.5, "ratio_end": 4.0, "sweep_time": 0.4},
+          params={"ratio": 1.5, "ratio_end": 3.3, "sweep_time": 0.4},
           filter=Filter("lowpass", 12, 5000.0, 0.8, key_track=0.5),
-          description="hard-sync lead: slave ratio sweeping 1.5 -> 4 at each note"),
+          description="hard-sync lead: slave ratio sweeping 1.5 -> 3.3 at each note"),
     Patch("supersaw", "unison", Envelope(0.02, 0.3, 0.8, 0.4), gain_db=-11.0,
           params={"shape": "saw", "voices": 7, "spread_cents": 28.0},
           description="supersaw: seven detuned saws with random phases"),
@@ -239,7 +241,7 @@ PRESET_TABLE: tuple[Patch, ...] = (
           params={"shape": "triangle", "ratio": 2.76, "mix": 0.8},
           description="ring-modulated triangle: clangorous, inharmonic"),
     # Drum kit: the note picks the drum (GM map); every drum is one-shot.
-    Patch("drums", "drums", Envelope(0.0, 0.0, 1.0, 0.0), gain_db=-3.0, velocity_curve=1.5,
+    Patch("drums", "drums", Envelope(0.0, 0.0, 1.0, 0.0), gain_db=-6.0, velocity_curve=1.5,
           description="synthetic drum kit: note number selects the drum (GM map)"),
 )
 

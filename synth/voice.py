@@ -389,7 +389,7 @@ def _drum(patch: Patch, pitch: float, sr: float, n: int, rng) -> np.ndarray:
         tone = (oscillators.sine(tune * tune_hz, sr=sr, n=n)[0]
                 + 0.6 * oscillators.sine(tune * tune_hz * 1.78, sr=sr, n=n)[0]) * np.exp(-t / 0.04)
         rattle = _filtered(rng.uniform(-1, 1, n), "highpass", 1200.0 * tune, sr, order=4)
-        return 0.6 * tone + 0.9 * rattle * env
+        return 0.5 * tone + 0.7 * rattle * env
     if kind == "stick":
         click = _filtered(rng.uniform(-1, 1, n), "bandpass", 1800.0 * tune, sr, q=2.0)
         return (0.8 * click + 0.6 * oscillators.sine(tune * tune_hz, sr=sr, n=n)[0]) * env
