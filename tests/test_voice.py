@@ -1,0 +1,247 @@
+"""The voice: envelopes, glide, filter envelope, voice stealing, and the Fairlight
+voice's 8-bit behaviour measured through the whole chain (patch -> note -> render)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import synth
+from synth.errors import PatchError
+from synth.patch import Envelope, Patch, resolve_patch
+from synth.render import RenderPlan
+from synth.score import Note, Part, Score, TempoMap
+from synth.voice import STEAL_FADE_SECONDS, note_length, render_note
+
+from conftest import cents, off_harmonic_db, peak_frequency
+
+SR = 22050
+
+
+def _note(patch, pitch=60.0, seconds=0.5, velocity=100, **kw):
+    return render_note(patch, pitch=pitch, velocity=velocity, gate_samples=int(seconds * SR),
+                       sr=SR, rng=np.random.default_rng(0), **kw)
+
+
+def _band_db(x, sr, f0, lo_h, hi_h):
+    """Energy (dB) on harmonics lo_h..hi_h of f0 relative to the fundamental."""
+    spec = np.abs(np.fft.rfft(x * np.blackman(len(x))))
+    freqs = np.fft.rfftfreq(len(x), 1 / sr)
+
+    def at(f):
+        k = int(round(f / (sr / len(x))))
+        return spec[max(k - 3, 0):k + 4].max()
+
+    fund = at(f0)
+    band = [at(h * f0) for h in range(lo_h, hi_h + 1) if h * f0 < 0.45 * sr]
+    return 20 * np.log10(np.sqrt(np.mean(np.square(band))) / fund)
+
+
+# ---------------------------------------------------------------- envelopes
+
+def test_one_shot_multi_segment_envelope_ignores_the_gate():
+    p = Patch("hit", "sine", Envelope(kind="multi", levels=(0, 1, 0.5, 0), times=(0.01, 0.1, 0.2)))
+    short, long_ = _note(p, seconds=0.01), _note(p, seconds=2.0)
+    assert len(short) == len(long_) == int(round(0.31 * SR)) + 1
+    assert np.array_equal(short, long_) and short[-1] == 0.0
+
+
+def test_sustained_multi_segment_holds_its_last_level_then_releases():
+    p = Patch("m", "sine", Envelope(kind="multi", levels=(0, 1, 0.5), times=(0.01, 0.05),
+                                    release=0.1))
+    y = _note(p, seconds=0.5)
+    assert len(y) == int(0.5 * SR) + int(0.1 * SR) + 1
+    held = np.max(np.abs(y[int(0.3 * SR):int(0.45 * SR)]))
+    first = np.max(np.abs(y[:int(0.03 * SR)]))
+    assert abs(held / first - 0.5) < 0.02
+
+
+def test_cmi_envelope_length_and_held_damping():
+    p = Patch("c", "sine", Envelope(attack=0.0, release=0.3, kind="cmi", held_damping=0.5))
+    y = _note(p, seconds=1.0)
+    assert len(y) == int(1.0 * SR) + int(round(0.3 * 80 / 60 * SR)) + 1
+    # while held the level falls 60 dB per 0.5 s: -24 dB between 0.1 s and 0.3 s
+    a = np.max(np.abs(y[int(0.09 * SR):int(0.11 * SR)]))
+    b = np.max(np.abs(y[int(0.29 * SR):int(0.31 * SR)]))
+    assert abs(20 * np.log10(b / a) + 24.0) < 1.0
+
+
+# ---------------------------------------------------------------- pitch movement
+
+def _inst_freq(y, sr, at_s, width_s=0.03):
+    seg = y[int(at_s * sr):int((at_s + width_s) * sr)]
+    return peak_frequency(seg, sr, fmin=100, fmax=2000)
+
+
+def test_glide_moves_from_the_previous_note():
+    patch = resolve_patch("sine", {"glide": 0.3})
+    y = _note(patch, pitch=72.0, seconds=0.8, prev_pitch=60.0)
+    c4, c5 = 261.6256, 523.2511
+    assert abs(cents(_inst_freq(y, SR, 0.0, 0.02), c4)) < 150      # starts near the old note
+    mid = _inst_freq(y, SR, 0.135)                                  # 0.135..0.165 s: ~6 semitones
+    assert abs(cents(mid, c4 * 2 ** 0.5)) < 100
+    assert abs(cents(_inst_freq(y, SR, 0.4, 0.3), c5)) < 2          # arrived, exactly
+    # without a glide time the note starts in tune
+    y0 = _note(resolve_patch("sine"), pitch=72.0, seconds=0.3, prev_pitch=60.0)
+    assert abs(cents(_inst_freq(y0, SR, 0.0, 0.05), c5)) < 10
+
+
+def test_renderer_glides_between_consecutive_notes_of_a_part():
+    part = Part("p", (Note(0, 1, 60, 100), Note(1, 1, 67, 100)), preset="sine",
+                patch={"glide": 0.2})
+    score = Score(parts=(part,), tempo=TempoMap.constant(60.0))
+    audio = synth.render(score, sr=SR).mean(axis=0)
+    start2 = SR                                                      # beat 1 at 60 bpm
+    early = _inst_freq(audio, SR, (start2 + 0.02 * SR) / SR, 0.02)
+    late = _inst_freq(audio, SR, (start2 + 0.4 * SR) / SR, 0.4)
+    g4 = 391.9954
+    assert cents(early, g4) < -300                                   # still well below G4
+    assert abs(cents(late, g4)) < 2
+
+
+def test_pitch_envelope_starts_off_and_settles():
+    patch = resolve_patch("sine", {"pitch_env.semitones": 12.0, "pitch_env.time": 0.1,
+                                   "pitch_env.curve": "linear"})
+    y = _note(patch, pitch=60.0, seconds=0.5)
+    assert abs(cents(_inst_freq(y, SR, 0.0, 0.015), 523.25)) < 150
+    assert abs(cents(_inst_freq(y, SR, 0.2, 0.25), 261.63)) < 2
+
+
+# ---------------------------------------------------------------- filter
+
+def _centroid(x, sr):
+    spec = np.abs(np.fft.rfft(x * np.hanning(len(x))))
+    f = np.fft.rfftfreq(len(x), 1 / sr)
+    return float((f * spec).sum() / spec.sum())
+
+
+def test_filter_envelope_moves_the_spectral_centroid():
+    swept = _note(resolve_patch("pluck", {"envelope.decay": 2.0, "envelope.sustain": 0.5}),
+                  pitch=48.0, seconds=0.6)
+    early = _centroid(swept[:int(0.04 * SR)], SR)
+    late = _centroid(swept[int(0.3 * SR):int(0.5 * SR)], SR)
+    assert np.log2(early / late) > 1.0                   # more than an octave darker later
+    still = _note(resolve_patch("pluck", {"envelope.decay": 2.0, "envelope.sustain": 0.5,
+                                          "filter.env_amount": 0.0}), pitch=48.0, seconds=0.6)
+    early0 = _centroid(still[int(0.005 * SR):int(0.045 * SR)], SR)
+    late0 = _centroid(still[int(0.3 * SR):int(0.5 * SR)], SR)
+    assert abs(np.log2(early0 / late0)) < 0.3
+
+
+def test_lowpass_cutoff_and_key_tracking_are_measurable():
+    base = {"filter.type": "lowpass", "filter.slope": 24, "filter.cutoff": 1000.0}
+    y = _note(resolve_patch("saw", base), pitch=48.0, seconds=0.5)[int(0.1 * SR):int(0.45 * SR)]
+    f0 = 130.81
+    # the 24 dB/oct low-pass at 1 kHz: harmonic 30 (3.9 kHz, ~2 octaves up) at least 40 dB
+    # further down than its saw level (1/30) relative to harmonic 2
+    assert _band_db(y, SR, f0, 30, 30) - _band_db(y, SR, f0, 2, 2) < -20 * np.log10(15) - 40
+    tracked = resolve_patch("saw", {**base, "filter.key_track": 1.0})
+    lo = _note(tracked, pitch=48.0)[int(0.1 * SR):int(0.45 * SR)]
+    hi = _note(tracked, pitch=60.0)[int(0.1 * SR):int(0.45 * SR)]
+    assert abs(np.log2(_centroid(hi, SR) / _centroid(lo, SR)) - 1.0) < 0.15
+
+
+# ---------------------------------------------------------------- voice stealing
+
+def test_voice_stealing_caps_the_part_at_max_voices():
+    notes = tuple(Note(i * 0.1, 3.0, 48 + 2 * i, 100) for i in range(12))
+    part = Part("p", notes, preset="cmi_organ")
+    plan = RenderPlan(Score(parts=(part,), tempo=TempoMap.constant(60.0)), sr=SR)
+    pp = plan.parts[0]
+    edges = sorted([(int(s), 1) for s in pp.starts]
+                   + [(int(s + n - 1), -1) for s, n in zip(pp.starts, pp.lengths)])
+    sounding = np.cumsum([d for _, d in sorted(edges, key=lambda e: (e[0], e[1]))])
+    assert sounding.max() == 8
+    # the four oldest notes were cut exactly where notes 9..12 begin
+    assert list(pp.starts[:4] + pp.lengths[:4]) == list(pp.starts[8:12])
+
+
+def test_a_stolen_note_is_silent_after_its_thief_starts():
+    sine8 = {"max_voices": 8, "envelope.release": 0.05}
+    notes = tuple(Note(i * 0.25, 4.0, 60 + i, 100) for i in range(9))
+    part = Part("p", notes, preset="sine", patch=sine8)
+    audio = synth.render(Score(parts=(part,), tempo=TempoMap.constant(60.0)), sr=SR)
+    mono = audio.mean(axis=0)
+    start9 = int(2.0 * SR)
+    seg = mono[start9 + 100:start9 + 100 + SR]
+    spec = np.abs(np.fft.rfft(seg * np.blackman(len(seg))))
+    freqs = np.fft.rfftfreq(len(seg), 1 / SR)
+    level = lambda f: spec[np.argmin(np.abs(freqs - f))]               # noqa: E731
+    c4, cs4 = 261.6256, 277.1826
+    assert 20 * np.log10(level(c4) / level(cs4)) < -50   # the first note is gone
+    unlimited = synth.render(Score(parts=(Part("p", notes, preset="sine"),),
+                                   tempo=TempoMap.constant(60.0)), sr=SR).mean(axis=0)
+    seg_u = unlimited[start9 + 100:start9 + 100 + SR]
+    spec_u = np.abs(np.fft.rfft(seg_u * np.blackman(len(seg_u))))
+    assert 20 * np.log10(spec_u[np.argmin(np.abs(freqs - c4))] /
+                         spec_u[np.argmin(np.abs(freqs - cs4))]) > -3
+
+
+def test_stolen_note_fades_to_zero_at_the_cut():
+    patch = resolve_patch("cmi_organ")
+    y = _note(patch, seconds=1.0, stolen_at=5000)
+    assert len(y) == 5000 and y[-1] == 0.0
+    fade = int(round(STEAL_FADE_SECONDS * SR))
+    assert np.max(np.abs(y[-fade // 4:])) < 0.3 * np.max(np.abs(y[:-fade]))
+
+
+# ---------------------------------------------------------------- the Fairlight voice
+
+def test_fairlight_images_sit_on_harmonics_of_the_played_pitch():
+    """Mode 1 clocks 128 samples per cycle: every image and all the 8-bit
+    quantisation noise land on harmonics of the played note."""
+    patch = resolve_patch("cmi_organ", {"params.brightness": 2.0})
+    sr = 44100
+    y = render_note(patch, pitch=45.0, velocity=127, gate_samples=sr, sr=sr)
+    seg = y[int(0.2 * sr):int(0.95 * sr)]
+    f0 = peak_frequency(seg, sr, fmin=100, fmax=120)
+    assert abs(cents(f0, 110.0)) < 3                     # the IIx clock law: within ~2 cents
+    assert off_harmonic_db(seg, sr, f0, width_hz=15.0) < -70      # window skirts only
+    # the first images (harmonics 127 and 129: clock -+ f0) are present
+    assert _band_db(seg, sr, f0, 127, 129) > -70
+
+
+def test_fairlight_8_bit_noise_is_quantised_before_the_envelope():
+    """The same pages rendered as a float additive voice have nothing on the
+    harmonics above the pages; the 8-bit voice has quantisation harmonics
+    there, at the same level relative to the tone at any velocity (a VCA
+    after the DAC, not a bit-crusher after the gain)."""
+    sr = 44100
+    cmi = resolve_patch("cmi_organ", {"params.brightness": 2.0})
+    flt = Patch("float", "additive", cmi.envelope, params={"pages": cmi.param("pages")})
+
+    def noise_db(patch, velocity):
+        y = render_note(patch, pitch=45.0, velocity=velocity, gate_samples=sr, sr=sr,
+                        rng=np.random.default_rng(0))
+        return _band_db(y[int(0.2 * sr):int(0.95 * sr)], sr, 110.0, 20, 60)
+
+    loud, soft = noise_db(cmi, 127), noise_db(cmi, 30)
+    assert -75 < loud < -35
+    assert abs(loud - soft) < 1.0
+    assert noise_db(flt, 127) < loud - 40
+
+
+def test_fairlight_mode4_plays_a_user_wav_at_the_pitch(tmp_path):
+    import soundfile as sf
+    t = np.arange(int(0.4 * 44100)) / 44100
+    sf.write(tmp_path / "tone.wav", 0.5 * np.sin(2 * np.pi * 440.0 * t), 44100)
+    patch = resolve_patch("cmi_sample", {"params.sample": str(tmp_path / "tone.wav"),
+                                         "params.root": 69.0})
+    for pitch, expected in ((69.0, 440.0), (76.0, 659.255)):
+        y = _note(patch, pitch=pitch, seconds=0.3)
+        f = peak_frequency(y[int(0.05 * SR):int(0.25 * SR)], SR, fmin=300, fmax=900)
+        assert abs(cents(f, expected)) < 3
+    missing = resolve_patch("cmi_sample", {"params.sample": str(tmp_path / "nope.wav")})
+    with pytest.raises(PatchError, match=r"nope\.wav"):
+        _note(missing)
+
+
+def test_drum_kit_maps_notes_to_drums():
+    drums = resolve_patch("drums")
+    kick = _note(drums, pitch=36, seconds=0.1)
+    hat = _note(drums, pitch=42, seconds=0.1)
+    crash = _note(drums, pitch=49, seconds=0.1)
+    assert peak_frequency(kick, SR, fmin=20, fmax=400) < 120
+    assert _centroid(hat, SR) > 5000
+    assert len(hat) < len(kick) < len(crash)
+    assert note_length(drums, 100, sr=SR, pitch=42) == len(hat)
