@@ -215,6 +215,9 @@ def main(argv=None) -> int:
                     "mapping; falls back to 'saw', said in the table, while presets are missing)")
     ap.add_argument("--only", choices=("speed", "memory", "scaling"), action="append",
                     help="run only these sections (repeatable)")
+    ap.add_argument("--one-core", action="store_true",
+                    help="pin FluidSynth and every 'synth --jobs 1' run to CPU 0 with taskset "
+                    "(library threads, e.g. BLAS, then cannot use the second core)")
     ap.add_argument("--json", metavar="PATH", help="also write every run as JSON")
     args = ap.parse_args(argv)
 
@@ -253,10 +256,17 @@ def main(argv=None) -> int:
     if note:
         report += ["**Note:** " + note, ""]
 
+    pin = ["taskset", "-c", "0"] if args.one_core else []
+    if pin and shutil.which("taskset") is None:
+        raise SystemExit("--one-core needs taskset (util-linux)")
+    if pin:
+        report += ["FluidSynth and `synth --jobs 1` pinned to one core (`taskset -c 0`).", ""]
+
     def synth_series(name, jobs, label=None):
         return Series(label or f"synth render --jobs {jobs}",
-                      synth_command(synth, path[name], out(f"synth-j{jobs}-{name}.wav"),
-                                    jobs=jobs, preset=preset),
+                      (pin if jobs == 1 else [])
+                      + synth_command(synth, path[name], out(f"synth-j{jobs}-{name}.wav"),
+                                      jobs=jobs, preset=preset),
                       stats[name].seconds)
 
     j1_180 = None
@@ -266,7 +276,7 @@ def main(argv=None) -> int:
         fluid = None
         if have_fluid:
             fluid = Series("fluidsynth -ni -F out.wav -r 44100",
-                           fluidsynth_command(soundfont, path["reference-180s.mid"],
+                           pin + fluidsynth_command(soundfont, path["reference-180s.mid"],
                                               out("fluidsynth-reference-180s.wav")),
                            ref180.seconds)
             series.append(fluid)
@@ -293,7 +303,7 @@ def main(argv=None) -> int:
         series = [short, long]
         if have_fluid:
             series.append(Series("fluidsynth, 20-minute file",
-                                 fluidsynth_command(soundfont, path["reference-20min.mid"],
+                                 pin + fluidsynth_command(soundfont, path["reference-20min.mid"],
                                                     out("fluidsynth-reference-20min.wav")),
                                  stats["reference-20min.mid"].seconds))
         if not _guarded(compare, series, args.memory_runs, report=report, what="memory"):
