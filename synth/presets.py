@@ -97,10 +97,10 @@ PRESET_TABLE: tuple[Patch, ...] = (
           filter=Filter("lowpass", 24, 420.0, 1.2, key_track=0.5, env_amount=2.0,
                         env_attack=0.002, env_decay=0.18, env_sustain=0.15),
           description="filtered saw bass with a short filter pluck"),
-    # Three detuned saws (unison with random phases), soft 12 dB low-pass,
+    # Two detuned saws (unison with random phases), soft 12 dB low-pass,
     # slow attack and release: a warm bed without the cost of a big stack.
     Patch("pad", "unison", Envelope(0.45, 0.5, 0.8, 1.2, "exp"), gain_db=-10.0,
-          params={"shape": "saw", "voices": 3, "spread_cents": 14.0},
+          params={"shape": "saw", "voices": 2, "spread_cents": 12.0},
           filter=Filter("lowpass", 12, 1500.0, 0.8, key_track=0.4),
           lfo=Lfo("sine", 4.5, delay=0.6, to_pitch_cents=4.0),
           description="warm detuned-saw pad, slow attack and release"),

@@ -42,9 +42,9 @@ __all__ = ["note_length", "render_note", "VOICE_SOURCES", "STEAL_FADE_SECONDS", 
 STEAL_FADE_SECONDS = 0.004
 #: A Mode-4 sample is cut to one voice's memory: 128 segments x 128 bytes.
 MODE4_MAX_SAMPLES = 128 * 128
-#: Cutoff modulation moves in steps of 1/12 octave (100 cents), so a sweep
+#: Cutoff modulation moves in steps of 1/8 octave (150 cents), so a sweep
 #: needs few coefficient sets (cheap) while each step stays inaudible.
-_CUTOFF_STEPS_PER_OCTAVE = 12.0
+_CUTOFF_STEPS_PER_OCTAVE = 8.0
 _MIDDLE_C_HZ = 261.6255653005986
 
 # ---------------------------------------------------------------- the drum kit
@@ -201,7 +201,8 @@ def _damped_partials(ratios, amps, decays, freq: float, sr: float, n: int, block
     nb = -(-n // block)
     left = a[None, :] * np.exp(np.outer(np.arange(nb) * block, s))       # (nb, P)
     right = np.exp(np.outer(s, np.arange(block)))                          # (P, B)
-    return (left @ right).imag.ravel()[:n]
+    # einsum, not "@": BLAS would start threads that fight the renderer for the cores
+    return np.einsum("bp,pk->bk", left, right).imag.ravel()[:n]
 
 
 @lru_cache(maxsize=64)
@@ -567,11 +568,11 @@ def _filter(patch: Patch, y: np.ndarray, note_hz: float, sr: float, n: int, lfo_
 
 
 def _stepped_filter(y: np.ndarray, steps: np.ndarray, kind: str, q: float, order: int, sr: float):
-    """Filter whose cutoff moves in 1/12-octave steps (``2 ** (steps / 12)`` Hz).
+    """Filter whose cutoff moves in 1/8-octave steps (``2 ** (steps / 8)`` Hz).
 
     One cached design per step and one ``sosfilt`` call per run of equal
     steps, the filter state carried across: the coefficient changes are
-    small (100 cents of cutoff) and there are few of them, so a sweep stays
+    small (150 cents of cutoff) and there are few of them, so a sweep stays
     click-free and cheap.
     """
     change = np.flatnonzero(np.diff(steps)) + 1
