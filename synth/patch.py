@@ -403,7 +403,10 @@ SOURCE_PARAMS: dict[str, dict[str, SourceParam]] = {
                              "Mode 1: one drawn 128-sample cycle instead of pages"),
         "segment_seconds": SourceParam(0.08, _num(0.005, 10, " seconds"),
                                        "Mode 1: time each segment sounds"),
-        "sample": SourceParam("", _path, "Mode 4: WAV file ('' = a built-in synthetic sample)"),
+        "sample": SourceParam("", _path, "Mode 4: WAV file, relative to the score or arrangement "
+                              "file naming it (else the working directory); '' = a built-in "
+                              "synthetic sample; mixed to mono, resampled to the series' rate, "
+                              "cut to 16384 samples (one voice's memory)"),
         "root": SourceParam(60.0, _num(0, 127), "Mode 4: MIDI pitch of the sample at its own speed"),
         "rate_hz": SourceParam(0.0, lambda k, v: v if v == 0 else _number(k, v, 1000, 100000, " Hz"),
                                "Mode 4: recording rate (0 = the series' maximum)"),

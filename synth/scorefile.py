@@ -371,6 +371,12 @@ def parse_part_settings(table: Mapping[str, Any], *, name: str, source: str = "<
         out["effects"] = tuple(dict(fx) for fx in effects)
     if "patch" in table:
         out["patch"] = _flatten("", ck.table(table["patch"], path, "patch"), {})
+        # a Mode-4 sample named relative to this file (not the working directory)
+        sample = out["patch"].get("params.sample")
+        if (isinstance(sample, str) and sample and not os.path.isabs(sample)
+                and source not in ("<string>", "-") and os.path.exists(source)):
+            out["patch"]["params.sample"] = os.path.join(os.path.dirname(os.path.abspath(source)),
+                                                         sample)
     if "preset" in table or "patch" in table:
         names, resolve = _known_presets()
         preset = ck.string(table.get("preset", "sine"), path, "preset")

@@ -245,3 +245,20 @@ def test_drum_kit_maps_notes_to_drums():
     assert _centroid(hat, SR) > 5000
     assert len(hat) < len(kick) < len(crash)
     assert note_length(drums, 100, sr=SR, pitch=42) == len(hat)
+
+
+def test_a_score_file_names_its_mode4_sample_relative_to_itself(tmp_path, monkeypatch):
+    import soundfile as sf
+    (tmp_path / "song" / "samples").mkdir(parents=True)
+    t = np.arange(int(0.3 * 44100)) / 44100
+    sf.write(tmp_path / "song" / "samples" / "a.wav", 0.5 * np.sin(2 * np.pi * 440.0 * t), 44100)
+    score_file = tmp_path / "song" / "s.toml"
+    score_file.write_text('[score]\ntitle = "t"\ntempo = 120\n\n[parts.smp]\npreset = "cmi_sample"\n'
+                          'patch.params.sample = "samples/a.wav"\npatch.params.root = 69\n'
+                          'notes = "A4"\n')
+    monkeypatch.chdir(tmp_path)                      # not the score's folder
+    score = synth.load(score_file)
+    assert score.parts[0].patch["params.sample"] == str(tmp_path / "song" / "samples" / "a.wav")
+    audio = synth.render(score, sr=SR).mean(axis=0)
+    f = peak_frequency(audio[int(0.05 * SR):int(0.25 * SR)], SR, fmin=300, fmax=600)
+    assert abs(cents(f, 440.0)) < 3
