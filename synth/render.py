@@ -222,7 +222,7 @@ class RenderPlan:
             bend = np.zeros(int(pp.lengths[i]))
             for off, v in zip(offsets, semis):
                 bend[min(int(off), len(bend)):] = v
-        rng = seeds.rng(self.seed, "part", pp.part.name, "note", i)
+        rng = seeds.LazyRng(self.seed, "part", pp.part.name, "note", i)
         gate = int(pp.gates[i])
         stolen_at = None
         if pp.patch.max_voices and pp.lengths[i] < note_length(pp.patch, gate, sr=self.sr,

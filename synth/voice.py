@@ -38,6 +38,9 @@ from .units import db_to_amp, midi_to_hz
 __all__ = ["note_length", "render_note", "VOICE_SOURCES", "STEAL_FADE_SECONDS", "DRUM_KIT",
            "drum_for_note", "MODE4_MAX_SAMPLES"]
 
+#: Pitch modulation (vibrato, glide, pitch envelope, bend) is evaluated every
+#: this many samples and held in between (0.7 ms at 44.1 kHz).
+CONTROL_SAMPLES = 32
 #: A stolen note fades out over this long, ending where the stealing note starts.
 STEAL_FADE_SECONDS = 0.004
 #: A Mode-4 sample is cut to one voice's memory: 128 segments x 128 bytes.
@@ -276,12 +279,19 @@ def _mode4_sample(patch: Patch, rate_hz: float) -> np.ndarray:
 
 # ---------------------------------------------------------------- sources
 
+#: Shapes whose notes at a fixed pitch take :func:`synth.dsp.oscillators.fixed_pitch`.
+_FIXED_PITCH_SHAPES = ("saw", "square", "triangle", "sine")
+
+
 def _osc(shape: str):
     return getattr(oscillators, shape)
 
 
 def _source(patch: Patch, freq, max_freq: float, sr: float, n: int, rng, lfo_width):
     src = patch.source
+    fixed = np.ndim(freq) == 0
+    if fixed and src in _FIXED_PITCH_SHAPES:
+        return oscillators.fixed_pitch(src, freq, sr=sr, n=n, max_freq=max_freq)
     if src == "sine" or src.startswith("naive_"):
         return _osc(src)(freq, sr=sr, n=n)[0]
     if src in oscillators.BANDLIMITED_SHAPES:
@@ -302,6 +312,24 @@ def _source(patch: Patch, freq, max_freq: float, sr: float, n: int, rng, lfo_wid
             w = patch.param("width")
             osc = lambda f, **kw: oscillators.pulse(f, width=w, **kw)   # noqa: E731
         voices = patch.param("voices")
+        if fixed and shape in _FIXED_PITCH_SHAPES:
+            # the same stack as oscillators.unison, at a fixed pitch in one pass
+            ratios = 2.0 ** (oscillators.unison_offsets_cents(voices, patch.param("spread_cents"))
+                             / 1200.0)
+            phases = rng.uniform(0.0, 1.0, len(ratios))
+            stack = oscillators.fixed_pitch(shape, freq * ratios, sr=sr, n=n, phase=phases,
+                                            max_freq=max_freq * float(ratios.max()))
+            return stack.sum(axis=0) / np.sqrt(voices)
+        if shape in _FIXED_PITCH_SHAPES:
+            # every voice's frequency is the centre's times a ratio, so its phase is
+            # the centre's accumulated phase times that ratio: one accumulator, not N
+            ratios = 2.0 ** (oscillators.unison_offsets_cents(voices, patch.param("spread_cents"))
+                             / 1200.0)
+            phases0 = rng.uniform(0.0, 1.0, len(ratios))
+            centre, _ = oscillators.phase_ramp(freq, sr=sr, n=n)
+            stack = oscillators.read_shape(shape, phases0[:, None] + ratios[:, None] * centre,
+                                           sr=sr, max_freq=max_freq * float(ratios.max()))
+            return stack.sum(axis=0) / np.sqrt(voices)
         stack, _ = oscillators.unison(osc, freq, sr=sr, n=n, voices=voices,
                                       detune_cents=patch.param("spread_cents"), rng=rng,
                                       max_freq=max_freq)
@@ -473,12 +501,29 @@ def render_note(patch: Patch, *, pitch: float, velocity: int, gate_samples: int,
         return _finish(y, n, full, sr)
 
     # ---- pitch and modulation
+    # Pitch moves slowly next to the audio rate, so the pitch curve (glide,
+    # pitch envelope, bend, vibrato) is evaluated every CONTROL_SAMPLES
+    # samples and held in between: the frequency steps by at most a few
+    # cents every 0.7 ms (at 44.1 kHz) while the phase stays continuous, and
+    # the transcendental functions run on 1/32 of the samples.
     lfo = patch.lfo
-    lfo_values = None
+    lfo_values = lfo_ctrl = None
+    ctrl = np.arange(0, n, CONTROL_SAMPLES)
     if lfo.active:
-        lfo_values, _ = modulation.lfo(lfo.shape, lfo.rate_hz, sr=sr, n=n, rng=rng)
+        per_sample = bool(lfo.to_amp or lfo.to_width or lfo.to_cutoff_octaves)
+        times = np.arange(n) if per_sample else ctrl
+        if lfo.shape == "sine":     # a whole note at a fixed rate: closed form
+            values = np.sin((2.0 * np.pi * lfo.rate_hz / sr) * times)
+        else:
+            values, _ = modulation.lfo(lfo.shape, lfo.rate_hz, sr=sr / (1 if per_sample
+                                                                       else CONTROL_SAMPLES),
+                                       n=len(times), rng=rng)
         if lfo.delay > 0:
-            lfo_values = lfo_values * np.minimum(np.arange(n) / (lfo.delay * sr), 1.0)
+            values = values * np.minimum(times / (lfo.delay * sr), 1.0)
+        if per_sample:
+            lfo_values, lfo_ctrl = values, values[::CONTROL_SAMPLES]
+        else:
+            lfo_ctrl = values
     base = pitch + 12 * patch.octave + patch.detune_cents / 100.0
     offsets = None
 
@@ -487,20 +532,23 @@ def render_note(patch: Patch, *, pitch: float, velocity: int, gate_samples: int,
         offsets = curve if offsets is None else offsets + curve
 
     if patch.glide > 0 and prev_pitch is not None and prev_pitch != pitch:
-        add(modulation.glide(n, sr=sr, from_pitch=prev_pitch - pitch, to_pitch=0.0, time=patch.glide))
+        add(modulation.glide(n, sr=sr, from_pitch=prev_pitch - pitch, to_pitch=0.0,
+                             time=patch.glide)[::CONTROL_SAMPLES])
     if patch.pitch_env.semitones:
         pe = patch.pitch_env
-        add(modulation.pitch_envelope(n, sr=sr, semitones=pe.semitones, time=pe.time, curve=pe.curve))
+        add(modulation.pitch_envelope(n, sr=sr, semitones=pe.semitones, time=pe.time,
+                                      curve=pe.curve)[::CONTROL_SAMPLES])
     if bend_semitones is not None:
-        add(_fit(bend_semitones, n))
-    if lfo_values is not None and lfo.to_pitch_cents:
-        add(lfo_values * (lfo.to_pitch_cents / 100.0))
+        add(_fit(bend_semitones, n)[::CONTROL_SAMPLES])
+    if lfo_ctrl is not None and lfo.to_pitch_cents:
+        add(lfo_ctrl * (lfo.to_pitch_cents / 100.0))
     note_hz = float(midi_to_hz(base))
     if offsets is None:
         freq, max_freq = note_hz, note_hz
     else:
-        freq = midi_to_hz(base + offsets)
-        max_freq = float(np.max(freq))
+        freq_ctrl = midi_to_hz(base + offsets)
+        max_freq = float(np.max(freq_ctrl))
+        freq = np.repeat(freq_ctrl, CONTROL_SAMPLES)[:n]
     env = _amp_envelope(patch.envelope, n, sr, gate)
     if lfo_values is not None and lfo.to_amp:
         env = env * modulation.tremolo(lfo_values, lfo.to_amp)
@@ -570,19 +618,14 @@ def _filter(patch: Patch, y: np.ndarray, note_hz: float, sr: float, n: int, lfo_
 def _stepped_filter(y: np.ndarray, steps: np.ndarray, kind: str, q: float, order: int, sr: float):
     """Filter whose cutoff moves in 1/8-octave steps (``2 ** (steps / 8)`` Hz).
 
-    One cached design per step and one ``sosfilt`` call per run of equal
-    steps, the filter state carried across: the coefficient changes are
-    small (150 cents of cutoff) and there are few of them, so a sweep stays
-    click-free and cheap.
+    One cached design per step and one run of the filter per run of equal
+    steps, the filter state carried across (:func:`synth.dsp.filters.filter_runs`):
+    the coefficient changes are small (150 cents of cutoff) and there are few
+    of them, so a sweep stays click-free and cheap.
     """
     change = np.flatnonzero(np.diff(steps)) + 1
     bounds = np.concatenate([[0], change, [len(y)]])
-    out = np.empty_like(y)
-    zi = None
-    for lo, hi in zip(bounds[:-1], bounds[1:]):
-        fc = float(np.clip(2.0 ** (steps[lo] / _CUTOFF_STEPS_PER_OCTAVE), 10.0, 0.45 * sr))
-        sos = _sos(kind, fc, float(sr), q, order)
-        if zi is None:
-            zi = np.zeros((sos.shape[0], 2))
-        out[lo:hi], zi = sosfilt(sos, y[lo:hi], zi=zi)
-    return out
+    designs = [_sos(kind, float(np.clip(2.0 ** (steps[lo] / _CUTOFF_STEPS_PER_OCTAVE), 10.0,
+                                        0.45 * sr)), float(sr), q, order)
+               for lo in bounds[:-1]]
+    return filters.filter_runs(y, designs, bounds)

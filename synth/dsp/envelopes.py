@@ -73,30 +73,32 @@ def adsr(n: int, *, sr: float, gate_samples: int, attack: float, decay: float,
         raise ValueError(f"sustain must be within 0..1, got {sustain!r}")
     a, d, r = _samples(attack, sr), _samples(decay, sr), _samples(release, sr)
     g = int(gate_samples)
-    k = np.arange(start, start + n, dtype=np.float64)
+    lo, hi = int(start), int(start) + int(n)
+    out = np.empty(int(n))
 
-    def held(idx):
-        idx = np.asarray(idx, dtype=np.float64)
-        level = np.full(idx.shape, float(sustain))
-        if a > 0:
-            m = idx < a
-            level[m] = _shape(idx[m] / a, curve, rising=True)
-        else:
-            m = np.zeros(idx.shape, bool)
-        if d > 0:
-            md = (~m) & (idx < a + d)
-            level[md] = 1.0 - (1.0 - sustain) * _shape((idx[md] - a) / d, curve, rising=False)
-        elif a == 0:
-            pass
+    def held(idx: np.ndarray) -> np.ndarray:
+        """Levels before the key is released at indices ``idx`` (sorted), segment by segment."""
+        level = np.empty(len(idx))
+        i1 = int(np.searchsorted(idx, a))            # attack: idx < a
+        i2 = int(np.searchsorted(idx, a + d))        # decay: a <= idx < a + d
+        if i1:
+            level[:i1] = _shape(idx[:i1] / a, curve, rising=True)
+        if i2 > i1:
+            level[i1:i2] = 1.0 - (1.0 - sustain) * _shape((idx[i1:i2] - a) / d, curve,
+                                                            rising=False)
+        level[i2:] = float(sustain)
         return level
 
-    out = held(k)
-    rel = k >= g
-    if rel.any():
-        level_at_gate = float(held(np.array([g]))[0])
+    # each segment is evaluated on its own slice (no masks over the whole note)
+    split = min(max(g, lo), hi)
+    if split > lo:
+        out[:split - lo] = held(np.arange(lo, split, dtype=np.float64))
+    if split < hi:
+        level_at_gate = float(held(np.array([float(g)]))[0])
+        k = np.arange(split, hi, dtype=np.float64)
         if r > 0:
-            x = np.clip((k[rel] - g) / r, 0.0, 1.0)
-            out[rel] = level_at_gate * (1.0 - _shape(x, curve, rising=False))
+            x = np.clip((k - g) / r, 0.0, 1.0)
+            out[split - lo:] = level_at_gate * (1.0 - _shape(x, curve, rising=False))
         else:
-            out[rel] = 0.0
+            out[split - lo:] = 0.0
     return out

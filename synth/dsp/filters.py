@@ -242,3 +242,43 @@ def sos_response(sos, freqs, *, sr: float) -> np.ndarray:
     for b0, b1, b2, a0, a1, a2 in np.atleast_2d(sos):
         h *= (b0 + b1 * z + b2 * z * z) / (a0 + a1 * z + a2 * z * z)
     return h
+
+
+try:    # the compiled kernel behind scipy.signal.sosfilt, without its per-call checks
+    from scipy.signal._sosfilt import _sosfilt as _raw_sosfilt
+except ImportError:  # pragma: no cover - other SciPy layouts: use the public function
+    _raw_sosfilt = None
+
+
+def filter_runs(x, designs, bounds) -> np.ndarray:
+    """Filter ``x`` through designs that change at ``bounds``, state carried across.
+
+    Run ``i`` (samples ``bounds[i]:bounds[i + 1]``) goes through ``designs[i]``
+    (second-order sections, all with the same number of sections), starting
+    from the state the previous run left: a filter whose coefficients step
+    over time.  Equal, sample for sample, to calling
+    :func:`scipy.signal.sosfilt` run by run with ``zi`` carried, but with the
+    per-call checks done once (a swept note has dozens of short runs).
+
+    Parameters
+    ----------
+    x : np.ndarray [shape=(n,)]
+    designs : sequence of np.ndarray [shape=(sections, 6)]
+    bounds : sequence of int
+        ``len(designs) + 1`` increasing sample indices from 0 to ``n``.
+
+    Returns
+    -------
+    np.ndarray [shape=(n,), dtype=float64]
+    """
+    sections = np.asarray(designs[0]).shape[0]
+    buf = np.array(x, dtype=np.float64, order="C")[None, :]
+    zi = np.zeros((1, sections, 2))
+    for sos, lo, hi in zip(designs, bounds[:-1], bounds[1:]):
+        sos = np.ascontiguousarray(sos, dtype=np.float64)
+        if _raw_sosfilt is not None:
+            _raw_sosfilt(sos, buf[:, lo:hi], zi)
+        else:  # pragma: no cover
+            buf[0, lo:hi], z = sosfilt(sos, buf[0, lo:hi], zi=zi[0])
+            zi[0] = z
+    return buf[0]
