@@ -129,7 +129,7 @@ PRESET_TABLE: tuple[Patch, ...] = (
           description="steam calliope: whistle tone with a wide, fast wobble"),
     # Narrow pulse (odd and even harmonics, nasal) through a key-tracked
     # low-pass that keeps a fixed brightness per note: double-reed colour.
-    Patch("reed", "pulse", Envelope(0.04, 0.1, 0.85, 0.1), gain_db=-6.0,
+    Patch("reed", "pulse", Envelope(0.04, 0.1, 0.85, 0.1), gain_db=-9.0,
           params={"width": 0.18},
           filter=Filter("lowpass", 24, 1800.0, 1.1, key_track=0.8),
           lfo=Lfo("sine", 5.0, delay=0.3, to_pitch_cents=6.0),

@@ -241,17 +241,21 @@ class RenderPlan:
         np.ndarray [shape=(2, m), dtype=float64]
             Consecutive blocks covering ``frames`` samples.
         """
-        for _, mix in self.chunks_with_stems(chunk_samples):
+        for _, mix in self.chunks_with_stems(chunk_samples, stems=False):
             yield mix
 
     def part_chunks(self, indices, chunk_samples: int = DEFAULT_CHUNK):
-        """Yield, block by block, the stereo output of the parts at ``indices``.
+        """Yield, block by block, what the parts at ``indices`` contribute.
 
         Yields
         ------
-        list of np.ndarray [shape=(2, m)]
-            One block per requested part (after its gain, pan and effects),
-            for consecutive blocks of ``chunk_samples`` covering ``frames``.
+        list of PartBlock
+            One per requested part, for consecutive blocks of
+            ``chunk_samples`` covering ``frames``: ``None`` when the part is
+            silent in the block (no sounding note and no effects: it adds
+            exactly nothing), ``np.ndarray [shape=(n,)]`` the mono sum of its
+            notes when it has no effects (gain and pan are applied by the
+            mixer), else ``np.ndarray [shape=(2, n)]`` after its effects.
         """
         if chunk_samples < 1:
             raise RenderError(f"chunk_samples must be >= 1, got {chunk_samples!r}")
@@ -262,28 +266,64 @@ class RenderPlan:
             n = b - a
             blocks = []
             for pp, st in zip(chosen, state):
-                mono = np.zeros(n)
                 while st["next"] < len(pp.starts) and pp.starts[st["next"]] < b:
                     i = st["next"]
                     st["active"].append((int(pp.starts[i]), self._voice(pp, i)))
                     st["next"] += 1
+                mono = None
                 keep = []
                 for s, samples in st["active"]:
                     lo, hi = max(a, s), min(b, s + len(samples))
                     if hi > lo:
+                        if mono is None:
+                            mono = np.zeros(n)
                         mono[lo - a:hi - a] += samples[lo - s:hi - s]
                     if s + len(samples) > b:
                         keep.append((s, samples))
                 st["active"] = keep
-                stereo = np.empty((2, n))
-                np.multiply(mono, pp.left, out=stereo[0])
-                np.multiply(mono, pp.right, out=stereo[1])
                 if pp.chain:
-                    stereo = pp.chain.process(stereo)
-                blocks.append(stereo)
+                    stereo = np.zeros((2, n))
+                    if mono is not None:
+                        np.multiply(mono, pp.left, out=stereo[0])
+                        np.multiply(mono, pp.right, out=stereo[1])
+                    blocks.append(pp.chain.process(stereo))
+                else:
+                    blocks.append(mono)
             yield blocks
 
-    def chunks_with_stems(self, chunk_samples: int = DEFAULT_CHUNK, jobs: int = 1):
+    def stereo(self, index: int, block, n: int) -> np.ndarray:
+        """Part ``index``'s block from :meth:`part_chunks` as stereo ``(2, n)``."""
+        pp = self.parts[index]
+        if block is None:
+            return np.zeros((2, n))
+        if block.ndim == 2:
+            return block
+        out = np.empty((2, n))
+        np.multiply(block, pp.left, out=out[0])
+        np.multiply(block, pp.right, out=out[1])
+        return out
+
+    def mix_blocks(self, blocks, n: int) -> np.ndarray:
+        """Sum part blocks from :meth:`part_chunks` (all parts, in score order).
+
+        A silent part is skipped (adding zeros would change nothing: the sum
+        starts at +0.0 and so never holds -0.0), and a mono block goes into
+        each channel times the part's pan gain, exactly as its stereo block
+        would.
+        """
+        mix = np.zeros((2, n))
+        for pp, block in zip(self.parts, blocks):
+            if block is None:
+                continue
+            if block.ndim == 2:
+                mix += block
+            else:
+                mix[0] += block * pp.left
+                mix[1] += block * pp.right
+        return mix
+
+    def chunks_with_stems(self, chunk_samples: int = DEFAULT_CHUNK, jobs: int = 1,
+                          stems: bool = True):
         """Like :meth:`chunks`, also yielding each part's stereo block.
 
         Parameters
@@ -293,10 +333,12 @@ class RenderPlan:
         jobs : int
             Worker processes rendering parts in parallel; does not change any
             sample either (parts are always summed in score order).
+        stems : bool
+            False: yield ``None`` instead of the stems (saves building them).
 
         Yields
         ------
-        stems : list of np.ndarray [shape=(2, m)]
+        stems : list of np.ndarray [shape=(2, m)] or None
             One per part, after the part's gain, pan and effects.
         mix : np.ndarray [shape=(2, m)]
             Their sum, in part order.
@@ -304,11 +346,13 @@ class RenderPlan:
         all_parts = range(len(self.parts))
         source = (self.part_chunks(all_parts, chunk_samples) if jobs <= 1 or len(self.parts) < 2
                   else _parallel_part_chunks(self, chunk_samples, jobs))
-        for stems in source:
-            mix = np.zeros_like(stems[0])
-            for stereo in stems:
-                mix += stereo
-            yield stems, mix
+        a = 0
+        for blocks in source:
+            n = min(chunk_samples, self.frames - a)
+            a += n
+            mix = self.mix_blocks(blocks, n)
+            yield ([self.stereo(i, blk, n) for i, blk in enumerate(blocks)] if stems
+                   else None), mix
 
     def part_costs(self) -> list[int]:
         """Estimated rendering cost of each part: the samples its notes sound."""
@@ -330,10 +374,14 @@ def _worker(plan: "RenderPlan", indices, chunk_samples, conn) -> None:
     try:
         for blocks in plan.part_chunks(indices, chunk_samples):
             for block in blocks:
-                conn.send_bytes(np.ascontiguousarray(block).tobytes())
+                if block is None:
+                    conn.send_bytes(b"0")
+                else:
+                    conn.send_bytes(b"1" if block.ndim == 1 else b"2")
+                    conn.send_bytes(np.ascontiguousarray(block).tobytes())
     except BaseException as e:  # report, never hang the parent
-        try:    # an empty message announces an error; the next one says what it was
-            conn.send_bytes(b"")
+        try:
+            conn.send_bytes(b"E")
             conn.send_bytes(f"{type(e).__name__}: {e}".encode()[:2000])
         except OSError:
             pass
@@ -345,9 +393,10 @@ def _parallel_part_chunks(plan: "RenderPlan", chunk_samples: int, jobs: int):
     """:meth:`RenderPlan.part_chunks` for every part, computed by forked workers.
 
     Each worker renders a group of whole parts and streams their blocks back
-    through a pipe; blocks are reassembled in part order, so the mix is the
-    same sum, bit for bit, as with one process.  Memory stays bounded: a
-    worker blocks when its pipe is full.
+    through a pipe (silent parts as one byte, parts without effects as mono);
+    blocks are reassembled in part order, so the mix is the same sum, bit for
+    bit, as with one process.  Memory stays bounded: a worker blocks when its
+    pipe is full.
     """
     import multiprocessing as mp
 
@@ -363,19 +412,20 @@ def _parallel_part_chunks(plan: "RenderPlan", chunk_samples: int, jobs: int):
             workers.append((g, recv, proc))
         for a in range(0, plan.frames, chunk_samples):
             n = min(chunk_samples, plan.frames - a)
-            stems: list = [None] * len(plan.parts)
+            blocks: list = [None] * len(plan.parts)
             for g, recv, _ in workers:
                 for i in g:
                     try:
-                        data = recv.recv_bytes()
-                        if not data:
-                            data = b""
+                        kind = recv.recv_bytes()
+                        if kind == b"E":
                             raise RenderError("a render worker failed: "
                                               + recv.recv_bytes().decode(errors="replace"))
+                        if kind != b"0":
+                            data = np.frombuffer(recv.recv_bytes(), dtype=np.float64)
+                            blocks[i] = data if kind == b"1" else data.reshape(2, n)
                     except EOFError:
                         raise RenderError("a render worker died unexpectedly") from None
-                    stems[i] = np.frombuffer(data, dtype=np.float64).reshape(2, n)
-            yield stems
+            yield blocks
     finally:
         for _, recv, proc in workers:
             recv.close()
@@ -491,10 +541,10 @@ def render(score: Score, *, sr: int = DEFAULT_SR, seed: int | None = None,
     """
     plan = RenderPlan(score, sr=sr, seed=seed, max_seconds=max_seconds, patches=patches)
     mixes, stem_blocks = [], [[] for _ in plan.parts]
-    for part_blocks, mix in plan.chunks_with_stems(chunk_samples, jobs):
+    for part_blocks, mix in plan.chunks_with_stems(chunk_samples, jobs, stems=stems):
         mixes.append(mix)
         if stems:
-            for acc, block in zip(stem_blocks, part_blocks):
+            for acc, block in zip(stem_blocks, part_blocks or ()):
                 acc.append(block)
     raw = np.concatenate(mixes, axis=1)
     peak = float(np.max(np.abs(raw))) if raw.size else 0.0
@@ -567,11 +617,12 @@ def render_to_file(score: Score, path, *, sr: int = DEFAULT_SR, seed: int | None
     stem_spools = [_Spool() for _ in stem_paths]
     try:
         peak = 0.0
-        for part_blocks, block in plan.chunks_with_stems(chunk_samples, jobs):
+        for part_blocks, block in plan.chunks_with_stems(chunk_samples, jobs,
+                                                         stems=bool(stem_spools)):
             if block.size:
                 peak = max(peak, float(np.max(np.abs(block))))
             spool.write(block)
-            for sp, b in zip(stem_spools, part_blocks):
+            for sp, b in zip(stem_spools, part_blocks or ()):
                 sp.write(b)
             if progress:
                 progress("render", spool.frames, plan.frames)

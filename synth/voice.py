@@ -204,8 +204,12 @@ def _damped_partials(ratios, amps, decays, freq: float, sr: float, n: int, block
     nb = -(-n // block)
     left = a[None, :] * np.exp(np.outer(np.arange(nb) * block, s))       # (nb, P)
     right = np.exp(np.outer(s, np.arange(block)))                          # (P, B)
-    # einsum, not "@": BLAS would start threads that fight the renderer for the cores
-    return np.einsum("bp,pk->bk", left, right).imag.ravel()[:n]
+    # Im(L R) = Re L Im R + Im L Re R: two real products are 4x faster than one
+    # complex einsum.  einsum, not "@": BLAS would start threads that fight the
+    # renderer for the cores.
+    out = np.einsum("bp,pk->bk", np.ascontiguousarray(left.real), np.ascontiguousarray(right.imag))
+    out += np.einsum("bp,pk->bk", np.ascontiguousarray(left.imag), np.ascontiguousarray(right.real))
+    return out.ravel()[:n]
 
 
 @lru_cache(maxsize=64)
@@ -304,13 +308,20 @@ def _source(patch: Patch, freq, max_freq: float, sr: float, n: int, rng, lfo_wid
         width = patch.param("width")
         if lfo_width is not None:
             width = np.clip(width + lfo_width, 0.01, 0.99)
-        return oscillators.pulse(freq, sr=sr, n=n, width=width, max_freq=max_freq)[0]
+        # a voice is AC-coupled: drop the pulse's mean level 2*width - 1 (the kernel
+        # keeps it), which would otherwise put a DC offset of up to 0.95 of the
+        # RMS into every part on a narrow pulse
+        return (oscillators.pulse(freq, sr=sr, n=n, width=width, max_freq=max_freq)[0]
+                - (2.0 * width - 1.0))
     if src == "unison":
         shape = patch.param("shape")
         osc = _osc(shape)
         if shape == "pulse":
             w = patch.param("width")
-            osc = lambda f, **kw: oscillators.pulse(f, width=w, **kw)   # noqa: E731
+
+            def osc(f, **kw):   # AC-coupled, as above
+                y, ph = oscillators.pulse(f, width=w, **kw)
+                return y - (2.0 * w - 1.0), ph
         voices = patch.param("voices")
         if fixed and shape in _FIXED_PITCH_SHAPES:
             # the same stack as oscillators.unison, at a fixed pitch in one pass

@@ -8,7 +8,7 @@ import pytest
 
 import synth
 from synth.errors import PatchError
-from synth.patch import Envelope, Patch, resolve_patch
+from synth.patch import Envelope, Patch, get_preset, resolve_patch
 from synth.render import RenderPlan
 from synth.score import Note, Part, Score, TempoMap
 from synth.voice import STEAL_FADE_SECONDS, note_length, render_note
@@ -262,3 +262,13 @@ def test_a_score_file_names_its_mode4_sample_relative_to_itself(tmp_path, monkey
     audio = synth.render(score, sr=SR).mean(axis=0)
     f = peak_frequency(audio[int(0.05 * SR):int(0.25 * SR)], SR, fmin=300, fmax=600)
     assert abs(cents(f, 440.0)) < 3
+
+
+@pytest.mark.parametrize("name", ["reed", "lead", "pulse"])
+def test_pulse_voices_carry_no_dc(name):
+    """A narrow pulse has a mean level of 2*width - 1; the voice is AC-coupled."""
+    sr = 22050
+    y = render_note(get_preset(name), pitch=60, velocity=100, gate_samples=sr, sr=sr,
+                    rng=np.random.default_rng(0))
+    rms = np.sqrt(np.mean(y ** 2))
+    assert abs(np.mean(y)) < 1e-3 * rms

@@ -13,7 +13,7 @@ from ._common import Progress, add_seed_options, eprint, load_input
 
 HELP = """examples:
   synth render examples/first-score.toml -o first.wav
-  synth render arrangements/sonnerie-ice.toml --seed 7 -o ice7.wav --force
+  synth render arrangements/sonnerie-bells-in-the-ice.toml --seed 7 -o ice7.wav --force
   synth render song.mid --preset saw --sample-rate 48000 --bit-depth float
   synth render piece.toml --stems stems/ --loudness -16 -o piece.wav
   synth render piece.toml -o - | play -t wav -"""
