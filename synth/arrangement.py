@@ -49,7 +49,7 @@ __all__ = ["Arrangement", "Step", "read_arrangement", "load_arrangement", "load_
 _ARRANGEMENT_KEYS = ("title", "arranger", "seed", "description", "source", "tempo", "tempo_scale")
 _STEP_KEYS = ("name", "parts", "bars", "target_roughness", "target_ratio", "drive", "drive_range")
 _PART_KEYS = ("preset", "patch", "gain_db", "pan", "effects", "generated", "description")
-_TOP_KEYS = ("arrangement", "transform", "parts")
+_TOP_KEYS = ("arrangement", "transform", "parts", "master")
 
 
 def _suggest(word: str, options) -> str:
@@ -84,6 +84,8 @@ class Arrangement:
     tempo_scale : float or None
     steps : tuple of Step
     orchestration : mapping of part name to mapping of key to value
+    master_effects : tuple of mapping or None
+        The ``[master]`` table's effects (replacing the source's), if given.
     """
 
     path: str
@@ -96,6 +98,7 @@ class Arrangement:
     tempo_scale: float | None = None
     steps: tuple[Step, ...] = ()
     orchestration: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    master_effects: tuple[Mapping[str, Any], ...] | None = None
 
 
 def _err(msg: str, path: str) -> ArrangementError:
@@ -210,8 +213,14 @@ def read_arrangement(path) -> Arrangement:
         if not isinstance(table, dict):
             raise _err(f"{where}: expected a table, got {table!r}", p)
         orchestration[name] = _part_settings(table, name, where, p)
+    master = None
+    if "master" in doc:
+        if not isinstance(doc["master"], dict):
+            raise _err(f"master: expected a [master] table, got {doc['master']!r}", p)
+        from .scorefile import parse_master_table
+        master = parse_master_table(doc["master"], source=p, error_type=ArrangementError)
     return Arrangement(p, head["title"], head.get("arranger", ""), head.get("description", ""),
-                       seed, source, tempo, scale, tuple(steps), orchestration)
+                       seed, source, tempo, scale, tuple(steps), orchestration, master)
 
 
 def _part_settings(table: Mapping, name: str, where: str, path: str) -> dict:
@@ -355,6 +364,8 @@ def arrange(arr: Arrangement, source: Score, *, seed: int) -> Score:
     if drives:
         prov["roughness_drive"] = "; ".join(drives)
     prov["seed"] = str(seed)
+    if arr.master_effects is not None:
+        score = replace(score, master_effects=arr.master_effects)
     return replace(score, metadata=replace(score.metadata, title=arr.title, arranger=arr.arranger,
                                            description=arr.description, seed=seed, provenance=prov))
 

@@ -172,9 +172,14 @@ class RenderPlan:
             except PatchError as e:
                 raise PatchError(f"part {part.name!r}: {e.message}") from None
             self.parts.append(self._plan_part(part, patch, chain, index))
+        try:
+            self.master_chain = build_chain(score.master_effects, sr=self.sr, bpm=bpm0,
+                                            where="master.effects")
+        except PatchError as e:
+            raise PatchError(e.message) from None
         ends = [int((p.starts + p.lengths).max()) + p.chain.tail_samples
                 for p in self.parts if len(p.starts)]
-        self.frames = max(ends)
+        self.frames = max(ends) + self.master_chain.tail_samples
         if self.frames / self.sr > max_seconds:
             raise RenderError(f"the render lasts {self.frames / self.sr:.1f} s with its release "
                               f"tails, more than the limit of {max_seconds:g} s")
@@ -341,7 +346,8 @@ class RenderPlan:
         stems : list of np.ndarray [shape=(2, m)] or None
             One per part, after the part's gain, pan and effects.
         mix : np.ndarray [shape=(2, m)]
-            Their sum, in part order.
+            Their sum, in part order, through the score's master effects
+            (so the stems sum to the mix when there are none).
         """
         all_parts = range(len(self.parts))
         source = (self.part_chunks(all_parts, chunk_samples) if jobs <= 1 or len(self.parts) < 2
@@ -351,6 +357,8 @@ class RenderPlan:
             n = min(chunk_samples, self.frames - a)
             a += n
             mix = self.mix_blocks(blocks, n)
+            if self.master_chain:
+                mix = self.master_chain.process(mix)
             yield ([self.stereo(i, blk, n) for i, blk in enumerate(blocks)] if stems
                    else None), mix
 

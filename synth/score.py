@@ -403,6 +403,9 @@ class Score:
     meters : MeterMap
     keys : tuple of KeyChange
     metadata : Metadata
+    master_effects : tuple of mapping
+        Effects on the whole mix, in order (``{"type": "reverb", ...}``),
+        applied before the master stage's normalisation.
     """
 
     parts: tuple[Part, ...] = ()
@@ -410,8 +413,10 @@ class Score:
     meters: MeterMap = field(default_factory=MeterMap)
     keys: tuple[KeyChange, ...] = ()
     metadata: Metadata = field(default_factory=Metadata)
+    master_effects: tuple[Mapping[str, object], ...] = ()
 
     def __post_init__(self):
+        object.__setattr__(self, "master_effects", tuple(dict(e) for e in self.master_effects))
         parts = tuple(self.parts)
         names = [p.name for p in parts]
         dup = {n for n in names if names.count(n) > 1}

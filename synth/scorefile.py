@@ -60,7 +60,7 @@ MAX_SECONDS = 24 * 3600.0
 #: Preset names accepted when :mod:`synth.patch` is not importable.
 BASIC_PRESETS = ("sine", "saw", "square", "triangle")
 
-_TOP_KEYS = ("score", "provenance", "tempo", "meter", "key", "parts")
+_TOP_KEYS = ("score", "provenance", "tempo", "meter", "key", "parts", "master")
 _SCORE_KEYS = ("title", "composer", "arranger", "seed", "tempo", "meter", "key", "description")
 _TEMPO_KEYS = ("bar", "beat", "at_beat", "bpm")
 _METER_KEYS = ("bar", "meter")
@@ -647,13 +647,43 @@ def parse_score_toml(text: str, source: str = "<string>", *, default_title: str 
     parts = [parse_part_table(ck.table(t, ("parts", name)), name=name, score_context=context,
                               source=source)
              for name, t in parts_table.items()]
+    master = parse_master_table(ck.table(data.get("master", {}), ("master",)), source=source,
+                                locator=loc)
     score = Score(parts=tuple(parts), tempo=tempo, meters=meters, keys=tuple(keys),
-                  metadata=metadata)
+                  metadata=metadata, master_effects=master)
     seconds = score.duration_seconds
     if seconds > MAX_SECONDS:
         raise ScoreError(f"impossible length: the notes last {seconds / 3600:.1f} hours "
                          f"(limit {MAX_SECONDS / 3600:g} hours)", source=source)
     return score
+
+
+def parse_master_table(table: Mapping, *, source: str, locator=None,
+                       error_type=ScoreError) -> tuple[dict, ...]:
+    """The ``[master]`` table: ``effects = [{type = "reverb", ...}, ...]`` on the mix.
+
+    Returns the effect settings (validated by building them, so a bad type
+    or parameter is an error naming ``master.effects``).
+    """
+    ck = _Checker(source, locator or _Locator(""))
+    try:
+        ck.unknown_keys(table, ("effects",), ("master",))
+        effects = table.get("effects", [])
+        if not isinstance(effects, list) or not all(
+                isinstance(fx, dict) and isinstance(fx.get("type"), str) for fx in effects):
+            raise ck.error(f"must be a list of tables with a string 'type', got {effects!r}",
+                           ("master",), "effects")
+        try:
+            from .fx import build_chain
+            from .errors import PatchError
+            build_chain(effects, sr=44100, bpm=120.0, where="master.effects")
+        except PatchError as e:
+            raise ck.error(e.message, ("master",), "effects") from None
+    except ScoreError as e:
+        if error_type is ScoreError:
+            raise
+        raise error_type(e.message, source=e.source, line=e.line, column=e.column) from None
+    return tuple(dict(fx) for fx in effects)
 
 
 def _array_of_tables(ck: _Checker, value, key: str) -> list[dict]:
@@ -775,6 +805,9 @@ def dump_score_toml(score: Score) -> str:
     if md.provenance:
         lines += ["", "[provenance]"]
         lines += [f"{_toml_key(str(k))} = {_toml_string(str(v))}" for k, v in md.provenance.items()]
+    if score.master_effects:
+        lines += ["", "[master]",
+                  f"effects = {_toml_value([dict(e) for e in score.master_effects])}"]
     for c in score.tempo.changes[1:]:
         lines += ["", "[[tempo]]", f"at_beat = {_toml_value(float(c.beat))}",
                   f"bpm = {_toml_value(float(c.bpm))}"]
