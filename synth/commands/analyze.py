@@ -13,25 +13,34 @@ from ..loader import is_arrangement, load
 from ._common import add_seed_options, load_input
 
 HELP = """examples:
-  synth analyze arrangements/sonnerie-ice.toml
-  synth analyze arrangements/sonnerie-ice.toml --seed 3 --json
-  synth analyze my-version.mid --compare sources/sonnerie.toml"""
+  synth analyze arrangements/sonnerie-bells-in-the-ice.toml
+  synth analyze arrangements/sonnerie-bells-in-the-ice.toml --seed 3 --json
+  synth analyze my-version.mid --compare arrangements/sources/sonnerie.toml
+  synth analyze march.wav                       # loudness, true peak, duration of a render
+  synth analyze arrangements/laurel-waltz-nightmare-march.toml --audio"""
+
+#: Files analysed as audio (loudness, peaks, duration) rather than as scores.
+AUDIO_SUFFIXES = (".wav", ".flac", ".aif", ".aiff", ".ogg")
 
 IC_NAMES = ("P1/P8", "m2/M7", "M2/m7", "m3/M6", "M3/m6", "P4/P5", "TT")
 _SPARKS = " ▁▂▃▄▅▆▇█"
 
 
 def register(sub) -> None:
-    p = sub.add_parser("analyze", help="roughness (sensory dissonance) of a score or arrangement",
+    p = sub.add_parser("analyze", help="roughness of a score; loudness and peaks of audio",
                        description="Print the mean and peak roughness of INPUT (Sethares' "
                        "Plomp-Levelt model summed over the partials of sounding notes), a "
                        "roughness-over-time summary, interval-class counts, and the comparison "
-                       "with the source (an arrangement's own source, or --compare).",
+                       "with the source (an arrangement's own source, or --compare). For an "
+                       "audio file (or a score with --audio): integrated loudness (ITU-R "
+                       "BS.1770), true peak, sample peak and duration.",
                        epilog=HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("input", metavar="INPUT")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--compare", metavar="SOURCE",
                    help="compare with this score (default for an arrangement: its source)")
+    p.add_argument("--audio", action="store_true",
+                   help="also render INPUT and report its loudness, true peak and duration")
     p.add_argument("--window-bars", type=int, default=8, metavar="N",
                    help="bars per step of the roughness-over-time summary (default 8)")
     add_seed_options(p)
@@ -83,12 +92,53 @@ def _ratio(a: float, b: float) -> str:
     return f"x{a / b:.2f}" if b > 0 else "n/a"
 
 
+def audio_summary(audio: np.ndarray, sr: int) -> dict:
+    """Loudness (BS.1770), true and sample peak, and duration of ``audio`` (channels, n)."""
+    from ..loudness import integrated_loudness, sample_peak_db, true_peak_db
+
+    lufs = integrated_loudness(audio, sr)
+    return {
+        "duration_seconds": round(audio.shape[1] / sr, 6),
+        "sample_rate": sr,
+        "channels": int(audio.shape[0]),
+        "integrated_loudness_lufs": round(lufs, 3) if np.isfinite(lufs) else None,
+        "true_peak_dbtp": round(true_peak_db(audio, sr), 3),
+        "sample_peak_dbfs": round(sample_peak_db(audio), 3),
+    }
+
+
+def _print_audio(a: dict) -> None:
+    lufs = a["integrated_loudness_lufs"]
+    minutes, seconds = divmod(a["duration_seconds"], 60)
+    print(f"duration        {int(minutes)}:{seconds:06.3f} ({a['sample_rate']} Hz, "
+          f"{a['channels']} channels)")
+    print(f"loudness        {lufs:.1f} LUFS (integrated, ITU-R BS.1770)" if lufs is not None
+          else "loudness        silent")
+    print(f"true peak       {a['true_peak_dbtp']:+.2f} dBTP   sample peak "
+          f"{a['sample_peak_dbfs']:+.2f} dBFS")
+
+
 def run(args) -> int:
     if args.window_bars < 1:
         from ..errors import SynthError
         raise SynthError(f"--window-bars must be >= 1, got {args.window_bars!r}")
+    if os.path.splitext(args.input)[1].lower() in AUDIO_SUFFIXES:
+        from ..audio import read_audio
+
+        audio, sr = read_audio(args.input)
+        result = {"file": args.input, **audio_summary(audio, sr)}
+        if args.json:
+            print(json.dumps(result, indent=2))
+        else:
+            print(os.path.basename(args.input))
+            _print_audio(result)
+        return 0
     score = load_input(args, seed=args.seed, variation=args.variation)
     result = summarize(score, args.window_bars)
+    if args.audio:
+        from ..render import render
+
+        result["audio"] = audio_summary(render(score, sr=44100), 44100)
     compare_path = args.compare
     if compare_path is None and is_arrangement(args.input):
         from ..arrangement import read_arrangement
@@ -124,4 +174,7 @@ def run(args) -> int:
               f"{result['mean_roughness']:.4g} ({_ratio(result['mean_roughness'], c['mean_roughness'])}), "
               f"peak {c['peak_roughness']:.4g} -> {result['peak_roughness']:.4g}, dissonant share "
               f"{100 * c['dissonant_fraction']:.1f} % -> {100 * result['dissonant_fraction']:.1f} %")
+    if "audio" in result:
+        print("rendered at 44100 Hz:")
+        _print_audio(result["audio"])
     return 0
