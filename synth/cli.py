@@ -20,9 +20,12 @@ from .errors import SynthError, SynthWarning
 COMMANDS = ["render", "info", "presets", "analyze", "export", "plot", "new"]
 
 EPILOG = """examples:
-  synth render examples/first-score.toml -o first.wav
+  synth render arrangements/laurel-waltz-nightmare-march.toml -o march.wav
+  synth render arrangements/sonnerie-bells-in-the-ice.toml --variation 2 -o ice2.wav
   synth render song.mid --preset calliope -o song.wav --bit-depth 16
-  synth info examples/first-score.toml --json
+  synth info arrangements/sources/laurel-waltz.toml
+  synth new bells && synth render bells.toml -o bells.wav
+  synth plot examples/first-score.toml -o first.png
   synth presets
 
 exit status: 0 ok, 2 bad input or usage, 1 internal error"""

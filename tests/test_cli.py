@@ -234,3 +234,22 @@ def test_bars_option_renders_an_excerpt(score_file, tmp_path):
     assert 2.0 < sf.info(out).duration < 2.5
     with pytest.raises(SystemExit):
         main(["render", str(score_file), "--bars", "3-1"])
+
+
+def test_every_help_example_names_files_that_exist(capsys):
+    """The examples in --help are meant to be copied: the shipped files they name must exist."""
+    import re
+    import pathlib
+    from synth.cli import COMMANDS
+
+    root = pathlib.Path(__file__).resolve().parents[1]
+    texts = []
+    for argv in [["--help"]] + [[c, "--help"] for c in COMMANDS]:
+        with pytest.raises(SystemExit):
+            main(argv)
+        texts.append(capsys.readouterr().out)
+        assert "example" in texts[-1], argv
+    named = set(re.findall(r"\b((?:arrangements|examples)/[\w./-]+\.(?:toml|py))", "\n".join(texts)))
+    assert named, "the help should show shipped files"
+    missing = sorted(p for p in named if not (root / p).exists())
+    assert missing == []

@@ -12,7 +12,7 @@ from ..midi import midi_bytes
 from ._common import add_seed_options, eprint, load_input
 
 HELP = """examples:
-  synth export arrangements/sonnerie-ice.toml -o ice.mid
+  synth export arrangements/sonnerie-bells-in-the-ice.toml -o ice.mid
   synth export piece.toml --seed 7 -o piece7.mid --force
   synth export score.musicxml -o score.mid --ticks-per-beat 480
 

@@ -10,7 +10,7 @@ from ._common import add_seed_options, eprint, load_input
 
 HELP = """examples:
   synth plot examples/first-score.toml -o first.png
-  synth plot arrangements/sonnerie-ice.toml --seed 7 -o ice7.png --width 2400 --height 1200
+  synth plot arrangements/sonnerie-bells-in-the-ice.toml --seed 7 -o ice7.png --width 2400 --height 1200
   synth plot song.mid -o song.png --no-audio      # piano roll and roughness only (fast)
 
 Needs matplotlib: pip install 'synth[plot]'."""

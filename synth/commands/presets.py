@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+
 import os
 
 from ..errors import AudioFileError
@@ -26,7 +28,8 @@ def register(sub) -> None:
                                    "it, grouped by kind; with --render, write a short audition "
                                    "WAV of each (a few notes and a chord; drums a pattern).",
                        epilog="examples:\n  synth presets\n"
-                              "  synth presets --render auditions/ --sample-rate 44100")
+                              "  synth presets --render auditions/ --sample-rate 44100",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--render", metavar="DIR",
                    help="write DIR/<preset>.wav for every preset (DIR is created)")
     p.add_argument("--force", action="store_true", help="overwrite existing audition files")
