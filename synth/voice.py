@@ -338,9 +338,10 @@ def _source(patch: Patch, freq, max_freq: float, sr: float, n: int, rng, lfo_wid
                              / 1200.0)
             phases0 = rng.uniform(0.0, 1.0, len(ratios))
             centre, _ = oscillators.phase_ramp(freq, sr=sr, n=n)
-            stack = oscillators.read_shape(shape, phases0[:, None] + ratios[:, None] * centre,
-                                           sr=sr, max_freq=max_freq * float(ratios.max()))
-            return stack.sum(axis=0) / np.sqrt(voices)
+            mixed = oscillators.stack_sum(shape, centre, ratios, phases0, sr=sr,
+                                          max_freq=max_freq * float(ratios.max()))
+            mixed /= np.sqrt(voices)
+            return mixed
         stack, _ = oscillators.unison(osc, freq, sr=sr, n=n, voices=voices,
                                       detune_cents=patch.param("spread_cents"), rng=rng,
                                       max_freq=max_freq)
