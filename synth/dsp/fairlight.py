@@ -17,6 +17,11 @@ The recipe here:
    step (:func:`synth.dsp.oscillators.bandlimit_steps`, stop band -100 dB
    from Nyquist up), so the engine adds no aliasing of its own and the
    machine's own images stay where the machine puts them.
+   Mode 1 has a much cheaper exact equivalent, :func:`play_fourier`: each
+   segment's held staircase is periodic, so its band-limited version is a
+   Fourier series (:func:`mode1_wavetables`, images and 8-bit noise
+   included) read as a wavetable at the accumulated phase; it matches
+   :func:`play` to -100 dB or better and costs the same at any clock.
 3. :func:`voice` does the lot: clock from the pitch (:func:`mode1_clock`,
    :func:`mode4_clock`, optionally quantised by the Series II/IIx clock law,
    :func:`quantize_clock`), playback, envelope (``envelope`` array, e.g.
