@@ -513,18 +513,21 @@ def _exact_window(stored, loops, ext_pos, lead, start, lo, hi):
     if ticks[0] == 0:                                 # the note-on step, from silence
         heights[0] = _lookup(stored, 1, loops, ticks[:1])[0]
     base = np.where(from_note_on, 0.0, _lookup(stored, 1, loops, first_tick - 1))
+    # each row's own ticks (a contiguous run of ``ticks``) left-aligned, then
+    # zeros: a sequential sum (cumsum) of a row does not depend on the others
+    begin = first_tick - ticks[0]
+    length = last_tick - first_tick + 1
+    j = np.arange(max(int(length.max()), 1))
+    valid = j[None, :] < length[:, None]
+    idx = np.where(valid, begin[:, None] + j[None, :], 0)
     # tau = row - tick time, the integer part first so it rounds the same in any block
-    tau = (rows[:, None] - (origin + m)[None, :]) + offset[None, :]
-    inside = (ticks[None, :] >= first_tick[:, None]) & (ticks[None, :] <= last_tick[:, None])
+    tau = (rows[:, None] - (origin + m[idx])) + offset[idx]
     pos = np.clip(tau, 0.0, float(BLEP_TAPS)) * _BLEP_OVERSAMPLING
     i = np.minimum(pos.astype(np.intp), span - 1)
     settled = step[i] + (pos - i) * (step[i + 1] - step[i])
-    # each row's own ticks first, in time order, then zeros: a sequential sum
-    # (cumsum) of them does not depend on the others
-    order = np.argsort(~inside, axis=1, kind="stable")
-    terms = np.take_along_axis(np.where(inside, settled * heights[None, :], 0.0), order, axis=1)
+    terms = np.where(valid, settled * heights[idx], 0.0)
     terms[:, 0] += base
-    return np.cumsum(terms, axis=1)[:, -1] if terms.shape[1] else base
+    return np.cumsum(terms, axis=1)[:, -1]
 
 
 #: Output samples after a jump over which the table read differs from the
@@ -623,25 +626,37 @@ def play_fourier(stored, clock_hz, *, sr: float, n: int | None = None, loops: in
         return np.zeros(0), dict(state)
     stored_bytes, segments = np.ascontiguousarray(stored).tobytes(), stored.shape[0]
     ticks_per_segment = SEGMENT_LENGTH * loops
-    tick = np.floor(pos)
-    seg = np.minimum(tick // ticks_per_segment, segments - 1).astype(np.int64)
-    cycles = pos / SEGMENT_LENGTH                                      # exact: a power of two
+    # segment switches in this block (tick s * ticks_per_segment, phase 0) and runs of segments
+    note_on = state["prev_pos"] is None
+    prev_first = pos[0] if note_on else state["prev_pos"]
+    first_segment = min(int(np.floor(prev_first) // ticks_per_segment), segments - 1)
+    last_segment = min(int(pos[-1] // ticks_per_segment), segments - 1)
+    switches = [int(np.searchsorted(pos, s * ticks_per_segment, side="left"))
+                for s in range(first_segment + 1, last_segment + 1)]
+    run_starts = [0, *switches]
+    run_ends = [*switches, count]
     lowest, highest = _harmonic_counts(np.array([np.max(clock), np.min(clock)]) / SEGMENT_LENGTH, sr)
     if lowest == highest:                             # the usual case: one table for the block
-        harmonics, counts = np.full(count, lowest), [lowest]
+        harmonics, counts = None, [lowest]
     else:
         harmonics = _harmonic_counts(clock / SEGMENT_LENGTH, sr)
         counts = np.unique(harmonics)
+        segment_of = np.repeat(np.arange(first_segment, last_segment + 1),
+                               np.subtract(run_ends, run_starts))
     held = np.empty(count)
     for h in counts:
         (c0, c1, c2, c3), size = _hermite_tables(stored_bytes, segments, int(h))
-        at = slice(None) if len(counts) == 1 else harmonics == h
-        x = cycles[at] * size
+        at = slice(None) if harmonics is None else harmonics == h
+        x = pos[at] * (size / SEGMENT_LENGTH)        # table points (exact scaling: powers of two)
         whole = np.floor(x)
         x -= whole
         index = whole.astype(np.int64)
         index &= size - 1
-        index += seg[at] * size
+        if harmonics is None:
+            for segment, lo, hi in zip(range(first_segment, last_segment + 1), run_starts, run_ends):
+                index[lo:hi] += segment * size
+        else:
+            index += segment_of[at] * size
         y = np.take(c3, index)                        # Horner: c0 + x (c1 + x (c2 + x c3))
         y *= x
         y += np.take(c2, index)
@@ -653,12 +668,7 @@ def play_fourier(stored, clock_hz, *, sr: float, n: int | None = None, loops: in
     # the band-limited step's kernel as an FIR (its roll-off and latency)
     out = np.convolve(np.concatenate([state["history"], held]), fir, mode="valid")
     # note-on and segment switches: exact band-limited steps near them
-    note_on = state["prev_pos"] is None
-    prev_first = pos[0] if note_on else state["prev_pos"]
-    jumps = [0] if note_on else []
-    last_switch = min(int(pos[-1] // ticks_per_segment), segments - 1)
-    for s in range(int(np.floor(prev_first) // ticks_per_segment) + 1, last_switch + 1):
-        jumps.append(int(np.searchsorted(pos, s * ticks_per_segment, side="left")))
+    jumps = [0, *switches] if note_on else switches
     exact = np.zeros(count, dtype=bool)
     exact[:min(state["exact_left"], count)] = True
     for m in jumps:
@@ -733,10 +743,8 @@ def voice(waveform, freq, *, sr: float, n: int | None = None, mode: int = 1, ser
         raise ValueError(f"Fairlight playback method must be one of {_METHODS}, got {method!r}")
     spec = _series(series)
     f = np.asarray(freq, dtype=np.float64)
-    if f.ndim == 0:
-        if n is None:
-            raise ValueError("n is required when freq is a scalar")
-        f = np.full(int(n), float(f))
+    if f.ndim == 0 and n is None:
+        raise ValueError("n is required when freq is a scalar")
     stored = quantize_8bit(waveform) if state is None else state["stored"]
     if mode == 1:
         clock = mode1_clock(f)
@@ -744,6 +752,8 @@ def voice(waveform, freq, *, sr: float, n: int | None = None, mode: int = 1, ser
         clock = mode4_clock(f, root_freq=root_freq, rate_hz=rate_hz or spec.max_rate_hz)
     if spec.clock_law == "iix":
         clock = quantize_clock(clock, tune=tune)
+    if clock.ndim == 0:                               # a steady pitch: the clock law once, not per sample
+        clock = np.full(int(n), float(clock))
     if mode == 1 and method == "fourier":
         held, play_state = play_fourier(stored, clock, sr=sr, loops=loops,
                                         state=None if state is None else state["play"])
