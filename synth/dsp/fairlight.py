@@ -39,6 +39,7 @@ ideal by :data:`~synth.dsp.oscillators.BLEP_LATENCY` samples (0.36 ms at
 from __future__ import annotations
 
 from dataclasses import dataclass
+from collections import OrderedDict
 from functools import lru_cache
 
 import numpy as np
@@ -434,8 +435,27 @@ def _table_size(n_harmonics: int) -> int:
     return size
 
 
-@lru_cache(maxsize=24)
+#: Largest total size of the cached Mode-1 tables (a low note's set is ~8 MB).
+_TABLE_CACHE_BYTES = 48 << 20
+_table_cache: "OrderedDict[tuple, tuple[np.ndarray, int]]" = OrderedDict()
+
+
 def _hermite_tables(stored_bytes: bytes, segments: int, n_harmonics: int):
+    """:func:`_hermite_tables_uncached` through a cache bounded in bytes (least recently used out)."""
+    key = (stored_bytes, segments, n_harmonics)
+    hit = _table_cache.get(key)
+    if hit is not None:
+        _table_cache.move_to_end(key)
+        return hit
+    value = _hermite_tables_uncached(stored_bytes, segments, n_harmonics)
+    _table_cache[key] = value
+    while (sum(v[0].nbytes for v in _table_cache.values()) > _TABLE_CACHE_BYTES
+           and len(_table_cache) > 1):
+        _table_cache.popitem(last=False)
+    return value
+
+
+def _hermite_tables_uncached(stored_bytes: bytes, segments: int, n_harmonics: int):
     """Cubic coefficients ``(4, segments * size)`` of every table interval, and ``size``.
 
     On interval ``i`` the wave is ``a + x (b + x (c + x d))`` for ``x`` in
