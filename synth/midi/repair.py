@@ -118,6 +118,24 @@ def _at_boundary(data: bytes, pos: int) -> bool:
     return pos == len(data) or _is_chunk_id(data, pos)
 
 
+def _read_length(data: bytes, pos: int, end: int) -> tuple[int, int, str]:
+    """A variable-length quantity at ``pos``: ``(value, next position, problem)``.
+
+    ``problem`` is ``""``, ``"incomplete"`` (the track ends inside it) or
+    ``"too long"`` (more than 4 bytes, which the standard forbids).
+    """
+    value = 0
+    for n in range(1, 5):
+        if pos >= end:
+            return value, pos, "incomplete"
+        b = data[pos]
+        pos += 1
+        value = (value << 7) | (b & 0x7F)
+        if not b & 0x80:
+            return value, pos, ""
+    return value, pos, "too long"
+
+
 def _write_vlq(value: int) -> bytes:
     out = [value & 0x7F]
     value >>= 7
@@ -209,21 +227,12 @@ def _parse_events(data: bytes, start: int, end: int, number: int, budget: int) -
                 tr.stop, tr.pos = "incomplete", ev_pos
                 return tr
             mtype = data[pos]
-            pos += 1
-            length, n = 0, 0
-            while True:
-                if pos >= end:
-                    tr.stop, tr.pos = "incomplete", ev_pos
-                    return tr
-                b = data[pos]
-                pos += 1
-                length = (length << 7) | (b & 0x7F)
-                n += 1
-                if not b & 0x80:
-                    break
-                if n == 4:
-                    tr.stop, tr.pos = f"meta length longer than 4 bytes at byte {ev_pos}", ev_pos
-                    return tr
+            length, pos, problem = _read_length(data, pos + 1, end)
+            if problem:
+                tr.stop = problem if problem == "incomplete" else \
+                    f"meta length longer than 4 bytes at byte {ev_pos}"
+                tr.pos = ev_pos
+                return tr
             if pos + length > end:
                 tr.stop, tr.pos = (f"meta event 0x{mtype:02X} at byte {ev_pos} declares "
                                    f"{length} bytes, past the end of the track", ev_pos)
@@ -265,20 +274,12 @@ def _parse_events(data: bytes, start: int, end: int, number: int, budget: int) -
         elif status in (0xF0, 0xF7):
             # SysEx and escapes: skipped (synth uses none), but parsed for length.
             running = None
-            length, n = 0, 0
-            while True:
-                if pos >= end:
-                    tr.stop, tr.pos = "incomplete", ev_pos
-                    return tr
-                b = data[pos]
-                pos += 1
-                length = (length << 7) | (b & 0x7F)
-                n += 1
-                if not b & 0x80:
-                    break
-                if n == 4:
-                    tr.stop, tr.pos = f"sysex length longer than 4 bytes at byte {ev_pos}", ev_pos
-                    return tr
+            length, pos, problem = _read_length(data, pos, end)
+            if problem:
+                tr.stop = problem if problem == "incomplete" else \
+                    f"sysex length longer than 4 bytes at byte {ev_pos}"
+                tr.pos = ev_pos
+                return tr
             if pos + length > end:
                 tr.stop, tr.pos = (f"sysex at byte {ev_pos} declares {length} bytes, past the "
                                    f"end of the track", ev_pos)
