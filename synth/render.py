@@ -5,11 +5,12 @@ Rendering happens in two stages:
 1. :class:`RenderPlan` turns the score into sample positions (rounded from
    absolute times through the tempo map, so nothing drifts), resolves each
    part's patch and effects, and yields the *raw mix* in chunks.  Every note
-   is rendered whole by :func:`synth.voice.render_note` when it starts and
+   is rendered by :func:`synth.voice.render_note_pieces` when it starts (whole,
+   or a long note in pieces of about six seconds with its state carried) and
    dropped when it has rung out; part buffers are summed in note order and
    effects carry their state, so the chunk size never changes a sample.
-   Memory is bounded by the chunk size and the longest sounding notes, not
-   by the length of the piece.
+   Memory is bounded by the chunk size and the number of sounding notes, not
+   by the length of the piece or of a note.
 2. The master stage scales the raw mix so its peak sits at the ceiling
    (default -1 dBFS).  Because that needs the peak of the whole piece,
    :func:`render_to_file` spools the raw mix to a temporary file on disk,
@@ -37,7 +38,7 @@ from .fx import Chain, build_chain
 from .patch import Patch, resolve_patch
 from .score import Part, Score
 from .units import db_to_amp
-from .voice import note_length, render_note
+from .voice import note_length, render_note_pieces
 
 __all__ = [
     "SR_MIN",
@@ -219,7 +220,8 @@ class RenderPlan:
     def seconds(self) -> float:
         return self.frames / self.sr
 
-    def _voice(self, pp: _PartPlan, i: int) -> np.ndarray:
+    def _voice(self, pp: _PartPlan, i: int) -> Iterator[np.ndarray]:
+        """Note ``i`` of a part as consecutive pieces (one piece unless it is long)."""
         note = pp.part.notes[i]
         bend = None
         if pp.bends[i] is not None:
@@ -234,9 +236,10 @@ class RenderPlan:
                                                                pitch=note.pitch):
             stolen_at = int(pp.lengths[i])
         prev_pitch = pp.part.notes[i - 1].pitch if pp.patch.glide > 0 and i > 0 else None
-        return render_note(pp.patch, pitch=note.pitch, velocity=note.velocity,
-                           gate_samples=gate, sr=self.sr, rng=rng,
-                           bend_semitones=bend, prev_pitch=prev_pitch, stolen_at=stolen_at)
+        return render_note_pieces(pp.patch, pitch=note.pitch, velocity=note.velocity,
+                                  gate_samples=gate, sr=self.sr, rng=rng,
+                                  bend_semitones=bend, prev_pitch=prev_pitch,
+                                  stolen_at=stolen_at)
 
     def chunks(self, chunk_samples: int = DEFAULT_CHUNK) -> Iterator[np.ndarray]:
         """Yield the raw (pre-master) stereo mix in blocks of ``chunk_samples``.
@@ -273,18 +276,27 @@ class RenderPlan:
             for pp, st in zip(chosen, state):
                 while st["next"] < len(pp.starts) and pp.starts[st["next"]] < b:
                     i = st["next"]
-                    st["active"].append((int(pp.starts[i]), self._voice(pp, i)))
+                    pieces = self._voice(pp, i)
+                    # [start of the current piece, the piece, the rest of the note]
+                    st["active"].append([int(pp.starts[i]), next(pieces), pieces])
                     st["next"] += 1
                 mono = None
                 keep = []
-                for s, samples in st["active"]:
-                    lo, hi = max(a, s), min(b, s + len(samples))
-                    if hi > lo:
-                        if mono is None:
-                            mono = np.zeros(n)
-                        mono[lo - a:hi - a] += samples[lo - s:hi - s]
-                    if s + len(samples) > b:
-                        keep.append((s, samples))
+                for note in st["active"]:
+                    while True:
+                        s, samples, rest = note
+                        lo, hi = max(a, s), min(b, s + len(samples))
+                        if hi > lo:
+                            if mono is None:
+                                mono = np.zeros(n)
+                            mono[lo - a:hi - a] += samples[lo - s:hi - s]
+                        if s + len(samples) > b:       # this piece sounds on: keep the note
+                            keep.append(note)
+                            break
+                        following = next(rest, None)    # this piece is done: the next one
+                        if following is None:
+                            break
+                        note[0], note[1] = s + len(samples), following
                 st["active"] = keep
                 if pp.chain:
                     stereo = np.zeros((2, n))

@@ -181,7 +181,8 @@ def _additive(pages: tuple, segment_seconds: float, freq, max_freq: float, sr: f
     return out
 
 
-def _damped_partials(ratios, amps, decays, freq: float, sr: float, n: int, block: int = 1024):
+def _damped_partials(ratios, amps, decays, freq: float, sr: float, n: int, block: int = 1024,
+                     start: int = 0):
     """Sum of decaying sines at a fixed frequency, as one complex matrix product.
 
     ``sum_p a_p e^{(-d_p + i w_p) k}`` with ``k = B j + m`` factors into
@@ -202,7 +203,7 @@ def _damped_partials(ratios, amps, decays, freq: float, sr: float, n: int, block
     d = np.where(T > 0, 3.0 * np.log(10.0) / (np.where(T > 0, T, 1.0) * sr), 0.0)
     s = -d + 1j * w
     nb = -(-n // block)
-    left = a[None, :] * np.exp(np.outer(np.arange(nb) * block, s))       # (nb, P)
+    left = a[None, :] * np.exp(np.outer(np.arange(nb) * block + start, s))   # (nb, P)
     right = np.exp(np.outer(s, np.arange(block)))                          # (P, B)
     # Im(L R) = Re L Im R + Im L Re R: two real products are 4x faster than one
     # complex einsum.  einsum, not "@": BLAS would start threads that fight the
@@ -544,12 +545,12 @@ def render_note(patch: Patch, *, pitch: float, velocity: int, gate_samples: int,
         offsets = curve if offsets is None else offsets + curve
 
     if patch.glide > 0 and prev_pitch is not None and prev_pitch != pitch:
-        add(modulation.glide(n, sr=sr, from_pitch=prev_pitch - pitch, to_pitch=0.0,
-                             time=patch.glide)[::CONTROL_SAMPLES])
+        add(modulation.glide(len(ctrl), sr=sr / CONTROL_SAMPLES, from_pitch=prev_pitch - pitch,
+                             to_pitch=0.0, time=patch.glide))
     if patch.pitch_env.semitones:
         pe = patch.pitch_env
-        add(modulation.pitch_envelope(n, sr=sr, semitones=pe.semitones, time=pe.time,
-                                      curve=pe.curve)[::CONTROL_SAMPLES])
+        add(modulation.pitch_envelope(len(ctrl), sr=sr / CONTROL_SAMPLES, semitones=pe.semitones,
+                                      time=pe.time, curve=pe.curve))
     if bend_semitones is not None:
         add(_fit(bend_semitones, n)[::CONTROL_SAMPLES])
     if lfo_ctrl is not None and lfo.to_pitch_cents:
@@ -641,3 +642,272 @@ def _stepped_filter(y: np.ndarray, steps: np.ndarray, kind: str, q: float, order
                                         0.45 * sr)), float(sr), q, order)
                for lo in bounds[:-1]]
     return filters.filter_runs(y, designs, bounds)
+
+
+# ---------------------------------------------------------------- long notes, piece by piece
+
+#: Notes longer than this are rendered in pieces of this many samples, the
+#: state of every stage carried from piece to piece, so a nine-minute drone
+#: needs the memory of six seconds.  A multiple of CONTROL_SAMPLES.
+SEGMENT_SAMPLES = 1 << 18
+
+#: Sources whose long notes can be rendered in pieces (the others, all
+#: percussive or short by nature, are rendered whole).
+_SEGMENTED_SOURCES = ("sine", "saw", "square", "triangle", "noise", "pink", "pulse", "unison",
+                      "additive", "partials", "fairlight")
+
+
+def _segmentable(patch: Patch) -> bool:
+    if patch.source not in _SEGMENTED_SOURCES:
+        return False
+    if patch.source == "unison" and patch.param("shape") not in _FIXED_PITCH_SHAPES:
+        return False
+    return patch.source != "fairlight" or patch.param("mode") == 1
+
+
+def render_note_pieces(patch: Patch, *, pitch: float, velocity: int, gate_samples: int,
+                       sr: float, rng=None, bend_semitones=None, prev_pitch=None,
+                       stolen_at=None, piece_samples: int = SEGMENT_SAMPLES):
+    """:func:`render_note` as consecutive pieces, for bounded memory on long notes.
+
+    Yields
+    ------
+    np.ndarray [shape=(m,)]
+        Pieces of at most ``piece_samples`` samples whose concatenation is
+        the note (``note_length`` samples, the last one exactly 0).  A note
+        no longer than one piece, or whose source cannot be split, comes as
+        one piece equal to :func:`render_note`'s output.
+    """
+    full = note_length(patch, gate_samples, sr=sr, pitch=pitch)
+    n = full if stolen_at is None or stolen_at >= full else max(int(stolen_at), 1)
+    kwargs = dict(pitch=pitch, velocity=velocity, gate_samples=gate_samples, sr=sr, rng=rng,
+                  bend_semitones=bend_semitones, prev_pitch=prev_pitch, stolen_at=stolen_at)
+    if n <= piece_samples or not _segmentable(patch):
+        yield render_note(patch, **kwargs)
+        return
+    yield from _LongNote(patch, n=n, full=full, piece=int(piece_samples), **kwargs).pieces()
+
+
+class _LongNote:
+    """The state of one long note rendered piece by piece (see :func:`render_note_pieces`)."""
+
+    def __init__(self, patch, *, n, full, piece, pitch, velocity, gate_samples, sr, rng,
+                 bend_semitones, prev_pitch, stolen_at):
+        self.patch, self.n, self.full, self.sr = patch, n, full, sr
+        self.piece = piece - piece % CONTROL_SAMPLES or CONTROL_SAMPLES
+        self.gate = int(gate_samples)
+        self.rng = rng if rng is not None else np.random.default_rng(0)
+        self.amp = float(db_to_amp(patch.gain_db)) * (velocity / 127.0) ** patch.velocity_curve
+        lfo = patch.lfo
+        # the pitch curve at control rate, for the whole note (n / 32 values)
+        ctrl_n = -(-n // CONTROL_SAMPLES)
+        t_ctrl = np.arange(ctrl_n) * CONTROL_SAMPLES
+        self.lfo_state = None
+        base = pitch + 12 * patch.octave + patch.detune_cents / 100.0
+        self.note_hz = float(midi_to_hz(base))
+        offsets = np.zeros(ctrl_n)
+        moving = False
+        csr = sr / CONTROL_SAMPLES
+        if patch.glide > 0 and prev_pitch is not None and prev_pitch != pitch:
+            offsets += modulation.glide(ctrl_n, sr=csr, from_pitch=prev_pitch - pitch,
+                                        to_pitch=0.0, time=patch.glide)
+            moving = True
+        if patch.pitch_env.semitones:
+            pe = patch.pitch_env
+            offsets += modulation.pitch_envelope(ctrl_n, sr=csr, semitones=pe.semitones,
+                                                 time=pe.time, curve=pe.curve)
+            moving = True
+        if bend_semitones is not None:
+            offsets += _fit(bend_semitones, n)[::CONTROL_SAMPLES]
+            moving = True
+        self.per_sample_lfo = bool(lfo.active and (lfo.to_amp or lfo.to_width
+                                                   or lfo.to_cutoff_octaves))
+        if lfo.active and lfo.to_pitch_cents:
+            offsets += self._lfo(t_ctrl, control=True) * (lfo.to_pitch_cents / 100.0)
+            moving = True
+        self.freq_ctrl = midi_to_hz(base + offsets) if moving else None
+        self.max_freq = float(np.max(self.freq_ctrl)) if moving else self.note_hz
+        self.phase = 0.0
+        self.filter_state = None
+        self.source_state = None
+        if patch.source == "unison":
+            voices = patch.param("voices")
+            self.ratios = 2.0 ** (oscillators.unison_offsets_cents(
+                voices, patch.param("spread_cents")) / 1200.0)
+            self.phases0 = self.rng.uniform(0.0, 1.0, len(self.ratios))
+
+    def _lfo(self, times, control=False):
+        lfo = self.patch.lfo
+        if lfo.shape == "sine":
+            values = np.sin((2.0 * np.pi * lfo.rate_hz / self.sr) * times)
+        else:
+            rate_sr = self.sr / CONTROL_SAMPLES if control else self.sr
+            values, state = modulation.lfo(lfo.shape, lfo.rate_hz, sr=rate_sr, n=len(times),
+                                           rng=self.rng,
+                                           state=None if control else self.lfo_state)
+            if not control:
+                self.lfo_state = state
+        if lfo.delay > 0:
+            values = values * np.minimum(times / (lfo.delay * self.sr), 1.0)
+        return values
+
+    def _envelope(self, a, m):
+        env, sr, gate = self.patch.envelope, self.sr, self.gate
+        if env.kind == "adsr":
+            return envelopes.adsr(m, sr=sr, gate_samples=gate, attack=env.attack,
+                                  decay=env.decay, sustain=env.sustain, release=env.release,
+                                  curve=env.curve, start=a)
+        if env.kind == "cmi":
+            return modulation.cmi_envelope(m, sr=sr, gate_samples=gate, attack=env.attack,
+                                           damping=env.release,
+                                           held_damping=env.held_damping or None, start=a)
+        out = modulation.multi_segment(m, sr=sr, levels=env.levels, times=env.times,
+                                       curves=env.curve, start=a)
+        if env.one_shot or a + m <= gate:
+            return out
+        r = _samples(env.release, sr)
+        at_gate = float(modulation.multi_segment(1, sr=sr, levels=env.levels, times=env.times,
+                                                 curves=env.curve, start=gate)[0])
+        k = np.arange(a, a + m)
+        rel = k >= gate
+        if r > 0:
+            x = np.clip((k[rel] - gate) / r, 0.0, 1.0)
+            out[rel] = at_gate * (1.0 - modulation.segment_progress(x, env.curve))
+        else:
+            out[rel] = 0.0
+        return out
+
+    def _phases(self, freq, m):
+        ph, self.phase = oscillators.phase_ramp(freq, sr=self.sr, n=m, phase=self.phase)
+        return ph
+
+    def _source(self, a, m, freq, lfo_values, envelope):
+        patch, sr, src = self.patch, self.sr, self.patch.source
+        fixed = np.ndim(freq) == 0
+        if src in _FIXED_PITCH_SHAPES:
+            if fixed:
+                return oscillators.fixed_pitch(src, freq, sr=sr, n=m, max_freq=self.max_freq,
+                                               start=a)
+            return oscillators.read_shape(src, self._phases(freq, m), sr=sr,
+                                          max_freq=self.max_freq)
+        if src == "noise":
+            return oscillators.white_noise(m, self.rng)
+        if src == "pink":
+            y, self.source_state = oscillators.pink_noise(m, self.rng, state=self.source_state)
+            return y
+        if src == "pulse":
+            width = patch.param("width")
+            if lfo_values is not None and patch.lfo.to_width:
+                width = np.clip(width + lfo_values * patch.lfo.to_width, 0.01, 0.99)
+            y, self.phase = oscillators.pulse(freq, sr=sr, n=m, phase=self.phase, width=width,
+                                              max_freq=self.max_freq)
+            return y - (2.0 * width - 1.0)
+        if src == "unison":
+            shape, voices = patch.param("shape"), len(self.ratios)
+            top = self.max_freq * float(self.ratios.max())
+            if fixed:
+                y = oscillators.fixed_pitch(shape, freq * self.ratios, sr=sr, n=m,
+                                            phase=self.phases0, max_freq=top, start=a).sum(axis=0)
+            else:
+                y = oscillators.stack_sum(shape, self._phases(freq, m), self.ratios,
+                                          self.phases0, sr=sr, max_freq=top)
+            y /= np.sqrt(voices)
+            return y
+        if src == "additive":
+            return self._additive(a, m, freq)
+        if src == "partials":
+            amps = np.asarray(patch.param("amps"))
+            norm = 1.0 / max(amps.sum(), 1e-9) * 2.0
+            if fixed:
+                return norm * _damped_partials(patch.param("ratios"), amps, patch.param("decays"),
+                                               float(freq), sr, m, start=a)
+            decays = np.where(np.asarray(patch.param("decays")) > 0, patch.param("decays"),
+                              np.inf)
+            y, self.phase = additive.partials(patch.param("ratios"), amps, decays, freq, sr=sr,
+                                              n=m, phase=self.phase, start=a)
+            return norm * y
+        # fairlight, Mode 1: its own VCA and output filter, state carried
+        series = fairlight.SERIES[patch.param("series")]
+        stored = _mode1_table(patch.param("pages"), patch.param("cycle"))
+        loops = fairlight.mode1_loops(self.note_hz, patch.param("segment_seconds"))
+        y, self.source_state = fairlight.voice(stored, freq, sr=sr, n=m, mode=1, series=series,
+                                               loops=loops, envelope=envelope,
+                                               brightness=patch.param("brightness"),
+                                               state=self.source_state)
+        return y
+
+    def _additive(self, a, m, freq):
+        pages, seconds = self.patch.param("pages"), self.patch.param("segment_seconds")
+        nh = min(len(pages[0]), oscillators.max_harmonics(self.max_freq, sr=self.sr))
+        tables = _page_tables(pages, nh)
+        ph = self._phases(freq, m)
+        segs = tables.shape[0]
+        if segs == 1:
+            return oscillators.table_lookup(tables[0], ph)
+        marks = np.round(np.arange(segs) * seconds * self.sr).astype(np.int64)
+        out = np.empty(m)
+        for s in range(segs - 1):
+            lo, hi = max(int(marks[s]), a), min(int(marks[s + 1]), a + m)
+            if hi > lo:
+                x = (np.arange(lo, hi) - marks[s]) / max(marks[s + 1] - marks[s], 1)
+                p = ph[lo - a:hi - a]
+                first = oscillators.table_lookup(tables[s], p)
+                out[lo - a:hi - a] = first + x * (oscillators.table_lookup(tables[s + 1], p) - first)
+        last = max(int(marks[-1]), a)
+        if last < a + m:
+            out[last - a:] = oscillators.table_lookup(tables[-1], ph[last - a:])
+        return out
+
+    def _filter(self, y, a, m, lfo_values):
+        patch, sr = self.patch, self.sr
+        f = patch.filter
+        order = 2 if f.slope == 12 else 4
+        cutoff = f.cutoff * (self.note_hz / _MIDDLE_C_HZ) ** f.key_track
+        octaves = None
+        if f.env_amount:
+            fenv = envelopes.adsr(m, sr=sr, gate_samples=self.n, attack=f.env_attack,
+                                  decay=f.env_decay, sustain=f.env_sustain, release=0.0, start=a)
+            octaves = f.env_amount * fenv
+        if lfo_values is not None and patch.lfo.to_cutoff_octaves:
+            swing = lfo_values * patch.lfo.to_cutoff_octaves
+            octaves = swing if octaves is None else octaves + swing
+        q = float(f.resonance)
+        if octaves is None:
+            sos = _sos(f.type, float(np.clip(cutoff, 10.0, 0.45 * sr)), float(sr), q, order)
+            bounds, designs = [0, m], [sos]
+        else:
+            steps = np.round((np.log2(cutoff) + octaves) * _CUTOFF_STEPS_PER_OCTAVE).astype(np.int64)
+            change = np.flatnonzero(np.diff(steps)) + 1
+            bounds = np.concatenate([[0], change, [m]])
+            designs = [_sos(f.type, float(np.clip(2.0 ** (steps[lo] / _CUTOFF_STEPS_PER_OCTAVE),
+                                                   10.0, 0.45 * sr)), float(sr), q, order)
+                       for lo in bounds[:-1]]
+        y, self.filter_state = filters.filter_runs_state(y, designs, bounds, self.filter_state)
+        return y
+
+    def pieces(self):
+        patch, n = self.patch, self.n
+        for a in range(0, n, self.piece):
+            m = min(self.piece, n - a)
+            if self.freq_ctrl is None:
+                freq = self.note_hz
+            else:
+                c0 = a // CONTROL_SAMPLES
+                freq = np.repeat(self.freq_ctrl[c0:c0 + -(-m // CONTROL_SAMPLES)],
+                                 CONTROL_SAMPLES)[:m]
+            lfo_values = self._lfo(np.arange(a, a + m)) if self.per_sample_lfo else None
+            env = self._envelope(a, m)
+            if lfo_values is not None and patch.lfo.to_amp:
+                env = env * modulation.tremolo(lfo_values, patch.lfo.to_amp)
+            if patch.source == "fairlight":
+                y = self._source(a, m, freq, lfo_values, env * self.amp)
+            else:
+                y = self._source(a, m, freq, lfo_values, None)
+            if patch.filter.active:
+                y = self._filter(y, a, m, lfo_values)
+            if patch.source != "fairlight":
+                y = y * env
+                y *= self.amp
+            if a + m == n:
+                y = _finish(y, m, m + (self.full - n), self.sr)
+            yield y

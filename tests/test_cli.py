@@ -219,7 +219,7 @@ def test_internal_error_exits_1_without_traceback(score_file, tmp_path, monkeypa
     def broken(*a, **k):
         raise ZeroDivisionError("oops")
 
-    monkeypatch.setattr(render_module, "render_note", broken)
+    monkeypatch.setattr(render_module, "render_note_pieces", broken)
     assert run("render", score_file, "-o", tmp_path / "a.wav", "--jobs", 1, "--quiet") == 1
     err = capsys.readouterr().err
     assert "internal error" in err and "--traceback" in err and "Traceback" not in err

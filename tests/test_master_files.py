@@ -109,7 +109,7 @@ def test_failed_render_leaves_nothing_behind(tmp_path, monkeypatch):
     render_module = importlib.import_module("synth.render")
 
     calls = {"n": 0}
-    real = render_module.render_note
+    real = render_module.render_note_pieces
 
     def failing(*args, **kwargs):
         calls["n"] += 1
@@ -117,7 +117,7 @@ def test_failed_render_leaves_nothing_behind(tmp_path, monkeypatch):
             raise KeyboardInterrupt
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(render_module, "render_note", failing)
+    monkeypatch.setattr(render_module, "render_note_pieces", failing)
     out = tmp_path / "a.wav"
     with pytest.raises(KeyboardInterrupt):
         render_to_file(small_score(), out, sr=22050, stems_dir=tmp_path / "stems")

@@ -272,3 +272,40 @@ def test_pulse_voices_carry_no_dc(name):
                     rng=np.random.default_rng(0))
     rms = np.sqrt(np.mean(y ** 2))
     assert abs(np.mean(y)) < 1e-3 * rms
+
+
+@pytest.mark.parametrize("name", ["sub_drone", "pad", "cmi_bell", "bell", "saw", "reed",
+                                  "noise_wind", "organ", "bass", "brass_stab", "lead"])
+def test_long_notes_in_pieces_equal_the_whole_note(name):
+    """A long note rendered piece by piece (state carried) is the same note, bit for bit."""
+    from synth.seeds import rng
+    from synth.voice import render_note_pieces
+
+    sr = 8000
+    gate = 12 * sr
+    kwargs = dict(pitch=50, velocity=100, gate_samples=gate, sr=sr,
+                  prev_pitch=45.0 if name == "lead" else None)
+    whole = render_note(get_preset(name), rng=rng(1, "n"), **kwargs)
+    pieces = list(render_note_pieces(get_preset(name), rng=rng(1, "n"), piece_samples=4096,
+                                     **kwargs))
+    assert len(pieces) > 20 and max(len(p) for p in pieces) <= 4096
+    assert np.array_equal(np.concatenate(pieces), whole)
+
+
+def test_a_ten_minute_note_renders_in_bounded_memory():
+    """Memory follows the piece size, not the note: a 10-minute drone needs a few MB."""
+    import tracemalloc
+
+    sr = 22050
+    score = Score(parts=[Part("drone", [Note(0, 1200, 38, 90)], preset="sub_drone")],
+                  tempo=TempoMap.constant(120))               # 1200 beats = 10 minutes
+    plan = RenderPlan(score, sr=sr)
+    tracemalloc.start()
+    try:
+        frames = sum(block.shape[1] for block in plan.chunks())
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert frames == plan.frames > 600 * sr
+    whole_note_bytes = 8 * plan.frames                 # one float64 copy of the note alone
+    assert peak < 0.25 * whole_note_bytes, peak

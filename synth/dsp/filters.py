@@ -271,9 +271,18 @@ def filter_runs(x, designs, bounds) -> np.ndarray:
     -------
     np.ndarray [shape=(n,), dtype=float64]
     """
+    return filter_runs_state(x, designs, bounds, None)[0]
+
+
+def filter_runs_state(x, designs, bounds, state):
+    """:func:`filter_runs` continuing from ``state`` (``None``: at rest); returns ``(y, state)``.
+
+    ``state`` [shape=(sections, 2)] is the filter memory after the last
+    sample, for the next block of the same note.
+    """
     sections = np.asarray(designs[0]).shape[0]
     buf = np.array(x, dtype=np.float64, order="C")[None, :]
-    zi = np.zeros((1, sections, 2))
+    zi = np.zeros((1, sections, 2)) if state is None else np.array(state, dtype=np.float64)[None]
     for sos, lo, hi in zip(designs, bounds[:-1], bounds[1:]):
         sos = np.ascontiguousarray(sos, dtype=np.float64)
         if _raw_sosfilt is not None:
@@ -281,4 +290,4 @@ def filter_runs(x, designs, bounds) -> np.ndarray:
         else:  # pragma: no cover
             buf[0, lo:hi], z = sosfilt(sos, buf[0, lo:hi], zi=zi[0])
             zi[0] = z
-    return buf[0]
+    return buf[0], zi[0]

@@ -714,7 +714,7 @@ def _table_and_slopes(shape: str, n_harmonics: int) -> tuple[np.ndarray, np.ndar
 
 
 def fixed_pitch(shape: str, freq: float, *, sr: float, n: int, phase=0.0,
-                max_freq: float | None = None) -> np.ndarray:
+                max_freq: float | None = None, start: int = 0) -> np.ndarray:
     """A whole note of a band-limited shape (or sine) at constant frequency.
 
     The one-shot counterpart of :func:`saw` / :func:`square` /
@@ -738,6 +738,9 @@ def fixed_pitch(shape: str, freq: float, *, sr: float, n: int, phase=0.0,
     max_freq : float, optional
         Frequency that fixes the harmonic count (default: the highest
         ``freq``).
+    start : int
+        Index of the first sample: samples ``start .. start + n - 1`` of the
+        tone, so a long note can be rendered piece by piece exactly.
 
     Returns
     -------
@@ -753,7 +756,7 @@ def fixed_pitch(shape: str, freq: float, *, sr: float, n: int, phase=0.0,
     scalar = f.ndim == 0
     f = np.atleast_1d(f)[:, None]
     p0 = np.broadcast_to(np.asarray(phase, dtype=np.float64), f.shape[:1])[:, None]
-    phases = np.arange(int(n), dtype=np.float64) * (f / sr)
+    phases = np.arange(int(start), int(start) + int(n), dtype=np.float64) * (f / sr)
     phases += p0
     top = float(np.max(f)) if max_freq is None else float(max_freq)
     y = read_shape(shape, phases, sr=sr, max_freq=top)
