@@ -387,15 +387,23 @@ class RenderPlan:
 
 
 def _cost_weight(patch: Patch) -> float:
+    """Rendering cost of one sample of ``patch`` relative to a plain saw.
+
+    Ratios measured per part on the 180 s benchmark file (ns per sample:
+    saw 9, two-voice pad 30, filtered saw bass 31, bell 11.5, ...).
+    """
     if patch.source == "unison":
-        weight = 1.6 * float(patch.param("voices"))
+        weight = 1.1 * float(patch.param("voices"))
     else:
-        weight = {"fairlight": 6.0, "partials": 2.5, "additive": 2.0, "pulse": 2.0,
-                  "sync": 4.0, "drums": 1.5, "fm2": 2.0, "fm3": 3.0}.get(patch.source, 1.0)
+        weight = {"pulse": 2.0, "partials": 1.3, "additive": 1.5, "fairlight": 2.0,
+                  "pink": 1.5, "fm2": 2.0, "fm3": 3.0, "sync": 4.0, "ring": 2.0,
+                  "drums": 1.5}.get(patch.source, 1.0)
     if patch.filter.active:
-        weight += 1.0
+        weight += 0.6 * (2 if patch.filter.slope == 24 else 1)
+        if patch.filter.env_amount:
+            weight += 0.8
     if patch.lfo.active or patch.glide or patch.pitch_env.semitones:
-        weight += 1.0
+        weight += 0.6
     return weight
 
 
