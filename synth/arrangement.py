@@ -40,7 +40,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 
 from .errors import ArrangementError, PatchError, SynthError, TransformError
-from .score import Part, Score, TempoChange, TempoMap
+from .score import Score, TempoChange, TempoMap
 from .seeds import derive_seed
 from .transforms import Transform, make
 

@@ -32,7 +32,7 @@ from scipy.signal import sosfilt
 from . import seeds
 from .dsp import additive, envelopes, fairlight, filters, fm, modulation, oscillators
 from .errors import PatchError
-from .patch import Envelope, Patch
+from .patch import Patch
 from .units import db_to_amp, midi_to_hz
 
 __all__ = ["note_length", "render_note", "VOICE_SOURCES", "STEAL_FADE_SECONDS", "DRUM_KIT",
@@ -109,29 +109,6 @@ def note_length(patch: Patch, gate_samples: int, *, sr: float, pitch: float | No
     return envelopes.adsr_length(gate_samples, env.release, sr=sr)
 
 
-def _amp_envelope(env: Envelope, n: int, sr: float, gate: int) -> np.ndarray:
-    if env.kind == "adsr":
-        return envelopes.adsr(n, sr=sr, gate_samples=gate, attack=env.attack, decay=env.decay,
-                              sustain=env.sustain, release=env.release, curve=env.curve)
-    if env.kind == "cmi":
-        return modulation.cmi_envelope(n, sr=sr, gate_samples=gate, attack=env.attack,
-                                       damping=env.release,
-                                       held_damping=env.held_damping or None)
-    out = modulation.multi_segment(n, sr=sr, levels=env.levels, times=env.times, curves=env.curve)
-    if env.one_shot:
-        return out
-    r = _samples(env.release, sr)
-    if gate < n:
-        at_gate = float(modulation.multi_segment(1, sr=sr, levels=env.levels, times=env.times,
-                                                 curves=env.curve, start=gate)[0])
-        if r > 0:
-            x = np.clip((np.arange(gate, n) - gate) / r, 0.0, 1.0)
-            out[gate:] = at_gate * (1.0 - modulation.segment_progress(x, env.curve))
-        else:
-            out[gate:] = 0.0
-    return out
-
-
 # ---------------------------------------------------------------- cached designs
 
 @lru_cache(maxsize=512)
@@ -155,29 +132,6 @@ def _page_tables(pages: tuple, n_harmonics: int, size: int = 4096) -> np.ndarray
     tables = tables / peak if peak > 0 else tables
     out = np.concatenate([tables, tables[:, :1]], axis=1)
     out.setflags(write=False)
-    return out
-
-
-def _additive(pages: tuple, segment_seconds: float, freq, max_freq: float, sr: float, n: int):
-    """Harmonic pages as cross-faded wavetables: a linear move between the
-    amplitude rows equals a linear cross-fade between their waveforms."""
-    nh = min(len(pages[0]), oscillators.max_harmonics(max_freq, sr=sr))
-    tables = _page_tables(pages, nh)
-    ph, _ = oscillators.phase_ramp(freq, sr=sr, n=n)
-    segs = tables.shape[0]
-    if segs == 1:
-        return oscillators.table_lookup(tables[0], ph)
-    marks = np.round(np.arange(segs) * segment_seconds * sr).astype(np.int64)
-    out = np.empty(n)
-    for s in range(segs - 1):
-        lo, hi = min(int(marks[s]), n), min(int(marks[s + 1]), n)
-        if hi > lo:
-            x = (np.arange(lo, hi) - marks[s]) / max(marks[s + 1] - marks[s], 1)
-            a = oscillators.table_lookup(tables[s], ph[lo:hi])
-            b = oscillators.table_lookup(tables[s + 1], ph[lo:hi])
-            out[lo:hi] = a + x * (b - a)
-    last = min(int(marks[-1]), n)
-    out[last:] = oscillators.table_lookup(tables[-1], ph[last:])
     return out
 
 
@@ -292,75 +246,29 @@ def _osc(shape: str):
     return getattr(oscillators, shape)
 
 
-def _source(patch: Patch, freq, max_freq: float, sr: float, n: int, rng, lfo_width):
+def _whole_source(patch: Patch, freq, max_freq: float, sr: float, n: int, rng):
+    """The sources rendered in one piece only (see :class:`_Note` for the others)."""
     src = patch.source
-    fixed = np.ndim(freq) == 0
-    if fixed and src in _FIXED_PITCH_SHAPES:
-        return oscillators.fixed_pitch(src, freq, sr=sr, n=n, max_freq=max_freq)
-    if src == "sine" or src.startswith("naive_"):
+    if src.startswith("naive_"):
         return _osc(src)(freq, sr=sr, n=n)[0]
-    if src in oscillators.BANDLIMITED_SHAPES:
-        return _osc(src)(freq, sr=sr, n=n, max_freq=max_freq)[0]
-    if src == "noise":
-        return oscillators.white_noise(n, rng)
-    if src == "pink":
-        return oscillators.pink_noise(n, rng)[0]
-    if src == "pulse":
-        width = patch.param("width")
-        if lfo_width is not None:
-            width = np.clip(width + lfo_width, 0.01, 0.99)
-        # a voice is AC-coupled: drop the pulse's mean level 2*width - 1 (the kernel
-        # keeps it), which would otherwise put a DC offset of up to 0.95 of the
-        # RMS into every part on a narrow pulse
-        return (oscillators.pulse(freq, sr=sr, n=n, width=width, max_freq=max_freq)[0]
-                - (2.0 * width - 1.0))
-    if src == "unison":
-        shape = patch.param("shape")
-        osc = _osc(shape)
-        if shape == "pulse":
+    if src == "unison":                # stacks of shapes without a fixed-pitch path (pulse)
+        shape, voices = patch.param("shape"), patch.param("voices")
+        if shape != "pulse":
+            osc = _osc(shape)
+        else:
             w = patch.param("width")
 
-            def osc(f, **kw):   # AC-coupled, as above
+            def osc(f, **kw):   # AC-coupled, as the pulse source
                 y, ph = oscillators.pulse(f, width=w, **kw)
                 return y - (2.0 * w - 1.0), ph
-        voices = patch.param("voices")
-        if fixed and shape in _FIXED_PITCH_SHAPES:
-            # the same stack as oscillators.unison, at a fixed pitch in one pass
-            ratios = 2.0 ** (oscillators.unison_offsets_cents(voices, patch.param("spread_cents"))
-                             / 1200.0)
-            phases = rng.uniform(0.0, 1.0, len(ratios))
-            stack = oscillators.fixed_pitch(shape, freq * ratios, sr=sr, n=n, phase=phases,
-                                            max_freq=max_freq * float(ratios.max()))
-            return stack.sum(axis=0) / np.sqrt(voices)
-        if shape in _FIXED_PITCH_SHAPES:
-            # every voice's frequency is the centre's times a ratio, so its phase is
-            # the centre's accumulated phase times that ratio: one accumulator, not N
-            ratios = 2.0 ** (oscillators.unison_offsets_cents(voices, patch.param("spread_cents"))
-                             / 1200.0)
-            phases0 = rng.uniform(0.0, 1.0, len(ratios))
-            centre, _ = oscillators.phase_ramp(freq, sr=sr, n=n)
-            mixed = oscillators.stack_sum(shape, centre, ratios, phases0, sr=sr,
-                                          max_freq=max_freq * float(ratios.max()))
-            mixed /= np.sqrt(voices)
-            return mixed
         stack, _ = oscillators.unison(osc, freq, sr=sr, n=n, voices=voices,
                                       detune_cents=patch.param("spread_cents"), rng=rng,
                                       max_freq=max_freq)
         return stack.sum(axis=0) / np.sqrt(voices)
-    if src == "additive":
-        return _additive(patch.param("pages"), patch.param("segment_seconds"), freq, max_freq, sr, n)
     if src == "drawn":
         cycle = patch.param("cycle")
         y = additive.drawn_wave(cycle, freq, sr=sr, n=n, max_freq=max_freq)[0]
         return y / max(np.max(np.abs(cycle)), 1e-9)
-    if src == "partials":
-        amps = np.asarray(patch.param("amps"))
-        norm = 1.0 / max(amps.sum(), 1e-9) * 2.0
-        if np.ndim(freq) == 0:
-            return norm * _damped_partials(patch.param("ratios"), amps, patch.param("decays"),
-                                           float(freq), sr, n)
-        decays = np.where(np.asarray(patch.param("decays")) > 0, patch.param("decays"), np.inf)
-        return norm * additive.partials(patch.param("ratios"), amps, decays, freq, sr=sr, n=n)[0]
     if src in ("fm2", "fm3"):
         floor, tau = patch.param("index_floor"), patch.param("index_time")
         shape = 1.0 if floor >= 1 else floor + (1 - floor) * np.exp(-np.arange(n) / (tau * sr))
@@ -506,79 +414,14 @@ def render_note(patch: Patch, *, pitch: float, velocity: int, gate_samples: int,
     n = full if stolen_at is None or stolen_at >= full else max(int(stolen_at), 1)
     if rng is None:
         rng = np.random.default_rng(0)
-    gate = int(gate_samples)
-    amp = float(db_to_amp(patch.gain_db)) * (velocity / 127.0) ** patch.velocity_curve
-
     if patch.source == "drums":
+        amp = float(db_to_amp(patch.gain_db)) * (velocity / 127.0) ** patch.velocity_curve
         y = _drum(patch, pitch, sr, full, rng)[:n] * amp
         return _finish(y, n, full, sr)
-
-    # ---- pitch and modulation
-    # Pitch moves slowly next to the audio rate, so the pitch curve (glide,
-    # pitch envelope, bend, vibrato) is evaluated every CONTROL_SAMPLES
-    # samples and held in between: the frequency steps by at most a few
-    # cents every 0.7 ms (at 44.1 kHz) while the phase stays continuous, and
-    # the transcendental functions run on 1/32 of the samples.
-    lfo = patch.lfo
-    lfo_values = lfo_ctrl = None
-    ctrl = np.arange(0, n, CONTROL_SAMPLES)
-    if lfo.active:
-        per_sample = bool(lfo.to_amp or lfo.to_width or lfo.to_cutoff_octaves)
-        times = np.arange(n) if per_sample else ctrl
-        if lfo.shape == "sine":     # a whole note at a fixed rate: closed form
-            values = np.sin((2.0 * np.pi * lfo.rate_hz / sr) * times)
-        else:
-            values, _ = modulation.lfo(lfo.shape, lfo.rate_hz, sr=sr / (1 if per_sample
-                                                                       else CONTROL_SAMPLES),
-                                       n=len(times), rng=rng)
-        if lfo.delay > 0:
-            values = values * np.minimum(times / (lfo.delay * sr), 1.0)
-        if per_sample:
-            lfo_values, lfo_ctrl = values, values[::CONTROL_SAMPLES]
-        else:
-            lfo_ctrl = values
-    base = pitch + 12 * patch.octave + patch.detune_cents / 100.0
-    offsets = None
-
-    def add(curve):
-        nonlocal offsets
-        offsets = curve if offsets is None else offsets + curve
-
-    if patch.glide > 0 and prev_pitch is not None and prev_pitch != pitch:
-        add(modulation.glide(len(ctrl), sr=sr / CONTROL_SAMPLES, from_pitch=prev_pitch - pitch,
-                             to_pitch=0.0, time=patch.glide))
-    if patch.pitch_env.semitones:
-        pe = patch.pitch_env
-        add(modulation.pitch_envelope(len(ctrl), sr=sr / CONTROL_SAMPLES, semitones=pe.semitones,
-                                      time=pe.time, curve=pe.curve))
-    if bend_semitones is not None:
-        add(_fit(bend_semitones, n)[::CONTROL_SAMPLES])
-    if lfo_ctrl is not None and lfo.to_pitch_cents:
-        add(lfo_ctrl * (lfo.to_pitch_cents / 100.0))
-    note_hz = float(midi_to_hz(base))
-    if offsets is None:
-        freq, max_freq = note_hz, note_hz
-    else:
-        freq_ctrl = midi_to_hz(base + offsets)
-        max_freq = float(np.max(freq_ctrl))
-        freq = np.repeat(freq_ctrl, CONTROL_SAMPLES)[:n]
-    env = _amp_envelope(patch.envelope, n, sr, gate)
-    if lfo_values is not None and lfo.to_amp:
-        env = env * modulation.tremolo(lfo_values, lfo.to_amp)
-
-    # ---- source (and, for the Fairlight, its own VCA and output filter)
-    if patch.source == "fairlight":
-        y = _fairlight(patch, freq, note_hz, sr, n, env * amp)
-    else:
-        lfo_width = (lfo_values * lfo.to_width
-                     if lfo_values is not None and lfo.to_width else None)
-        y = _source(patch, freq, max_freq, sr, n, rng, lfo_width)
-    if patch.filter.active:
-        y = _filter(patch, y, note_hz, sr, n, lfo_values)
-    if patch.source != "fairlight":
-        y = y * env
-        y *= amp
-    return _finish(y, n, full, sr)
+    note = _Note(patch, n=n, full=full, piece=n, pitch=pitch, velocity=velocity,
+                 gate_samples=gate_samples, sr=sr, rng=rng, bend_semitones=bend_semitones,
+                 prev_pitch=prev_pitch, stolen_at=stolen_at)
+    return next(note.pieces())
 
 
 def _finish(y: np.ndarray, n: int, full: int, sr: float) -> np.ndarray:
@@ -587,61 +430,6 @@ def _finish(y: np.ndarray, n: int, full: int, sr: float) -> np.ndarray:
         y[n - fade:] *= np.linspace(1.0, 0.0, fade)
     y[-1] = 0.0                                    # filter ringing below -80 dB: end on 0
     return y
-
-
-def _fairlight(patch: Patch, freq, note_hz: float, sr: float, n: int, envelope) -> np.ndarray:
-    series = fairlight.SERIES[patch.param("series")]
-    if patch.param("mode") == 1:
-        stored = _mode1_table(patch.param("pages"), patch.param("cycle"))
-        loops = fairlight.mode1_loops(note_hz, patch.param("segment_seconds"))
-        y, _ = fairlight.voice(stored, freq, sr=sr, n=n, mode=1, series=series, loops=loops,
-                               envelope=envelope, brightness=patch.param("brightness"))
-        return y
-    rate = patch.param("rate_hz") or series.max_rate_hz
-    sample = _mode4_sample(patch, float(rate))
-    y, _ = fairlight.voice(sample, freq, sr=sr, n=n, mode=4, series=series,
-                           root_freq=float(midi_to_hz(patch.param("root"))), rate_hz=rate,
-                           envelope=envelope, brightness=patch.param("brightness"))
-    return y
-
-
-def _filter(patch: Patch, y: np.ndarray, note_hz: float, sr: float, n: int, lfo_values):
-    f = patch.filter
-    order = 2 if f.slope == 12 else 4
-    cutoff = f.cutoff * (note_hz / _MIDDLE_C_HZ) ** f.key_track
-    octaves = None
-    moving_until = n
-    if f.env_amount:
-        fenv = envelopes.adsr(n, sr=sr, gate_samples=n, attack=f.env_attack, decay=f.env_decay,
-                              sustain=f.env_sustain, release=0.0)
-        octaves = f.env_amount * fenv
-        moving_until = min(n, _samples(f.env_attack, sr) + _samples(f.env_decay, sr) + 1)
-    if lfo_values is not None and patch.lfo.to_cutoff_octaves:
-        swing = lfo_values * patch.lfo.to_cutoff_octaves
-        octaves = swing if octaves is None else octaves + swing
-        moving_until = n
-    q = float(f.resonance)
-    if octaves is None:
-        return sosfilt(_sos(f.type, float(np.clip(cutoff, 10.0, 0.45 * sr)), float(sr), q, order), y)
-    steps = np.round((np.log2(cutoff) + octaves) * _CUTOFF_STEPS_PER_OCTAVE).astype(np.int64)
-    steps[moving_until:] = steps[moving_until - 1] if moving_until > 0 else steps[moving_until:]
-    return _stepped_filter(y, steps, f.type, q, order, sr)
-
-
-def _stepped_filter(y: np.ndarray, steps: np.ndarray, kind: str, q: float, order: int, sr: float):
-    """Filter whose cutoff moves in 1/8-octave steps (``2 ** (steps / 8)`` Hz).
-
-    One cached design per step and one run of the filter per run of equal
-    steps, the filter state carried across (:func:`synth.dsp.filters.filter_runs`):
-    the coefficient changes are small (150 cents of cutoff) and there are few
-    of them, so a sweep stays click-free and cheap.
-    """
-    change = np.flatnonzero(np.diff(steps)) + 1
-    bounds = np.concatenate([[0], change, [len(y)]])
-    designs = [_sos(kind, float(np.clip(2.0 ** (steps[lo] / _CUTOFF_STEPS_PER_OCTAVE), 10.0,
-                                        0.45 * sr)), float(sr), q, order)
-               for lo in bounds[:-1]]
-    return filters.filter_runs(y, designs, bounds)
 
 
 # ---------------------------------------------------------------- long notes, piece by piece
@@ -685,16 +473,24 @@ def render_note_pieces(patch: Patch, *, pitch: float, velocity: int, gate_sample
     if n <= piece_samples or not _segmentable(patch):
         yield render_note(patch, **kwargs)
         return
-    yield from _LongNote(patch, n=n, full=full, piece=int(piece_samples), **kwargs).pieces()
+    yield from _Note(patch, n=n, full=full, piece=int(piece_samples), **kwargs).pieces()
 
 
-class _LongNote:
-    """The state of one long note rendered piece by piece (see :func:`render_note_pieces`)."""
+class _Note:
+    """One note, rendered in one piece or piece by piece with every stage's state carried.
+
+    Signal flow: pitch curve (control rate) -> source -> filter -> envelope x
+    velocity x gain (the Fairlight applies its envelope inside, before its
+    output filter).  Sources that cannot continue a piece (FM, sync, ring,
+    drawn cycles, pulse stacks, Mode 4) are only ever asked for one piece
+    (see :func:`_segmentable`).
+    """
 
     def __init__(self, patch, *, n, full, piece, pitch, velocity, gate_samples, sr, rng,
                  bend_semitones, prev_pitch, stolen_at):
         self.patch, self.n, self.full, self.sr = patch, n, full, sr
-        self.piece = piece - piece % CONTROL_SAMPLES or CONTROL_SAMPLES
+        # pieces start on the control grid, so each one picks up the pitch curve exactly
+        self.piece = n if piece >= n else (piece - piece % CONTROL_SAMPLES or CONTROL_SAMPLES)
         self.gate = int(gate_samples)
         self.rng = rng if rng is not None else np.random.default_rng(0)
         self.amp = float(db_to_amp(patch.gain_db)) * (velocity / 127.0) ** patch.velocity_curve
@@ -730,7 +526,7 @@ class _LongNote:
         self.phase = 0.0
         self.filter_state = None
         self.source_state = None
-        if patch.source == "unison":
+        if patch.source == "unison" and patch.param("shape") in _FIXED_PITCH_SHAPES:
             voices = patch.param("voices")
             self.ratios = 2.0 ** (oscillators.unison_offsets_cents(
                 voices, patch.param("spread_cents")) / 1200.0)
@@ -802,7 +598,7 @@ class _LongNote:
             y, self.phase = oscillators.pulse(freq, sr=sr, n=m, phase=self.phase, width=width,
                                               max_freq=self.max_freq)
             return y - (2.0 * width - 1.0)
-        if src == "unison":
+        if src == "unison" and patch.param("shape") in _FIXED_PITCH_SHAPES:
             shape, voices = patch.param("shape"), len(self.ratios)
             top = self.max_freq * float(self.ratios.max())
             if fixed:
@@ -826,15 +622,23 @@ class _LongNote:
             y, self.phase = additive.partials(patch.param("ratios"), amps, decays, freq, sr=sr,
                                               n=m, phase=self.phase, start=a)
             return norm * y
-        # fairlight, Mode 1: its own VCA and output filter, state carried
-        series = fairlight.SERIES[patch.param("series")]
-        stored = _mode1_table(patch.param("pages"), patch.param("cycle"))
-        loops = fairlight.mode1_loops(self.note_hz, patch.param("segment_seconds"))
-        y, self.source_state = fairlight.voice(stored, freq, sr=sr, n=m, mode=1, series=series,
-                                               loops=loops, envelope=envelope,
-                                               brightness=patch.param("brightness"),
-                                               state=self.source_state)
-        return y
+        if src == "fairlight":      # its own VCA and output filter, state carried
+            series = fairlight.SERIES[patch.param("series")]
+            if patch.param("mode") == 1:
+                stored = _mode1_table(patch.param("pages"), patch.param("cycle"))
+                loops = fairlight.mode1_loops(self.note_hz, patch.param("segment_seconds"))
+                y, self.source_state = fairlight.voice(
+                    stored, freq, sr=sr, n=m, mode=1, series=series, loops=loops,
+                    envelope=envelope, brightness=patch.param("brightness"),
+                    state=self.source_state)
+                return y
+            rate = patch.param("rate_hz") or series.max_rate_hz
+            y, _ = fairlight.voice(_mode4_sample(patch, float(rate)), freq, sr=sr, n=m, mode=4,
+                                   series=series, root_freq=float(midi_to_hz(patch.param("root"))),
+                                   rate_hz=rate, envelope=envelope,
+                                   brightness=patch.param("brightness"))
+            return y
+        return _whole_source(patch, freq, self.max_freq, sr, m, self.rng)
 
     def _additive(self, a, m, freq):
         pages, seconds = self.patch.param("pages"), self.patch.param("segment_seconds")

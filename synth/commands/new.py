@@ -198,7 +198,7 @@ spread_cents = 3         # plus a small random offset per note
     for p in parts:
         preset = p.preset
         if builtin and p.name == "ground":
-            out.append(f'''
+            out.append('''
 [parts.ground]
 preset = "saw"
 gain_db = -6

@@ -3,7 +3,6 @@ Markov melody trained on a part.  Both add a new part marked ``generated``."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 
 import numpy as np
 

@@ -13,7 +13,7 @@ from dataclasses import replace
 import numpy as np
 
 from ..errors import TransformError
-from ..score import Note, Part, Score, parse_key
+from ..score import Note, Part, Score
 from ..units import PITCH_CLASSES
 from .base import Param, Selection, add_generated, fit_pitch, map_parts, onset_groups, register
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from dataclasses import replace
 from fractions import Fraction
 
 import numpy as np
 
 from ..errors import ScoreError, TransformError
-from ..score import KeyChange, MeterChange, MeterMap, Note, Part, Score, TempoChange, TempoMap, parse_meter
+from ..score import MeterChange, MeterMap, Part, Score, TempoChange, TempoMap, parse_meter
 from .base import Param, Selection, add_generated, fit_pitch, map_parts, register
 
 __all__ = ["default_groups", "remeter_map"]
