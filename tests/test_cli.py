@@ -253,3 +253,23 @@ def test_every_help_example_names_files_that_exist(capsys):
     assert named, "the help should show shipped files"
     missing = sorted(p for p in named if not (root / p).exists())
     assert missing == []
+
+
+def test_renders_are_identical_across_processes_and_hash_seeds(tmp_path):
+    """Reproducible on any run: two fresh processes with different PYTHONHASHSEEDs
+    render an arrangement (seeded transforms and voices) to the same bytes."""
+    import pathlib
+    root = pathlib.Path(__file__).resolve().parents[1]
+    arrangement = root / "arrangements" / "laurel-waltz-carousel-5-8.toml"
+    outputs = []
+    for hash_seed in ("1", "2"):
+        out = tmp_path / f"h{hash_seed}.wav"
+        env = dict(os.environ, PYTHONHASHSEED=hash_seed,
+                   PYTHONPATH=os.pathsep.join(sys.path))
+        proc = subprocess.run([sys.executable, "-m", "synth", "render", str(arrangement),
+                               "--bars", "1-6", "--sample-rate", "22050", "--variation", "2",
+                               "-o", str(out), "--quiet"], capture_output=True, env=env,
+                              timeout=300)
+        assert proc.returncode == 0, proc.stderr
+        outputs.append(out.read_bytes())
+    assert outputs[0] == outputs[1]
