@@ -27,7 +27,6 @@ import os
 from functools import lru_cache
 
 import numpy as np
-from scipy.signal import sosfilt
 
 from . import seeds
 from .dsp import additive, envelopes, fairlight, filters, fm, modulation, oscillators
@@ -310,6 +309,8 @@ def _decay(n: int, c: float = 6.91) -> np.ndarray:
 
 
 def _filtered(x, kind, cutoff, sr, q=0.7071, order=2):
+    from scipy.signal import sosfilt
+
     return sosfilt(_sos(kind, float(min(cutoff, 0.45 * sr)), float(sr), float(q), order), x)
 
 

@@ -24,7 +24,6 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
-from scipy.signal import lfilter
 
 from .oscillators import phase_ramp
 
@@ -36,6 +35,11 @@ __all__ = [
     "saturate", "SATURATION_SHAPES", "saturate_latency",
 ]
 
+
+
+def _lfilter():
+    from scipy.signal import lfilter   # lazily: importing scipy.signal takes 0.5 s
+    return lfilter
 
 def _stereo(x, name):
     x = np.asarray(x, dtype=np.float64)
@@ -122,7 +126,7 @@ def reverb(x, *, sr: float, rt60: float = 2.0, damping: float = 0.3, size: float
         k = np.arange(t + lo, t + hi)
         idx = offsets[:, None] + k[None, :] % d[:, None]                # (8, L)
         out = buf[idx]                                                  # written d samples ago
-        damped, zi = lfilter([1.0 - a], [1.0, -a], out, axis=-1, zi=zi)
+        damped, zi = _lfilter()([1.0 - a], [1.0, -a], out, axis=-1, zi=zi)
         buf[idx] = _hadamard8(damped * gains[:, None]) + x[inject_rows, lo:hi]
         # explicit sums, not a matrix product: a fixed summation order keeps blocks exact
         wet[0, lo:hi] = ((out[0] - out[1]) + (out[2] - out[3])) + ((out[4] - out[5]) + (out[6] - out[7]))
@@ -183,7 +187,7 @@ def delay(x, *, sr: float, time: float, feedback: float = 0.35, mix: float = 0.3
         idx = np.arange(t + lo, t + hi) % D
         out = buf[:, idx]
         wet[:, lo:hi] = out
-        fed, zi = lfilter([1.0 - a], [1.0, -a], out, axis=-1, zi=zi)
+        fed, zi = _lfilter()([1.0 - a], [1.0, -a], out, axis=-1, zi=zi)
         buf[:, idx] = x[:, lo:hi] + feedback * fed
     return (1.0 - mix) * x + mix * wet, {"buf": buf, "t": t + n, "zi": zi}
 

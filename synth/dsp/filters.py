@@ -31,8 +31,9 @@ an LFO may sweep past Nyquist without blowing up).
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
-from scipy.signal import bilinear_zpk, sosfilt, zpk2sos
 
 __all__ = [
     "FILTER_KINDS",
@@ -137,6 +138,8 @@ def design_fairlight_lowpass(cutoff: float, *, sr: float) -> np.ndarray:
     fc = float(_clamp_cutoff(cutoff, sr))
     omega_c = 2.0 * sr * np.tan(np.pi * fc / sr)        # prewarped analogue cutoff
     pole = -omega_c / np.sqrt(2.0 ** 0.25 - 1.0)
+    from scipy.signal import bilinear_zpk, zpk2sos   # lazily: importing scipy.signal takes 0.5 s
+
     z, p, k = bilinear_zpk([], [pole] * 4, pole ** 4, fs=sr)
     return zpk2sos(z, p, k)
 
@@ -162,6 +165,8 @@ def apply(x, sos, state=None):
     """
     x = np.asarray(x, dtype=np.float64)
     zi = _zi(sos, x) if state is None else state
+    from scipy.signal import sosfilt
+
     return sosfilt(sos, x, axis=-1, zi=zi)
 
 
@@ -213,7 +218,7 @@ def modulated_filter(x, cutoff, *, sr: float, kind: str = "lowpass", q=1 / np.sq
     pieces = []
     for lo, hi, sos in zip(bounds[:-1], bounds[1:], coeffs):
         if hi > lo:
-            y, zi = sosfilt(sos, x[..., lo:hi], axis=-1, zi=zi)
+            y, zi = _sosfilt_public()(sos, x[..., lo:hi], axis=-1, zi=zi)
             pieces.append(y)
     current = coeffs[-1]
     y = np.concatenate(pieces, axis=-1) if pieces else x[..., :0].copy()
@@ -244,10 +249,20 @@ def sos_response(sos, freqs, *, sr: float) -> np.ndarray:
     return h
 
 
-try:    # the compiled kernel behind scipy.signal.sosfilt, without its per-call checks
-    from scipy.signal._sosfilt import _sosfilt as _raw_sosfilt
-except ImportError:  # pragma: no cover - other SciPy layouts: use the public function
-    _raw_sosfilt = None
+@lru_cache(maxsize=1)
+def _sosfilt_public():
+    from scipy.signal import sosfilt   # lazily: importing scipy.signal takes 0.5 s
+    return sosfilt
+
+
+@lru_cache(maxsize=1)
+def _sosfilt_raw():
+    """The compiled kernel behind scipy.signal.sosfilt, without its per-call checks."""
+    try:
+        from scipy.signal._sosfilt import _sosfilt
+    except ImportError:  # pragma: no cover - other SciPy layouts: use the public function
+        return None
+    return _sosfilt
 
 
 def filter_runs(x, designs, bounds) -> np.ndarray:
@@ -285,9 +300,10 @@ def filter_runs_state(x, designs, bounds, state):
     zi = np.zeros((1, sections, 2)) if state is None else np.array(state, dtype=np.float64)[None]
     for sos, lo, hi in zip(designs, bounds[:-1], bounds[1:]):
         sos = np.ascontiguousarray(sos, dtype=np.float64)
-        if _raw_sosfilt is not None:
-            _raw_sosfilt(sos, buf[:, lo:hi], zi)
+        raw = _sosfilt_raw()
+        if raw is not None:
+            raw(sos, buf[:, lo:hi], zi)
         else:  # pragma: no cover
-            buf[0, lo:hi], z = sosfilt(sos, buf[0, lo:hi], zi=zi[0])
+            buf[0, lo:hi], z = _sosfilt_public()(sos, buf[0, lo:hi], zi=zi[0])
             zi[0] = z
     return buf[0], zi[0]
