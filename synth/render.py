@@ -261,9 +261,11 @@ class RenderPlan:
             One per requested part, for consecutive blocks of
             ``chunk_samples`` covering ``frames``: ``None`` when the part is
             silent in the block (no sounding note and no effects: it adds
-            exactly nothing), ``np.ndarray [shape=(n,)]`` the mono sum of its
-            notes when it has no effects (gain and pan are applied by the
-            mixer), else ``np.ndarray [shape=(2, n)]`` after its effects.
+            exactly nothing); ``(offset, np.ndarray [shape=(m,)])``, the mono
+            sum of its notes over the span of the block they cover, when it
+            has no effects (gain and pan are applied by the mixer; outside the
+            span it would add zeros); else ``np.ndarray [shape=(2, n)]`` after
+            its effects.
         """
         if chunk_samples < 1:
             raise RenderError(f"chunk_samples must be >= 1, got {chunk_samples!r}")
@@ -280,16 +282,14 @@ class RenderPlan:
                     # [start of the current piece, the piece, the rest of the note]
                     st["active"].append([int(pp.starts[i]), next(pieces), pieces])
                     st["next"] += 1
-                mono = None
+                pieces_here = []        # (lo, hi, samples, note start of the piece), in note order
                 keep = []
                 for note in st["active"]:
                     while True:
                         s, samples, rest = note
                         lo, hi = max(a, s), min(b, s + len(samples))
                         if hi > lo:
-                            if mono is None:
-                                mono = np.zeros(n)
-                            mono[lo - a:hi - a] += samples[lo - s:hi - s]
+                            pieces_here.append((lo, hi, samples, s))
                         if s + len(samples) > b:       # this piece sounds on: keep the note
                             keep.append(note)
                             break
@@ -298,14 +298,24 @@ class RenderPlan:
                             break
                         note[0], note[1] = s + len(samples), following
                 st["active"] = keep
+                span = None
+                if pieces_here:
+                    # the mono sum over just the span the notes cover (a short
+                    # note in a long block costs its own length, not the block's)
+                    first = min(lo for lo, _, _, _ in pieces_here)
+                    mono = np.zeros(max(hi for _, hi, _, _ in pieces_here) - first)
+                    for lo, hi, samples, s in pieces_here:
+                        mono[lo - first:hi - first] += samples[lo - s:hi - s]
+                    span = (first - a, mono)
                 if pp.chain:
                     stereo = np.zeros((2, n))
-                    if mono is not None:
-                        np.multiply(mono, pp.left, out=stereo[0])
-                        np.multiply(mono, pp.right, out=stereo[1])
+                    if span is not None:
+                        off, mono = span
+                        np.multiply(mono, pp.left, out=stereo[0, off:off + len(mono)])
+                        np.multiply(mono, pp.right, out=stereo[1, off:off + len(mono)])
                     blocks.append(pp.chain.process(stereo))
                 else:
-                    blocks.append(mono)
+                    blocks.append(span)
             yield blocks
 
     def stereo(self, index: int, block, n: int) -> np.ndarray:
@@ -313,11 +323,12 @@ class RenderPlan:
         pp = self.parts[index]
         if block is None:
             return np.zeros((2, n))
-        if block.ndim == 2:
+        if not isinstance(block, tuple):
             return block
-        out = np.empty((2, n))
-        np.multiply(block, pp.left, out=out[0])
-        np.multiply(block, pp.right, out=out[1])
+        off, mono = block
+        out = np.zeros((2, n))
+        np.multiply(mono, pp.left, out=out[0, off:off + len(mono)])
+        np.multiply(mono, pp.right, out=out[1, off:off + len(mono)])
         return out
 
     def mix_blocks(self, blocks, n: int) -> np.ndarray:
@@ -332,11 +343,12 @@ class RenderPlan:
         for pp, block in zip(self.parts, blocks):
             if block is None:
                 continue
-            if block.ndim == 2:
+            if not isinstance(block, tuple):
                 mix += block
             else:
-                mix[0] += block * pp.left
-                mix[1] += block * pp.right
+                off, mono = block
+                mix[0, off:off + len(mono)] += mono * pp.left
+                mix[1, off:off + len(mono)] += mono * pp.right
         return mix
 
     def chunks_with_stems(self, chunk_samples: int = DEFAULT_CHUNK, jobs: int = 1,
@@ -434,8 +446,11 @@ def _worker(plan: "RenderPlan", indices, chunk_samples, conn) -> None:
             for block in blocks:
                 if block is None:
                     conn.send_bytes(b"0")
+                elif isinstance(block, tuple):          # (offset, mono span)
+                    conn.send_bytes(b"1" + int(block[0]).to_bytes(8, "little"))
+                    conn.send_bytes(np.ascontiguousarray(block[1]).tobytes())
                 else:
-                    conn.send_bytes(b"1" if block.ndim == 1 else b"2")
+                    conn.send_bytes(b"2")
                     conn.send_bytes(np.ascontiguousarray(block).tobytes())
     except BaseException as e:  # report, never hang the parent
         try:
@@ -488,7 +503,8 @@ def _parallel_part_chunks(plan: "RenderPlan", chunk_samples: int, jobs: int):
                                               + recv.recv_bytes().decode(errors="replace"))
                         if kind != b"0":
                             data = np.frombuffer(recv.recv_bytes(), dtype=np.float64)
-                            blocks[i] = data if kind == b"1" else data.reshape(2, n)
+                            blocks[i] = ((int.from_bytes(kind[1:], "little"), data)
+                                         if kind[:1] == b"1" else data.reshape(2, n))
                     except EOFError:
                         raise RenderError("a render worker died unexpectedly") from None
             yield blocks
