@@ -34,7 +34,7 @@ from .errors import PatchError
 from .patch import Patch
 from .units import db_to_amp, midi_to_hz
 
-__all__ = ["note_length", "render_note", "VOICE_SOURCES", "STEAL_FADE_SECONDS", "DRUM_KIT",
+__all__ = ["note_length", "render_note", "render_note_pieces", "STEAL_FADE_SECONDS", "DRUM_KIT",
            "drum_for_note", "MODE4_MAX_SAMPLES"]
 
 #: Pitch modulation (vibrato, glide, pitch envelope, bend) is evaluated every
@@ -294,12 +294,6 @@ def _whole_source(patch: Patch, freq, max_freq: float, sr: float, n: int, rng):
     raise PatchError(f"patch {patch.name!r}: source {src!r} has no voice")  # pragma: no cover
 
 
-#: Sources rendered by :func:`render_note` (fairlight and drums have paths of their own).
-VOICE_SOURCES = ("sine", "saw", "square", "triangle", "noise", "pink", "pulse", "unison",
-                 "additive", "drawn", "partials", "fm2", "fm3", "sync", "ring",
-                 "naive_saw", "naive_square", "naive_triangle", "fairlight", "drums")
-
-
 # ---------------------------------------------------------------- drums
 
 def _decay(n: int, c: float = 6.91) -> np.ndarray:
@@ -439,6 +433,10 @@ def _finish(y: np.ndarray, n: int, full: int, sr: float) -> np.ndarray:
 #: state of every stage carried from piece to piece, so a nine-minute drone
 #: needs the memory of six seconds.  A multiple of CONTROL_SAMPLES.
 SEGMENT_SAMPLES = 1 << 18
+
+#: The last piece of a note is never shorter than this (or half a piece), so
+#: the fade of a stolen note (4 ms: 384 samples at 96 kHz) always fits in it.
+_MIN_LAST_PIECE = 1024
 
 #: Sources whose long notes can be rendered in pieces (the others, all
 #: percussive or short by nature, are rendered whole).
@@ -687,13 +685,20 @@ class _Note:
             designs = [_sos(f.type, float(np.clip(2.0 ** (steps[lo] / _CUTOFF_STEPS_PER_OCTAVE),
                                                    10.0, 0.45 * sr)), float(sr), q, order)
                        for lo in bounds[:-1]]
-        y, self.filter_state = filters.filter_runs_state(y, designs, bounds, self.filter_state)
+        y, self.filter_state = filters.filter_runs(y, designs, bounds, self.filter_state)
         return y
 
     def pieces(self):
         patch, n = self.patch, self.n
-        for a in range(0, n, self.piece):
+        a = 0
+        while a < n:
             m = min(self.piece, n - a)
+            rest = n - (a + m)
+            shortest = min(_MIN_LAST_PIECE, self.piece // 2)
+            if 0 < rest < shortest:
+                # no short last piece: a stolen note's fade must fit in it whole (the
+                # cut stays on the control grid, so the pitch curve lines up)
+                m -= -(-(shortest - rest) // CONTROL_SAMPLES) * CONTROL_SAMPLES
             if self.freq_ctrl is None:
                 freq = self.note_hz
             else:
@@ -715,4 +720,5 @@ class _Note:
                 y *= self.amp
             if a + m == n:
                 y = _finish(y, m, m + (self.full - n), self.sr)
+            a += m
             yield y

@@ -309,3 +309,23 @@ def test_a_ten_minute_note_renders_in_bounded_memory():
     assert frames == plan.frames > 600 * sr
     whole_note_bytes = 8 * plan.frames                 # one float64 copy of the note alone
     assert peak < 0.25 * whole_note_bytes, peak
+
+
+def test_a_stolen_long_note_in_pieces_equals_the_whole_note():
+    """The fade of a stolen note lands in the last piece whole, wherever the cut falls."""
+    from synth.seeds import rng
+    from synth.voice import render_note_pieces
+
+    sr = 8000
+    patch = get_preset("pad")
+    for stolen_at in (4096 * 5 + 3, 4096 * 7 - 1, 4096 * 9 + 4000):
+        kwargs = dict(pitch=55, velocity=90, gate_samples=20 * sr, sr=sr, stolen_at=stolen_at)
+        whole = render_note(patch, rng=rng(3, "n"), **kwargs)
+        pieces = list(render_note_pieces(patch, rng=rng(3, "n"), piece_samples=4096, **kwargs))
+        assert len(whole) == stolen_at
+        assert np.array_equal(np.concatenate(pieces), whole)
+        fade = round(STEAL_FADE_SECONDS * sr)
+        rms = lambda x: np.sqrt(np.mean(x ** 2))   # noqa: E731
+        # a linear fade: its last quarter is far quieter than the signal before the fade
+        assert rms(whole[-fade // 4:]) < 0.35 * rms(whole[-3 * fade:-fade])
+        assert whole[-1] == 0.0

@@ -265,7 +265,7 @@ def _sosfilt_raw():
     return _sosfilt
 
 
-def filter_runs(x, designs, bounds) -> np.ndarray:
+def filter_runs(x, designs, bounds, state=None):
     """Filter ``x`` through designs that change at ``bounds``, state carried across.
 
     Run ``i`` (samples ``bounds[i]:bounds[i + 1]``) goes through ``designs[i]``
@@ -281,19 +281,15 @@ def filter_runs(x, designs, bounds) -> np.ndarray:
     designs : sequence of np.ndarray [shape=(sections, 6)]
     bounds : sequence of int
         ``len(designs) + 1`` increasing sample indices from 0 to ``n``.
+    state : np.ndarray [shape=(sections, 2)], optional
+        Filter memory left by the previous block of the same signal
+        (``None``: at rest).
 
     Returns
     -------
-    np.ndarray [shape=(n,), dtype=float64]
-    """
-    return filter_runs_state(x, designs, bounds, None)[0]
-
-
-def filter_runs_state(x, designs, bounds, state):
-    """:func:`filter_runs` continuing from ``state`` (``None``: at rest); returns ``(y, state)``.
-
-    ``state`` [shape=(sections, 2)] is the filter memory after the last
-    sample, for the next block of the same note.
+    y : np.ndarray [shape=(n,), dtype=float64]
+    state : np.ndarray [shape=(sections, 2)]
+        The memory after the last sample, for the next block.
     """
     sections = np.asarray(designs[0]).shape[0]
     buf = np.array(x, dtype=np.float64, order="C")[None, :]
