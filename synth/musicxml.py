@@ -45,6 +45,7 @@ import zipfile
 from fractions import Fraction
 
 from .errors import ScoreError, SynthWarning
+from .files import read_bytes
 from .midi import gm
 from .midi.reader import build_meter_map
 from .score import KeyChange, MeterChange, Metadata, Note, Part, Score, TempoMap
@@ -95,19 +96,7 @@ def read_musicxml(path_or_bytes, *, source: str | None = None) -> Score:
 def read_musicxml_report(path_or_bytes, *, source: str | None = None
                          ) -> tuple[Score, list[str]]:
     """Like :func:`read_musicxml`, returning ``(score, messages)`` instead of warning."""
-    if isinstance(path_or_bytes, (bytes, bytearray, memoryview)):
-        data, path = bytes(path_or_bytes), None
-    else:
-        path = os.fspath(path_or_bytes)
-        try:
-            size = os.path.getsize(path)
-            if size > MAX_XML_BYTES:
-                raise ScoreError(f"file is {size} bytes; larger than the {MAX_XML_BYTES}-byte "
-                                 f"limit", source=path)
-            with open(path, "rb") as f:
-                data = f.read()
-        except OSError as e:
-            raise ScoreError(f"cannot read: {e.strerror or e}", source=path) from None
+    data, path = read_bytes(path_or_bytes, limit=MAX_XML_BYTES, error_type=ScoreError)
     source = source or path
     try:
         return _read(data, source)

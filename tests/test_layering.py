@@ -14,7 +14,7 @@ import pytest
 PACKAGE = pathlib.Path(__file__).resolve().parents[1] / "synth"
 
 LAYERS = [
-    {"errors", "units"},
+    {"errors", "units", "files"},
     {"dsp", "seeds", "audio", "loudness"},
     {"score", "patch"},
     {"notation", "voice", "fx", "analysis", "transforms", "midi", "musicxml", "scorefile",

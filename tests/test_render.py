@@ -51,8 +51,8 @@ def test_onsets_follow_the_tempo_map_within_1ms():
         expected = round(seconds * sr)
         found = first_onset(y, threshold=1e-3, start=expected - int(0.1 * sr))
         assert abs(found - expected) <= sr // 1000, (beat, found, expected)
-    # the note held across the tempo change ends at 2.5 s (3 beats of 120 up to beat 4... ) no:
-    # beats 3..4 at 120 bpm (0.5 s) + beats 4..5 at 60 bpm (1 s): release starts at 3.0 s
+    # the note held across the tempo change (beats 3..5) is released at 1.5 s + beats 3..4
+    # at 120 bpm (0.5 s) + beats 4..5 at 60 bpm (1 s) = 3.0 s
     release_start = round(3.0 * sr)
     env_before = np.abs(y[release_start - 400:release_start]).max()
     env_after = np.abs(y[release_start + 500:release_start + 900]).max()

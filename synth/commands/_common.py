@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 import warnings
 
 from ..errors import SynthWarning
 from ..loader import load
+
+
+def default_output(input_path: str, suffix: str) -> str:
+    """INPUT's file name with ``suffix``, in the current folder (``song.mid`` -> ``song.wav``)."""
+    return os.path.splitext(os.path.basename(input_path))[0] + suffix
 
 
 def eprint(*args) -> None:

@@ -9,7 +9,7 @@ import sys
 from ..audio import atomic_output, check_writable
 from ..errors import MidiError
 from ..midi import midi_bytes
-from ._common import add_seed_options, eprint, load_input
+from ._common import add_seed_options, default_output, eprint, load_input
 
 HELP = """examples:
   synth export arrangements/sonnerie-bells-in-the-ice.toml -o ice.mid
@@ -39,12 +39,9 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def default_output(input_path: str) -> str:
-    return os.path.splitext(os.path.basename(input_path))[0] + ".mid"
-
 
 def run(args) -> int:
-    out = args.output or default_output(args.input)
+    out = args.output or default_output(args.input, ".mid")
     if out != "-" and os.path.splitext(out)[1].lower() not in _SUFFIXES:
         raise MidiError(f"output {out!r} must end in .mid or .midi")
     check_writable(out, force=args.force)        # fail before any work

@@ -6,7 +6,7 @@ import argparse
 import os
 
 from ..render import DEFAULT_MAX_SECONDS
-from ._common import add_seed_options, eprint, load_input
+from ._common import add_seed_options, default_output, eprint, load_input
 
 HELP = """examples:
   synth plot examples/first-score.toml -o first.png
@@ -39,9 +39,6 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def default_output(input_path: str) -> str:
-    return os.path.splitext(os.path.basename(input_path))[0] + ".png"
-
 
 def run(args) -> int:
     from ..audio import check_writable
@@ -49,7 +46,7 @@ def run(args) -> int:
     from ..plot import plot_score, require_matplotlib
     from .analyze import partials_for
 
-    out = args.output or default_output(args.input)
+    out = args.output or default_output(args.input, ".png")
     if os.path.splitext(out)[1].lower() != ".png":
         raise SynthError(f"output {out!r} must end in .png")
     require_matplotlib()                         # a missing matplotlib fails before any work

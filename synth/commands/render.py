@@ -9,7 +9,7 @@ from .. import __version__
 from ..audio import BIT_DEPTHS, check_writable
 from ..patch import get_preset
 from ..render import DEFAULT_MAX_SECONDS, DEFAULT_SR, MasterSettings, render_to_file
-from ._common import Progress, add_seed_options, eprint, load_input
+from ._common import Progress, add_seed_options, default_output, eprint, load_input
 
 HELP = """examples:
   synth render examples/first-score.toml -o first.wav
@@ -65,12 +65,9 @@ def _bar_range(text: str) -> tuple[int, int]:
     return first, last
 
 
-def default_output(input_path: str) -> str:
-    return os.path.splitext(os.path.basename(input_path))[0] + ".wav"
-
 
 def run(args) -> int:
-    out = args.output or default_output(args.input)
+    out = args.output or default_output(args.input, ".wav")
     check_writable(out, force=args.force)        # fail before any work
     if args.preset:
         get_preset(args.preset)

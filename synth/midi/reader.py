@@ -29,6 +29,7 @@ import mido
 import numpy as np
 
 from ..errors import MidiError, ScoreError
+from ..files import read_bytes
 from ..patch import PRESETS
 from ..score import KeyChange, MeterChange, MeterMap, Metadata, Note, Part, Score, TempoMap
 from . import gm
@@ -81,21 +82,6 @@ def build_meter_map(changes: list[MeterChange], warn: list[str]) -> MeterMap:
     return MeterMap(kept)
 
 
-def _load_bytes(path_or_bytes) -> tuple[bytes, str | None]:
-    if isinstance(path_or_bytes, (bytes, bytearray, memoryview)):
-        return bytes(path_or_bytes), None
-    path = os.fspath(path_or_bytes)
-    try:
-        size = os.path.getsize(path)
-        if size > MAX_FILE_BYTES:
-            raise MidiError(f"file is {size} bytes; larger than the {MAX_FILE_BYTES}-byte "
-                            f"limit for MIDI files", source=path)
-        with open(path, "rb") as f:
-            return f.read(MAX_FILE_BYTES + 1), path
-    except OSError as e:
-        raise MidiError(f"cannot read: {e.strerror or e}", source=path) from None
-
-
 def _tempo_map(rep: RepairResult, offsets: list[int], warn: list[str]) -> TempoMap:
     tpb = rep.ticks_per_beat
     if rep.smpte_tempo is not None:
@@ -145,7 +131,8 @@ def read_midi_report(path_or_bytes, *, source: str | None = None,
     MidiError
         If the file cannot be read or repaired (the message says why).
     """
-    data, path = _load_bytes(path_or_bytes)
+    data, path = read_bytes(path_or_bytes, limit=MAX_FILE_BYTES, error_type=MidiError,
+                            kind="MIDI files")
     source = source or path
     try:
         return _read(data, source, max_seconds)

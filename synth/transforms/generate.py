@@ -54,6 +54,21 @@ def _pitches_in(pcs: set[int], low: float, high: float) -> list[float]:
     return [float(p) for p in range(int(np.ceil(low)), int(np.floor(high)) + 1) if p % 12 in pcs]
 
 
+def _bounce(tones: list[float], start: int, count: int, direction: int):
+    """``count`` tones walked from ``start`` in ``direction`` (+1/-1), turning at either end.
+
+    Returns the tones and the direction the walk ends in (the next figure
+    carries on from it).
+    """
+    seq, i = [], start
+    for _ in range(count):
+        seq.append(tones[i])
+        if not 0 <= i + direction < len(tones):
+            direction = -direction
+        i += direction
+    return seq, direction
+
+
 def _nearest_index(values: list[float], pitch: float) -> int:
     return int(np.argmin(np.abs(np.asarray(values) - pitch)))
 
@@ -131,20 +146,11 @@ def divisions(score: Score, sel: Selection, streams, *, ground: str, part: str, 
         dur = length / count
         seq: list[float] = []
         if style == "arpeggio":
-            i = _nearest_index(chord_tones, pos)
-            for _ in range(count):
-                seq.append(chord_tones[i])
-                if not 0 <= i + direction < len(chord_tones):
-                    direction = -direction
-                i += direction
+            seq, direction = _bounce(chord_tones, _nearest_index(chord_tones, pos), count,
+                                     direction)
         elif style == "scale":
-            i = _nearest_index(chord_tones, pos)
-            j = scale_tones.index(chord_tones[i])
-            for _ in range(count):
-                seq.append(scale_tones[j])
-                if not 0 <= j + direction < len(scale_tones):
-                    direction = -direction
-                j += direction
+            start = scale_tones.index(chord_tones[_nearest_index(chord_tones, pos)])
+            seq, direction = _bounce(scale_tones, start, count, direction)
         elif style == "bells":
             top = _nearest_index(chord_tones, pos)
             peal = chord_tones[max(0, top - 3):top + 1][::-1] or [chord_tones[top]]
