@@ -106,6 +106,7 @@ class _PartPlan:
     starts: np.ndarray          # sample of each note's onset, sorted
     gates: np.ndarray           # samples each key is held
     lengths: np.ndarray         # samples each note sounds (release included)
+    stolen: np.ndarray          # bool per note: cut short by the voice limit
     bends: list                 # per note: None or (offsets_samples, semitones)
     left: float
     right: float
@@ -197,24 +198,28 @@ class RenderPlan:
         gates = np.maximum(ends - starts, 1)
         lengths = np.array([note_length(patch, int(g), sr=sr, pitch=n.pitch)
                             for g, n in zip(gates, part.notes)], dtype=np.int64)
+        stolen = np.zeros(len(starts), dtype=bool)
         if patch.max_voices and len(starts):
             from .dsp.fairlight import steal_voices
             # a voice limit (the CMI's 8): a note beyond it steals the oldest
             # sounding one, which stops (fading out) where the thief starts
             cut = steal_voices(starts, starts + lengths, max_voices=patch.max_voices)
-            lengths = np.maximum(np.minimum(lengths, cut - starts), 1)
+            kept = np.maximum(np.minimum(lengths, cut - starts), 1)
+            stolen = kept < lengths
+            lengths = kept
         bends = []
         for note, s in zip(part.notes, starts):
             if note.bend:
-                offs_s = np.rint(tempo.seconds([note.start + b for b, _ in note.bend]) * sr) - s
+                points = sorted(note.bend, key=lambda p: p[0])   # held in time order
+                offs_s = np.rint(tempo.seconds([note.start + b for b, _ in points]) * sr) - s
                 bends.append((np.maximum(offs_s.astype(np.int64), 0),
-                              np.array([v for _, v in note.bend], dtype=np.float64)))
+                              np.array([v for _, v in points], dtype=np.float64)))
             else:
                 bends.append(None)
         left, right = pan_gains(part.pan)
         gain = float(db_to_amp(part.gain_db))
-        return _PartPlan(part, patch, starts, gates, lengths, bends, left * gain, right * gain,
-                         chain, index)
+        return _PartPlan(part, patch, starts, gates, lengths, stolen, bends, left * gain,
+                         right * gain, chain, index)
 
     @property
     def seconds(self) -> float:
@@ -223,22 +228,13 @@ class RenderPlan:
     def _voice(self, pp: _PartPlan, i: int) -> Iterator[np.ndarray]:
         """Note ``i`` of a part as consecutive pieces (one piece unless it is long)."""
         note = pp.part.notes[i]
-        bend = None
-        if pp.bends[i] is not None:
-            offsets, semis = pp.bends[i]
-            bend = np.zeros(int(pp.lengths[i]))
-            for off, v in zip(offsets, semis):
-                bend[min(int(off), len(bend)):] = v
         rng = seeds.LazyRng(self.seed, "part", pp.part.name, "note", i)
         gate = int(pp.gates[i])
-        stolen_at = None
-        if pp.patch.max_voices and pp.lengths[i] < note_length(pp.patch, gate, sr=self.sr,
-                                                               pitch=note.pitch):
-            stolen_at = int(pp.lengths[i])
+        stolen_at = int(pp.lengths[i]) if pp.stolen[i] else None
         prev_pitch = pp.part.notes[i - 1].pitch if pp.patch.glide > 0 and i > 0 else None
         return render_note_pieces(pp.patch, pitch=note.pitch, velocity=note.velocity,
                                   gate_samples=gate, sr=self.sr, rng=rng,
-                                  bend_semitones=bend, prev_pitch=prev_pitch,
+                                  bend_semitones=pp.bends[i], prev_pitch=prev_pitch,
                                   stolen_at=stolen_at)
 
     def chunks(self, chunk_samples: int = DEFAULT_CHUNK) -> Iterator[np.ndarray]:

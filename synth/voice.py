@@ -361,6 +361,15 @@ def _drum(patch: Patch, pitch: float, sr: float, n: int, rng) -> np.ndarray:
 
 # ---------------------------------------------------------------- the note
 
+def _bend_at(bend, n: int, times: np.ndarray) -> np.ndarray:
+    """Bend in semitones at sample ``times``: from a per-sample curve or breakpoints."""
+    if isinstance(bend, tuple):
+        offsets, semis = (np.asarray(v, dtype=np.float64) for v in bend)
+        held = np.concatenate([[0.0], semis])
+        return held[np.searchsorted(offsets, times, side="right")]
+    return _fit(bend, n)[times]
+
+
 def _fit(curve: np.ndarray, n: int) -> np.ndarray:
     curve = np.asarray(curve, dtype=np.float64)
     if len(curve) >= n:
@@ -389,9 +398,12 @@ def render_note(patch: Patch, *, pitch: float, velocity: int, gate_samples: int,
     rng : numpy.random.Generator, optional
         Randomness for noise sources, unison phases and sample-and-hold
         LFOs (from the render seed).
-    bend_semitones : np.ndarray [shape=(n,)], optional
-        Per-sample pitch offset in semitones over the whole note (``n`` = the
-        returned length; a shorter array holds its last value).
+    bend_semitones : np.ndarray [shape=(n,)] or (offsets, semitones), optional
+        Pitch offset in semitones over the note: per sample (``n`` = the
+        returned length; a shorter array holds its last value), or as
+        breakpoints, ``offsets`` in samples from the note's start (sorted),
+        each value held until the next (0 before the first).  Breakpoints
+        cost nothing per sample, so a long bent note stays cheap.
     prev_pitch : float, optional
         MIDI pitch of the part's previous note: with ``patch.glide > 0`` the
         note slides from it to ``pitch`` in ``glide`` seconds.
@@ -513,7 +525,7 @@ class _Note:
                                                  time=pe.time, curve=pe.curve)
             moving = True
         if bend_semitones is not None:
-            offsets += _fit(bend_semitones, n)[::CONTROL_SAMPLES]
+            offsets += _bend_at(bend_semitones, n, t_ctrl)
             moving = True
         self.per_sample_lfo = bool(lfo.active and (lfo.to_amp or lfo.to_width
                                                    or lfo.to_cutoff_octaves))

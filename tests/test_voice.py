@@ -329,3 +329,23 @@ def test_a_stolen_long_note_in_pieces_equals_the_whole_note():
         # a linear fade: its last quarter is far quieter than the signal before the fade
         assert rms(whole[-fade // 4:]) < 0.35 * rms(whole[-3 * fade:-fade])
         assert whole[-1] == 0.0
+
+
+def test_bend_breakpoints_equal_the_per_sample_curve():
+    """Breakpoints (what the renderer passes) sound exactly like the curve they describe."""
+    sr = 8000
+    n_gate = 3 * sr
+    offsets, semis = np.array([0, 4000, 9000]), np.array([0.0, 1.0, -0.5])
+    patch = get_preset("saw")
+    n = note_length(patch, n_gate, sr=sr)
+    curve = np.zeros(n)
+    for off, v in zip(offsets, semis):
+        curve[off:] = v
+    a = render_note(patch, pitch=60, velocity=90, gate_samples=n_gate, sr=sr,
+                    bend_semitones=curve)
+    b = render_note(patch, pitch=60, velocity=90, gate_samples=n_gate, sr=sr,
+                    bend_semitones=(offsets, semis))
+    assert np.array_equal(a, b)
+    # and the bend is heard: a semitone up in the middle segment
+    mid = peak_frequency(b[5000:8500], sr, 150, 600)
+    assert abs(cents(mid, 440 * 2 ** ((61 - 69) / 12))) < 5
