@@ -303,9 +303,7 @@ def _decay(n: int, c: float = 6.91) -> np.ndarray:
 
 
 def _filtered(x, kind, cutoff, sr, q=0.7071, order=2):
-    from scipy.signal import sosfilt
-
-    return sosfilt(_sos(kind, float(min(cutoff, 0.45 * sr)), float(sr), float(q), order), x)
+    return filters.sosfilt(_sos(kind, float(min(cutoff, 0.45 * sr)), float(sr), float(q), order), x)
 
 
 def _metal(n, sr, scale):

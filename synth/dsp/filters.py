@@ -165,9 +165,7 @@ def apply(x, sos, state=None):
     """
     x = np.asarray(x, dtype=np.float64)
     zi = _zi(sos, x) if state is None else state
-    from scipy.signal import sosfilt
-
-    return sosfilt(sos, x, axis=-1, zi=zi)
+    return sosfilt(sos, x, zi=zi)
 
 
 def modulated_filter(x, cutoff, *, sr: float, kind: str = "lowpass", q=1 / np.sqrt(2),
@@ -218,7 +216,7 @@ def modulated_filter(x, cutoff, *, sr: float, kind: str = "lowpass", q=1 / np.sq
     pieces = []
     for lo, hi, sos in zip(bounds[:-1], bounds[1:], coeffs):
         if hi > lo:
-            y, zi = _sosfilt_public()(sos, x[..., lo:hi], axis=-1, zi=zi)
+            y, zi = sosfilt(sos, x[..., lo:hi], zi=zi)
             pieces.append(y)
     current = coeffs[-1]
     y = np.concatenate(pieces, axis=-1) if pieces else x[..., :0].copy()
@@ -250,19 +248,72 @@ def sos_response(sos, freqs, *, sr: float) -> np.ndarray:
 
 
 @lru_cache(maxsize=1)
-def _sosfilt_public():
-    from scipy.signal import sosfilt   # lazily: importing scipy.signal takes 0.5 s
-    return sosfilt
+def _sosfilt_kernel():
+    """The compiled loop inside :func:`scipy.signal.sosfilt`, loaded on its own.
 
+    ``import scipy.signal`` costs about 0.55 s and 70 MB in every process
+    that filters (it imports ``scipy.stats`` and parses docstrings), yet the
+    kernel needs only NumPy.  So the extension module is loaded straight from
+    SciPy's folder, without running the package's ``__init__``.  Returns
+    ``None`` where that does not work (another SciPy layout); the callers
+    then use the public function, which gives the same samples.
+    """
+    import importlib.machinery
+    import importlib.util
+    import os
 
-@lru_cache(maxsize=1)
-def _sosfilt_raw():
-    """The compiled kernel behind scipy.signal.sosfilt, without its per-call checks."""
     try:
-        from scipy.signal._sosfilt import _sosfilt
-    except ImportError:  # pragma: no cover - other SciPy layouts: use the public function
-        return None
-    return _sosfilt
+        scipy_dir = os.path.dirname(importlib.util.find_spec("scipy").origin)
+        name = "scipy.signal._sosfilt"
+        for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+            path = os.path.join(scipy_dir, "signal", "_sosfilt" + suffix)
+            if os.path.exists(path):
+                loader = importlib.machinery.ExtensionFileLoader(name, path)
+                module = importlib.util.module_from_spec(
+                    importlib.util.spec_from_file_location(name, path, loader=loader))
+                loader.exec_module(module)
+                return module._sosfilt
+    except Exception:  # pragma: no cover - any surprise: the public function
+        pass
+    return None  # pragma: no cover
+
+
+def sosfilt(sos, x, zi=None):
+    """:func:`scipy.signal.sosfilt` along the last axis, sample for sample.
+
+    Parameters
+    ----------
+    sos : np.ndarray [shape=(sections, 6)]
+    x : np.ndarray [shape=(..., n)]
+    zi : np.ndarray [shape=(sections, ..., 2)], optional
+        Initial state in SciPy's layout (``None``: at rest).
+
+    Returns
+    -------
+    y : np.ndarray [shape=(..., n), dtype=float64]
+        Only ``y`` when ``zi`` is ``None``, as in SciPy.
+    zf : np.ndarray [shape=(sections, ..., 2)]
+        Final state, when ``zi`` was given.
+    """
+    kernel = _sosfilt_kernel()
+    if kernel is None:  # pragma: no cover
+        from scipy.signal import sosfilt as public
+        return public(sos, x, axis=-1) if zi is None else public(sos, x, axis=-1, zi=zi)
+    sos = np.ascontiguousarray(sos, dtype=np.float64)
+    x = np.asarray(x, dtype=np.float64)
+    shape, sections = x.shape, sos.shape[0]
+    y = np.array(x.reshape(-1, shape[-1]), dtype=np.float64, order="C")   # filtered in place
+    if zi is None:
+        state = np.zeros((y.shape[0], sections, 2))
+    else:
+        # SciPy's (sections, ..., 2) -> the kernel's (signals, sections, 2)
+        state = np.array(np.moveaxis(np.asarray(zi, dtype=np.float64), 0, -2)
+                         .reshape(-1, sections, 2), order="C")   # a copy: updated in place
+    kernel(sos, y, state)
+    y = y.reshape(shape)
+    if zi is None:
+        return y
+    return y, np.moveaxis(state.reshape(shape[:-1] + (sections, 2)), -2, 0)
 
 
 def filter_runs(x, designs, bounds, state=None):
@@ -296,10 +347,9 @@ def filter_runs(x, designs, bounds, state=None):
     zi = np.zeros((1, sections, 2)) if state is None else np.array(state, dtype=np.float64)[None]
     for sos, lo, hi in zip(designs, bounds[:-1], bounds[1:]):
         sos = np.ascontiguousarray(sos, dtype=np.float64)
-        raw = _sosfilt_raw()
-        if raw is not None:
-            raw(sos, buf[:, lo:hi], zi)
+        kernel = _sosfilt_kernel()
+        if kernel is not None:
+            kernel(sos, buf[:, lo:hi], zi)
         else:  # pragma: no cover
-            buf[0, lo:hi], z = _sosfilt_public()(sos, buf[0, lo:hi], zi=zi[0])
-            zi[0] = z
+            buf[0, lo:hi], zi[0] = sosfilt(sos, buf[0, lo:hi], zi=zi[0])
     return buf[0], zi[0]
