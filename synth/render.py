@@ -58,6 +58,11 @@ SR_MIN, SR_MAX = 22_050, 96_000
 DEFAULT_SR = 44_100
 DEFAULT_CHUNK = 1 << 16
 DEFAULT_MAX_SECONDS = 3600.0
+#: A part without effects is summed in *lanes*: the notes that start in each
+#: stretch of this many samples (about 12 s at 44.1 kHz).  Lanes are the unit
+#: of work shared between ``--jobs`` processes; the part is the sum of its
+#: lanes in order, for any number of jobs, so the output never depends on it.
+LANE_SAMPLES = 1 << 19
 
 
 @dataclass(frozen=True)
@@ -112,6 +117,15 @@ class _PartPlan:
     right: float
     chain: Chain
     index: int                  # position of the part in the score (for seeds)
+
+
+@dataclass(frozen=True)
+class _Lane:
+    part: int                   # index into RenderPlan.parts
+    first: int                  # its notes are part.notes[first:stop]
+    stop: int
+    start: int                  # sample where its first note starts
+    cost: float                 # estimated work, for sharing lanes between processes
 
 
 @dataclass
@@ -179,6 +193,7 @@ class RenderPlan:
                                             where="master.effects")
         except PatchError as e:
             raise PatchError(e.message) from None
+        self.lanes = self._plan_lanes()
         ends = [int((p.starts + p.lengths).max()) + p.chain.tail_samples
                 for p in self.parts if len(p.starts)]
         self.frames = max(ends) + self.master_chain.tail_samples
@@ -221,6 +236,27 @@ class RenderPlan:
         return _PartPlan(part, patch, starts, gates, lengths, stolen, bends, left * gain,
                          right * gain, chain, index)
 
+    def _plan_lanes(self) -> list[_Lane]:
+        """Each part's notes as lanes (see :data:`LANE_SAMPLES`), by start sample."""
+        lanes = []
+        for index, pp in enumerate(self.parts):
+            if not len(pp.starts):
+                continue
+            weight = _cost_weight(pp.patch)
+            note_cost = pp.lengths * weight + 2000.0
+            if pp.chain:    # effects carry state through the whole part: one lane
+                cuts = [0, len(pp.starts)]
+            else:
+                stretch = pp.starts // LANE_SAMPLES
+                cuts = [0, *np.flatnonzero(np.diff(stretch)) + 1, len(pp.starts)]
+            for lo, hi in zip(cuts[:-1], cuts[1:]):
+                # a lane with effects runs from the first block on, as the
+                # effects' own clocks (an LFO's phase) must not depend on it
+                lanes.append(_Lane(index, int(lo), int(hi), 0 if pp.chain else int(pp.starts[lo]),
+                                   float(note_cost[lo:hi].sum())))
+        lanes.sort(key=lambda lane: (lane.start, lane.part))
+        return lanes
+
     @property
     def seconds(self) -> float:
         return self.frames / self.sr
@@ -248,31 +284,42 @@ class RenderPlan:
         for _, mix in self.chunks_with_stems(chunk_samples, stems=False):
             yield mix
 
-    def part_chunks(self, indices, chunk_samples: int = DEFAULT_CHUNK):
-        """Yield, block by block, what the parts at ``indices`` contribute.
+    def lane_chunks(self, lane_ids, chunk_samples: int = DEFAULT_CHUNK):
+        """Yield, block by block, what the lanes ``lane_ids`` contribute.
+
+        Parameters
+        ----------
+        lane_ids : iterable of int
+            Indices into :attr:`lanes`.
+        chunk_samples : int
+            Block size.
 
         Yields
         ------
-        list of PartBlock
-            One per requested part, for consecutive blocks of
-            ``chunk_samples`` covering ``frames``: ``None`` when the part is
-            silent in the block (no sounding note and no effects: it adds
-            exactly nothing); ``(offset, np.ndarray [shape=(m,)])``, the mono
-            sum of its notes over the span of the block they cover, when it
-            has no effects (gain and pan are applied by the mixer; outside the
-            span it would add zeros); else ``np.ndarray [shape=(2, n)]`` after
-            its effects.
+        dict of int to LaneBlock
+            For consecutive blocks of ``chunk_samples`` covering ``frames``,
+            the lanes that add something to the block: a lane without
+            effects as ``(offset, np.ndarray [shape=(m,)])``, the mono sum of
+            its notes (in note order) over the span of the block they cover
+            (gain and pan are applied by the mixer); a lane with effects as
+            ``np.ndarray [shape=(2, n)]`` after them (every block, for their
+            tails).  A lane missing from the dict is silent in the block.
         """
         if chunk_samples < 1:
             raise RenderError(f"chunk_samples must be >= 1, got {chunk_samples!r}")
-        chosen = [self.parts[i] for i in indices]
-        state = [{"next": 0, "active": []} for _ in chosen]
+        waiting = sorted(lane_ids, key=lambda k: self.lanes[k].start, reverse=True)
+        sounding = {}       # lane id -> {"next": note index, "active": [[start, piece, rest]]}
         for a in range(0, self.frames, chunk_samples):
             b = min(a + chunk_samples, self.frames)
             n = b - a
-            blocks = []
-            for pp, st in zip(chosen, state):
-                while st["next"] < len(pp.starts) and pp.starts[st["next"]] < b:
+            while waiting and self.lanes[waiting[-1]].start < b:
+                k = waiting.pop()
+                sounding[k] = {"next": self.lanes[k].first, "active": []}
+            blocks = {}
+            for k in sorted(sounding):
+                lane, st = self.lanes[k], sounding[k]
+                pp = self.parts[lane.part]
+                while st["next"] < lane.stop and pp.starts[st["next"]] < b:
                     i = st["next"]
                     pieces = self._voice(pp, i)
                     # [start of the current piece, the piece, the rest of the note]
@@ -309,13 +356,43 @@ class RenderPlan:
                         off, mono = span
                         np.multiply(mono, pp.left, out=stereo[0, off:off + len(mono)])
                         np.multiply(mono, pp.right, out=stereo[1, off:off + len(mono)])
-                    blocks.append(pp.chain.process(stereo))
-                else:
-                    blocks.append(span)
+                    blocks[k] = pp.chain.process(stereo)
+                elif span is not None:
+                    blocks[k] = span
+                if not pp.chain and not keep and st["next"] >= lane.stop:
+                    del sounding[k]             # every note of the lane has rung out
             yield blocks
 
+    def part_blocks(self, lane_blocks: Mapping[int, object]) -> list:
+        """Lanes' blocks from :meth:`lane_chunks` summed into each part's block.
+
+        Returns
+        -------
+        list of PartBlock
+            One per part: ``None`` when silent, ``(offset, mono span)`` for a
+            part without effects (the sum of its lanes, in lane order), or its
+            stereo block after effects.
+        """
+        by_part: list = [None] * len(self.parts)
+        for k in sorted(lane_blocks):
+            block, p = lane_blocks[k], self.lanes[k].part
+            if by_part[p] is None:
+                by_part[p] = block
+            elif isinstance(by_part[p], list):
+                by_part[p].append(block)
+            else:
+                by_part[p] = [by_part[p], block]
+        for p, blocks in enumerate(by_part):
+            if isinstance(blocks, list):     # lanes overlapping in this block (a tail)
+                first = min(off for off, _ in blocks)
+                mono = np.zeros(max(off + len(m) for off, m in blocks) - first)
+                for off, m in blocks:
+                    mono[off - first:off - first + len(m)] += m
+                by_part[p] = (first, mono)
+        return by_part
+
     def stereo(self, index: int, block, n: int) -> np.ndarray:
-        """Part ``index``'s block from :meth:`part_chunks` as stereo ``(2, n)``."""
+        """Part ``index``'s block from :meth:`part_blocks` as stereo ``(2, n)``."""
         pp = self.parts[index]
         if block is None:
             return np.zeros((2, n))
@@ -328,7 +405,7 @@ class RenderPlan:
         return out
 
     def mix_blocks(self, blocks, n: int) -> np.ndarray:
-        """Sum part blocks from :meth:`part_chunks` (all parts, in score order).
+        """Sum part blocks from :meth:`part_blocks` (all parts, in score order).
 
         A silent part is skipped (adding zeros would change nothing: the sum
         starts at +0.0 and so never holds -0.0), and a mono block goes into
@@ -356,8 +433,8 @@ class RenderPlan:
         chunk_samples : int
             Block size; does not change any sample.
         jobs : int
-            Worker processes rendering parts in parallel; does not change any
-            sample either (parts are always summed in score order).
+            Processes rendering lanes in parallel; does not change any sample
+            either (lanes and parts are always summed in the same order).
         stems : bool
             False: yield ``None`` instead of the stems (saves building them).
 
@@ -369,29 +446,19 @@ class RenderPlan:
             Their sum, in part order, through the score's master effects
             (so the stems sum to the mix when there are none).
         """
-        all_parts = range(len(self.parts))
-        source = (self.part_chunks(all_parts, chunk_samples) if jobs <= 1 or len(self.parts) < 2
-                  else _parallel_part_chunks(self, chunk_samples, jobs))
+        all_lanes = range(len(self.lanes))
+        source = (self.lane_chunks(all_lanes, chunk_samples) if jobs <= 1 or len(self.lanes) < 2
+                  else _parallel_lane_chunks(self, chunk_samples, jobs))
         a = 0
-        for blocks in source:
+        for lane_blocks in source:
             n = min(chunk_samples, self.frames - a)
             a += n
+            blocks = self.part_blocks(lane_blocks)
             mix = self.mix_blocks(blocks, n)
             if self.master_chain:
                 mix = self.master_chain.process(mix)
             yield ([self.stereo(i, blk, n) for i, blk in enumerate(blocks)] if stems
                    else None), mix
-
-    def part_costs(self) -> list[float]:
-        """Estimated rendering cost of each part, for sharing parts between processes.
-
-        The samples its notes sound, weighted by how much work a sample of its
-        patch takes (measured ratios, roughly: a plain wavetable note is the
-        unit; every extra oscillator, a filter, pitch modulation, a Fairlight
-        voice stepping out its clock cost more).
-        """
-        return [float(pp.lengths.sum()) * _cost_weight(pp.patch) + 2000.0 * len(pp.starts)
-                for pp in self.parts]
 
 
 def _cost_weight(patch: Patch) -> float:
@@ -415,102 +482,146 @@ def _cost_weight(patch: Patch) -> float:
     return weight
 
 
-#: Share of the whole render's cost the parent process spends mixing, spooling
-#: and receiving blocks (measured on the 180 s benchmark file: about 10 %).
-_PARENT_LOAD = 0.10
+#: Extra share of the work the parent process has beside its lanes (mixing,
+#: spooling).  Measured on the 180 s benchmark file: none to speak of, as a
+#: worker spends about as long writing its blocks into the pipe.
+_PARENT_LOAD = 0.0
+#: Blocks a worker may run ahead of the mix (absorbs uneven blocks: a chord
+#: renders all its notes in the block where it starts).
+_LOOKAHEAD_BLOCKS = 8
 
 
-def _balance(costs: list[float], jobs: int, parent_load: float = 0.0) -> list[list[int]]:
-    """Split part indices into ``jobs`` groups of similar total cost (largest first).
+def _assign_lanes(lanes: list[_Lane], jobs: int, parent_load: float = 0.0) -> list[list[int]]:
+    """Share lane indices between ``jobs`` processes, the last being the parent.
 
-    The last group starts with ``parent_load`` (a fraction of the total) already
-    on it: it is the one the parent renders beside its own work.
+    Lanes are dealt in time order, each to the process with the least work so
+    far, so every process has work all through the piece (blocks stream in
+    time order: one that finished its share early would just wait).  The
+    parent's work counts ``1 / (1 - parent_load)`` times: it also mixes.
     """
-    groups: list[list[int]] = [[] for _ in range(jobs)]
     loads = [0.0] * jobs
-    loads[-1] = parent_load * float(sum(costs))
-    for i in sorted(range(len(costs)), key=lambda i: -costs[i]):
-        j = loads.index(min(loads))
-        groups[j].append(i)
-        loads[j] += costs[i]
-    return [sorted(g) for g in groups]
+    scale = [1.0] * (jobs - 1) + [1.0 / max(1.0 - parent_load, 0.05)]
+    groups: list[list[int]] = [[] for _ in range(jobs)]
+    for k in sorted(range(len(lanes)), key=lambda k: (lanes[k].start, -lanes[k].cost)):
+        j = min(range(jobs), key=lambda j: (loads[j] + lanes[k].cost * scale[j], -j))
+        groups[j].append(k)
+        loads[j] += lanes[k].cost * scale[j]
+    return groups
 
 
-def _worker(plan: "RenderPlan", indices, chunk_samples, conn) -> None:
+def _worker(plan: "RenderPlan", lane_ids, chunk_samples, conn) -> None:
+    """Stream the blocks of ``lane_ids`` to the parent, one message per block."""
     try:
-        for blocks in plan.part_chunks(indices, chunk_samples):
-            for block in blocks:
-                if block is None:
-                    conn.send_bytes(b"0")
-                elif isinstance(block, tuple):          # (offset, mono span)
-                    conn.send_bytes(b"1" + int(block[0]).to_bytes(8, "little"))
-                    conn.send_bytes(np.ascontiguousarray(block[1]).tobytes())
-                else:
-                    conn.send_bytes(b"2")
-                    conn.send_bytes(np.ascontiguousarray(block).tobytes())
+        for blocks in plan.lane_chunks(lane_ids, chunk_samples):
+            # header: (lane, offset or -1 for a stereo block, samples) per lane
+            header = np.array([(k, b[0], len(b[1])) if isinstance(b, tuple)
+                               else (k, -1, b.shape[1]) for k, b in blocks.items()],
+                              dtype=np.int64).reshape(-1, 3)
+            conn.send_bytes(b"B" + header.tobytes())
+            for b in blocks.values():
+                conn.send_bytes(np.ascontiguousarray(b[1] if isinstance(b, tuple) else b))
     except BaseException as e:  # report, never hang the parent
         try:
-            conn.send_bytes(b"E")
-            conn.send_bytes(f"{type(e).__name__}: {e}".encode()[:2000])
+            conn.send_bytes(b"E" + f"{type(e).__name__}: {e}".encode()[:2000])
         except OSError:
             pass
     finally:
         conn.close()
 
 
-def _parallel_part_chunks(plan: "RenderPlan", chunk_samples: int, jobs: int):
-    """:meth:`RenderPlan.part_chunks` for every part, computed by forked workers.
+def _receive(conn, out, stop) -> None:
+    """Thread: read a worker's block messages into the queue ``out``.
 
-    Each worker renders a group of whole parts and streams their blocks back
-    through a pipe (silent parts as one byte, parts without effects as mono),
-    while this process renders the lightest group itself;
-    blocks are reassembled in part order, so the mix is the same sum, bit for
-    bit, as with one process.  Memory stays bounded: a worker blocks when its
-    pipe is full.
+    Puts one ``{lane: block}`` dict per block, then ``None`` at the end of
+    the stream, or a :class:`RenderError` if the worker failed or died.
+    """
+    import queue
+
+    def put(item):
+        while not stop.is_set():
+            try:
+                out.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    try:
+        while True:
+            try:
+                message = conn.recv_bytes()
+            except EOFError:
+                put(None)
+                return
+            if message[:1] == b"E":
+                put(RenderError("a render worker failed: "
+                                + message[1:].decode(errors="replace")))
+                return
+            header = np.frombuffer(message[1:], dtype=np.int64).reshape(-1, 3)
+            blocks = {}
+            for k, off, m in header.tolist():
+                data = np.frombuffer(conn.recv_bytes(), dtype=np.float64)
+                blocks[k] = (off, data) if off >= 0 else data.reshape(2, m)
+            if not put(blocks):
+                return
+    except (OSError, EOFError, ValueError):
+        if not stop.is_set():
+            put(RenderError("a render worker died unexpectedly"))
+
+
+def _parallel_lane_chunks(plan: "RenderPlan", chunk_samples: int, jobs: int):
+    """:meth:`RenderPlan.lane_chunks` for every lane, computed by forked workers.
+
+    ``jobs`` processes share the lanes (:func:`_assign_lanes`): ``jobs - 1``
+    forked workers stream their blocks through pipes, read by a thread per
+    worker into a queue of at most :data:`_LOOKAHEAD_BLOCKS` blocks, while
+    this process renders its own share beside mixing and writing.  The
+    result is the same dict of lane blocks :meth:`RenderPlan.lane_chunks`
+    yields, so the mix is the same sum, bit for bit, as with one process.
+    Memory stays bounded by the look-ahead.
     """
     import multiprocessing as mp
+    import queue
+    import threading
 
     ctx = mp.get_context("fork")
-    groups = _balance(plan.part_costs(), min(jobs, len(plan.parts)), parent_load=_PARENT_LOAD)
-    # the parent renders the last group itself beside mixing and writing, so N
-    # jobs are N processes, not N workers plus a mostly idle parent
+    groups = _assign_lanes(plan.lanes, min(jobs, len(plan.lanes)), parent_load=_PARENT_LOAD)
     own = groups.pop()
-    groups = [g for g in groups if g]
-    local = plan.part_chunks(own, chunk_samples)
-    workers = []
+    local = plan.lane_chunks(own, chunk_samples)
+    stop = threading.Event()
+    workers, readers = [], []
     try:
+        # fork every worker before starting any thread
         for g in groups:
             recv, send = ctx.Pipe(duplex=False)
             proc = ctx.Process(target=_worker, args=(plan, g, chunk_samples, send), daemon=True)
             proc.start()
             send.close()
-            workers.append((g, recv, proc))
-        for a in range(0, plan.frames, chunk_samples):
-            n = min(chunk_samples, plan.frames - a)
-            blocks: list = [None] * len(plan.parts)
-            for i, block in zip(own, next(local)):
-                blocks[i] = block
-            for g, recv, _ in workers:
-                for i in g:
-                    try:
-                        kind = recv.recv_bytes()
-                        if kind == b"E":
-                            raise RenderError("a render worker failed: "
-                                              + recv.recv_bytes().decode(errors="replace"))
-                        if kind != b"0":
-                            data = np.frombuffer(recv.recv_bytes(), dtype=np.float64)
-                            blocks[i] = ((int.from_bytes(kind[1:], "little"), data)
-                                         if kind[:1] == b"1" else data.reshape(2, n))
-                    except EOFError:
-                        raise RenderError("a render worker died unexpectedly") from None
+            workers.append((recv, proc))
+        for recv, _ in workers:
+            q = queue.Queue(maxsize=_LOOKAHEAD_BLOCKS)
+            thread = threading.Thread(target=_receive, args=(recv, q, stop), daemon=True)
+            thread.start()
+            readers.append((q, thread))
+        for _ in range(0, plan.frames, chunk_samples):
+            blocks = dict(next(local))
+            for q, _ in readers:
+                item = q.get()
+                if not isinstance(item, dict):
+                    raise item or RenderError("a render worker stopped early")
+                blocks.update(item)
             yield blocks
     finally:
-        for _, recv, proc in workers:
-            recv.close()
+        stop.set()
+        for recv, proc in workers:
             proc.join(timeout=0.1)
             if proc.is_alive():
                 proc.terminate()
                 proc.join()
+        for q, thread in readers:
+            thread.join(timeout=1.0)
+        for recv, _ in workers:
+            recv.close()
 
 
 class _Spool:
@@ -605,8 +716,8 @@ def render(score: Score, *, sr: int = DEFAULT_SR, seed: int | None = None,
         Also return each part's stereo stem, scaled by the master gain, so
         that the stems sum to the mix (before the limiter, when there is one).
     jobs : int
-        Worker processes (parts rendered in parallel); the output is
-        bit-identical for any value.
+        Processes sharing the work (lanes of notes rendered in parallel); the
+        output is bit-identical for any value.
 
     Returns
     -------
@@ -671,7 +782,7 @@ def render_to_file(score: Score, path, *, sr: int = DEFAULT_SR, seed: int | None
         named by :func:`stem_filename`, scaled by the master gain so that the
         stems sum to the mix.
     jobs : int
-        Worker processes rendering parts in parallel (bit-identical output).
+        Processes sharing the work (bit-identical output for any value).
     progress : callable, optional
         ``progress(stage, done_frames, total_frames)``, stage ``"render"``
         or ``"write"``.

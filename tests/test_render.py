@@ -186,3 +186,55 @@ def test_parallel_jobs_are_bit_identical():
     three = render(s, sr=22050, jobs=3)
     assert np.array_equal(one, two)
     assert np.array_equal(one, three)
+
+
+def test_lanes_sum_to_the_notes_for_any_jobs_and_chunk_size(monkeypatch):
+    # short lanes, so that many notes ring across lane boundaries
+    import importlib
+
+    render_module = importlib.import_module("synth.render")   # synth.render is also a function
+
+    monkeypatch.setattr(render_module, "LANE_SAMPLES", 3000)
+    sr = 22050
+    notes = [Note(i * 0.25, 1.0 + (i % 3) * 0.5, 48 + (i * 7) % 24, 50 + i % 60) for i in range(48)]
+    s = score_of(Part("a", notes, preset="saw", gain_db=-6, pan=-0.5),
+                 Part("b", notes[::2], preset="pad"),
+                 Part("c", notes[1::3], preset="square", effects=[{"type": "chorus"}]))
+    plan = RenderPlan(s, sr=sr)
+    assert sum(lane.part == 0 for lane in plan.lanes) > 10
+    one = render(s, sr=sr, jobs=1, chunk_samples=4096, master=MasterSettings(normalize=False))
+    for jobs, chunk in [(2, 4096), (3, 999), (2, 1 << 16)]:
+        other = render(s, sr=sr, jobs=jobs, chunk_samples=chunk,
+                       master=MasterSettings(normalize=False))
+        assert np.array_equal(one, other), (jobs, chunk)
+    # the lanes add up to the notes rendered one by one and summed (only
+    # rounding differs): part "a" alone, without pan or gain
+    solo = score_of(Part("a", notes, preset="saw"))
+    plan = RenderPlan(solo, sr=sr)
+    mixed = np.concatenate(list(plan.chunks(4096)), axis=1)[0]      # the raw mix
+    pp = plan.parts[0]
+    each = np.zeros(len(mixed))
+    for i, start in enumerate(pp.starts):
+        note = np.concatenate(list(plan._voice(pp, i)))
+        each[start:start + len(note)] += note * pp.left
+    assert np.max(np.abs(mixed - each)) < 1e-13
+
+
+def test_a_failing_worker_is_reported_not_hung(monkeypatch):
+    import importlib
+
+    render_module = importlib.import_module("synth.render")   # synth.render is also a function
+
+    import os
+
+    parent, real = os.getpid(), render_module.RenderPlan.lane_chunks
+
+    def broken(self, lane_ids, chunk_samples=render_module.DEFAULT_CHUNK):
+        if os.getpid() != parent:               # only in the forked worker
+            raise ValueError("kaboom")
+        yield from real(self, lane_ids, chunk_samples)
+
+    s = score_of(*(Part(f"p{k}", [Note(0, 4, 60 + k)], preset="saw") for k in range(3)))
+    monkeypatch.setattr(render_module.RenderPlan, "lane_chunks", broken)
+    with pytest.raises(RenderError, match="a render worker failed: ValueError: kaboom"):
+        render(s, sr=22050, jobs=2)
