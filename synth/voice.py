@@ -485,6 +485,19 @@ def render_note_pieces(patch: Patch, *, pitch: float, velocity: int, gate_sample
     yield from _Note(patch, n=n, full=full, piece=int(piece_samples), **kwargs).pieces()
 
 
+class _Steps:
+    """A piece's pitch curve: one frequency (Hz) per control step of ``CONTROL_SAMPLES``."""
+
+    __slots__ = ("values", "n")
+
+    def __init__(self, values, n):
+        self.values, self.n = values, n
+
+    def per_sample(self) -> np.ndarray:
+        """The curve held sample by sample, shape (n,)."""
+        return np.repeat(self.values, CONTROL_SAMPLES)[:self.n]
+
+
 class _Note:
     """One note, rendered in one piece or piece by piece with every stage's state carried.
 
@@ -586,37 +599,51 @@ class _Note:
         ph, self.phase = oscillators.phase_ramp(freq, sr=self.sr, n=m, phase=self.phase)
         return ph
 
+    def _stepped(self, steps, m):
+        """Phase runs of the pitch curve ``steps`` (see oscillators.stepped_phase)."""
+        starts, inc, self.phase = oscillators.stepped_phase(
+            steps.values, sr=self.sr, n=m, step=CONTROL_SAMPLES, phase=self.phase)
+        return starts, inc
+
     def _source(self, a, m, freq, lfo_values, envelope):
         patch, sr, src = self.patch, self.sr, self.patch.source
-        fixed = np.ndim(freq) == 0
+        fixed = not isinstance(freq, _Steps)
         if src in _FIXED_PITCH_SHAPES:
             if fixed:
                 return oscillators.fixed_pitch(src, freq, sr=sr, n=m, max_freq=self.max_freq,
                                                start=a)
-            return oscillators.read_shape(src, self._phases(freq, m), sr=sr,
-                                          max_freq=self.max_freq)
+            ph = oscillators.expand_steps(*self._stepped(freq, m), step=CONTROL_SAMPLES, n=m)
+            return oscillators.read_shape(src, ph, sr=sr, max_freq=self.max_freq)
+        if src == "pulse":
+            width = patch.param("width")
+            if lfo_values is not None and patch.lfo.to_width:
+                width = np.clip(width + lfo_values * patch.lfo.to_width, 0.01, 0.99)
+            if fixed:
+                y, self.phase = oscillators.pulse(freq, sr=sr, n=m, phase=self.phase,
+                                                  width=width, max_freq=self.max_freq)
+            else:
+                ph = oscillators.expand_steps(*self._stepped(freq, m), step=CONTROL_SAMPLES, n=m)
+                y = oscillators.pulse_at(ph, width, sr=sr, max_freq=self.max_freq)
+            return y - (2.0 * width - 1.0)
+        if src == "unison" and patch.param("shape") in _FIXED_PITCH_SHAPES and not fixed:
+            starts, inc = self._stepped(freq, m)
+            y = oscillators.stack_sum_stepped(
+                patch.param("shape"), starts, inc, self.ratios, self.phases0,
+                step=CONTROL_SAMPLES, n=m, sr=sr, max_freq=self.max_freq * float(self.ratios.max()))
+            y /= np.sqrt(len(self.ratios))
+            return y
+        if not fixed:
+            freq = freq.per_sample()
         if src == "noise":
             return oscillators.white_noise(m, self.rng)
         if src == "pink":
             y, self.source_state = oscillators.pink_noise(m, self.rng, state=self.source_state)
             return y
-        if src == "pulse":
-            width = patch.param("width")
-            if lfo_values is not None and patch.lfo.to_width:
-                width = np.clip(width + lfo_values * patch.lfo.to_width, 0.01, 0.99)
-            y, self.phase = oscillators.pulse(freq, sr=sr, n=m, phase=self.phase, width=width,
-                                              max_freq=self.max_freq)
-            return y - (2.0 * width - 1.0)
         if src == "unison" and patch.param("shape") in _FIXED_PITCH_SHAPES:
-            shape, voices = patch.param("shape"), len(self.ratios)
             top = self.max_freq * float(self.ratios.max())
-            if fixed:
-                y = oscillators.fixed_pitch(shape, freq * self.ratios, sr=sr, n=m,
-                                            phase=self.phases0, max_freq=top, start=a).sum(axis=0)
-            else:
-                y = oscillators.stack_sum(shape, self._phases(freq, m), self.ratios,
-                                          self.phases0, sr=sr, max_freq=top)
-            y /= np.sqrt(voices)
+            y = oscillators.fixed_pitch(patch.param("shape"), freq * self.ratios, sr=sr, n=m,
+                                        phase=self.phases0, max_freq=top, start=a).sum(axis=0)
+            y /= np.sqrt(len(self.ratios))
             return y
         if src == "additive":
             return self._additive(a, m, freq)
@@ -711,10 +738,9 @@ class _Note:
                 m -= -(-(shortest - rest) // CONTROL_SAMPLES) * CONTROL_SAMPLES
             if self.freq_ctrl is None:
                 freq = self.note_hz
-            else:
+            else:   # per control step; _Steps expands it per sample only when asked
                 c0 = a // CONTROL_SAMPLES
-                freq = np.repeat(self.freq_ctrl[c0:c0 + -(-m // CONTROL_SAMPLES)],
-                                 CONTROL_SAMPLES)[:m]
+                freq = _Steps(self.freq_ctrl[c0:c0 + -(-m // CONTROL_SAMPLES)], m)
             lfo_values = self._lfo(np.arange(a, a + m)) if self.per_sample_lfo else None
             env = self._envelope(a, m)
             if lfo_values is not None and patch.lfo.to_amp:

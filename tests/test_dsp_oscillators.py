@@ -194,3 +194,24 @@ def test_unison_is_reproducible_from_the_seed():
 def test_unison_needs_a_voice():
     with pytest.raises(ValueError, match="at least 1 voice, got 0"):
         osc.unison_offsets_cents(0, 10.0)
+
+
+def test_stepped_phase_matches_the_running_sum_and_continues_across_blocks():
+    from synth.dsp.oscillators import expand_steps, phase_ramp, stepped_phase
+
+    sr, step = 44100, 32
+    steps = 440.0 * 2 ** (np.sin(np.arange(300) / 9.0) * 0.5 / 12)     # vibrato, per step
+    n = 300 * step - 7                                                  # a short last run
+    per_sample, end = phase_ramp(np.repeat(steps, step)[:n], sr=sr, phase=0.25)
+    starts, inc, out = stepped_phase(steps, sr=sr, n=n, step=step, phase=0.25)
+    stepped = expand_steps(starts, inc, step=step, n=n)
+    assert np.max(np.abs(stepped - per_sample)) < 1e-9      # cycles, after ~3000 cycles
+    assert abs(out - end) < 1e-9
+    # two blocks on the run grid give the one-pass phases exactly
+    s1, i1, mid = stepped_phase(steps[:100], sr=sr, n=100 * step, step=step, phase=0.25)
+    s2, i2, out2 = stepped_phase(steps[100:], sr=sr, n=n - 100 * step, step=step, phase=mid)
+    joined = np.concatenate([expand_steps(s1, i1, step=step, n=100 * step),
+                             expand_steps(s2, i2, step=step, n=n - 100 * step)])
+    assert np.array_equal(joined, stepped) and out2 == out
+    with pytest.raises(ValueError, match="need 300 frequency steps for n=9593, got 299"):
+        stepped_phase(steps[:299], sr=sr, n=n, step=step)

@@ -37,6 +37,9 @@ __all__ = [
     "read_shape",
     "fixed_pitch",
     "stack_sum",
+    "stack_sum_stepped",
+    "stepped_phase",
+    "expand_steps",
 ]
 
 #: Fraction of the Nyquist frequency the top harmonic may reach.
@@ -83,6 +86,74 @@ def phase_ramp(freq, *, sr: float, n: int | None = None, phase: float = 0.0):
     acc[1:] = f / sr
     np.cumsum(acc, out=acc)
     return acc[:-1], float(acc[-1])
+
+
+def stepped_phase(freq_steps, *, sr: float, n: int, step: int, phase: float = 0.0):
+    """Phase of an oscillator whose frequency holds for ``step`` samples at a time.
+
+    Pitch modulation (vibrato, glide, bends) is evaluated at a control rate;
+    within a run of ``step`` samples the phase is then a straight line, so it
+    needs no per-sample cumulative sum: run ``k`` starts at ``starts[k]`` and
+    advances ``increments[k]`` cycles a sample (see :func:`expand_steps`).
+
+    Parameters
+    ----------
+    freq_steps : np.ndarray [shape=(ceil(n / step),)]
+        Frequency in Hz of each run (the last run may be shorter than ``step``).
+    sr : float
+        Sample rate in Hz.
+    n : int
+        Number of samples.
+    step : int
+        Samples per run.
+    phase : float
+        Phase in cycles at the first sample.
+
+    Returns
+    -------
+    starts : np.ndarray [shape=(runs,)]
+        Phase (cycles) at the first sample of each run.
+    increments : np.ndarray [shape=(runs,)]
+        Cycles per sample within each run.
+    phase_out : float
+        Phase at the sample after the last one.
+
+    Notes
+    -----
+    The run starts are a sequential cumulative sum seeded with ``phase``, so
+    blocks that begin on the run grid continue one another exactly.
+    """
+    runs = -(-int(n) // int(step))
+    increments = np.asarray(freq_steps, dtype=np.float64)[:runs] / sr
+    if len(increments) != runs:
+        raise ValueError(f"need {runs} frequency steps for n={n}, got {len(increments)}")
+    acc = np.empty(runs + 1)
+    acc[0] = phase
+    np.multiply(increments, step, out=acc[1:])
+    np.cumsum(acc, out=acc)
+    last = int(n) - step * (runs - 1)
+    return acc[:-1], increments, float(acc[-2] + increments[-1] * last)
+
+
+def expand_steps(starts, increments, *, step: int, n: int) -> np.ndarray:
+    """Per-sample phases ``starts[..., k] + increments[..., k] * j`` from :func:`stepped_phase`.
+
+    Parameters
+    ----------
+    starts, increments : np.ndarray [shape=(..., runs)]
+    step : int
+        Samples per run.
+    n : int
+        Samples wanted (at most ``runs * step``).
+
+    Returns
+    -------
+    np.ndarray [shape=(..., n)]
+    """
+    ramp = np.arange(step, dtype=np.float64)
+    ph = np.multiply(increments[..., None], ramp)
+    ph += starts[..., None]
+    return ph.reshape(ph.shape[:-2] + (-1,))[..., :n]
 
 
 def _wrap(phases):
@@ -265,6 +336,36 @@ def stack_sum(shape: str, centre_phases, ratios, start_phases, *, sr: float,
     return out
 
 
+def stack_sum_stepped(shape: str, starts, increments, ratios, start_phases, *, step: int,
+                      n: int, sr: float, max_freq: float) -> np.ndarray:
+    """:func:`stack_sum` for a centre phase given by :func:`stepped_phase`.
+
+    Voice ``v`` has phase ``start_phases[v] + ratios[v] * centre``; within a
+    run the centre is a straight line, so each voice's phases are expanded
+    from its own run starts and increments, piece by piece, without building
+    the centre's per-sample phase.
+
+    Returns
+    -------
+    np.ndarray [shape=(n,)]
+    """
+    ratios = np.asarray(ratios, dtype=np.float64)[:, None]
+    offsets = np.asarray(start_phases, dtype=np.float64)[:, None]
+    starts = np.asarray(starts, dtype=np.float64)
+    increments = np.asarray(increments, dtype=np.float64)
+    out = np.empty(n)
+    per = max(_READ_BLOCK // step, 1)           # runs per piece
+    for k0 in range(0, len(starts), per):
+        k1 = min(k0 + per, len(starts))
+        a, b = k0 * step, min(k1 * step, n)
+        voice_starts = ratios * starts[k0:k1]
+        voice_starts += offsets
+        ph = expand_steps(voice_starts, ratios * increments[k0:k1], step=step, n=b - a)
+        y = read_shape(shape, ph, sr=sr, max_freq=max_freq)
+        np.sum(y, axis=0, out=out[a:b])
+    return out
+
+
 def _bandlimited(shape, freq, sr, n, phase, max_freq):
     ph, out = phase_ramp(freq, sr=sr, n=n, phase=phase)
     if max_freq is None:
@@ -327,6 +428,7 @@ def white_noise(n: int, rng: np.random.Generator) -> np.ndarray:
 
 __all__ += [
     "pulse",
+    "pulse_at",
     "pink_noise",
     "hard_sync",
     "ring_mod",
@@ -496,8 +598,14 @@ def pulse(freq, *, sr: float, n: int | None = None, phase: float = 0.0, width=0.
     ph, out = phase_ramp(freq, sr=sr, n=n, phase=phase)
     if max_freq is None:
         max_freq = float(np.max(np.abs(freq))) if np.ndim(freq) else abs(float(freq))
-    return (read_shape("saw", ph - w, sr=sr, max_freq=max_freq)
-            - read_shape("saw", ph, sr=sr, max_freq=max_freq) + (2.0 * w - 1.0)), out
+    return pulse_at(ph, w, sr=sr, max_freq=max_freq), out
+
+
+def pulse_at(phases, width, *, sr: float, max_freq: float) -> np.ndarray:
+    """:func:`pulse` read at given unwrapped ``phases`` (cycles), shape of ``phases``."""
+    w = np.asarray(width, dtype=np.float64)
+    return (read_shape("saw", phases - w, sr=sr, max_freq=max_freq)
+            - read_shape("saw", phases, sr=sr, max_freq=max_freq) + (2.0 * w - 1.0))
 
 
 # ---------------------------------------------------------------- pink noise
