@@ -239,6 +239,11 @@ def _mode4_sample(patch: Patch, rate_hz: float) -> np.ndarray:
 
 #: Shapes whose notes at a fixed pitch take :func:`synth.dsp.oscillators.fixed_pitch`.
 _FIXED_PITCH_SHAPES = ("saw", "square", "triangle", "sine")
+#: Wavetable shapes a fixed filter can be baked into (see _Note._baked_filter),
+#: for notes within _BAKE_MAX_CENTS of their pitch and resonance up to _BAKE_MAX_Q.
+_BAKED_SHAPES = ("saw", "square", "triangle")
+_BAKE_MAX_CENTS = 25.0
+_BAKE_MAX_Q = 2.0
 
 
 def _osc(shape: str):
@@ -545,6 +550,7 @@ class _Note:
             moving = True
         self.freq_ctrl = midi_to_hz(base + offsets) if moving else None
         self.max_freq = float(np.max(self.freq_ctrl)) if moving else self.note_hz
+        self.tone = self._baked_filter(offsets if moving else None)
         self.phase = 0.0
         self.filter_state = None
         self.source_state = None
@@ -553,6 +559,37 @@ class _Note:
             self.ratios = 2.0 ** (oscillators.unison_offsets_cents(
                 voices, patch.param("spread_cents")) / 1200.0)
             self.phases0 = self.rng.uniform(0.0, 1.0, len(self.ratios))
+
+    def _baked_filter(self, offsets):
+        """The filter to bake into the wavetable (``tone`` of oscillators.read_shape), or None.
+
+        A filter that stays put (no envelope, no LFO on the cutoff) is linear
+        and time-invariant, and a wavetable tone is a sum of harmonics: its
+        filtered output is the same table with each harmonic scaled and
+        shifted by the filter's response, so the per-sample filter costs
+        nothing.  What that leaves out: the filter's start from rest (it rings
+        for a few milliseconds under the attack), and the response's change
+        as the pitch moves, hence only for notes within
+        :data:`_BAKE_MAX_CENTS` of their pitch and a resonance up to
+        :data:`_BAKE_MAX_Q` (the response then moves < 0.1 dB; tested).
+        """
+        patch = self.patch
+        f, lfo, src = patch.filter, patch.lfo, patch.source
+        table_source = (src in _BAKED_SHAPES or src == "pulse"
+                        or (src == "unison" and patch.param("shape") in _BAKED_SHAPES))
+        if (not f.active or f.env_amount or (lfo.active and lfo.to_cutoff_octaves)
+                or f.resonance > _BAKE_MAX_Q or not table_source):
+            return None
+        if offsets is not None and float(np.max(np.abs(offsets))) * 100.0 > _BAKE_MAX_CENTS:
+            return None
+        sos = self._static_sos()
+        return tuple(map(tuple, sos.tolist())), self.note_hz, float(self.sr)
+
+    def _static_sos(self):
+        f, sr = self.patch.filter, self.sr
+        cutoff = f.cutoff * (self.note_hz / _MIDDLE_C_HZ) ** f.key_track
+        return _sos(f.type, float(np.clip(cutoff, 10.0, 0.45 * sr)), float(sr), float(f.resonance),
+                    2 if f.slope == 12 else 4)
 
     def _lfo(self, times, control=False):
         lfo = self.patch.lfo
@@ -611,25 +648,25 @@ class _Note:
         if src in _FIXED_PITCH_SHAPES:
             if fixed:
                 return oscillators.fixed_pitch(src, freq, sr=sr, n=m, max_freq=self.max_freq,
-                                               start=a)
+                                               start=a, tone=self.tone)
             ph = oscillators.expand_steps(*self._stepped(freq, m), step=CONTROL_SAMPLES, n=m)
-            return oscillators.read_shape(src, ph, sr=sr, max_freq=self.max_freq)
+            return oscillators.read_shape(src, ph, sr=sr, max_freq=self.max_freq, tone=self.tone)
         if src == "pulse":
             width = patch.param("width")
             if lfo_values is not None and patch.lfo.to_width:
                 width = np.clip(width + lfo_values * patch.lfo.to_width, 0.01, 0.99)
             if fixed:
-                y, self.phase = oscillators.pulse(freq, sr=sr, n=m, phase=self.phase,
-                                                  width=width, max_freq=self.max_freq)
+                ph, self.phase = oscillators.phase_ramp(freq, sr=sr, n=m, phase=self.phase)
             else:
                 ph = oscillators.expand_steps(*self._stepped(freq, m), step=CONTROL_SAMPLES, n=m)
-                y = oscillators.pulse_at(ph, width, sr=sr, max_freq=self.max_freq)
+            y = oscillators.pulse_at(ph, width, sr=sr, max_freq=self.max_freq, tone=self.tone)
             return y - (2.0 * width - 1.0)
         if src == "unison" and patch.param("shape") in _FIXED_PITCH_SHAPES and not fixed:
             starts, inc = self._stepped(freq, m)
             y = oscillators.stack_sum_stepped(
                 patch.param("shape"), starts, inc, self.ratios, self.phases0,
-                step=CONTROL_SAMPLES, n=m, sr=sr, max_freq=self.max_freq * float(self.ratios.max()))
+                step=CONTROL_SAMPLES, n=m, sr=sr, max_freq=self.max_freq * float(self.ratios.max()),
+                tone=self.tone)
             y /= np.sqrt(len(self.ratios))
             return y
         if not fixed:
@@ -642,7 +679,8 @@ class _Note:
         if src == "unison" and patch.param("shape") in _FIXED_PITCH_SHAPES:
             top = self.max_freq * float(self.ratios.max())
             y = oscillators.fixed_pitch(patch.param("shape"), freq * self.ratios, sr=sr, n=m,
-                                        phase=self.phases0, max_freq=top, start=a).sum(axis=0)
+                                        phase=self.phases0, max_freq=top, start=a,
+                                        tone=self.tone).sum(axis=0)
             y /= np.sqrt(len(self.ratios))
             return y
         if src == "additive":
@@ -713,8 +751,7 @@ class _Note:
             octaves = swing if octaves is None else octaves + swing
         q = float(f.resonance)
         if octaves is None:
-            sos = _sos(f.type, float(np.clip(cutoff, 10.0, 0.45 * sr)), float(sr), q, order)
-            bounds, designs = [0, m], [sos]
+            bounds, designs = [0, m], [self._static_sos()]
         else:
             steps = np.round((np.log2(cutoff) + octaves) * _CUTOFF_STEPS_PER_OCTAVE).astype(np.int64)
             change = np.flatnonzero(np.diff(steps)) + 1
@@ -749,7 +786,7 @@ class _Note:
                 y = self._source(a, m, freq, lfo_values, env * self.amp)
             else:
                 y = self._source(a, m, freq, lfo_values, None)
-            if patch.filter.active:
+            if patch.filter.active and self.tone is None:   # else baked into the table
                 y = self._filter(y, a, m, lfo_values)
             if patch.source != "fairlight":
                 y = y * env

@@ -349,3 +349,67 @@ def test_bend_breakpoints_equal_the_per_sample_curve():
     # and the bend is heard: a semitone up in the middle segment
     mid = peak_frequency(b[5000:8500], sr, 150, 600)
     assert abs(cents(mid, 440 * 2 ** ((61 - 69) / 12))) < 5
+
+
+# ---------------------------------------------------------------- a fixed filter baked into the table
+
+def _harmonic_levels(y, sr, f0, count):
+    """Peak magnitude (linear) at harmonics 1..count of a steady stretch, Hann window."""
+    w = np.hanning(len(y))
+    spectrum = np.abs(np.fft.rfft(y * w))
+    freqs = np.fft.rfftfreq(len(y), 1 / sr)
+    return np.array([spectrum[np.abs(freqs - k * f0) < 0.6 * f0 / 2].max()
+                     for k in range(1, count + 1)])
+
+
+def _time_domain(monkeypatch):
+    import importlib
+
+    monkeypatch.setattr(importlib.import_module("synth.voice"), "_BAKE_MAX_Q", -1.0)
+
+
+def test_baked_lowpass_has_the_butterworth_response_on_the_harmonics():
+    sr, f0 = 44100, 250.0
+    plain = resolve_patch("saw", {"envelope.attack": 0.0, "envelope.release": 0.0})
+    filtered = resolve_patch("saw", {"envelope.attack": 0.0, "envelope.release": 0.0,
+                                     "filter.type": "lowpass", "filter.cutoff": 1000.0,
+                                     "filter.resonance": 0.7071, "filter.slope": 12})
+    kw = dict(pitch=59.2131642, velocity=127, gate_samples=sr, sr=sr)     # 250 Hz
+    a = _harmonic_levels(render_note(plain, **kw)[4410:39690], sr, f0, 8)
+    b = _harmonic_levels(render_note(filtered, **kw)[4410:39690], sr, f0, 8)
+    gain_db = 20 * np.log10(b / a)
+    # 2-pole Butterworth: |H(f)|^2 = 1 / (1 + (f/fc)^4)
+    expected = -10 * np.log10(1 + (f0 * np.arange(1, 9) / 1000.0) ** 4)
+    assert np.max(np.abs(gain_db - expected)) < 0.1
+    assert abs(gain_db[3] + 3.01) < 0.1 and abs(gain_db[7] + 12.30) < 0.1
+
+
+@pytest.mark.parametrize("name, pitch", [("pad", 40), ("pad", 67), ("pad", 84), ("reed", 60)])
+def test_baked_filter_matches_the_running_filter_harmonic_by_harmonic(monkeypatch, name, pitch):
+    # vibrato and unison detune move the harmonics a few cents off the table's
+    # pitch: the levels still agree within 0.1 dB (only phases differ slightly)
+    sr = 44100
+    kw = dict(pitch=pitch, velocity=100, gate_samples=int(1.5 * sr), sr=sr)
+    baked = render_note(get_preset(name), rng=np.random.default_rng(1), **kw)
+    _time_domain(monkeypatch)
+    running = render_note(get_preset(name), rng=np.random.default_rng(1), **kw)
+    f0 = 440.0 * 2 ** ((pitch - 69) / 12)
+    count = int(15000 // f0)
+    a = _harmonic_levels(baked[int(0.3 * sr):int(1.3 * sr)], sr, f0, count)
+    b = _harmonic_levels(running[int(0.3 * sr):int(1.3 * sr)], sr, f0, count)
+    diff_db = np.abs(20 * np.log10(a / b))
+    strong = b > b.max() * 10 ** (-50 / 20)          # harmonics within 50 dB of the loudest
+    weak = b > b.max() * 10 ** (-80 / 20)
+    assert strong.sum() >= 5
+    assert np.max(diff_db[strong]) < 0.1
+    assert np.max(diff_db[weak]) < 0.3
+
+
+def test_a_note_bent_far_from_its_pitch_keeps_the_running_filter(monkeypatch):
+    sr = 22050
+    kw = dict(pitch=60, velocity=100, gate_samples=sr, sr=sr, rng=np.random.default_rng(2),
+              bend_semitones=(np.array([0, sr // 2]), np.array([0.0, 2.0])))
+    bent = render_note(get_preset("pad"), **kw)
+    _time_domain(monkeypatch)
+    kw["rng"] = np.random.default_rng(2)
+    assert np.array_equal(bent, render_note(get_preset("pad"), **kw))

@@ -19,6 +19,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from . import filters
+
 __all__ = [
     "phase_ramp",
     "sine",
@@ -240,6 +242,11 @@ def harmonic_table(shape: str, n_harmonics: int) -> np.ndarray:
     -------
     np.ndarray [shape=(size + 1,), read-only]
     """
+    return _cycle(shape, n_harmonics)
+
+
+def _cycle(shape: str, n_harmonics: int, gains=None) -> np.ndarray:
+    """Guarded single cycle of ``shape``, harmonic ``k`` times ``gains[k - 1]`` (complex)."""
     size = 2048
     while size < 16 * n_harmonics:
         size *= 2
@@ -247,6 +254,8 @@ def harmonic_table(shape: str, n_harmonics: int) -> np.ndarray:
     if n_harmonics:
         # sin(2 pi k x) has rfft coefficient -1j * size / 2
         spec[1:n_harmonics + 1] = -0.5j * size * harmonic_amplitudes(shape, n_harmonics)
+        if gains is not None:
+            spec[1:n_harmonics + 1] *= gains
     table = np.fft.irfft(spec, n=size)
     out = np.append(table, table[0])
     out.setflags(write=False)
@@ -263,17 +272,23 @@ def table_lookup(table: np.ndarray, phases: np.ndarray) -> np.ndarray:
     return table[i] + frac * (table[i + 1] - table[i])
 
 
-def read_shape(shape: str, phases, *, sr: float, max_freq: float) -> np.ndarray:
+def read_shape(shape: str, phases, *, sr: float, max_freq: float, tone=None) -> np.ndarray:
     """Band-limited ``shape`` read at unwrapped ``phases`` (cycles), any array shape.
 
     The table holds the harmonics that stay below Nyquist at ``max_freq``
     (Hz); it is read by linear interpolation with precomputed slopes.  Used
     by the oscillators here, and by callers that derive several phase
     arrays from one accumulated phase (unison stacks).
+
+    ``tone = (sos, f0, sr)`` bakes a fixed filter into the table: harmonic
+    ``k`` is scaled and shifted by the response of ``sos`` (second-order
+    sections as a tuple of 6-tuples) at ``k * f0`` Hz.  For a tone held near
+    ``f0`` that is the filter's steady-state output, without filtering each
+    sample (see :func:`synth.voice` for when it applies).
     """
     if shape == "sine":
         return np.sin(2.0 * np.pi * (phases - np.floor(phases)))
-    table, slopes = _table_and_slopes(shape, max_harmonics(max_freq, sr=sr))
+    table, slopes = _table_and_slopes(shape, max_harmonics(max_freq, sr=sr), tone)
     size = len(table)
     phases = np.asarray(phases, dtype=np.float64)
     out = np.empty(phases.shape)
@@ -337,7 +352,7 @@ def stack_sum(shape: str, centre_phases, ratios, start_phases, *, sr: float,
 
 
 def stack_sum_stepped(shape: str, starts, increments, ratios, start_phases, *, step: int,
-                      n: int, sr: float, max_freq: float) -> np.ndarray:
+                      n: int, sr: float, max_freq: float, tone=None) -> np.ndarray:
     """:func:`stack_sum` for a centre phase given by :func:`stepped_phase`.
 
     Voice ``v`` has phase ``start_phases[v] + ratios[v] * centre``; within a
@@ -361,7 +376,7 @@ def stack_sum_stepped(shape: str, starts, increments, ratios, start_phases, *, s
         voice_starts = ratios * starts[k0:k1]
         voice_starts += offsets
         ph = expand_steps(voice_starts, ratios * increments[k0:k1], step=step, n=b - a)
-        y = read_shape(shape, ph, sr=sr, max_freq=max_freq)
+        y = read_shape(shape, ph, sr=sr, max_freq=max_freq, tone=tone)
         np.sum(y, axis=0, out=out[a:b])
     return out
 
@@ -601,11 +616,15 @@ def pulse(freq, *, sr: float, n: int | None = None, phase: float = 0.0, width=0.
     return pulse_at(ph, w, sr=sr, max_freq=max_freq), out
 
 
-def pulse_at(phases, width, *, sr: float, max_freq: float) -> np.ndarray:
-    """:func:`pulse` read at given unwrapped ``phases`` (cycles), shape of ``phases``."""
+def pulse_at(phases, width, *, sr: float, max_freq: float, tone=None) -> np.ndarray:
+    """:func:`pulse` read at given unwrapped ``phases`` (cycles), shape of ``phases``.
+
+    ``tone``: a fixed filter baked into the saw tables (see :func:`read_shape`);
+    the mean ``2 * width - 1`` is added unfiltered.
+    """
     w = np.asarray(width, dtype=np.float64)
-    return (read_shape("saw", phases - w, sr=sr, max_freq=max_freq)
-            - read_shape("saw", phases, sr=sr, max_freq=max_freq) + (2.0 * w - 1.0))
+    return (read_shape("saw", phases - w, sr=sr, max_freq=max_freq, tone=tone)
+            - read_shape("saw", phases, sr=sr, max_freq=max_freq, tone=tone) + (2.0 * w - 1.0))
 
 
 # ---------------------------------------------------------------- pink noise
@@ -812,9 +831,14 @@ def unison(oscillator, freq, *, sr: float, n: int | None = None, voices: int = 3
 
 # ---------------------------------------------------------------- whole notes at a fixed pitch
 
-@lru_cache(maxsize=512)
-def _table_and_slopes(shape: str, n_harmonics: int) -> tuple[np.ndarray, np.ndarray]:
-    guarded = harmonic_table(shape, n_harmonics)
+@lru_cache(maxsize=128)
+def _table_and_slopes(shape: str, n_harmonics: int, tone=None) -> tuple[np.ndarray, np.ndarray]:
+    if tone is None:
+        guarded = harmonic_table(shape, n_harmonics)
+    else:           # a fixed filter applied to every harmonic of a tone at f0
+        sos, f0, sr = tone
+        gains = filters.sos_response(np.array(sos), f0 * np.arange(1, n_harmonics + 1), sr=sr)
+        guarded = _cycle(shape, n_harmonics, gains)
     table, slopes = guarded[:-1].copy(), np.diff(guarded)
     table.setflags(write=False)
     slopes.setflags(write=False)
@@ -822,7 +846,7 @@ def _table_and_slopes(shape: str, n_harmonics: int) -> tuple[np.ndarray, np.ndar
 
 
 def fixed_pitch(shape: str, freq: float, *, sr: float, n: int, phase=0.0,
-                max_freq: float | None = None, start: int = 0) -> np.ndarray:
+                max_freq: float | None = None, start: int = 0, tone=None) -> np.ndarray:
     """A whole note of a band-limited shape (or sine) at constant frequency.
 
     The one-shot counterpart of :func:`saw` / :func:`square` /
@@ -849,6 +873,8 @@ def fixed_pitch(shape: str, freq: float, *, sr: float, n: int, phase=0.0,
     start : int
         Index of the first sample: samples ``start .. start + n - 1`` of the
         tone, so a long note can be rendered piece by piece exactly.
+    tone : tuple, optional
+        A fixed filter baked into the table (see :func:`read_shape`).
 
     Returns
     -------
@@ -867,5 +893,5 @@ def fixed_pitch(shape: str, freq: float, *, sr: float, n: int, phase=0.0,
     phases = np.arange(int(start), int(start) + int(n), dtype=np.float64) * (f / sr)
     phases += p0
     top = float(np.max(f)) if max_freq is None else float(max_freq)
-    y = read_shape(shape, phases, sr=sr, max_freq=top)
+    y = read_shape(shape, phases, sr=sr, max_freq=top, tone=tone)
     return y[0] if scalar else y
