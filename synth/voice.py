@@ -554,8 +554,10 @@ class _Note:
         self.phase = 0.0
         self.filter_state = None
         self.source_state = None
+        self.source_gain = 1.0
         if patch.source == "unison" and patch.param("shape") in _FIXED_PITCH_SHAPES:
             voices = patch.param("voices")
+            self.source_gain = 1.0 / np.sqrt(voices)     # applied with the envelope
             self.ratios = 2.0 ** (oscillators.unison_offsets_cents(
                 voices, patch.param("spread_cents")) / 1200.0)
             self.phases0 = self.rng.uniform(0.0, 1.0, len(self.ratios))
@@ -606,12 +608,19 @@ class _Note:
             values = values * np.minimum(times / (lfo.delay * self.sr), 1.0)
         return values
 
-    def _envelope(self, a, m):
-        env, sr, gate = self.patch.envelope, self.sr, self.gate
+    def _envelope(self, a, m, scale=1.0):
+        """Amplitude envelope for samples ``a .. a + m - 1``, times ``scale``."""
+        env = self.patch.envelope
         if env.kind == "adsr":
-            return envelopes.adsr(m, sr=sr, gate_samples=gate, attack=env.attack,
+            return envelopes.adsr(m, sr=self.sr, gate_samples=self.gate, attack=env.attack,
                                   decay=env.decay, sustain=env.sustain, release=env.release,
-                                  curve=env.curve, start=a)
+                                  curve=env.curve, start=a, peak=scale)
+        out = self._shaped_envelope(a, m)
+        out *= scale
+        return out
+
+    def _shaped_envelope(self, a, m):
+        env, sr, gate = self.patch.envelope, self.sr, self.gate
         if env.kind == "cmi":
             return modulation.cmi_envelope(m, sr=sr, gate_samples=gate, attack=env.attack,
                                            damping=env.release,
@@ -663,12 +672,10 @@ class _Note:
             return y - (2.0 * width - 1.0)
         if src == "unison" and patch.param("shape") in _FIXED_PITCH_SHAPES and not fixed:
             starts, inc = self._stepped(freq, m)
-            y = oscillators.stack_sum_stepped(
+            return oscillators.stack_sum_stepped(
                 patch.param("shape"), starts, inc, self.ratios, self.phases0,
                 step=CONTROL_SAMPLES, n=m, sr=sr, max_freq=self.max_freq * float(self.ratios.max()),
                 tone=self.tone)
-            y /= np.sqrt(len(self.ratios))
-            return y
         if not fixed:
             freq = freq.per_sample()
         if src == "noise":
@@ -678,11 +685,9 @@ class _Note:
             return y
         if src == "unison" and patch.param("shape") in _FIXED_PITCH_SHAPES:
             top = self.max_freq * float(self.ratios.max())
-            y = oscillators.fixed_pitch(patch.param("shape"), freq * self.ratios, sr=sr, n=m,
-                                        phase=self.phases0, max_freq=top, start=a,
-                                        tone=self.tone).sum(axis=0)
-            y /= np.sqrt(len(self.ratios))
-            return y
+            return oscillators.fixed_pitch(patch.param("shape"), freq * self.ratios, sr=sr, n=m,
+                                           phase=self.phases0, max_freq=top, start=a,
+                                           tone=self.tone).sum(axis=0)
         if src == "additive":
             return self._additive(a, m, freq)
         if src == "partials":
@@ -779,18 +784,19 @@ class _Note:
                 c0 = a // CONTROL_SAMPLES
                 freq = _Steps(self.freq_ctrl[c0:c0 + -(-m // CONTROL_SAMPLES)], m)
             lfo_values = self._lfo(np.arange(a, a + m)) if self.per_sample_lfo else None
-            env = self._envelope(a, m)
+            # the envelope carries the note's gain (velocity, patch, unison
+            # normalisation): one multiply a sample applies them all
+            env = self._envelope(a, m, self.amp * self.source_gain)
             if lfo_values is not None and patch.lfo.to_amp:
                 env = env * modulation.tremolo(lfo_values, patch.lfo.to_amp)
             if patch.source == "fairlight":
-                y = self._source(a, m, freq, lfo_values, env * self.amp)
+                y = self._source(a, m, freq, lfo_values, env)
             else:
                 y = self._source(a, m, freq, lfo_values, None)
             if patch.filter.active and self.tone is None:   # else baked into the table
                 y = self._filter(y, a, m, lfo_values)
             if patch.source != "fairlight":
                 y = y * env
-                y *= self.amp
             if a + m == n:
                 y = _finish(y, m, m + (self.full - n), self.sr)
             a += m

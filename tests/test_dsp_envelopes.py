@@ -66,3 +66,14 @@ def test_bad_curve_and_sustain_are_refused():
              curve="log")
     with pytest.raises(ValueError, match="sustain must be within 0..1"):
         adsr(100, sr=SR, gate_samples=50, attack=0.0, decay=0.0, sustain=1.5, release=0.0)
+
+
+@pytest.mark.parametrize("curve", ["linear", "exp"])
+def test_peak_scales_the_whole_envelope(curve):
+    kw = dict(sr=SR, gate_samples=3000, attack=0.01, decay=0.02, sustain=0.4, release=0.03,
+              curve=curve)
+    n = 3000 + round(0.03 * SR) + 1
+    unit, scaled = adsr(n, **kw), adsr(n, peak=0.3, **kw)
+    assert np.max(np.abs(scaled - 0.3 * unit)) < 1e-15
+    a, d = round(0.01 * SR), round(0.02 * SR)
+    assert scaled[a] == 0.3 and scaled[a + d] == 0.3 * 0.4 and scaled[-1] == 0.0

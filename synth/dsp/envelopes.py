@@ -78,7 +78,8 @@ def adsr_length(gate_samples: int, release: float, *, sr: float) -> int:
 
 
 def adsr(n: int, *, sr: float, gate_samples: int, attack: float, decay: float,
-         sustain: float, release: float, curve: str = "linear", start: int = 0) -> np.ndarray:
+         sustain: float, release: float, curve: str = "linear", start: int = 0,
+         peak: float = 1.0) -> np.ndarray:
     """Attack-decay-sustain-release envelope, samples ``start .. start + n - 1``.
 
     Parameters
@@ -97,12 +98,15 @@ def adsr(n: int, *, sr: float, gate_samples: int, attack: float, decay: float,
         Segment shape.
     start : int
         Index of the first sample to compute (for block rendering).
+    peak : float
+        Level at the top of the attack: the whole envelope is scaled by it
+        (a note's gain costs nothing more).
 
     Returns
     -------
     np.ndarray [shape=(n,), dtype=float64]
         The attack reaches 1.0 exactly at sample ``A = round(attack*sr)``;
-        the decay reaches ``sustain`` at ``A + D``; at ``gate_samples`` the
+        the decay reaches ``sustain`` at ``A + D`` (both times ``peak``); at ``gate_samples`` the
         release starts from the level reached (also mid-attack) and arrives at
         exactly 0.0 on sample ``gate_samples + R``, the last of
         :func:`adsr_length` samples; later samples are 0.
@@ -117,12 +121,13 @@ def adsr(n: int, *, sr: float, gate_samples: int, attack: float, decay: float,
     def held(lo: int, hi: int) -> np.ndarray:
         """Levels before the key is released at samples ``lo <= k < hi``, segment by segment."""
         level = np.empty(hi - lo)
-        for seg_lo, seg_hi, v0, v1 in ((0, a, 0.0, 1.0), (a, a + d, 1.0, float(sustain))):
+        top, held_level = float(peak), float(sustain) * float(peak)
+        for seg_lo, seg_hi, v0, v1 in ((0, a, 0.0, top), (a, a + d, top, held_level)):
             x0, x1 = max(lo, seg_lo), min(hi, seg_hi)
             if x1 > x0:
                 level[x0 - lo:x1 - lo] = _segment(x0 - seg_lo, x1 - seg_lo, seg_hi - seg_lo,
                                                   curve, v0, v1)
-        level[max(a + d, lo) - lo:] = float(sustain)
+        level[max(a + d, lo) - lo:] = held_level
         return level
 
     # each segment is evaluated on its own slice (no masks over the whole note)

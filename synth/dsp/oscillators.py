@@ -321,7 +321,7 @@ def read_shape(shape: str, phases, *, sr: float, max_freq: float, tone=None) -> 
 
 
 #: Samples per piece in :func:`read_shape` (scratch arrays stay in the cache).
-_READ_BLOCK = 8192
+_READ_BLOCK = 16384
 
 
 def stack_sum(shape: str, centre_phases, ratios, start_phases, *, sr: float,
