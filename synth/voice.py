@@ -746,22 +746,27 @@ class _Note:
         f = patch.filter
         order = 2 if f.slope == 12 else 4
         cutoff = f.cutoff * (self.note_hz / _MIDDLE_C_HZ) ** f.key_track
+        # a moving cutoff is taken every CONTROL_SAMPLES, on the note's control
+        # grid (pieces start on it, so they line up), and moves in 1/8-octave steps
         octaves = None
+        c0, count = a // CONTROL_SAMPLES, -(-m // CONTROL_SAMPLES)
         if f.env_amount:
-            fenv = envelopes.adsr(m, sr=sr, gate_samples=self.n, attack=f.env_attack,
-                                  decay=f.env_decay, sustain=f.env_sustain, release=0.0, start=a)
+            fenv = envelopes.adsr(count, sr=sr / CONTROL_SAMPLES,
+                                  gate_samples=-(-self.n // CONTROL_SAMPLES), attack=f.env_attack,
+                                  decay=f.env_decay, sustain=f.env_sustain, release=0.0, start=c0)
             octaves = f.env_amount * fenv
         if lfo_values is not None and patch.lfo.to_cutoff_octaves:
-            swing = lfo_values * patch.lfo.to_cutoff_octaves
+            swing = lfo_values[::CONTROL_SAMPLES] * patch.lfo.to_cutoff_octaves
             octaves = swing if octaves is None else octaves + swing
         q = float(f.resonance)
         if octaves is None:
             bounds, designs = [0, m], [self._static_sos()]
         else:
             steps = np.round((np.log2(cutoff) + octaves) * _CUTOFF_STEPS_PER_OCTAVE).astype(np.int64)
-            change = np.flatnonzero(np.diff(steps)) + 1
+            change = (np.flatnonzero(np.diff(steps)) + 1) * CONTROL_SAMPLES
             bounds = np.concatenate([[0], change, [m]])
-            designs = [_sos(f.type, float(np.clip(2.0 ** (steps[lo] / _CUTOFF_STEPS_PER_OCTAVE),
+            designs = [_sos(f.type, float(np.clip(2.0 ** (steps[lo // CONTROL_SAMPLES]
+                                                          / _CUTOFF_STEPS_PER_OCTAVE),
                                                    10.0, 0.45 * sr)), float(sr), q, order)
                        for lo in bounds[:-1]]
         y, self.filter_state = filters.filter_runs(y, designs, bounds, self.filter_state)
