@@ -215,3 +215,21 @@ def test_stepped_phase_matches_the_running_sum_and_continues_across_blocks():
     assert np.array_equal(joined, stepped) and out2 == out
     with pytest.raises(ValueError, match="need 300 frequency steps for n=9593, got 299"):
         stepped_phase(steps[:299], sr=sr, n=n, step=step)
+
+
+@pytest.mark.parametrize("shape", ["saw", "square", "sine"])
+def test_stepped_unison_stack_equals_the_stack_read_from_the_centre_phase(shape):
+    from synth.dsp.oscillators import expand_steps, stack_sum, stack_sum_stepped, stepped_phase
+
+    sr, step = 44100, 32
+    steps = 220.0 * 2 ** (np.sin(np.arange(1500) / 40.0) * 0.3 / 12)
+    n = 1500 * step - 5
+    starts, inc, _ = stepped_phase(steps, sr=sr, n=n, step=step)
+    ratios, offsets = np.array([0.9965, 1.0, 1.0035]), np.array([0.1, 0.5, 0.77])
+    top = float(steps.max() * ratios.max())
+    got = stack_sum_stepped(shape, starts, inc, ratios, offsets, step=step, n=n, sr=sr,
+                            max_freq=top)
+    want = stack_sum(shape, expand_steps(starts, inc, step=step, n=n), ratios, offsets,
+                     sr=sr, max_freq=top)
+    assert got.shape == (n,)
+    assert np.max(np.abs(got - want)) < 1e-8

@@ -306,18 +306,28 @@ def read_shape(shape: str, phases, *, sr: float, max_freq: float, tone=None) -> 
     for a in range(0, total, width):
         b = min(a + width, total)
         m = b - a
-        p, w, i, t = pos[..., :m], whole[..., :m], index[..., :m], scratch[..., :m]
+        p = pos[..., :m]
         np.multiply(flat_in[..., a:b], size, out=p)
-        np.floor(p, out=w)
-        p -= w                        # the fraction between table points
-        i[...] = w
-        i &= size - 1                 # size is a power of two: wrap the integer part
-        np.take(slopes, i, out=t)
-        t *= p
-        y = flat_out[..., a:b]
-        np.take(table, i, out=y)
-        y += t
+        _read_positions(table, slopes, p, flat_out[..., a:b],
+                        whole[..., :m], index[..., :m], scratch[..., :m])
     return out
+
+
+def _read_positions(table, slopes, pos, out, whole, index, scratch) -> None:
+    """``out[...] =`` the table read at ``pos`` (in table samples, any real value).
+
+    Linear interpolation with precomputed slopes; ``pos`` is overwritten
+    (it ends as the fraction between table points) and ``whole``,
+    ``index``, ``scratch`` are scratch arrays of its shape.
+    """
+    np.floor(pos, out=whole)
+    pos -= whole                      # the fraction between table points
+    index[...] = whole
+    index &= len(table) - 1           # the size is a power of two: wrap the integer part
+    np.take(slopes, index, out=scratch)
+    scratch *= pos
+    np.take(table, index, out=out)
+    out += scratch
 
 
 #: Samples per piece in :func:`read_shape` (scratch arrays stay in the cache).
@@ -356,28 +366,47 @@ def stack_sum_stepped(shape: str, starts, increments, ratios, start_phases, *, s
     """:func:`stack_sum` for a centre phase given by :func:`stepped_phase`.
 
     Voice ``v`` has phase ``start_phases[v] + ratios[v] * centre``; within a
-    run the centre is a straight line, so each voice's phases are expanded
-    from its own run starts and increments, piece by piece, without building
-    the centre's per-sample phase.
+    run the centre is a straight line, so each voice's table positions are
+    drawn straight from its own run starts and increments, piece by piece,
+    into scratch arrays that stay in the cache: the centre's per-sample
+    phase is never built.  ``tone``: see :func:`read_shape`.
 
     Returns
     -------
     np.ndarray [shape=(n,)]
     """
+    if shape == "sine":
+        centre = expand_steps(np.asarray(starts), np.asarray(increments), step=step, n=n)
+        return stack_sum(shape, centre, ratios, start_phases, sr=sr, max_freq=max_freq)
+    table, slopes = _table_and_slopes(shape, max_harmonics(max_freq, sr=sr), tone)
+    size = len(table)
     ratios = np.asarray(ratios, dtype=np.float64)[:, None]
     offsets = np.asarray(start_phases, dtype=np.float64)[:, None]
     starts = np.asarray(starts, dtype=np.float64)
     increments = np.asarray(increments, dtype=np.float64)
     out = np.empty(n)
     per = max(_READ_BLOCK // step, 1)           # runs per piece
+    voices = len(ratios)
+    ramp = np.arange(step, dtype=np.float64)
+    pos3 = np.empty((voices, per, step))
+    whole, scratch = np.empty((voices, per * step)), np.empty((voices, per * step))
+    index, y = np.empty((voices, per * step), dtype=np.int64), np.empty((voices, per * step))
     for k0 in range(0, len(starts), per):
         k1 = min(k0 + per, len(starts))
         a, b = k0 * step, min(k1 * step, n)
-        voice_starts = ratios * starts[k0:k1]
-        voice_starts += offsets
-        ph = expand_steps(voice_starts, ratios * increments[k0:k1], step=step, n=b - a)
-        y = read_shape(shape, ph, sr=sr, max_freq=max_freq, tone=tone)
-        np.sum(y, axis=0, out=out[a:b])
+        m, runs = b - a, k1 - k0
+        # table position of voice v, run k, sample j: size * (offset + ratio * (start + inc * j))
+        first = ratios * starts[k0:k1]
+        first += offsets
+        first *= size
+        slope = ratios * increments[k0:k1]
+        slope *= size
+        p3 = pos3[:, :runs]
+        np.multiply(slope[..., None], ramp, out=p3)
+        p3 += first[..., None]
+        pos = pos3.reshape(voices, -1)[:, :m]
+        _read_positions(table, slopes, pos, y[:, :m], whole[:, :m], index[:, :m], scratch[:, :m])
+        np.sum(y[:, :m], axis=0, out=out[a:b])
     return out
 
 
