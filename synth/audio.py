@@ -32,6 +32,30 @@ _META_KEYS = ("title", "copyright", "software", "artist", "comment", "date", "al
               "license", "tracknumber", "genre")
 
 
+def _encode(block: np.ndarray, subtype: str) -> np.ndarray:
+    """Frames ``(n, channels)`` in the integer or float type libsndfile stores as is.
+
+    PCM is ``x * 2^15`` (16 bit) or ``x * 2^23`` (24 bit, as the top three
+    bytes of an int32) rounded to the nearest integer and clipped to the
+    format's range, the inverse of how the file is read back (``/ 2^15``).
+    Done here in one vectorised pass: libsndfile's own per-sample
+    conversion was most of the time spent writing a WAV, and it rounds
+    down (floor), which biases every sample by half a step.
+    """
+    frames = block.T
+    if subtype == "FLOAT":
+        return frames.astype(np.float32)
+    full = 2.0 ** (15 if subtype == "PCM_16" else 23)
+    scaled = np.multiply(frames, full)
+    np.rint(scaled, out=scaled)
+    np.clip(scaled, -full, full - 1, out=scaled)
+    if subtype == "PCM_16":
+        return scaled.astype(np.int16)
+    out = scaled.astype(np.int32)
+    out <<= 8                       # libsndfile keeps the top 24 bits of an int32
+    return out
+
+
 def check_writable(path, *, force: bool) -> None:
     """Raise AudioFileError if ``path`` exists (without ``force``) or its folder is missing."""
     if str(path) == "-":
@@ -111,9 +135,9 @@ def write_wav(path, blocks: Iterable[np.ndarray] | np.ndarray, *, sr: int,
             block = np.asarray(block, dtype=np.float64)
             if block.ndim == 1:
                 block = block[None, :]
-            if not np.isfinite(block).all():
+            if block.size and not np.isfinite(np.max(np.abs(block))):   # NaN or inf anywhere
                 raise AudioFileError(f"{path}: refusing to write non-finite samples")
-            f.write(block.T)
+            f.write(_encode(block, subtype))
 
     if str(path) == "-":
         # WAV headers need the length up front: encode in memory, then stream out

@@ -695,7 +695,7 @@ def _apply_master(block: np.ndarray, gain: float, master: MasterSettings) -> np.
     y = block * gain
     if not master.normalize and master.loudness is None:
         y = soft_limit(y, master.ceiling)
-    if not np.isfinite(y).all():
+    if y.size and not np.isfinite(np.max(np.abs(y))):     # NaN or inf anywhere
         raise RenderError("the render produced non-finite samples (NaN or infinity)")
     return y
 
