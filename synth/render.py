@@ -489,24 +489,40 @@ _PARENT_LOAD = 0.0
 #: Blocks a worker may run ahead of the mix (absorbs uneven blocks: a chord
 #: renders all its notes in the block where it starts).
 _LOOKAHEAD_BLOCKS = 8
+#: Lanes starting this many blocks before the last lane starts go to workers
+#: (measured on the 180 s benchmark: 4 saves ~0.06 s of the parent finishing alone).
+_TAIL_BLOCKS = 4
 
 
-def _assign_lanes(lanes: list[_Lane], jobs: int, parent_load: float = 0.0) -> list[list[int]]:
+def _assign_lanes(lanes: list[_Lane], jobs: int, parent_load: float = 0.0,
+                  tail_start: float = math.inf) -> list[list[int]]:
     """Share lane indices between ``jobs`` processes, the last being the parent.
 
     Lanes are dealt in time order, each to the process with the least work so
     far, so every process has work all through the piece (blocks stream in
     time order: one that finished its share early would just wait).  The
     parent's work counts ``1 / (1 - parent_load)`` times: it also mixes.
+    Lanes starting at or after ``tail_start`` go to the workers only.
     """
     loads = [0.0] * jobs
     scale = [1.0] * (jobs - 1) + [1.0 / max(1.0 - parent_load, 0.05)]
     groups: list[list[int]] = [[] for _ in range(jobs)]
-    for k in sorted(range(len(lanes)), key=lambda k: (lanes[k].start, -lanes[k].cost)):
+    order = sorted(range(len(lanes)), key=lambda k: (lanes[k].start, -lanes[k].cost))
+    # the workers run up to the look-ahead in front of the parent, so lanes at
+    # the very end go to them: else the parent would still be rendering them
+    # while the workers sit idle
+    tail = [k for k in order if lanes[k].start >= tail_start] if jobs > 1 else []
+    for k in tail:
+        j = min(range(jobs - 1), key=lambda j: loads[j])
+        groups[j].append(k)
+        loads[j] += lanes[k].cost
+    for k in order:
+        if lanes[k].start >= tail_start and jobs > 1:
+            continue
         j = min(range(jobs), key=lambda j: (loads[j] + lanes[k].cost * scale[j], -j))
         groups[j].append(k)
         loads[j] += lanes[k].cost * scale[j]
-    return groups
+    return [sorted(g) for g in groups]
 
 
 def _worker(plan: "RenderPlan", lane_ids, chunk_samples, conn) -> None:
@@ -595,7 +611,9 @@ def _parallel_lane_chunks(plan: "RenderPlan", chunk_samples: int, jobs: int):
     import threading
 
     ctx = mp.get_context("fork")
-    groups = _assign_lanes(plan.lanes, min(jobs, len(plan.lanes)), parent_load=_PARENT_LOAD)
+    last_start = max(lane.start for lane in plan.lanes)
+    groups = _assign_lanes(plan.lanes, min(jobs, len(plan.lanes)), parent_load=_PARENT_LOAD,
+                           tail_start=last_start - _TAIL_BLOCKS * chunk_samples)
     own = groups.pop()
     local = plan.lane_chunks(own, chunk_samples)
     stop = threading.Event()
@@ -643,7 +661,7 @@ class _Spool:
         self.frames = 0
 
     def write(self, block: np.ndarray) -> None:
-        self.file.write(np.ascontiguousarray(block.T, dtype="<f8").tobytes())
+        self.file.write(memoryview(np.ascontiguousarray(block.T, dtype="<f8")).cast("B"))
         self.frames += block.shape[1]
 
     def blocks(self, size: int) -> Iterator[np.ndarray]:

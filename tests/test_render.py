@@ -238,3 +238,20 @@ def test_a_failing_worker_is_reported_not_hung(monkeypatch):
     monkeypatch.setattr(render_module.RenderPlan, "lane_chunks", broken)
     with pytest.raises(RenderError, match="a render worker failed: ValueError: kaboom"):
         render(s, sr=22050, jobs=2)
+
+
+def test_lanes_are_shared_out_once_balanced_with_the_tail_on_workers():
+    import importlib
+
+    render_module = importlib.import_module("synth.render")
+    Lane = render_module._Lane
+    rng = np.random.default_rng(9)
+    lanes = [Lane(part=k % 5, first=0, stop=1, start=int(s), cost=float(c))
+             for k, (s, c) in enumerate(zip(np.sort(rng.integers(0, 10 ** 7, 200)),
+                                            rng.uniform(1, 10, 200)))]
+    tail = 9 * 10 ** 6
+    groups = render_module._assign_lanes(lanes, 3, tail_start=tail)
+    assert sorted(k for g in groups for k in g) == list(range(200))
+    assert all(lanes[k].start < tail for k in groups[-1])          # the parent (last) gets none
+    loads = [sum(lanes[k].cost for k in g) for g in groups]
+    assert max(loads) - min(loads) <= 10.0                          # within one lane's cost
