@@ -553,26 +553,28 @@ def _worker(plan: "RenderPlan", lane_ids, chunk_samples, ring: _Ring, conn, free
 
     Per block, one message on ``conn``: ``b"B"``, the ring position after the
     block (int64), then ``(lane, offset or -1 for stereo, samples, ring
-    position or -1)`` per lane; an array too large for the ring follows as
-    its own message.  The parent sends back, on ``freed_conn``, the ring
+    position or -1)`` per lane; an array that does not fit in the ring
+    beside the rest of its block follows as its own message.  The parent sends back, on ``freed_conn``, the ring
     position up to which it has finished reading.
     """
     head = freed = 0
     try:
         for blocks in plan.lane_chunks(lane_ids, chunk_samples):
             entries, large = [], []
+            block_start = head      # the parent can free at most up to here before this block
             for k, b in blocks.items():
                 flat = b[1] if isinstance(b, tuple) else b.reshape(-1)
                 entry = [k, b[0] if isinstance(b, tuple) else -1,
                          len(b[1]) if isinstance(b, tuple) else b.shape[1], -1]
                 m = flat.size
-                if m > ring.size // 2:
+                pos = head % ring.size
+                skip = ring.size - pos if pos + m > ring.size else 0   # no room before the end
+                if head + skip + m - ring.size > block_start:
+                    # only this block's own data could make room: it goes by pipe
                     large.append(np.ascontiguousarray(flat))
                 else:
+                    head += skip
                     pos = head % ring.size
-                    if pos + m > ring.size:          # no room before the end: start over
-                        head += ring.size - pos
-                        pos = 0
                     while freed_conn.poll():
                         freed = int.from_bytes(freed_conn.recv_bytes(), "little")
                     while head + m - freed > ring.size:      # the parent is behind: wait
@@ -635,7 +637,8 @@ def _parallel_lane_chunks(plan: "RenderPlan", chunk_samples: int, jobs: int):
     forked workers copy their blocks into shared rings (:class:`_Ring`, room
     for about :data:`_LOOKAHEAD_BLOCKS` blocks, so they can run that far
     ahead), while this process renders its own share beside mixing and
-    writing.  The result is the same dict of lane blocks
+    writing (arrays that do not fit go through the pipe).  The result is the
+    same dict of lane blocks
     :meth:`RenderPlan.lane_chunks` yields, so the mix is the same sum, bit
     for bit, as with one process.  Memory stays bounded by the rings.
     """

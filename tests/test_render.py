@@ -255,3 +255,18 @@ def test_lanes_are_shared_out_once_balanced_with_the_tail_on_workers():
     assert all(lanes[k].start < tail for k in groups[-1])          # the parent (last) gets none
     loads = [sum(lanes[k].cost for k in g) for g in groups]
     assert max(loads) - min(loads) <= 10.0                          # within one lane's cost
+
+
+def test_parallel_render_with_blocks_larger_than_the_ring(monkeypatch):
+    # many parts sounding at once: a block's arrays overflow the shared ring
+    # and must go through the pipe instead of waiting for room forever
+    import importlib
+
+    render_module = importlib.import_module("synth.render")
+    monkeypatch.setattr(render_module, "_LOOKAHEAD_BLOCKS", 1)
+    parts = [Part(f"p{k}", [Note(0, 6, 40 + k), Note(2, 4, 52 + k)], preset="saw")
+             for k in range(24)]
+    s = score_of(*parts)
+    one = render(s, sr=22050, jobs=1, chunk_samples=8192)
+    two = render(s, sr=22050, jobs=2, chunk_samples=8192)
+    assert np.array_equal(one, two)
