@@ -45,11 +45,15 @@ class Effect:
         ``process(x [shape=(2, n)]) -> y [shape=(2, n)]``, carrying its own state.
     tail_samples : int
         Samples the effect keeps sounding after its input falls silent.
+    cost : float
+        Work per stereo frame, in units of one sample of a plain saw note
+        (about 10 ns here): used to share parts between processes.
     """
 
     name: str
     process: Callable[[np.ndarray], np.ndarray]
     tail_samples: int = 0
+    cost: float = 0.0
 
 
 #: type name -> factory(params: dict, *, sr: float, bpm: float) -> Effect
@@ -70,7 +74,7 @@ def _gain(params: Mapping[str, Any], *, sr: float, bpm: float) -> Effect:
     if unknown:
         raise PatchError(f"gain: unknown parameter(s) {sorted(unknown)}")
     amp = float(db_to_amp(float(params.get("gain_db", 0.0))))
-    return Effect("gain", lambda x: x * amp)
+    return Effect("gain", lambda x: x * amp, cost=_COST["gain"])
 
 
 # ---------------------------------------------------------------- the DSP effects
@@ -87,6 +91,14 @@ def _check_params(kind: str, params: Mapping[str, Any], known) -> None:
             raise PatchError(f"{kind}: parameter {key!r} must be a number, got {value!r}")
 
 
+#: Work per stereo frame of each effect (Effect.cost), measured at 44.1 kHz in
+#: 65 536-frame blocks: reverb 130 ns, chorus 84, delay 47, decimate 31,
+#: saturate 12 (293 with 4x oversampling), bitcrush 10, gain 2; a plain saw
+#: note costs about 10 ns a sample.
+_COST = {"reverb": 13.0, "chorus": 8.4, "delay": 4.7, "decimate": 3.0, "saturate": 1.2,
+         "bitcrush": 1.0, "gain": 0.2}
+
+
 def _stateful(name: str, kernel, kwargs: dict, sr: float, tail_seconds: float = 0.0,
               tail_samples: int = 0) -> Effect:
     """Wrap ``kernel(x, *, sr, state, **kwargs) -> (y, state)`` as an Effect carrying its state.
@@ -101,7 +113,11 @@ def _stateful(name: str, kernel, kwargs: dict, sr: float, tail_seconds: float = 
         y, box["state"] = kernel(x, sr=sr, state=box["state"], **kwargs)
         return y
 
-    return Effect(name, process, tail_samples + int(math.ceil(tail_seconds * sr)))
+    cost = _COST.get(name, 1.0)
+    oversample = int(kwargs.get("oversample", 1) or 1)
+    if oversample > 1:          # the waveshaper runs at the oversampled rate, through filters
+        cost = 1.8 * oversample ** 2
+    return Effect(name, process, tail_samples + int(math.ceil(tail_seconds * sr)), cost)
 
 
 @register_effect("reverb")
@@ -175,6 +191,11 @@ class Chain:
     def tail_samples(self) -> int:
         """Samples the whole chain rings after its input stops (sum of tails)."""
         return sum(e.tail_samples for e in self.effects)
+
+    @property
+    def cost(self) -> float:
+        """Work per stereo frame of the whole chain (see :attr:`Effect.cost`)."""
+        return sum(e.cost for e in self.effects)
 
     def __bool__(self):
         return bool(self.effects)

@@ -126,6 +126,7 @@ class _Lane:
     stop: int
     start: int                  # sample where its first note starts
     cost: float                 # estimated work, for sharing lanes between processes
+    whole: bool = False         # a part with effects: works on every block of the render
 
 
 @dataclass
@@ -193,13 +194,13 @@ class RenderPlan:
                                             where="master.effects")
         except PatchError as e:
             raise PatchError(e.message) from None
-        self.lanes = self._plan_lanes()
         ends = [int((p.starts + p.lengths).max()) + p.chain.tail_samples
                 for p in self.parts if len(p.starts)]
         self.frames = max(ends) + self.master_chain.tail_samples
         if self.frames / self.sr > max_seconds:
             raise RenderError(f"the render lasts {self.frames / self.sr:.1f} s with its release "
                               f"tails, more than the limit of {max_seconds:g} s")
+        self.lanes = self._plan_lanes()
 
     def _plan_part(self, part: Part, patch: Patch, chain: Chain, index: int) -> _PartPlan:
         sr, tempo = self.sr, self.score.tempo
@@ -249,11 +250,13 @@ class RenderPlan:
             else:
                 stretch = pp.starts // LANE_SAMPLES
                 cuts = [0, *np.flatnonzero(np.diff(stretch)) + 1, len(pp.starts)]
+            # the effects run on every frame of the render
+            effects_cost = float(self.frames) * pp.chain.cost if pp.chain else 0.0
             for lo, hi in zip(cuts[:-1], cuts[1:]):
                 # a lane with effects runs from the first block on, as the
                 # effects' own clocks (an LFO's phase) must not depend on it
                 lanes.append(_Lane(index, int(lo), int(hi), 0 if pp.chain else int(pp.starts[lo]),
-                                   float(note_cost[lo:hi].sum())))
+                                   float(note_cost[lo:hi].sum()) + effects_cost, bool(pp.chain)))
         lanes.sort(key=lambda lane: (lane.start, lane.part))
         return lanes
 
@@ -495,7 +498,7 @@ _TAIL_BLOCKS = 4
 
 
 def _assign_lanes(lanes: list[_Lane], jobs: int, parent_load: float = 0.0,
-                  tail_start: float = math.inf) -> list[list[int]]:
+                  tail_start: float = math.inf, length: float | None = None) -> list[list[int]]:
     """Share lane indices between ``jobs`` processes, the last being the parent.
 
     Lanes are dealt in time order, each to the process with the least work so
@@ -503,23 +506,38 @@ def _assign_lanes(lanes: list[_Lane], jobs: int, parent_load: float = 0.0,
     time order: one that finished its share early would just wait).  The
     parent's work counts ``1 / (1 - parent_load)`` times: it also mixes.
     Lanes starting at or after ``tail_start`` go to the workers only.
+
+    Lanes of parts with effects (``whole``) work on every block up to
+    ``length`` (samples): they are dealt first, largest first, and while
+    the others are dealt their cost counts in proportion to the time
+    elapsed, so the other lanes fill in around them evenly.
     """
-    loads = [0.0] * jobs
     scale = [1.0] * (jobs - 1) + [1.0 / max(1.0 - parent_load, 0.05)]
     groups: list[list[int]] = [[] for _ in range(jobs)]
-    order = sorted(range(len(lanes)), key=lambda k: (lanes[k].start, -lanes[k].cost))
+    spread = [0.0] * jobs           # cost of the whole-render lanes of each process
+    for k in sorted((k for k in range(len(lanes)) if lanes[k].whole), key=lambda k: -lanes[k].cost):
+        j = min(range(jobs), key=lambda j: (spread[j] + lanes[k].cost * scale[j], -j))
+        groups[j].append(k)
+        spread[j] += lanes[k].cost * scale[j]
+    length = float(length or max((lane.start for lane in lanes), default=0) or 1)
+    loads = [0.0] * jobs
+    order = sorted((k for k in range(len(lanes)) if not lanes[k].whole),
+                   key=lambda k: (lanes[k].start, -lanes[k].cost))
     # the workers run up to the look-ahead in front of the parent, so lanes at
     # the very end go to them: else the parent would still be rendering them
     # while the workers sit idle
-    tail = [k for k in order if lanes[k].start >= tail_start] if jobs > 1 else []
-    for k in tail:
-        j = min(range(jobs - 1), key=lambda j: loads[j])
-        groups[j].append(k)
-        loads[j] += lanes[k].cost
+    workers_only = jobs > 1
     for k in order:
-        if lanes[k].start >= tail_start and jobs > 1:
+        if workers_only and lanes[k].start >= tail_start:
+            j = min(range(jobs - 1), key=lambda j: loads[j] + spread[j])
+            groups[j].append(k)
+            loads[j] += lanes[k].cost
+    for k in order:
+        if workers_only and lanes[k].start >= tail_start:
             continue
-        j = min(range(jobs), key=lambda j: (loads[j] + lanes[k].cost * scale[j], -j))
+        elapsed = min(lanes[k].start / length, 1.0)
+        j = min(range(jobs), key=lambda j: (loads[j] + spread[j] * elapsed
+                                            + lanes[k].cost * scale[j], -j))
         groups[j].append(k)
         loads[j] += lanes[k].cost * scale[j]
     return [sorted(g) for g in groups]
@@ -647,7 +665,8 @@ def _parallel_lane_chunks(plan: "RenderPlan", chunk_samples: int, jobs: int):
     ctx = mp.get_context("fork")
     last_start = max(lane.start for lane in plan.lanes)
     groups = _assign_lanes(plan.lanes, min(jobs, len(plan.lanes)), parent_load=_PARENT_LOAD,
-                           tail_start=last_start - _TAIL_BLOCKS * chunk_samples)
+                           tail_start=last_start - _TAIL_BLOCKS * chunk_samples,
+                           length=plan.frames)
     own = groups.pop()
     local = plan.lane_chunks(own, chunk_samples)
     workers = []
