@@ -25,6 +25,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from . import filters
 from .oscillators import phase_ramp
 
 __all__ = [
@@ -67,13 +68,24 @@ def _fdn_delays(sr, size):
     return np.maximum(d, 1)
 
 
-def _hadamard8(v):
-    """Orthonormal 8x8 Hadamard mix along axis 0 by butterflies (exact, order-fixed)."""
-    a = v
+def _hadamard8(v, scratch=None, normalise=True):
+    """Orthonormal 8x8 Hadamard mix along axis 0 by butterflies (exact, order-fixed).
+
+    ``v`` [shape=(8, L)] is overwritten (it serves as scratch); ``scratch``
+    is an optional second (8, L) array.  Returns the mixed rows (one of the
+    two arrays).  ``normalise=False`` leaves out the ``1 / sqrt(8)``.
+    """
+    a, b = v, np.empty_like(v) if scratch is None else scratch
+    length = v.shape[1]
     for half in (4, 2, 1):
-        a = a.reshape(8 // (2 * half), 2, half, -1)
-        a = np.concatenate([a[:, 0] + a[:, 1], a[:, 0] - a[:, 1]], axis=1).reshape(8, -1)
-    return a * (1.0 / np.sqrt(8.0))
+        pairs = a.reshape(8 // (2 * half), 2, half, length)
+        out = b.reshape(8 // (2 * half), 2, half, length)
+        np.add(pairs[:, 0], pairs[:, 1], out=out[:, 0])
+        np.subtract(pairs[:, 0], pairs[:, 1], out=out[:, 1])
+        a, b = b, a
+    if normalise:
+        a *= 1.0 / np.sqrt(8.0)
+    return a
 
 
 def reverb(x, *, sr: float, rt60: float = 2.0, damping: float = 0.3, size: float = 1.0,
@@ -121,18 +133,41 @@ def reverb(x, *, sr: float, rt60: float = 2.0, damping: float = 0.3, size: float
     # inject left into the even lines and right into the odd ones
     inject_rows = np.array([0, 1, 0, 1, 0, 1, 0, 1])
     step = int(d.min())
+    # the one-pole damping as a second-order section, for SciPy's compiled
+    # kernel (state as (lines, sections, 2)); no scipy.signal import
+    damp_sos = np.array([[1.0 - a, 0.0, 0.0, 1.0, -a, 0.0]])
+    kernel = filters._sosfilt_kernel()
+    sos_state = np.zeros((8, 1, 2))
+    sos_state[:, 0, 0] = zi[:, 0]
+    scratch = np.empty((8, step))
+    ramp = np.arange(step)
+    line_gains = (gains / np.sqrt(8.0))[:, None]    # the Hadamard's scale folded in
+    ends = (offsets + d)[:, None]                   # one past each line's last slot
     for lo in range(0, n, step):
         hi = min(n, lo + step)
-        k = np.arange(t + lo, t + hi)
-        idx = offsets[:, None] + k[None, :] % d[:, None]                # (8, L)
+        # each line's slots for samples t+lo .. t+hi-1: a run that wraps at
+        # most once (the sub-block is no longer than the shortest line)
+        idx = (offsets + (t + lo) % d)[:, None] + ramp[:hi - lo]       # (8, L)
+        np.subtract(idx, d[:, None], out=idx, where=idx >= ends)
         out = buf[idx]                                                  # written d samples ago
-        damped, zi = _lfilter()([1.0 - a], [1.0, -a], out, axis=-1, zi=zi)
-        buf[idx] = _hadamard8(damped * gains[:, None]) + x[inject_rows, lo:hi]
+        damped = out.copy()
+        if kernel is not None:
+            kernel(damp_sos, damped, sos_state)
+        else:  # pragma: no cover - another SciPy layout
+            damped, z = _lfilter()([1.0 - a], [1.0, -a], out, axis=-1, zi=sos_state[:, 0, :1])
+            sos_state[:, 0, 0] = z[:, 0]
+        damped *= line_gains
+        mixed = _hadamard8(damped, scratch[:, :hi - lo], normalise=False)
+        mixed += x[inject_rows, lo:hi]
+        buf[idx] = mixed
         # explicit sums, not a matrix product: a fixed summation order keeps blocks exact
-        wet[0, lo:hi] = ((out[0] - out[1]) + (out[2] - out[3])) + ((out[4] - out[5]) + (out[6] - out[7]))
-        wet[1, lo:hi] = ((out[0] + out[1]) - (out[2] + out[3])) + ((out[4] + out[5]) - (out[6] + out[7]))
+        # (that is ((o0 - o1) + (o2 - o3)) + ((o4 - o5) + (o6 - o7)), and the
+        # same with + inside and - between the pairs for the right channel)
+        diff, total = out[0::2] - out[1::2], out[0::2] + out[1::2]
+        np.add(diff[0] + diff[1], diff[2] + diff[3], out=wet[0, lo:hi])
+        np.add(total[0] - total[1], total[2] - total[3], out=wet[1, lo:hi])
     y = (1.0 - mix) * x + (mix * 0.5) * wet
-    return y, {"buf": buf, "t": t + n, "zi": zi}
+    return y, {"buf": buf, "t": t + n, "zi": sos_state[:, 0, :1].copy()}
 
 
 def reverb_tail_seconds(*, rt60: float = 2.0, size: float = 1.0, **_ignored) -> float:
