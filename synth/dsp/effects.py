@@ -14,9 +14,8 @@ Calling convention (every effect)::
   the tail instead of cutting it.  Memoryless effects have no tail.
 
 Recursive parts run on sub-blocks no longer than their shortest delay (so
-each sub-block only reads what earlier ones wrote) with
-:func:`scipy.signal.lfilter` for the damping filters: no per-sample Python
-loops.
+each sub-block only reads what earlier ones wrote), with SciPy's compiled
+filter kernel for the damping filters: no per-sample Python loops.
 """
 
 from __future__ import annotations
@@ -38,9 +37,22 @@ __all__ = [
 
 
 
-def _lfilter():
-    from scipy.signal import lfilter   # lazily: importing scipy.signal takes 0.5 s
-    return lfilter
+def _one_pole(x, a: float, zi):
+    """Rows of ``x`` through ``y[n] = (1 - a) x[n] + a y[n - 1]``, state carried.
+
+    ``zi`` [shape=(rows, 1)] is the state in :func:`scipy.signal.lfilter`'s
+    layout.  Runs SciPy's compiled second-order-section kernel directly (no
+    ``scipy.signal`` import: 0.55 s); returns ``(y, zf)``.
+    """
+    kernel = filters._sosfilt_kernel()
+    if kernel is None:  # pragma: no cover - another SciPy layout
+        from scipy.signal import lfilter
+        return lfilter([1.0 - a], [1.0, -a], x, axis=-1, zi=zi)
+    y = np.array(x, dtype=np.float64, order="C")
+    state = np.zeros((y.shape[0], 1, 2))
+    state[:, 0, 0] = zi[:, 0]
+    kernel(np.array([[1.0 - a, 0.0, 0.0, 1.0, -a, 0.0]]), y, state)
+    return y, state[:, 0, :1].copy()
 
 def _stereo(x, name):
     x = np.asarray(x, dtype=np.float64)
@@ -133,12 +145,6 @@ def reverb(x, *, sr: float, rt60: float = 2.0, damping: float = 0.3, size: float
     # inject left into the even lines and right into the odd ones
     inject_rows = np.array([0, 1, 0, 1, 0, 1, 0, 1])
     step = int(d.min())
-    # the one-pole damping as a second-order section, for SciPy's compiled
-    # kernel (state as (lines, sections, 2)); no scipy.signal import
-    damp_sos = np.array([[1.0 - a, 0.0, 0.0, 1.0, -a, 0.0]])
-    kernel = filters._sosfilt_kernel()
-    sos_state = np.zeros((8, 1, 2))
-    sos_state[:, 0, 0] = zi[:, 0]
     scratch = np.empty((8, step))
     ramp = np.arange(step)
     line_gains = (gains / np.sqrt(8.0))[:, None]    # the Hadamard's scale folded in
@@ -150,12 +156,7 @@ def reverb(x, *, sr: float, rt60: float = 2.0, damping: float = 0.3, size: float
         idx = (offsets + (t + lo) % d)[:, None] + ramp[:hi - lo]       # (8, L)
         np.subtract(idx, d[:, None], out=idx, where=idx >= ends)
         out = buf[idx]                                                  # written d samples ago
-        damped = out.copy()
-        if kernel is not None:
-            kernel(damp_sos, damped, sos_state)
-        else:  # pragma: no cover - another SciPy layout
-            damped, z = _lfilter()([1.0 - a], [1.0, -a], out, axis=-1, zi=sos_state[:, 0, :1])
-            sos_state[:, 0, 0] = z[:, 0]
+        damped, zi = _one_pole(out, a, zi)
         damped *= line_gains
         mixed = _hadamard8(damped, scratch[:, :hi - lo], normalise=False)
         mixed += x[inject_rows, lo:hi]
@@ -167,7 +168,7 @@ def reverb(x, *, sr: float, rt60: float = 2.0, damping: float = 0.3, size: float
         np.add(diff[0] + diff[1], diff[2] + diff[3], out=wet[0, lo:hi])
         np.add(total[0] - total[1], total[2] - total[3], out=wet[1, lo:hi])
     y = (1.0 - mix) * x + (mix * 0.5) * wet
-    return y, {"buf": buf, "t": t + n, "zi": sos_state[:, 0, :1].copy()}
+    return y, {"buf": buf, "t": t + n, "zi": zi}
 
 
 def reverb_tail_seconds(*, rt60: float = 2.0, size: float = 1.0, **_ignored) -> float:
@@ -222,7 +223,7 @@ def delay(x, *, sr: float, time: float, feedback: float = 0.35, mix: float = 0.3
         idx = np.arange(t + lo, t + hi) % D
         out = buf[:, idx]
         wet[:, lo:hi] = out
-        fed, zi = _lfilter()([1.0 - a], [1.0, -a], out, axis=-1, zi=zi)
+        fed, zi = _one_pole(out, a, zi)
         buf[:, idx] = x[:, lo:hi] + feedback * fed
     return (1.0 - mix) * x + mix * wet, {"buf": buf, "t": t + n, "zi": zi}
 
