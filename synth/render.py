@@ -345,7 +345,10 @@ class RenderPlan:
                         note[0], note[1] = s + len(samples), following
                 st["active"] = keep
                 span = None
-                if pieces_here:
+                if len(pieces_here) == 1:       # one note: its samples as they are (a view)
+                    lo, hi, samples, s = pieces_here[0]
+                    span = (lo - a, samples[lo - s:hi - s])
+                elif pieces_here:
                     # the mono sum over just the span the notes cover (a short
                     # note in a long block costs its own length, not the block's)
                     first = min(lo for lo, _, _, _ in pieces_here)
@@ -416,6 +419,7 @@ class RenderPlan:
         would.
         """
         mix = np.zeros((2, n))
+        scratch = np.empty(n)
         for pp, block in zip(self.parts, blocks):
             if block is None:
                 continue
@@ -423,8 +427,12 @@ class RenderPlan:
                 mix += block
             else:
                 off, mono = block
-                mix[0, off:off + len(mono)] += mono * pp.left
-                mix[1, off:off + len(mono)] += mono * pp.right
+                span, scaled = slice(off, off + len(mono)), scratch[:len(mono)]
+                np.multiply(mono, pp.left, out=scaled)
+                mix[0, span] += scaled
+                if pp.right != pp.left:     # a centred part: the same product twice
+                    np.multiply(mono, pp.right, out=scaled)
+                mix[1, span] += scaled
         return mix
 
     def chunks_with_stems(self, chunk_samples: int = DEFAULT_CHUNK, jobs: int = 1,
