@@ -270,3 +270,18 @@ def test_parallel_render_with_blocks_larger_than_the_ring(monkeypatch):
     one = render(s, sr=22050, jobs=1, chunk_samples=8192)
     two = render(s, sr=22050, jobs=2, chunk_samples=8192)
     assert np.array_equal(one, two)
+
+
+def test_parts_with_effects_are_spread_over_the_processes_by_their_whole_cost():
+    import importlib
+
+    render_module = importlib.import_module("synth.render")
+    Lane = render_module._Lane
+    # two reverbed parts, each costly over the whole render, and twenty short lanes
+    lanes = [Lane(0, 0, 1, 0, 500.0, whole=True), Lane(1, 0, 1, 0, 480.0, whole=True)]
+    lanes += [Lane(2, k, k + 1, k * 1000, 30.0) for k in range(20)]
+    parent, worker = render_module._assign_lanes(lanes, 2, length=20_000)[::-1]
+    assert (0 in parent) != (0 in worker) and (1 in parent) != (1 in worker)
+    assert (0 in parent) != (1 in parent)                   # one each
+    loads = [sum(lanes[k].cost for k in g) for g in (parent, worker)]
+    assert abs(loads[0] - loads[1]) <= 30.0 + 20.0
