@@ -38,7 +38,7 @@ from .fx import Chain, build_chain
 from .patch import Patch, resolve_patch
 from .score import Part, Score
 from .units import db_to_amp
-from .voice import note_length, render_note_pieces
+from .voice import bakes_filter, note_length, render_note_pieces
 
 __all__ = [
     "SR_MIN",
@@ -244,7 +244,7 @@ class RenderPlan:
             if not len(pp.starts):
                 continue
             weight = _cost_weight(pp.patch)
-            note_cost = pp.lengths * weight + 2000.0
+            note_cost = pp.lengths * weight + _NOTE_COST
             if pp.chain:    # effects carry state through the whole part: one lane
                 cuts = [0, len(pp.starts)]
             else:
@@ -475,22 +475,26 @@ class RenderPlan:
 def _cost_weight(patch: Patch) -> float:
     """Rendering cost of one sample of ``patch`` relative to a plain saw.
 
-    Ratios measured per part on the 180 s benchmark file (ns per sample:
-    saw 9, two-voice pad 30, filtered saw bass 31, bell 11.5, ...).
+    Fitted to the parts of the 180 s benchmark file (time = notes x
+    :data:`_NOTE_COST` + samples x weight; a saw sample is about 7.6 ns):
+    two-voice pad 2.3, filtered pulse lead 2.9, reed 2.0, pluck 2.3, bell 1.4.
     """
     if patch.source == "unison":
-        weight = 1.1 * float(patch.param("voices"))
+        weight = 1.15 * float(patch.param("voices"))
     else:
-        weight = {"pulse": 2.0, "partials": 1.3, "additive": 1.5, "fairlight": 2.0,
+        weight = {"pulse": 1.9, "partials": 1.35, "additive": 1.5, "fairlight": 2.0,
                   "pink": 1.5, "fm2": 2.0, "fm3": 3.0, "sync": 4.0, "ring": 2.0,
                   "drums": 1.5}.get(patch.source, 1.0)
-    if patch.filter.active:
-        weight += 0.6 * (2 if patch.filter.slope == 24 else 1)
+    if patch.filter.active and not (bakes_filter(patch) and not patch.glide):
+        weight += 1.0                       # filtered sample by sample
         if patch.filter.env_amount:
-            weight += 0.8
-    if patch.lfo.active or patch.glide or patch.pitch_env.semitones:
-        weight += 0.6
+            weight += 0.3                   # and swept
     return weight
+
+
+#: Fixed work per note (planning, pitch curve, envelope set-up), in saw samples:
+#: about 50 us.
+_NOTE_COST = 6500.0
 
 
 #: Extra share of the work the parent process has beside its lanes (mixing,

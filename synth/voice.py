@@ -490,6 +490,21 @@ def render_note_pieces(patch: Patch, *, pitch: float, velocity: int, gate_sample
     yield from _Note(patch, n=n, full=full, piece=int(piece_samples), **kwargs).pieces()
 
 
+def bakes_filter(patch: Patch) -> bool:
+    """Whether ``patch``'s filter can be baked into its wavetable.
+
+    True for a filter that stays put (no envelope, no LFO on the cutoff)
+    with resonance up to :data:`_BAKE_MAX_Q`, on a saw/square/triangle,
+    unison or pulse source; a note then bakes it if its pitch also stays
+    within :data:`_BAKE_MAX_CENTS` (see ``_Note._baked_filter``).
+    """
+    f, lfo, src = patch.filter, patch.lfo, patch.source
+    table_source = (src in _BAKED_SHAPES or src == "pulse"
+                    or (src == "unison" and patch.param("shape") in _BAKED_SHAPES))
+    return bool(f.active and not f.env_amount and not (lfo.active and lfo.to_cutoff_octaves)
+                and f.resonance <= _BAKE_MAX_Q and table_source)
+
+
 class _Steps:
     """A piece's pitch curve: one frequency (Hz) per control step of ``CONTROL_SAMPLES``."""
 
@@ -575,12 +590,7 @@ class _Note:
         :data:`_BAKE_MAX_CENTS` of their pitch and a resonance up to
         :data:`_BAKE_MAX_Q` (the response then moves < 0.1 dB; tested).
         """
-        patch = self.patch
-        f, lfo, src = patch.filter, patch.lfo, patch.source
-        table_source = (src in _BAKED_SHAPES or src == "pulse"
-                        or (src == "unison" and patch.param("shape") in _BAKED_SHAPES))
-        if (not f.active or f.env_amount or (lfo.active and lfo.to_cutoff_octaves)
-                or f.resonance > _BAKE_MAX_Q or not table_source):
+        if not bakes_filter(self.patch):
             return None
         if offsets is not None and float(np.max(np.abs(offsets))) * 100.0 > _BAKE_MAX_CENTS:
             return None
