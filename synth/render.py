@@ -411,28 +411,39 @@ class RenderPlan:
         return out
 
     def mix_blocks(self, blocks, n: int) -> np.ndarray:
-        """Sum part blocks from :meth:`part_blocks` (all parts, in score order).
+        """Sum part blocks from :meth:`part_blocks` (all parts) into a stereo block.
 
-        A silent part is skipped (adding zeros would change nothing: the sum
-        starts at +0.0 and so never holds -0.0), and a mono block goes into
-        each channel times the part's pan gain, exactly as its stereo block
-        would.
+        Parts with effects (stereo blocks) are added in score order.  Parts
+        without effects that share their pan gains are summed as mono first,
+        in score order, and scaled into the two channels once: a file with
+        many parts on the same gains (300 MIDI tracks, say) costs one add a
+        sample per part instead of three passes.  Silent parts are skipped
+        (the sum starts at +0.0, so adding zeros would change nothing).  The
+        order never depends on ``--jobs`` or the block size.
         """
         mix = np.zeros((2, n))
-        scratch = np.empty(n)
+        same_gains: dict[tuple[float, float], list] = {}
         for pp, block in zip(self.parts, blocks):
             if block is None:
                 continue
             if not isinstance(block, tuple):
                 mix += block
             else:
-                off, mono = block
-                span, scaled = slice(off, off + len(mono)), scratch[:len(mono)]
-                np.multiply(mono, pp.left, out=scaled)
-                mix[0, span] += scaled
-                if pp.right != pp.left:     # a centred part: the same product twice
-                    np.multiply(mono, pp.right, out=scaled)
-                mix[1, span] += scaled
+                same_gains.setdefault((pp.left, pp.right), []).append(block)
+        scratch = np.empty(n)
+        for (left, right), spans in same_gains.items():
+            off, mono = spans[0]
+            if len(spans) > 1:
+                off = min(o for o, _ in spans)
+                mono = np.zeros(max(o + len(m) for o, m in spans) - off)
+                for o, m in spans:
+                    mono[o - off:o - off + len(m)] += m
+            span, scaled = slice(off, off + len(mono)), scratch[:len(mono)]
+            np.multiply(mono, left, out=scaled)
+            mix[0, span] += scaled
+            if right != left:               # a centred part: the same product twice
+                np.multiply(mono, right, out=scaled)
+            mix[1, span] += scaled
         return mix
 
     def chunks_with_stems(self, chunk_samples: int = DEFAULT_CHUNK, jobs: int = 1,
