@@ -109,3 +109,38 @@ def test_vibrato_and_tremolo_depths():
     assert gain.max() == pytest.approx(1.0) and gain.min() == pytest.approx(0.5)
     with pytest.raises(ValueError, match="unknown LFO shape 'noise'"):
         mod.lfo("noise", 1.0, sr=10, n=4)
+
+
+def test_cmi_envelope_follows_its_definition_and_joins_in_blocks():
+    rng = np.random.default_rng(11)
+    sr = 8000
+    c = 80 / 20 * np.log(10)
+    for _ in range(30):
+        a, g, r = int(rng.integers(0, 900)), int(rng.integers(1, 4000)), int(rng.integers(1, 3000))
+        held_damping = float(rng.choice([0.2, 1.5])) if rng.random() < 0.7 else None
+        damping = r / sr * 60 / 80
+        r = round(damping * 80 / 60 * sr)
+        n = g + r + 1
+        k = np.arange(n, dtype=np.float64)
+
+        def held(i):
+            level = np.where(i < a, i / max(a, 1), 1.0)
+            if held_damping is not None:
+                level = level * np.exp(-np.log(1000) * np.maximum(i - a, 0) / (held_damping * sr))
+            return level
+
+        x = np.clip((k - g) / r, 0, 1)
+        want = np.where(k < g, held(k), held(np.float64(g)) * (np.exp(-c * x) - np.exp(-c))
+                        / (1 - np.exp(-c)))
+        env = mod.cmi_envelope(n, sr=sr, gate_samples=g, attack=a / sr, damping=damping,
+                               held_damping=held_damping)
+        assert np.max(np.abs(env - want)) < 1e-12
+        # the release starts from exactly the level the held key had reached
+        still_held = mod.cmi_envelope(1, sr=sr, gate_samples=n + 10, attack=a / sr,
+                                      damping=damping, held_damping=held_damping, start=g)[0]
+        assert env[g + r] == 0.0 and env[g] == still_held
+        cuts = np.sort(rng.integers(0, n, 4))
+        parts = [mod.cmi_envelope(hi - lo, sr=sr, gate_samples=g, attack=a / sr, damping=damping,
+                                  held_damping=held_damping, start=lo)
+                 for lo, hi in zip(np.r_[0, cuts], np.r_[cuts, n])]
+        assert np.array_equal(np.concatenate(parts), env)

@@ -22,8 +22,11 @@ _EXP_STEEPNESS = 5.0
 _EXP_ROW = 64
 
 
-def _exp_ramp(k0: int, k1: int, length: int, scale: float, offset: float) -> np.ndarray:
+def _exp_ramp(k0: int, k1: int, length: float, scale: float, offset: float,
+              steepness: float = _EXP_STEEPNESS) -> np.ndarray:
     """``offset + scale * exp(-c * k / length)`` for the integers ``k0 <= k < k1``.
+
+    ``c`` is ``steepness`` (default: the ADSR's 5).
 
     The exponential is separable: ``exp(-c (R q + j) / L)`` is
     ``exp(-c R q / L) * exp(-c j / L)``, so one short row of exponentials and
@@ -32,7 +35,7 @@ def _exp_ramp(k0: int, k1: int, length: int, scale: float, offset: float) -> np.
     value at ``k`` depends only on ``k``, so blocks still join exactly.
     Within 2 ulp of evaluating ``exp`` directly.
     """
-    c, r = _EXP_STEEPNESS, _EXP_ROW
+    c, r = float(steepness), _EXP_ROW
     q0, q1 = k0 // r, (k1 - 1) // r + 1
     rows = scale * np.exp((-c * r / length) * np.arange(q0, q1, dtype=np.float64))
     grid = np.multiply.outer(rows, np.exp((-c / length) * np.arange(r, dtype=np.float64)))

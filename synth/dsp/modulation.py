@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import envelopes
 from .oscillators import phase_ramp
 
 __all__ = [
@@ -294,26 +295,40 @@ def cmi_envelope(n: int, *, sr: float, gate_samples: int, attack: float, damping
     a = _samples(attack, sr)
     g = int(gate_samples)
     r = _samples(damping * CMI_FLOOR_DB / 60.0, sr)
-    k = np.arange(start, start + n, dtype=np.float64)
+    lo, hi = int(start), int(start) + int(n)
+    # every level depends only on its sample index (blocks join exactly); the
+    # exponentials are separable products (see envelopes._exp_ramp)
 
-    def held(idx):
-        idx = np.asarray(idx, dtype=np.float64)
-        level = np.ones(idx.shape)
-        if a > 0:
-            level = np.where(idx < a, np.maximum(idx, 0.0) / a, 1.0)
-        if held_damping is not None:
-            decay = np.exp(-np.log(1000.0) * np.maximum(idx - a, 0.0) / (held_damping * sr))
-            level = level * decay
+    def held(x0: int, x1: int) -> np.ndarray:
+        """Levels with the key down at samples x0..x1-1: the attack, then the held decay."""
+        split = min(max(a, x0), x1)
+        if held_damping is not None and split < x1:
+            decay = envelopes._exp_ramp(split - a, x1 - a, held_damping * sr, 1.0, 0.0,
+                                        steepness=np.log(1000.0))
+        else:
+            decay = 1.0
+        if split == x0:
+            return np.broadcast_to(decay, (x1 - x0,)).copy() if np.ndim(decay) == 0 else decay
+        level = np.empty(x1 - x0)
+        # the linear attack, then the held level
+        level[:split - x0] = np.maximum(np.arange(x0, split, dtype=np.float64), 0.0) / a
+        level[split - x0:] = decay
         return level
 
-    out = held(k)
-    rel = k >= g
-    if rel.any():
-        at_gate = float(held(np.array([g]))[0])
-        if r > 0:
-            x = np.clip((k[rel] - g) / r, 0.0, 1.0)
+    out = np.empty(hi - lo)
+    gate = min(max(g, lo), hi)
+    if gate > lo:
+        out[:gate - lo] = held(lo, gate)
+    if gate < hi:
+        at_gate = float(held(g, g + 1)[0])
+        end = min(max(g + r, gate), hi)      # the fall arrives at 0 on sample g + r
+        if r > 0 and end > gate:
+            # at_gate * (e^(-c x) - e^-c) / (1 - e^-c), x = (k - g) / r
             c = CMI_FLOOR_DB / 20.0 * np.log(10.0)
-            out[rel] = at_gate * (np.exp(-c * x) - np.exp(-c)) / (1.0 - np.exp(-c))
-        else:
-            out[rel] = 0.0
+            scale = at_gate / -np.expm1(-c)
+            out[gate - lo:end - lo] = envelopes._exp_ramp(gate - g, end - g, r, scale,
+                                                          -scale * np.exp(-c), steepness=c)
+            if gate == g:
+                out[gate - lo] = at_gate
+        out[end - lo:] = 0.0
     return out
