@@ -469,8 +469,9 @@ class RenderPlan:
             (so the stems sum to the mix when there are none).
         """
         all_lanes = range(len(self.lanes))
-        source = (self.lane_chunks(all_lanes, chunk_samples) if jobs <= 1 or len(self.lanes) < 2
-                  else _parallel_lane_chunks(self, chunk_samples, jobs))
+        parallel = jobs > 1 and len(self.lanes) > 1 and _can_fork()
+        source = (_parallel_lane_chunks(self, chunk_samples, jobs) if parallel
+                  else self.lane_chunks(all_lanes, chunk_samples))
         a = 0
         for lane_blocks in source:
             n = min(chunk_samples, self.frames - a)
@@ -659,6 +660,13 @@ def _receive_block(ring: _Ring, conn) -> tuple[dict, int]:
             data = ring.data[pos:pos + size]
         blocks[k] = (off, data) if off >= 0 else data.reshape(2, m).copy()
     return blocks, end
+
+
+def _can_fork() -> bool:
+    """Whether worker processes can be forked here (not on Windows): else one process renders."""
+    import multiprocessing as mp
+
+    return "fork" in mp.get_all_start_methods()
 
 
 def _widen_pipe(conn, size: int = 1 << 20) -> None:

@@ -285,3 +285,14 @@ def test_parts_with_effects_are_spread_over_the_processes_by_their_whole_cost():
     assert (0 in parent) != (1 in parent)                   # one each
     loads = [sum(lanes[k].cost for k in g) for g in (parent, worker)]
     assert abs(loads[0] - loads[1]) <= 30.0 + 20.0
+
+
+def test_without_fork_jobs_render_in_one_process_with_the_same_samples(monkeypatch):
+    import multiprocessing
+
+    s = score_of(*(Part(f"p{k}", [Note(k * 0.5, 2, 55 + k)], preset="saw") for k in range(3)))
+    one = render(s, sr=22050, jobs=1)
+    monkeypatch.setattr(multiprocessing, "get_all_start_methods", lambda: ["spawn"])
+    monkeypatch.setattr(multiprocessing, "get_context",
+                        lambda *a: (_ for _ in ()).throw(AssertionError("no worker may start")))
+    assert np.array_equal(render(s, sr=22050, jobs=2), one)

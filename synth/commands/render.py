@@ -47,8 +47,9 @@ def register(sub) -> None:
     p.add_argument("--ceiling", type=float, default=-1.0, metavar="DB",
                    help="peak ceiling in dBFS / dBTP (default -1)")
     p.add_argument("--jobs", "-j", type=int, default=os.cpu_count() or 1, metavar="N",
-                   help="processes sharing the notes (default: all cores; "
-                   "the output is bit-identical for any N)")
+                   help="processes sharing the notes (default: all cores; one where "
+                   "processes cannot be forked, as on Windows; the output is "
+                   "bit-identical for any N)")
     p.add_argument("--quiet", action="store_true", help="no progress bar, no warnings")
     p.set_defaults(func=run)
 
