@@ -596,8 +596,9 @@ def _worker(plan: "RenderPlan", lane_ids, chunk_samples, ring: _Ring, conn, free
     Per block, one message on ``conn``: ``b"B"``, the ring position after the
     block (int64), then ``(lane, offset or -1 for stereo, samples, ring
     position or -1)`` per lane; an array that does not fit in the ring
-    beside the rest of its block follows as its own message.  The parent sends back, on ``freed_conn``, the ring
-    position up to which it has finished reading.
+    beside the rest of its block follows as its own message.  The parent
+    sends back, on ``freed_conn``, the ring position up to which it has
+    finished reading.
     """
     head = freed = 0
     try:
