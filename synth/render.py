@@ -705,7 +705,8 @@ def _parallel_lane_chunks(plan: "RenderPlan", chunk_samples: int, jobs: int):
     try:
         for g in groups:
             # room for the look-ahead at about four sounding lanes per block
-            ring = _Ring(max(_LOOKAHEAD_BLOCKS * 4 * chunk_samples, 1 << 16))
+            # (16 MiB at the default block size; never more than 32 MiB)
+            ring = _Ring(min(max(_LOOKAHEAD_BLOCKS * 4 * chunk_samples, 1 << 16), 1 << 22))
             recv, send = ctx.Pipe(duplex=False)
             freed_recv, freed_send = ctx.Pipe(duplex=False)
             _widen_pipe(send)
