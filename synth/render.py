@@ -489,18 +489,26 @@ def _cost_weight(patch: Patch) -> float:
 
     Fitted to the parts of the 180 s benchmark file (time = notes x
     :data:`_NOTE_COST` + samples x weight; a saw sample is about 7.6 ns):
-    two-voice pad 2.3, filtered pulse lead 2.9, reed 2.0, pluck 2.3, bell 1.4.
+    two-voice pad 2.3, filtered pulse lead 2.9, reed 2.0, pluck 2.3, bell
+    1.4; the other sources from ``bench/bench_presets.py`` (every preset's
+    time per sample against a saw): a Fairlight Mode-1 voice about 10, Mode
+    4 about 21, FM 11-17.
     """
     if patch.source == "unison":
         weight = 1.15 * float(patch.param("voices"))
+    elif patch.source == "fairlight":
+        weight = 10.0 if patch.param("mode") == 1 else 21.0
     else:
-        weight = {"pulse": 1.9, "partials": 1.35, "additive": 1.5, "fairlight": 2.0,
-                  "pink": 1.5, "fm2": 2.0, "fm3": 3.0, "sync": 4.0, "ring": 2.0,
-                  "drums": 1.5}.get(patch.source, 1.0)
+        weight = {"pulse": 1.9, "partials": 1.35, "additive": 3.3, "sine": 1.2, "noise": 0.6,
+                  "pink": 1.5, "fm2": 11.0, "fm3": 16.0, "sync": 6.0, "ring": 3.8,
+                  "drums": 7.0}.get(patch.source, 1.0)
     if patch.filter.active and not (bakes_filter(patch) and not patch.glide):
         weight += 1.0                       # filtered sample by sample
         if patch.filter.env_amount:
             weight += 0.3                   # and swept
+    lfo = patch.lfo
+    if lfo.active and (lfo.to_amp or lfo.to_width or lfo.to_cutoff_octaves):
+        weight += 1.5                       # an LFO computed for every sample
     return weight
 
 
