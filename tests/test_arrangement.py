@@ -1,7 +1,6 @@
 """Arrangement files: source + transforms + orchestration, seeds, errors, `synth analyze`."""
 
 import json
-import textwrap
 
 import pytest
 

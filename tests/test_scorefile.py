@@ -5,7 +5,7 @@ import textwrap
 import pytest
 
 from synth.errors import ArrangementError, ScoreError
-from synth.score import MeterMap, Note, Part, Score
+from synth.score import MeterMap, Note, Part
 from synth.scorefile import (ScoreContext, dump_score_toml, load_score_file,
                              parse_part_settings, parse_part_table, parse_score_toml)
 

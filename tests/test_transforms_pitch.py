@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from synth.errors import SynthWarning, TransformError
+from synth.errors import SynthWarning
 from synth.score import KeyChange, MeterChange, MeterMap, Note, Part, Score
 from synth.transforms import make
 

@@ -1,6 +1,5 @@
 """Texture transforms: thin, double, arpeggiate, ostinato, dynamics."""
 
-import numpy as np
 import pytest
 
 from synth.errors import SynthWarning, TransformError

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from synth.errors import TransformError
-from synth.score import MeterChange, MeterMap, Note, Part, Score, TempoChange, TempoMap
+from synth.score import MeterChange, MeterMap, Note, Part, Score, TempoMap
 from synth.transforms import default_groups, make
 
 

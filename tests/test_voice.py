@@ -26,7 +26,6 @@ def _note(patch, pitch=60.0, seconds=0.5, velocity=100, **kw):
 def _band_db(x, sr, f0, lo_h, hi_h):
     """Energy (dB) on harmonics lo_h..hi_h of f0 relative to the fundamental."""
     spec = np.abs(np.fft.rfft(x * np.blackman(len(x))))
-    freqs = np.fft.rfftfreq(len(x), 1 / sr)
 
     def at(f):
         k = int(round(f / (sr / len(x))))
