@@ -500,14 +500,17 @@ def _blep_fir() -> tuple[np.ndarray, np.ndarray]:
     return fir, cumulative
 
 
-def _exact_window(stored, loops, ext_pos, lead, start, lo, hi):
-    """:func:`play`'s band-limited output at block samples ``lo..hi-1``, summed directly.
+def _exact_windows(stored, loops, ext_pos, lead, start, spans):
+    """:func:`play`'s band-limited output at the block samples of ``spans``, summed directly.
 
-    Output sample ``m`` is the value held at sample ``m - _WINDOW`` plus the
-    band-limited steps (the tabulated step of
-    :func:`~synth.dsp.oscillators.bandlimit_steps`) of the clock ticks since
-    then, at their exact times.  Costs ``(hi - lo) x`` the ticks of about
-    ``hi - lo + 34`` samples, so it is used only next to jumps.
+    ``spans`` is a list of ``(lo, hi)`` ranges of block samples; the result
+    holds their samples one range after another.  Output sample ``m`` is the
+    value held at sample ``m - _WINDOW`` plus the band-limited steps (the
+    tabulated step of :func:`~synth.dsp.oscillators.bandlimit_steps`) of the
+    clock ticks since then, at their exact times.  Costs each range's
+    samples times the ticks of about ``hi - lo + 34`` samples, so it is used
+    only next to jumps; the ranges of a block are summed together, which
+    saves most of NumPy's per-call cost.
 
     ``ext_pos`` holds the clock position (ticks) of ``lead`` samples before
     the block, then of the block's samples; the note started ``start``
@@ -518,30 +521,42 @@ def _exact_window(stored, loops, ext_pos, lead, start, lo, hi):
     """
     step = _blep_step_table()
     span = len(step) - 1                              # BLEP_TAPS * oversampling
-    rows = np.arange(lo, hi)
-    back = np.maximum(rows - _WINDOW, -start)         # each sample's look-back (block index)
-    from_note_on = back == -start
-    first_tick = np.where(from_note_on, 0, np.floor(ext_pos[lead + back]) + 1).astype(np.int64)
-    last_tick = np.floor(ext_pos[lead + rows]).astype(np.int64)
-    ticks = np.arange(first_tick.min(), last_tick.max() + 1)
-    origin = int(back.min())
-    window = ext_pos[lead + origin:lead + hi]
-    m = np.searchsorted(window, ticks, side="left")   # first sample at or after each tick
-    before = window[np.maximum(m - 1, 0)]
-    offset = np.where(m > 0, (window[m] - ticks) / np.where(m > 0, window[m] - before, 1.0), 0.0)
-    heights = _lookup(stored, 1, loops, ticks) - _lookup(stored, 1, loops, ticks - 1)
-    if ticks[0] == 0:                                 # the note-on step, from silence
-        heights[0] = _lookup(stored, 1, loops, ticks[:1])[0]
-    base = np.where(from_note_on, 0.0, _lookup(stored, 1, loops, first_tick - 1))
-    # each row's own ticks (a contiguous run of ``ticks``) left-aligned, then
-    # zeros: a sequential sum (cumsum) of a row does not depend on the others
-    begin = first_tick - ticks[0]
-    length = last_tick - first_tick + 1
+    parts = {"rows": [], "tick_at": [], "offset": [], "heights": [], "begin": [], "length": [],
+             "base": []}
+    ticks_so_far = 0
+    for lo, hi in spans:
+        rows = np.arange(lo, hi)
+        back = np.maximum(rows - _WINDOW, -start)     # each sample's look-back (block index)
+        from_note_on = back == -start
+        first_tick = np.where(from_note_on, 0, np.floor(ext_pos[lead + back]) + 1).astype(np.int64)
+        last_tick = np.floor(ext_pos[lead + rows]).astype(np.int64)
+        ticks = np.arange(first_tick.min(), last_tick.max() + 1)
+        origin = int(back.min())
+        window = ext_pos[lead + origin:lead + hi]
+        m = np.searchsorted(window, ticks, side="left")   # first sample at or after each tick
+        before = window[np.maximum(m - 1, 0)]
+        parts["offset"].append(np.where(m > 0, (window[m] - ticks)
+                                        / np.where(m > 0, window[m] - before, 1.0), 0.0))
+        heights = _lookup(stored, 1, loops, ticks) - _lookup(stored, 1, loops, ticks - 1)
+        if ticks[0] == 0:                             # the note-on step, from silence
+            heights[0] = _lookup(stored, 1, loops, ticks[:1])[0]
+        parts["heights"].append(heights)
+        parts["tick_at"].append(origin + m)           # block sample of each tick
+        parts["base"].append(np.where(from_note_on, 0.0, _lookup(stored, 1, loops, first_tick - 1)))
+        parts["begin"].append(ticks_so_far + (first_tick - ticks[0]))
+        parts["length"].append(last_tick - first_tick + 1)
+        parts["rows"].append(rows)
+        ticks_so_far += len(ticks)
+    rows, tick_at, offset, heights, begin, length, base = (
+        np.concatenate(parts[key]) for key in ("rows", "tick_at", "offset", "heights", "begin",
+                                               "length", "base"))
+    # each row's own ticks (a contiguous run) left-aligned, then zeros: a
+    # sequential sum (cumsum) of a row does not depend on the others
     j = np.arange(max(int(length.max()), 1))
     valid = j[None, :] < length[:, None]
     idx = np.where(valid, begin[:, None] + j[None, :], 0)
     # tau = row - tick time, the integer part first so it rounds the same in any block
-    tau = (rows[:, None] - (origin + m[idx])) + offset[idx]
+    tau = (rows[:, None] - tick_at[idx]) + offset[idx]
     pos = np.clip(tau, 0.0, float(BLEP_TAPS)) * _BLEP_OVERSAMPLING
     i = np.minimum(pos.astype(np.intp), span - 1)
     settled = step[i] + (pos - i) * (step[i + 1] - step[i])
@@ -590,7 +605,7 @@ def play_fourier(stored, clock_hz, *, sr: float, n: int | None = None, loops: in
     to 0.2 of full scale on a bright table: -49 dB of difference from
     :func:`play` at C7, measured), so the ``BLEP_TAPS + 2`` samples after
     each jump are summed directly from the clock ticks' band-limited steps,
-    exactly as :func:`play` places them (:func:`_exact_window`).  At most
+    exactly as :func:`play` places them (:func:`_exact_windows`).  At most
     32 jumps per note: a few thousand tick steps, whatever the note length.
 
     Parameters
@@ -697,8 +712,13 @@ def play_fourier(stored, clock_hz, *, sr: float, n: int | None = None, loops: in
     tail = state["tail_pos"]
     ext_pos = np.concatenate([tail, pos])
     edges = np.flatnonzero(np.diff(np.concatenate([[0], exact.view(np.int8), [0]])))
-    for lo, hi in zip(edges[::2], edges[1::2]):
-        out[lo:hi] = _exact_window(stored, loops, ext_pos, len(tail), state["start"], int(lo), int(hi))
+    spans = [(int(lo), int(hi)) for lo, hi in zip(edges[::2], edges[1::2])]
+    if spans:
+        values = _exact_windows(stored, loops, ext_pos, len(tail), state["start"], spans)
+        done = 0
+        for lo, hi in spans:
+            out[lo:hi] = values[done:done + hi - lo]
+            done += hi - lo
     new_state = {"pos": pos_out, "prev_pos": float(pos[-1]),
                  "history": np.concatenate([state["history"], held])[-(taps - 1):].copy(),
                  "tail_pos": ext_pos[-(_WINDOW + 1):].copy(), "exact_left": exact_left,
