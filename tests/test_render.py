@@ -296,3 +296,22 @@ def test_without_fork_jobs_render_in_one_process_with_the_same_samples(monkeypat
     monkeypatch.setattr(multiprocessing, "get_context",
                         lambda *a: (_ for _ in ()).throw(AssertionError("no worker may start")))
     assert np.array_equal(render(s, sr=22050, jobs=2), one)
+
+
+def test_rendering_fairlight_voices_with_reverb_and_delay_does_not_import_scipy_signal():
+    # importing scipy.signal costs ~0.55 s and ~55 MB per process; the
+    # renderer needs only SciPy's compiled filter kernel
+    import subprocess
+    import sys
+
+    code = ("import sys\n"
+            "from synth.render import render\n"
+            "from synth.score import Metadata, Note, Part, Score, TempoMap\n"
+            "parts = [Part('b', [Note(0, 1, 72)], preset='cmi_bell',\n"
+            "              effects=[{'type': 'reverb', 'rt60': 0.5}, {'type': 'delay', 'time': 0.1}]),\n"
+            "         Part('p', [Note(0, 1, 48)], preset='pluck')]\n"
+            "y = render(Score(parts=parts, tempo=TempoMap.constant(120), metadata=Metadata(seed=1)),\n"
+            "           sr=22050)\n"
+            "print(int(y.shape[1] > 22050), int('scipy.signal' in sys.modules))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["1", "0"]
