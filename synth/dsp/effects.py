@@ -36,7 +36,6 @@ __all__ = [
 ]
 
 
-
 def _one_pole(x, a: float, zi):
     """Rows of ``x`` through ``y[n] = (1 - a) x[n] + a y[n - 1]``, state carried.
 
@@ -53,6 +52,7 @@ def _one_pole(x, a: float, zi):
     state[:, 0, 0] = zi[:, 0]
     kernel(np.array([[1.0 - a, 0.0, 0.0, 1.0, -a, 0.0]]), y, state)
     return y, state[:, 0, :1].copy()
+
 
 def _stereo(x, name):
     x = np.asarray(x, dtype=np.float64)
