@@ -233,3 +233,13 @@ def test_stepped_unison_stack_equals_the_stack_read_from_the_centre_phase(shape)
                      sr=sr, max_freq=top)
     assert got.shape == (n,)
     assert np.max(np.abs(got - want)) < 1e-8
+
+
+def test_pink_filter_sections_have_the_transfer_function_of_its_coefficients():
+    from synth.dsp.filters import sos_response
+
+    f = np.geomspace(5.0, 20000.0, 200)
+    z = np.exp(-2j * np.pi * f / 44100)
+    direct = (np.polyval(osc._PINK_B[::-1], z) / np.polyval(osc._PINK_A[::-1], z)) * osc._PINK_GAIN
+    sections = sos_response(osc._pink_sos(), f, sr=44100)
+    assert np.max(np.abs(sections / direct - 1)) < 1e-9

@@ -316,7 +316,7 @@ def sosfilt(sos, x, zi=None):
     if kernel is None:  # pragma: no cover
         from scipy.signal import sosfilt as public
         return public(sos, x, axis=-1) if zi is None else public(sos, x, axis=-1, zi=zi)
-    sos = np.ascontiguousarray(sos, dtype=np.float64)
+    sos = np.require(sos, dtype=np.float64, requirements=["C", "W"])   # the kernel wants writable
     x = np.asarray(x, dtype=np.float64)
     shape, sections = x.shape, sos.shape[0]
     y = np.array(x.reshape(-1, shape[-1]), dtype=np.float64, order="C")   # filtered in place

@@ -685,12 +685,30 @@ def pink_noise(n: int, rng: np.random.Generator, *, state=None):
     -------
     samples : np.ndarray [shape=(n,)]
         RMS about 0.58 (the RMS of the white source).
-    state : np.ndarray [shape=(3,)]
+    state : np.ndarray [shape=(2, 2)]
     """
-    from scipy.signal import lfilter
-    zi = np.zeros(3) if state is None else state
-    y, zf = lfilter(_PINK_B * _PINK_GAIN, _PINK_A, white_noise(n, rng), zi=zi)
-    return y, zf
+    zi = np.zeros((2, 2)) if state is None else state
+    return filters.sosfilt(_pink_sos(), white_noise(n, rng), zi=zi)
+
+
+@lru_cache(maxsize=1)
+def _pink_sos() -> np.ndarray:
+    """The pink filter as two second-order sections, for SciPy's compiled kernel.
+
+    Its zeros and poles are all real: the two nearest the unit circle form
+    one section, the third a first-order one (same response, tested; no
+    ``scipy.signal`` import).
+    """
+    zeros = np.sort(np.roots(_PINK_B).real)[::-1]
+    poles = np.sort(np.roots(_PINK_A).real)[::-1]
+    k = _PINK_B[0] / _PINK_A[0] * _PINK_GAIN
+    sos = np.array([
+        [k, -k * (zeros[0] + zeros[1]), k * zeros[0] * zeros[1],
+         1.0, -(poles[0] + poles[1]), poles[0] * poles[1]],
+        [1.0, -zeros[2], 0.0, 1.0, -poles[2], 0.0],
+    ])
+    sos.setflags(write=False)
+    return sos
 
 
 # ---------------------------------------------------------------- hard sync
