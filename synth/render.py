@@ -344,25 +344,12 @@ class RenderPlan:
                             break
                         note[0], note[1] = s + len(samples), following
                 st["active"] = keep
-                span = None
-                if len(pieces_here) == 1:       # one note: its samples as they are (a view)
-                    lo, hi, samples, s = pieces_here[0]
-                    span = (lo - a, samples[lo - s:hi - s])
-                elif pieces_here:
-                    # the mono sum over just the span the notes cover (a short
-                    # note in a long block costs its own length, not the block's)
-                    first = min(lo for lo, _, _, _ in pieces_here)
-                    mono = np.zeros(max(hi for _, hi, _, _ in pieces_here) - first)
-                    for lo, hi, samples, s in pieces_here:
-                        mono[lo - first:hi - first] += samples[lo - s:hi - s]
-                    span = (first - a, mono)
+                # the mono sum over just the span the notes cover (a short
+                # note in a long block costs its own length, not the block's)
+                span = _sum_spans([(lo - a, samples[lo - s:hi - s])
+                                   for lo, hi, samples, s in pieces_here]) if pieces_here else None
                 if pp.chain:
-                    stereo = np.zeros((2, n))
-                    if span is not None:
-                        off, mono = span
-                        np.multiply(mono, pp.left, out=stereo[0, off:off + len(mono)])
-                        np.multiply(mono, pp.right, out=stereo[1, off:off + len(mono)])
-                    blocks[k] = pp.chain.process(stereo)
+                    blocks[k] = pp.chain.process(self.stereo(lane.part, span, n))
                 elif span is not None:
                     blocks[k] = span
                 if not pp.chain and not keep and st["next"] >= lane.stop:
@@ -379,23 +366,12 @@ class RenderPlan:
             part without effects (the sum of its lanes, in lane order), or its
             stereo block after effects.
         """
-        by_part: list = [None] * len(self.parts)
+        by_part: list[list] = [[] for _ in self.parts]
         for k in sorted(lane_blocks):
-            block, p = lane_blocks[k], self.lanes[k].part
-            if by_part[p] is None:
-                by_part[p] = block
-            elif isinstance(by_part[p], list):
-                by_part[p].append(block)
-            else:
-                by_part[p] = [by_part[p], block]
-        for p, blocks in enumerate(by_part):
-            if isinstance(blocks, list):     # lanes overlapping in this block (a tail)
-                first = min(off for off, _ in blocks)
-                mono = np.zeros(max(off + len(m) for off, m in blocks) - first)
-                for off, m in blocks:
-                    mono[off - first:off - first + len(m)] += m
-                by_part[p] = (first, mono)
-        return by_part
+            by_part[self.lanes[k].part].append(lane_blocks[k])
+        # several lanes of a part sound together only where a tail crosses
+        # into the next lane; a part with effects is a single lane
+        return [_sum_spans(blocks) if blocks else None for blocks in by_part]
 
     def stereo(self, index: int, block, n: int) -> np.ndarray:
         """Part ``index``'s block from :meth:`part_blocks` as stereo ``(2, n)``."""
@@ -432,12 +408,7 @@ class RenderPlan:
                 same_gains.setdefault((pp.left, pp.right), []).append(block)
         scratch = np.empty(n)
         for (left, right), spans in same_gains.items():
-            off, mono = spans[0]
-            if len(spans) > 1:
-                off = min(o for o, _ in spans)
-                mono = np.zeros(max(o + len(m) for o, m in spans) - off)
-                for o, m in spans:
-                    mono[o - off:o - off + len(m)] += m
+            off, mono = _sum_spans(spans)
             span, scaled = slice(off, off + len(mono)), scratch[:len(mono)]
             np.multiply(mono, left, out=scaled)
             mix[0, span] += scaled
@@ -482,6 +453,22 @@ class RenderPlan:
                 mix = self.master_chain.process(mix)
             yield ([self.stereo(i, blk, n) for i, blk in enumerate(blocks)] if stems
                    else None), mix
+
+
+def _sum_spans(spans: list):
+    """Sum ``(offset, samples)`` spans, in order, over the range they cover.
+
+    Returns one ``(offset, samples)``: a single span as it is (a view: 0 + x
+    is x), several added into a zeroed array from the first offset to the
+    last end.  Any other single item (a stereo block) is returned unchanged.
+    """
+    if len(spans) == 1:
+        return spans[0]
+    first = min(off for off, _ in spans)
+    mono = np.zeros(max(off + len(m) for off, m in spans) - first)
+    for off, m in spans:
+        mono[off - first:off - first + len(m)] += m
+    return first, mono
 
 
 def _cost_weight(patch: Patch) -> float:
