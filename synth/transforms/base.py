@@ -353,6 +353,16 @@ class Pipeline:
 
 # ---------------------------------------------------------------- helpers
 
+def voiced_like(src: Part, name: str, notes) -> Part:
+    """A new part ``name`` holding ``notes``, sounding like ``src``.
+
+    It takes ``src``'s preset, patch overrides, gain, pan and effects, and
+    none of its description, role or generated mark (see :func:`add_generated`).
+    """
+    return Part(name, tuple(notes), preset=src.preset, patch=src.patch, gain_db=src.gain_db,
+                pan=src.pan, effects=src.effects)
+
+
 def add_generated(score: Score, part: Part, how: str) -> Score:
     """``score`` with ``part`` added (or replacing a part of the same name),
     marked generated and recorded in ``metadata.provenance["generated"]``."""

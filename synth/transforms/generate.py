@@ -8,7 +8,7 @@ import numpy as np
 
 from ..errors import TransformError
 from ..score import Note, Part, Score, parse_key
-from .base import Param, Selection, _suggest, add_generated, register
+from .base import Param, Selection, _suggest, add_generated, register, voiced_like
 from .pitch import SCALES, _tonic_pc
 
 __all__ = ["ground_harmony"]
@@ -232,6 +232,5 @@ def markov(score: Score, sel: Selection, streams, *, source: str, part: str, ord
         out.append(Note(t, dur, p, vel))
         t += dur
     name = part.replace("{source}", src_name)
-    return add_generated(score, Part(name, tuple(out), preset=src.preset, patch=src.patch,
-                                     gain_db=src.gain_db, pan=src.pan, effects=src.effects),
+    return add_generated(score, voiced_like(src, name, out),
                          f"order-{order} Markov melody trained on {src_name!r}, seeded")

@@ -15,7 +15,8 @@ import numpy as np
 from ..errors import TransformError
 from ..score import Note, Part, Score
 from ..units import PITCH_CLASSES
-from .base import Param, Selection, add_generated, fit_pitch, map_parts, onset_groups, register
+from .base import (Param, Selection, add_generated, fit_pitch, map_parts, onset_groups, register,
+                   voiced_like)
 
 __all__ = ["SCALES", "scale_pitch_classes"]
 
@@ -239,8 +240,7 @@ def _parallel(score: Score, sel: Selection, *, interval: float, part: str, veloc
         if new_name in chosen or (len(chosen) > 1 and "{part}" not in part):
             raise TransformError(f"part: new part name {part!r} would collide; use '{{part}}' in it "
                                  f"when several parts are selected")
-        new = Part(new_name, tuple(copies), preset=src.preset, patch=src.patch, gain_db=src.gain_db,
-                   pan=src.pan, effects=src.effects)
+        new = voiced_like(src, new_name, copies)
         score = add_generated(score, new, f"{what} of part {name!r} at {interval:+g} semitones")
     return score
 

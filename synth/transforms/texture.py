@@ -10,7 +10,8 @@ import numpy as np
 
 from ..errors import SynthWarning, TransformError
 from ..score import Note, Part, Score
-from .base import Param, Selection, add_generated, fit_pitch, map_parts, onset_groups, register
+from .base import (Param, Selection, add_generated, fit_pitch, map_parts, onset_groups, register,
+                   voiced_like)
 
 
 @register("thin", "texture", {
@@ -122,8 +123,7 @@ def ostinato(score: Score, sel: Selection, streams, *, from_bars, part: str, mut
                 notes.append(replace(n, start=start, duration=dur,
                                      pitch=fit_pitch(pitch, what=f"ostinato: {name}: ")))
             rep += 1
-        new = Part(part.replace("{part}", name), tuple(notes), preset=src.preset, patch=src.patch,
-                   gain_db=src.gain_db, pan=src.pan, effects=src.effects)
+        new = voiced_like(src, part.replace("{part}", name), notes)
         score = add_generated(score, new, f"ostinato from bars {from_bars[0]}-{from_bars[1]} of "
                                           f"{name!r}, mutation {mutation:g}")
     return score

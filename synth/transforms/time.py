@@ -9,7 +9,7 @@ import numpy as np
 
 from ..errors import ScoreError, TransformError
 from ..score import MeterChange, MeterMap, Part, Score, TempoChange, TempoMap, parse_meter
-from .base import Param, Selection, add_generated, fit_pitch, map_parts, register
+from .base import Param, Selection, add_generated, fit_pitch, map_parts, register, voiced_like
 
 __all__ = ["default_groups", "remeter_map"]
 
@@ -64,8 +64,7 @@ def canon(score: Score, sel: Selection, streams, *, delay_beats: float, interval
                          pitch=fit_pitch(n.pitch + interval, what=f"canon: {name}: "),
                          velocity=max(1, min(127, int(round(n.velocity * velocity_scale)))))
                  for n, m in zip(src.notes, mask) if m]
-        new = Part(part.replace("{part}", name), tuple(notes), preset=src.preset, patch=src.patch,
-                   gain_db=src.gain_db, pan=src.pan, effects=src.effects)
+        new = voiced_like(src, part.replace("{part}", name), notes)
         score = add_generated(score, new, f"canon of {name!r}, {delay_beats:g} beats later, "
                                           f"{interval:+g} semitones")
     return score
