@@ -29,17 +29,19 @@ def reference(n, gate, a, d, s, r, curve):
 @pytest.mark.parametrize("curve", ["linear", "exp"])
 def test_adsr_follows_its_definition_and_lands_exactly(curve):
     rng = np.random.default_rng(3)
-    for _ in range(40):
-        a, d, r = (int(v) for v in rng.integers(0, 3000, 3))
-        s = float(rng.choice([0.0, 0.35, 1.0]))
-        gate = int(rng.integers(1, 7000))
+    cases = [tuple(int(v) for v in rng.integers(0, 3000, 3)) + (float(rng.choice([0.0, 0.35, 1.0])),
+                                                               int(rng.integers(1, 7000)))
+             for _ in range(40)]
+    # the edges random draws hardly reach: no attack, no decay, or neither
+    cases += [(0, 0, 500, 0.35, 2000), (0, 800, 500, 0.35, 2000), (700, 0, 0, 0.35, 2000)]
+    for a, d, r, s, gate in cases:
         n = gate + r + 1
         env = adsr(n, sr=SR, gate_samples=gate, attack=a / SR, decay=d / SR, sustain=s,
                    release=r / SR, curve=curve)
         assert np.max(np.abs(env - reference(n, gate, a, d, s, r, curve))) < 1e-12
-        assert env[0] == (0.0 if a else (1.0 if gate > 0 else env[0]))
+        assert env[0] == (0.0 if a else (1.0 if d else s))     # starts on the first level it has
         if gate > a:
-            assert env[a] == 1.0                          # the attack arrives exactly
+            assert env[a] == (1.0 if d else s)            # the attack arrives exactly
         if gate > a + d:
             assert env[a + d] == s                        # ... and the decay
         assert env[gate + r] == 0.0                       # the release ends at exactly 0
