@@ -136,6 +136,23 @@ def _read_length(data: bytes, pos: int, end: int) -> tuple[int, int, str]:
     return value, pos, "too long"
 
 
+
+def _sized(data: bytes, pos: int, end: int, kind: str, what: str, ev_pos: int):
+    """Read a meta or sysex event's length at ``pos``: ``(length, body start, problem)``.
+
+    ``problem`` is ``""`` (none), ``"incomplete"``, or a message naming the
+    event (``what``) at byte ``ev_pos``: a length field longer than 4 bytes,
+    or a body that runs past the end of the track.
+    """
+    length, pos, problem = _read_length(data, pos, end)
+    if problem:
+        return length, pos, (problem if problem == "incomplete" else
+                             f"{kind} length longer than 4 bytes at byte {ev_pos}")
+    if pos + length > end:
+        return length, pos, (f"{what} at byte {ev_pos} declares {length} bytes, past the end "
+                             f"of the track")
+    return length, pos, ""
+
 def _write_vlq(value: int) -> bytes:
     out = [value & 0x7F]
     value >>= 7
@@ -227,15 +244,10 @@ def _parse_events(data: bytes, start: int, end: int, number: int, budget: int) -
                 tr.stop, tr.pos = "incomplete", ev_pos
                 return tr
             mtype = data[pos]
-            length, pos, problem = _read_length(data, pos + 1, end)
-            if problem:
-                tr.stop = problem if problem == "incomplete" else \
-                    f"meta length longer than 4 bytes at byte {ev_pos}"
+            length, pos, tr.stop = _sized(data, pos + 1, end, "meta", f"meta event 0x{mtype:02X}",
+                                          ev_pos)
+            if tr.stop:
                 tr.pos = ev_pos
-                return tr
-            if pos + length > end:
-                tr.stop, tr.pos = (f"meta event 0x{mtype:02X} at byte {ev_pos} declares "
-                                   f"{length} bytes, past the end of the track", ev_pos)
                 return tr
             body = data[pos:pos + length]
             pos += length
@@ -274,15 +286,9 @@ def _parse_events(data: bytes, start: int, end: int, number: int, budget: int) -
         elif status in (0xF0, 0xF7):
             # SysEx and escapes: skipped (synth uses none), but parsed for length.
             running = None
-            length, pos, problem = _read_length(data, pos, end)
-            if problem:
-                tr.stop = problem if problem == "incomplete" else \
-                    f"sysex length longer than 4 bytes at byte {ev_pos}"
+            length, pos, tr.stop = _sized(data, pos, end, "sysex", "sysex", ev_pos)
+            if tr.stop:
                 tr.pos = ev_pos
-                return tr
-            if pos + length > end:
-                tr.stop, tr.pos = (f"sysex at byte {ev_pos} declares {length} bytes, past the "
-                                   f"end of the track", ev_pos)
                 return tr
             pos += length
             tr.events.append((tick, b""))
