@@ -151,9 +151,69 @@ def load_text(tmp_path, text, name="bad.toml"):
     return load_score_file(path)
 
 
-def test_toml_syntax_error_has_line_and_column(tmp_path):
-    with pytest.raises(ScoreError, match=r"bad\.toml:3:9: TOML syntax error: Invalid value"):
-        load_text(tmp_path, '[score]\ntitle = "x"\ntempo = \n')
+#: Malformed score files and the one error each must give: (what, file text,
+#: message pattern); each names the file, the line (and column) and the key.
+BAD_FILES = [
+    ("toml_syntax_error_has_line_and_column", '[score]\ntitle = "x"\ntempo = \n',
+     r"bad\.toml:3:9: TOML syntax error: Invalid value"),
+    ("unknown_table_and_keys_suggest_the_nearest_name", '[score]\n\n[scroe]\ntitle = "x"\n',
+     r"bad\.toml:3: unknown table 'scroe' \(did you mean 'score'\?\)"),
+    ("unknown_table_and_keys_suggest_the_nearest_name", '[score]\ntitel = "x"\n',
+     r"bad\.toml:2: unknown key 'titel' in \[score\] \(did you mean 'title'\?\)"),
+    ("unknown_table_and_keys_suggest_the_nearest_name", '[score]\n[parts.a]\npreset = "saw"\nnotse = "C4"\n',
+     r"bad\.toml:4: unknown key 'notse' in \[parts\.a\] \(did you mean 'notes'\?\)"),
+    ("unknown_table_and_keys_suggest_the_nearest_name", '[score]\n[[tempo]]\nbar = 2\n\nbmp = 90\n',
+     r"bad\.toml:5: unknown key 'bmp' in \[\[tempo\]\] #1 \(did you mean 'bpm'\?\)"),
+    ("missing_score_table_and_arrangement_file", '[parts.a]\nnotes = "C4"\n',
+     r"bad\.toml: a score file needs a \[score\] table"),
+    ("missing_score_table_and_arrangement_file", '[arrangement]\nsource = "x.toml"\n',
+     r"bad\.toml:1: .*arrangement file"),
+    ("zero_and_negative_durations", '[score]\n[parts.lead]\nnotes = "C4 D4:0"\n',
+     r"bad\.toml:3:13: lead: zero duration in 'D4:0'"),
+    ("zero_and_negative_durations", '[score]\n[parts.lead]\nevents = [[0, 1, 60, 80], [1, -1, 60, 80]]\n',
+     r"bad\.toml:3: parts\.lead\.events: events\[1\]: negative duration -1"),
+    ("zero_and_negative_durations", '[score]\n[parts.lead]\nevents = [[0, 0, 60]]\n',
+     r"events\[0\]: zero duration 0"),
+    ("bad_events", '[score]\n[parts.lead]\nevents = [[0, 1, "Q4", 80]]\n',
+     r"events\[0\]: not a note name: 'Q4'"),
+    ("bad_events", '[score]\n[parts.lead]\nevents = [[0, 1, 60, 0]]\n',
+     r"events\[0\]: velocity must be an integer 1\.\.127, got 0"),
+    ("bad_events", '[score]\n[parts.lead]\nevents = [[0, 1]]\n',
+     r"events\[0\]: expected \[start_beat"),
+    ("tempo_zero_or_negative", '[score]\ntempo = 0\n',
+     r"bad\.toml:2: score\.tempo: must be > 0, got 0"),
+    ("tempo_zero_or_negative", '[score]\ntempo = 90\n\n[[tempo]]\nbar = 3\nbpm = -80\n',
+     r"bad\.toml:6: tempo\[1\]\.bpm: must be > 0, got -80"),
+    ("tempo_beat_past_the_bar", '[score]\nmeter = "3/4"\n[[tempo]]\nbar = 2\nbeat = 4\nbpm = 80\n',
+     r"tempo\[1\]\.beat: beat 4 is past the end of bar 2 \(a 3/4 bar"),
+    ("tie_to_a_different_pitch", '[score]\n[parts.lead]\nnotes = "C4:1~ | D4:1 |"\n',
+     r"bad\.toml:3:18: lead, bar 2: tie from C4"),
+    ("unknown_preset_and_bad_patch_key", '[score]\n[parts.lead]\npreset = "sawtooth"\nnotes = "C4"\n',
+     r"bad\.toml:3: parts\.lead\.preset: unknown preset 'sawtooth' \(did you mean 'saw'\?\)"),
+    ("unknown_preset_and_bad_patch_key", '[score]\n[parts.lead]\npreset = "saw"\n[parts.lead.patch]\nenvelope.relase = 2.0\n',
+     r"bad\.toml:5: parts\.lead\.patch: unknown patch key 'envelope\.relase'"),
+    ("bad_values_of_part_keys", '[score]\n[parts.lead]\npan = 3\n',
+     r"bad\.toml:3: parts\.lead\.pan: must be <= 1, got 3"),
+    ("bad_values_of_part_keys", '[score]\n[parts.lead]\ngenerated = "yes"\n',
+     r"parts\.lead\.generated: must be true or false, got 'yes'"),
+    ("bad_values_of_part_keys", '[score]\nmeter = "3/5"\n',
+     r"bad\.toml:2: score\.meter: not a meter: '3/5'"),
+    ("bad_values_of_part_keys", '[score]\nkey = "H major"\n',
+     r"bad\.toml:2: score\.key: not a key: 'H major'"),
+    ("impossible_lengths", '[score]\ntempo = 1\n[parts.a]\nevents = [[0, 2000, 60, 80]]\n',
+     r"bad\.toml: impossible length: the notes last 33\.3 hours"),
+    ("impossible_lengths", '[score]\n[parts.a]\nevents = [[1e7, 1, 60, 80]]\n',
+     r"events\[0\]: ends past beat 10,000,000"),
+    ("impossible_lengths", '[score]\n[parts.a]\nnotes = "[C4:1 |]*9999999"\n',
+     r"bad\.toml:3:10: a, bar 1: the notes run past beat 10,000,000"),
+]
+
+
+@pytest.mark.parametrize("text, match", [case[1:] for case in BAD_FILES],
+                         ids=[f"{case[0]}-{i}" for i, case in enumerate(BAD_FILES)])
+def test_a_malformed_file_gives_one_error_naming_where(tmp_path, text, match):
+    with pytest.raises(ScoreError, match=match):
+        load_text(tmp_path, text)
 
 
 def test_non_utf8_bytes_name_the_byte_offset(tmp_path):
@@ -161,24 +221,6 @@ def test_non_utf8_bytes_name_the_byte_offset(tmp_path):
     path.write_bytes('[score]\ntitle = "Caf\u00e9"\n'.encode("latin-1"))
     with pytest.raises(ScoreError, match=r"latin1\.toml:2:13: not UTF-8: byte 0xe9 at byte offset 20"):
         load_score_file(path)
-
-
-def test_unknown_table_and_keys_suggest_the_nearest_name(tmp_path):
-    with pytest.raises(ScoreError, match=r"bad\.toml:3: unknown table 'scroe' \(did you mean 'score'\?\)"):
-        load_text(tmp_path, '[score]\n\n[scroe]\ntitle = "x"\n')
-    with pytest.raises(ScoreError, match=r"bad\.toml:2: unknown key 'titel' in \[score\] \(did you mean 'title'\?\)"):
-        load_text(tmp_path, '[score]\ntitel = "x"\n')
-    with pytest.raises(ScoreError, match=r"bad\.toml:4: unknown key 'notse' in \[parts\.a\] \(did you mean 'notes'\?\)"):
-        load_text(tmp_path, '[score]\n[parts.a]\npreset = "saw"\nnotse = "C4"\n')
-    with pytest.raises(ScoreError, match=r"bad\.toml:5: unknown key 'bmp' in \[\[tempo\]\] #1 \(did you mean 'bpm'\?\)"):
-        load_text(tmp_path, '[score]\n[[tempo]]\nbar = 2\n\nbmp = 90\n')
-
-
-def test_missing_score_table_and_arrangement_file(tmp_path):
-    with pytest.raises(ScoreError, match=r"bad\.toml: a score file needs a \[score\] table"):
-        load_text(tmp_path, '[parts.a]\nnotes = "C4"\n')
-    with pytest.raises(ScoreError, match=r"bad\.toml:1: .*arrangement file"):
-        load_text(tmp_path, '[arrangement]\nsource = "x.toml"\n')
 
 
 def test_unknown_pitch_is_located_in_the_file(tmp_path):
@@ -190,36 +232,6 @@ def test_unknown_pitch_is_located_in_the_file(tmp_path):
         load_text(tmp_path, '[score]\n[parts.lead]\nnotes = "C4 D4 X4"\n')
 
 
-def test_zero_and_negative_durations(tmp_path):
-    with pytest.raises(ScoreError, match=r"bad\.toml:3:13: lead: zero duration in 'D4:0'"):
-        load_text(tmp_path, '[score]\n[parts.lead]\nnotes = "C4 D4:0"\n')
-    with pytest.raises(ScoreError, match=r"bad\.toml:3: parts\.lead\.events: events\[1\]: negative duration -1"):
-        load_text(tmp_path, '[score]\n[parts.lead]\nevents = [[0, 1, 60, 80], [1, -1, 60, 80]]\n')
-    with pytest.raises(ScoreError, match=r"events\[0\]: zero duration 0"):
-        load_text(tmp_path, '[score]\n[parts.lead]\nevents = [[0, 0, 60]]\n')
-
-
-def test_bad_events(tmp_path):
-    with pytest.raises(ScoreError, match=r"events\[0\]: not a note name: 'Q4'"):
-        load_text(tmp_path, '[score]\n[parts.lead]\nevents = [[0, 1, "Q4", 80]]\n')
-    with pytest.raises(ScoreError, match=r"events\[0\]: velocity must be an integer 1\.\.127, got 0"):
-        load_text(tmp_path, '[score]\n[parts.lead]\nevents = [[0, 1, 60, 0]]\n')
-    with pytest.raises(ScoreError, match=r"events\[0\]: expected \[start_beat"):
-        load_text(tmp_path, '[score]\n[parts.lead]\nevents = [[0, 1]]\n')
-
-
-def test_tempo_zero_or_negative(tmp_path):
-    with pytest.raises(ScoreError, match=r"bad\.toml:2: score\.tempo: must be > 0, got 0"):
-        load_text(tmp_path, '[score]\ntempo = 0\n')
-    with pytest.raises(ScoreError, match=r"bad\.toml:6: tempo\[1\]\.bpm: must be > 0, got -80"):
-        load_text(tmp_path, '[score]\ntempo = 90\n\n[[tempo]]\nbar = 3\nbpm = -80\n')
-
-
-def test_tempo_beat_past_the_bar(tmp_path):
-    with pytest.raises(ScoreError, match=r"tempo\[1\]\.beat: beat 4 is past the end of bar 2 \(a 3/4 bar"):
-        load_text(tmp_path, '[score]\nmeter = "3/4"\n[[tempo]]\nbar = 2\nbeat = 4\nbpm = 80\n')
-
-
 def test_bar_that_does_not_add_up_names_file_line_part_and_bar(tmp_path):
     text = ('[score]\nmeter = "3/4"\n\n[[meter]]\nbar = 3\nmeter = "5/8"\n\n[parts.bells]\n'
             'notes = """\nD4:2. | F4:2. |\nA4:8 G4 F4 E4 D4 | C4:4 D4 E4 |\n"""\n')
@@ -228,39 +240,9 @@ def test_bar_that_does_not_add_up_names_file_line_part_and_bar(tmp_path):
         load_text(tmp_path, text)
 
 
-def test_tie_to_a_different_pitch(tmp_path):
-    with pytest.raises(ScoreError, match=r"bad\.toml:3:18: lead, bar 2: tie from C4"):
-        load_text(tmp_path, '[score]\n[parts.lead]\nnotes = "C4:1~ | D4:1 |"\n')
-
-
 def test_unclosed_chord_tuplet_repeat(tmp_path):
     for notes, what in (("C4 <E4 G4", "chord"), ("(3 C4:8 D4 E4", "tuplet"), ("|: C4:1 |", "repeat")):
         with pytest.raises(ScoreError, match=rf"bad\.toml:3:\d+: lead: unclosed {what}"):
             load_text(tmp_path, f'[score]\n[parts.lead]\nnotes = "{notes}"\n')
 
 
-def test_unknown_preset_and_bad_patch_key(tmp_path):
-    with pytest.raises(ScoreError, match=r"bad\.toml:3: parts\.lead\.preset: unknown preset 'sawtooth' \(did you mean 'saw'\?\)"):
-        load_text(tmp_path, '[score]\n[parts.lead]\npreset = "sawtooth"\nnotes = "C4"\n')
-    with pytest.raises(ScoreError, match=r"bad\.toml:5: parts\.lead\.patch: unknown patch key 'envelope\.relase'"):
-        load_text(tmp_path, '[score]\n[parts.lead]\npreset = "saw"\n[parts.lead.patch]\nenvelope.relase = 2.0\n')
-
-
-def test_bad_values_of_part_keys(tmp_path):
-    with pytest.raises(ScoreError, match=r"bad\.toml:3: parts\.lead\.pan: must be <= 1, got 3"):
-        load_text(tmp_path, '[score]\n[parts.lead]\npan = 3\n')
-    with pytest.raises(ScoreError, match=r"parts\.lead\.generated: must be true or false, got 'yes'"):
-        load_text(tmp_path, '[score]\n[parts.lead]\ngenerated = "yes"\n')
-    with pytest.raises(ScoreError, match=r"bad\.toml:2: score\.meter: not a meter: '3/5'"):
-        load_text(tmp_path, '[score]\nmeter = "3/5"\n')
-    with pytest.raises(ScoreError, match=r"bad\.toml:2: score\.key: not a key: 'H major'"):
-        load_text(tmp_path, '[score]\nkey = "H major"\n')
-
-
-def test_impossible_lengths(tmp_path):
-    with pytest.raises(ScoreError, match=r"bad\.toml: impossible length: the notes last 33\.3 hours"):
-        load_text(tmp_path, '[score]\ntempo = 1\n[parts.a]\nevents = [[0, 2000, 60, 80]]\n')
-    with pytest.raises(ScoreError, match=r"events\[0\]: ends past beat 10,000,000"):
-        load_text(tmp_path, '[score]\n[parts.a]\nevents = [[1e7, 1, 60, 80]]\n')
-    with pytest.raises(ScoreError, match=r"bad\.toml:3:10: a, bar 1: the notes run past beat 10,000,000"):
-        load_text(tmp_path, '[score]\n[parts.a]\nnotes = "[C4:1 |]*9999999"\n')
