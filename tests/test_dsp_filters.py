@@ -213,3 +213,18 @@ def test_fairlight_lowpass_has_scipys_coefficients(cutoff, sr):
     reference = zpk2sos(*bilinear_zpk([], [pole] * 4, pole ** 4, fs=sr))
     np.testing.assert_allclose(flt.design_fairlight_lowpass(cutoff, sr=sr), reference,
                                rtol=1e-13, atol=1e-15)
+
+
+def test_filters_take_read_only_cached_designs():
+    # designs are cached and shared read-only; the compiled kernel needs a
+    # writable buffer, so both entry points must accept them unchanged
+    from scipy import signal
+
+    sos = signal.butter(2, 0.1, output="sos")
+    frozen = sos.copy()
+    frozen.setflags(write=False)
+    x = np.random.default_rng(3).standard_normal(500)
+    y, _ = flt.filter_runs(x, [frozen, frozen], [0, 200, 500])
+    assert np.array_equal(y, signal.sosfilt(sos, x))
+    assert np.array_equal(flt.sosfilt(frozen, x), signal.sosfilt(sos, x))
+    assert not frozen.flags.writeable and np.array_equal(frozen, sos)

@@ -295,6 +295,12 @@ def _sosfilt_kernel():
     return None  # pragma: no cover
 
 
+def _kernel_sos(sos) -> np.ndarray:
+    """``sos`` as the compiled kernel takes it: float64, C order, writable
+    (a cached, read-only design is copied; the kernel does not write to it)."""
+    return np.require(sos, dtype=np.float64, requirements=["C", "W"])
+
+
 def sosfilt(sos, x, zi=None):
     """:func:`scipy.signal.sosfilt` along the last axis, sample for sample.
 
@@ -316,7 +322,7 @@ def sosfilt(sos, x, zi=None):
     if kernel is None:  # pragma: no cover
         from scipy.signal import sosfilt as public
         return public(sos, x, axis=-1) if zi is None else public(sos, x, axis=-1, zi=zi)
-    sos = np.require(sos, dtype=np.float64, requirements=["C", "W"])   # the kernel wants writable
+    sos = _kernel_sos(sos)
     x = np.asarray(x, dtype=np.float64)
     shape, sections = x.shape, sos.shape[0]
     y = np.array(x.reshape(-1, shape[-1]), dtype=np.float64, order="C")   # filtered in place
@@ -363,7 +369,7 @@ def filter_runs(x, designs, bounds, state=None):
     buf = np.array(x, dtype=np.float64, order="C")[None, :]
     zi = np.zeros((1, sections, 2)) if state is None else np.array(state, dtype=np.float64)[None]
     for sos, lo, hi in zip(designs, bounds[:-1], bounds[1:]):
-        sos = np.ascontiguousarray(sos, dtype=np.float64)
+        sos = _kernel_sos(sos)
         kernel = _sosfilt_kernel()
         if kernel is not None:
             kernel(sos, buf[:, lo:hi], zi)
