@@ -7,10 +7,13 @@ Rendering happens in two stages:
    part's patch and effects, and yields the *raw mix* in chunks.  Every note
    is rendered by :func:`synth.voice.render_note_pieces` when it starts (whole,
    or a long note in pieces of about six seconds with its state carried) and
-   dropped when it has rung out; part buffers are summed in note order and
-   effects carry their state, so the chunk size never changes a sample.
-   Memory is bounded by the chunk size and the number of sounding notes, not
-   by the length of the piece or of a note.
+   dropped when it has rung out.  Notes are summed in *lanes* (a part's
+   notes starting in the same ~12 s stretch, see :data:`LANE_SAMPLES`),
+   lanes into parts and parts into the mix, always in the same order, and
+   effects carry their state: neither the chunk size nor ``--jobs`` (lanes
+   shared between forked processes) changes a sample.  Memory is bounded by
+   the chunk size and the number of sounding notes, not by the length of the
+   piece or of a note.
 2. The master stage scales the raw mix so its peak sits at the ceiling
    (default -1 dBFS).  Because that needs the peak of the whole piece,
    :func:`render_to_file` spools the raw mix to a temporary file on disk,
