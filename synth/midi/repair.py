@@ -153,6 +153,7 @@ def _sized(data: bytes, pos: int, end: int, kind: str, what: str, ev_pos: int):
                              f"of the track")
     return length, pos, ""
 
+
 def _write_vlq(value: int) -> bytes:
     out = [value & 0x7F]
     value >>= 7
