@@ -12,7 +12,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import signal
 
-__all__ = ["integrated_loudness", "true_peak", "true_peak_db", "sample_peak_db"]
+__all__ = ["integrated_loudness", "true_peak", "true_peak_db", "sample_peak_db", "k_weighting_sos",
+           "LoudnessRangeMeter", "loudness_range"]
 
 #: oversampling factor for true-peak measurement (BS.1770 asks for >= 4 at 48 kHz)
 OVERSAMPLE = 4
@@ -67,3 +68,175 @@ def sample_peak_db(audio: np.ndarray) -> float:
     """Largest sample magnitude in dBFS."""
     x = np.asarray(audio)
     return _db(float(np.max(np.abs(x))) if x.size else 0.0)
+
+
+# ---------------------------------------------------------------- loudness range (EBU Tech 3342)
+
+#: K-weighting stage 1 (the "pre-filter", a high shelf) and stage 2 (the RLB
+#: high-pass) as analogue prototypes: (f0 in Hz, gain in dB, Q, shelf-midpoint
+#: exponent).  These values reproduce the 48 kHz coefficients tabulated in
+#: ITU-R BS.1770-4, Annex 1, to 1e-8 and give the filters at any sample rate
+#: (the bilinear-transform derivation used by libebur128).
+_SHELF = (1681.974450955533, 3.999843853973347, 0.7071752369554196, 0.4996667741545416)
+_HIGHPASS = (38.13547087602444, 0.5003270373238773)
+#: BS.1770 channel weights G_i, in the channel order L, R, C, Ls, Rs
+CHANNEL_WEIGHTS = (1.0, 1.0, 1.0, 1.41, 1.41)
+#: short-term loudness window (EBU Tech 3341/3342), seconds
+SHORT_TERM_SECONDS = 3.0
+#: hop between short-term values for the loudness range: 10 Hz, as EBU Tech 3342
+#: (2016) asks (consecutive 3 s windows overlap by at least 2.9 s)
+LRA_HOP_SECONDS = 0.1
+#: EBU Tech 3342 gates: absolute in LUFS, relative in LU below the gated mean
+LRA_ABSOLUTE_GATE = -70.0
+LRA_RELATIVE_GATE = -20.0
+#: the percentiles whose difference is the loudness range
+LRA_PERCENTILES = (10.0, 95.0)
+
+
+def k_weighting_sos(sr: int) -> np.ndarray:
+    """The BS.1770 K-weighting filter at ``sr`` Hz as second-order sections [shape=(2, 6)].
+
+    Row 0 is the high-shelf pre-filter, row 1 the RLB high-pass, in the
+    ``scipy.signal.sosfilt`` layout ``[b0, b1, b2, 1, a1, a2]``.
+    """
+    if isinstance(sr, bool) or not isinstance(sr, (int, np.integer)) or sr < 1000:
+        raise ValueError(f"sr must be an integer sample rate >= 1000 Hz, got {sr!r}")
+    f0, gain_db, q, mid = _SHELF
+    k = np.tan(np.pi * f0 / sr)
+    vh = 10.0 ** (gain_db / 20.0)
+    vb = vh ** mid
+    a0 = 1.0 + k / q + k * k
+    shelf = [(vh + vb * k / q + k * k) / a0, 2.0 * (k * k - vh) / a0,
+             (vh - vb * k / q + k * k) / a0, 1.0, 2.0 * (k * k - 1.0) / a0,
+             (1.0 - k / q + k * k) / a0]
+    f0, q = _HIGHPASS
+    k = np.tan(np.pi * f0 / sr)
+    a0 = 1.0 + k / q + k * k
+    highpass = [1.0, -2.0, 1.0, 1.0, 2.0 * (k * k - 1.0) / a0, (1.0 - k / q + k * k) / a0]
+    return np.array([shelf, highpass], dtype=np.float64)
+
+
+class LoudnessRangeMeter:
+    """Streaming EBU Tech 3342 loudness range: feed blocks, read the LRA.
+
+    Each block [shape=(channels, n)] is K-weighted (filter state carried
+    across blocks), its channels' mean squares weighted by :data:`CHANNEL_WEIGHTS`
+    and summed into 100 ms sub-blocks, whose boundaries fall on the absolute
+    sample ``round(k * sr / 10)``, so any way of cutting the signal into
+    blocks gives the same values.  Every completed sub-block closes a 3 s
+    window (30 sub-blocks): one short-term loudness value per 0.1 s
+    (:data:`LRA_HOP_SECONDS`), starting when the first 3 s are in.  Memory
+    holds one float per 0.1 s of audio.
+
+    Parameters
+    ----------
+    sr : int
+        Sample rate in Hz.
+    channels : int
+        1 to 5 (BS.1770 weights: L, R, C = 1, Ls, Rs = 1.41).
+    """
+
+    def __init__(self, sr: int, channels: int = 2):
+        self.sos = k_weighting_sos(sr)
+        if isinstance(channels, bool) or not isinstance(channels, (int, np.integer)) \
+                or not 1 <= channels <= len(CHANNEL_WEIGHTS):
+            raise ValueError(f"channels must be 1..{len(CHANNEL_WEIGHTS)}, got {channels!r}")
+        self.sr = int(sr)
+        self.channels = int(channels)
+        self._weights = np.asarray(CHANNEL_WEIGHTS[:channels])[:, None]
+        self._zi = np.zeros((2, channels, 2))
+        self._pos = 0                     # samples consumed
+        self._sub = 0                     # index of the sub-block being filled
+        self._acc = 0.0                   # weighted energy of that sub-block so far
+        self._subs = int(round(SHORT_TERM_SECONDS / LRA_HOP_SECONDS))
+        self._recent: list[tuple[float, int]] = []      # last sub-blocks: (energy, samples)
+        self._powers: list[float] = []                  # weighted mean square per window
+
+    def _boundary(self, k: int) -> int:
+        return int(round(k * self.sr * LRA_HOP_SECONDS))
+
+    def add(self, block: np.ndarray) -> None:
+        """Feed the next ``block`` [shape=(channels, n)] (or (n,) for mono)."""
+        x = np.asarray(block, dtype=np.float64)
+        if x.ndim == 1:
+            x = x[None, :]
+        if x.ndim != 2 or x.shape[0] != self.channels:
+            raise ValueError(f"expected a block of shape ({self.channels}, n), got {x.shape}")
+        if not np.all(np.isfinite(x)):
+            raise ValueError("audio block holds NaN or infinite samples")
+        if x.shape[1] == 0:
+            return
+        y, self._zi = signal.sosfilt(self.sos, x, axis=-1, zi=self._zi)
+        energy = np.cumsum(np.sum(self._weights * y * y, axis=0))
+        start, end = self._pos, self._pos + x.shape[1]
+        taken = 0.0
+        while self._boundary(self._sub + 1) <= end:
+            cut = self._boundary(self._sub + 1) - start       # samples of this block in the sub-block
+            total = float(energy[cut - 1]) if cut > 0 else 0.0
+            self._close_sub(self._acc + total - taken)
+            taken, self._acc = total, 0.0
+        self._acc += float(energy[-1]) - taken
+        self._pos = end
+
+    def _close_sub(self, energy: float) -> None:
+        length = self._boundary(self._sub + 1) - self._boundary(self._sub)
+        self._recent.append((energy, length))
+        if len(self._recent) > self._subs:
+            self._recent.pop(0)
+        if len(self._recent) == self._subs:
+            self._powers.append(sum(e for e, _ in self._recent) / sum(n for _, n in self._recent))
+        self._sub += 1
+
+    @property
+    def short_term(self) -> np.ndarray:
+        """Short-term loudness in LUFS, one value per 0.1 s from 3 s on [shape=(m,)].
+
+        ``-inf`` for a silent window.
+        """
+        p = np.asarray(self._powers)
+        with np.errstate(divide="ignore"):
+            return -0.691 + 10.0 * np.log10(p)
+
+    def loudness_range(self) -> float:
+        """The loudness range (LRA) in LU of everything fed so far.
+
+        Short-term values at or below -70 LUFS are dropped; of the rest, those
+        below the power mean of the survivors minus 20 LU are dropped too; the
+        LRA is the 95th minus the 10th percentile of what remains, each taken
+        as the value at rank ``round((m - 1) * p / 100)`` of the ``m`` sorted
+        values (the estimator of the reference code in EBU Tech 3342).
+        Returns 0.0 when no window survives the gates (silence, or less than
+        3 s of audio).
+        """
+        p = np.asarray(self._powers)
+        abs_power = 10.0 ** ((LRA_ABSOLUTE_GATE + 0.691) / 10.0)
+        p = p[p > abs_power]
+        if p.size == 0:
+            return 0.0
+        rel_power = float(np.mean(p)) * 10.0 ** (LRA_RELATIVE_GATE / 10.0)
+        p = np.sort(p[p > rel_power])
+        if p.size == 0:
+            return 0.0
+        loud = -0.691 + 10.0 * np.log10(p)
+        lo, hi = (loud[int(np.floor((p.size - 1) * q / 100.0 + 0.5))] for q in LRA_PERCENTILES)
+        return float(hi - lo)
+
+
+def loudness_range(audio: np.ndarray, sr: int, *, block_samples: int = _BLOCK) -> float:
+    """EBU Tech 3342 loudness range (LRA) in LU of ``audio`` [shape=(channels, n)].
+
+    The audio is fed to a :class:`LoudnessRangeMeter` in blocks of
+    ``block_samples``; the result does not depend on the block size.
+    Returns 0.0 for silence or audio shorter than 3 s.
+    """
+    x = np.asarray(audio, dtype=np.float64)
+    if x.ndim == 1:
+        x = x[None, :]
+    if x.ndim != 2:
+        raise ValueError(f"audio must have shape (channels, n), got {x.shape}")
+    if block_samples < 1:
+        raise ValueError(f"block_samples must be >= 1, got {block_samples!r}")
+    meter = LoudnessRangeMeter(sr, x.shape[0])
+    for a in range(0, x.shape[1], block_samples):
+        meter.add(x[:, a:a + block_samples])
+    return meter.loudness_range()

@@ -15,6 +15,7 @@ from synth.analysis.music import (KeyWindow, best_keys, density, key_agreement, 
                                   pitch_class_durations, repeated_bars, velocity_range,
                                   velocity_ranges)
 from synth.errors import ScoreError
+from synth.loudness import LoudnessRangeMeter, k_weighting_sos, loudness_range
 from synth.score import KeyChange, MeterChange, MeterMap, Note, Part, Score
 
 C4 = 60
@@ -198,3 +199,68 @@ def test_velocity_ranges_and_note_values():
     assert (overall.min, overall.max, overall.distinct) == (40, 100, 3)
     assert note_values(s) == (0.5, 1.0, 1.5, 2.5)
     assert note_values(s, parts=["a"]) == (0.5, 1.5)
+
+
+# ---------------------------------------------------------------- loudness range (EBU Tech 3342)
+
+def tone_steps(levels_dbfs, sr, seconds=20.0):
+    """EBU Tech 3342 test signal: a stereo 1 kHz sine, ``seconds`` at each peak level."""
+    t = np.arange(int(seconds * sr)) / sr
+    x = np.concatenate([10 ** (db / 20) * np.sin(2 * np.pi * 1000 * t) for db in levels_dbfs])
+    return np.stack([x, x])
+
+
+def test_k_weighting_at_48_khz_is_the_bs1770_table():
+    # ITU-R BS.1770-4, Annex 1, tables 1 and 2 (48 kHz)
+    expected = [[1.53512485958697, -2.69169618940638, 1.19839281085285,
+                 1.0, -1.69065929318241, 0.73248077421585],
+                [1.0, -2.0, 1.0, 1.0, -1.99004745483398, 0.99007225036621]]
+    np.testing.assert_allclose(k_weighting_sos(48000), expected, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("levels, lra", [
+    ((-20, -30), 10.0),                         # EBU Tech 3342, table 1, signal 1
+    ((-20, -15), 5.0),                          # signal 2
+    ((-40, -20), 20.0),                         # signal 3
+    ((-50, -35, -20, -35, -50), 15.0),          # signal 4 (the -50 dBFS steps fall under the gate)
+])
+def test_loudness_range_of_the_ebu_tone_steps(levels, lra):
+    assert loudness_range(tone_steps(levels, 48000), 48000) == pytest.approx(lra, abs=0.1)
+
+
+def test_loudness_range_at_44100_hz_and_in_any_blocks():
+    x = tone_steps((-20, -30), 44100)
+    assert loudness_range(x, 44100) == pytest.approx(10.0, abs=0.1)
+    assert loudness_range(x, 44100, block_samples=4097) == pytest.approx(10.0, abs=0.1)
+    whole, pieces = LoudnessRangeMeter(44100, 2), LoudnessRangeMeter(44100, 2)
+    whole.add(x[:, :7 * 44100])
+    for a in range(0, 7 * 44100, 1001):
+        pieces.add(x[:, a:min(a + 1001, 7 * 44100)])
+    assert len(whole.short_term) == len(pieces.short_term) == 41   # 3 s, then every 0.1 s to 7 s
+    np.testing.assert_allclose(pieces.short_term, whole.short_term, rtol=0, atol=1e-9)
+
+
+def test_short_term_loudness_of_the_ebu_3341_sine():
+    # EBU Tech 3341, test 1: a stereo 1 kHz sine at -23 dBFS reads -23.0 LUFS (+-0.1)
+    meter = LoudnessRangeMeter(48000, 2)
+    meter.add(tone_steps((-23,), 48000, seconds=5))
+    assert len(meter.short_term) == 21
+    np.testing.assert_allclose(meter.short_term, -23.0, atol=0.1)
+    assert meter.loudness_range() == pytest.approx(0.0, abs=0.01)
+
+
+def test_loudness_range_of_silence_and_short_audio_is_zero():
+    assert loudness_range(np.zeros((2, 48000 * 5)), 48000) == 0.0
+    assert loudness_range(tone_steps((-20,), 48000, seconds=2.5), 48000) == 0.0
+
+
+def test_loudness_range_rejects_bad_input():
+    with pytest.raises(ValueError, match="channels must be 1..5, got 6"):
+        loudness_range(np.zeros((6, 1000)), 48000)
+    with pytest.raises(ValueError, match="sr must be an integer sample rate"):
+        loudness_range(np.zeros((2, 1000)), 44100.5)
+    meter = LoudnessRangeMeter(48000, 2)
+    with pytest.raises(ValueError, match=r"expected a block of shape \(2, n\)"):
+        meter.add(np.zeros((1, 100)))
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        meter.add(np.full((2, 10), np.nan))
