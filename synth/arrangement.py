@@ -49,7 +49,7 @@ __all__ = ["Arrangement", "Step", "read_arrangement", "load_arrangement", "load_
 _ARRANGEMENT_KEYS = ("title", "arranger", "seed", "description", "source", "tempo", "tempo_scale")
 _STEP_KEYS = ("name", "parts", "bars", "target_roughness", "target_ratio", "drive", "drive_range")
 _PART_KEYS = ("preset", "patch", "gain_db", "pan", "effects", "generated", "description")
-_TOP_KEYS = ("arrangement", "transform", "parts", "master")
+_TOP_KEYS = ("arrangement", "transform", "parts", "master", "tension")
 
 
 def _suggest(word: str, options) -> str:
@@ -66,6 +66,7 @@ class Step:
     target_ratio: float | None = None
     drive: str | None = None
     drive_range: tuple[float, float] | None = None
+    curves: Mapping[str, Any] = field(default_factory=dict)   # parameter -> tension.ParamCurve
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,7 @@ class Arrangement:
     steps: tuple[Step, ...] = ()
     orchestration: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     master_effects: tuple[Mapping[str, Any], ...] | None = None
+    tension: Any = None   # tension.TensionCurve from the [tension] table, if any
 
 
 def _err(msg: str, path: str) -> ArrangementError:
@@ -164,6 +166,7 @@ def read_arrangement(path) -> Arrangement:
              if "tempo_scale" in head else None)
     source = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(p)), head["source"]))
 
+    tension = _read_tension(doc, p)
     tables = doc.get("transform", [])
     if not isinstance(tables, list):
         raise _err("transform: expected [[transform]] tables", p)
@@ -175,6 +178,7 @@ def read_arrangement(path) -> Arrangement:
         if "name" not in t:
             raise _err(f"{where}.name: required key is missing", p)
         params = {k: v for k, v in t.items() if k not in _STEP_KEYS}
+        params, curves = _split_curves(t.get("name"), params, where, p, tension)
         try:
             step = make(t["name"], parts=t.get("parts"), bars=t.get("bars"), where=where, **params)
         except TransformError as exc:
@@ -202,7 +206,10 @@ def read_arrangement(path) -> Arrangement:
             drange = (float(rng_[0]), float(rng_[1]))
         elif drive is not None or "drive_range" in t:
             raise _err(f"{where}.drive: needs target_roughness or target_ratio", p)
-        steps.append(Step(step, target_abs, target_rel, drive, drange))
+        if curves and drive is not None:
+            raise _err(f"{where}.drive: a driven step cannot also follow the tension curve "
+                       f"({', '.join(curves)})", p)
+        steps.append(Step(step, target_abs, target_rel, drive, drange, curves))
 
     parts = doc.get("parts", {})
     if not isinstance(parts, dict):
@@ -220,7 +227,7 @@ def read_arrangement(path) -> Arrangement:
         from .scorefile import parse_master_table
         master = parse_master_table(doc["master"], source=p, error_type=ArrangementError)
     return Arrangement(p, head["title"], head.get("arranger", ""), head.get("description", ""),
-                       seed, source, tempo, scale, tuple(steps), orchestration, master)
+                       seed, source, tempo, scale, tuple(steps), orchestration, master, tension)
 
 
 def _part_settings(table: Mapping, name: str, where: str, path: str) -> dict:
@@ -324,6 +331,171 @@ def _preset_names() -> list[str]:
         return []
 
 
+# ---------------------------------------------------------------- tension curves
+
+def _read_tension(doc: Mapping, path: str):
+    """The validated ``[tension]`` table (a :class:`synth.tension.TensionCurve`) or None."""
+    if "tension" not in doc:
+        return None
+    from .tension import parse_tension
+    return parse_tension(doc["tension"], source=path)
+
+
+def _split_curves(name, params: dict, where: str, path: str, tension) -> tuple[dict, dict]:
+    """Split a step's parameters into plain ones and curve mappings.
+
+    A curve-valued parameter (a table, see :class:`synth.tension.ParamCurve`)
+    is validated value by value with the transform's own parameter check; the
+    plain parameters get its first candidate, so that :func:`make` validates
+    the rest of the step as usual.
+    """
+    from .tension import is_param_curve, parse_param_curve
+    from .transforms import spec
+    curved = {k: v for k, v in params.items() if is_param_curve(v)}
+    if not curved:
+        return params, {}
+    try:
+        sp = spec(name, where=where)
+    except TransformError as exc:
+        raise exc.with_source(path) from None
+    if sp.whole_score:
+        raise _err(f"{where}.{next(iter(curved))}: transform {name!r} changes the time grid of "
+                   f"every part and cannot follow a curve bar by bar", path)
+    sections = [s.name for s in tension.sections] if tension is not None else []
+    curves = {}
+    for key, value in curved.items():
+        if key not in sp.params:
+            raise _err(f"{where}.{key}: unknown parameter of transform {name!r}"
+                       f"{_suggest(key, sp.params)} (valid: {', '.join(sp.params)})", path)
+        pkey = f"{where}.{key}"
+        if tension is None and ("tension" in value or "section" in value):
+            raise _err(f"{pkey}: follows the tension curve, but the file has no [tension] table",
+                       path)
+        try:
+            curves[key] = parse_param_curve(value, pkey, source=path, sections=sections,
+                                            check=sp.params[key].check)
+        except TransformError as exc:
+            raise exc.with_source(path) from None
+    plain = dict(params)
+    for key, pc in curves.items():
+        plain[key] = pc.candidates()[0]
+    return plain, curves
+
+
+def _curve_key(arr: Arrangement, index: int) -> str:
+    """Stable name of step ``index`` for its seeded choices: its ``id`` if it has one,
+    else its transform name and occurrence (``"shadow#2"`` = the second shadow step)."""
+    st = arr.steps[index]
+    ident = getattr(st, "id", None) or getattr(st.transform, "id", None)
+    if ident:
+        return str(ident)
+    name = st.transform.name
+    count = sum(1 for s in arr.steps[:index + 1] if s.transform.name == name)
+    return f"{name}#{count}"
+
+
+def requested_tension(arr: Arrangement, source: Score | None = None):
+    """The arrangement's requested tension per bar (index 0 = bar 1), or None.
+
+    The curve's named shapes span the source's bars (``source``, loaded when
+    not given) unless ``[tension] last_bar`` says otherwise.
+    """
+    if arr.tension is None:
+        return None
+    if source is None:
+        source = load_source(arr)
+    return arr.tension.per_bar(source.bar_count)
+
+
+def apply_curves(st: Step, score: Score, per_bar, tension=None, *, seed: int, key: str,
+                 run) -> Score:
+    """Apply a step whose parameters follow the tension curve, segment by segment.
+
+    The step's bars (or the whole piece) are cut into segments of consecutive
+    bars whose parameter values are equal: the tension of each bar is
+    quantised to multiples of 1/16 (:data:`synth.tension.QUANTUM`) before it
+    is mapped, so a slow curve gives few segments.  A ``choose`` is drawn once
+    per segment (or every ``every`` bars) from ``rng(seed, "tension", key,
+    param, first_bar)``.  Each segment runs the transform with ``bars =
+    [first, last]`` and its values, through ``run(transform, score)`` (which
+    supplies the step's seed streams).  The selected parts are fixed before
+    the first segment, and a part that the step creates collects the notes of
+    every segment.
+
+    Parameters
+    ----------
+    st : Step
+    score : Score
+    per_bar : np.ndarray or None
+        Requested tension per bar (index 0 = bar 1); None without [tension].
+    tension : synth.tension.TensionCurve, optional
+        The plan (its sections name the bars for ``section`` mappings).
+    seed : int
+    key : str
+        Stable name of the step (see :func:`_curve_key`).
+    run : callable
+        ``run(transform, score) -> score``.
+    """
+    import numpy as np
+    from .seeds import rng
+    from .tension import Choice, quantise
+    from .transforms import Selection
+
+    tr = st.transform
+    sel = tr.selection
+    n_total = max(score.bar_count, len(per_bar) if per_bar is not None else 0, 1)
+    first, last = sel.bars if sel.bars is not None else (1, n_total)
+    if per_bar is None or len(per_bar) == 0:
+        tq = np.zeros(n_total)
+    else:
+        tq = quantise(np.concatenate([per_bar, np.full(max(n_total - len(per_bar), 0), per_bar[-1])]))
+    names = tension.section_names(n_total) if tension is not None else [""] * n_total
+
+    def bar_t(b):
+        return float(tq[min(b, len(tq)) - 1])
+
+    # pre-choice keys per bar, then runs
+    runs: list[tuple[int, int, dict]] = []
+    prev_key = None
+    for b in range(first, last + 1):
+        vals, keys = {}, []
+        for param, pc in st.curves.items():
+            v, k = pc.value_key(bar_t(b), names[min(b, len(names)) - 1], b)
+            vals[param] = v
+            keys.append(k)
+        k = tuple(keys)
+        if k == prev_key:
+            runs[-1] = (runs[-1][0], b, runs[-1][2])
+        else:
+            runs.append((b, b, vals))
+            prev_key = k
+    segments: list[tuple[int, int, dict]] = []
+    for a, b, vals in runs:
+        resolved = {}
+        for param, v in vals.items():
+            if isinstance(v, Choice):
+                g = rng(seed, "tension", key, param, a)
+                v = v.options[int(g.integers(len(v.options)))]
+            resolved[param] = v
+        if segments and repr(segments[-1][2]) == repr(resolved):
+            segments[-1] = (segments[-1][0], b, resolved)
+        else:
+            segments.append((a, b, resolved))
+    parts = tuple(sel.part_names(score))
+    before = {p.name for p in score.parts}
+    for a, b, values in segments:
+        seg = replace(tr.with_params(**values), selection=Selection(parts, (a, b)))
+        prev = score
+        score = run(seg, score)
+        for p in score.parts:     # a part made by this step keeps every segment's notes
+            if p.name in before:
+                continue
+            old = prev.part(p.name).notes if p.name in {q.name for q in prev.parts} else ()
+            if old and p.notes[:len(old)] != old:
+                score = score.replace_part(p.with_notes(old + p.notes))
+    return score
+
+
 def arrange(arr: Arrangement, source: Score, *, seed: int) -> Score:
     """Apply an arrangement to an already loaded ``source`` with ``seed``."""
     score = source
@@ -332,11 +504,17 @@ def arrange(arr: Arrangement, source: Score, *, seed: int) -> Score:
     elif arr.tempo_scale is not None:
         score = replace(score, tempo=TempoMap([TempoChange(c.beat, c.bpm * arr.tempo_scale)
                                                for c in score.tempo.changes]))
+    plan = requested_tension(arr, source)
     drives = []
     applied = []   # the steps as applied (driven parameters filled in)
     for i, st in enumerate(arr.steps):
         where = f"transform[{i}]"
         try:
+            if st.curves:
+                score = apply_curves(st, score, plan, arr.tension, seed=seed, key=_curve_key(arr, i),
+                                     run=lambda t, s, i=i: t(s, seed=seed, index=i))
+                applied.append(st.transform)
+                continue
             if st.drive is None:
                 score = st.transform(score, seed=seed, index=i)
                 applied.append(st.transform)

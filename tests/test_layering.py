@@ -18,7 +18,7 @@ LAYERS = [
     {"dsp", "seeds", "audio", "loudness"},
     {"score", "patch"},
     {"notation", "voice", "fx", "analysis", "transforms", "midi", "musicxml", "scorefile",
-     "presets"},
+     "presets", "tension"},
     {"render", "sources"},
     {"arrangement", "docgen", "plot"},
     {"loader"},
