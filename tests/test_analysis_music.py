@@ -9,11 +9,13 @@ import json
 
 import numpy as np
 import pytest
+import soundfile as sf
 
 from synth.analysis.music import (KeyWindow, best_keys, density, key_agreement, key_name,
                                   key_pitch_class, key_windows, note_values, notes_per_bar,
                                   pitch_class_durations, repeated_bars, velocity_range,
                                   velocity_ranges)
+from synth.cli import main
 from synth.errors import ScoreError
 from synth.loudness import LoudnessRangeMeter, k_weighting_sos, loudness_range
 from synth.score import KeyChange, MeterChange, MeterMap, Note, Part, Score
@@ -264,3 +266,75 @@ def test_loudness_range_rejects_bad_input():
         meter.add(np.zeros((1, 100)))
     with pytest.raises(ValueError, match="NaN or infinite"):
         meter.add(np.full((2, 10), np.nan))
+
+
+# ---------------------------------------------------------------- synth analyze
+
+SMALL_SCORE = '''
+[score]
+title = "Two keys"
+tempo = 240
+meter = "4/4"
+key = "C major"
+
+[[key]]
+bar = 3
+key = "F# minor"
+
+[parts.violin]
+notes = """
+  v90 C5:4 E5 G5 C6 | C5:4 E5 G5 C6 |
+  v100 F#5:4 A5 C#6 A5 | v50 G#5:4 E#5 F#5:2 |
+"""
+
+[parts.bass]
+notes = "v60 C3:1 | C3:1 | F#2:1 | F#2:1 |"
+'''
+
+
+def test_analyze_reports_the_composers_measures(tmp_path, capsys):
+    path = tmp_path / "two-keys.toml"
+    path.write_text(SMALL_SCORE, encoding="utf-8")
+    assert main(["analyze", str(path), "--json", "--window-bars", "2", "--quiet"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert [(k["bars"], k["written"], k["heard"], k["agrees"]) for k in report["keys"]] == [
+        ([1, 2], "C major", "C major", True), ([3, 4], "F# minor", "F# minor", True)]
+    assert all(0 < k["correlation"] <= 1 for k in report["keys"])
+    assert [(a["written"], a["bars"], a["windows"], a["agreeing"], a["share"])
+            for a in report["key_agreement"]] == [("C major", [1, 2], 1, 1, 1.0),
+                                                  ("F# minor", [3, 4], 1, 1, 1.0)]
+    assert report["repeats"] == {
+        "violin": {"longest_run": 2, "repeated_bars": 1, "runs": [[1, 2]]},
+        "bass": {"longest_run": 2, "repeated_bars": 2, "runs": [[1, 2], [3, 2]]}}
+    assert report["density"]["violin"] == {"per_bar": [4, 4, 4, 3], "window_means": [4.0, 3.5]}
+    assert report["density"]["bass"] == {"per_bar": [1, 1, 1, 1], "window_means": [1.0, 1.0]}
+    assert report["velocities"] == {
+        "parts": {"violin": {"min": 50, "max": 100, "distinct": 3},
+                  "bass": {"min": 60, "max": 60, "distinct": 1}},
+        "all": {"min": 50, "max": 100, "distinct": 4}}
+    assert report["note_values"] == {"count": 3, "beats": [1.0, 2.0, 4.0]}
+    assert (report["key_profile"], report["key_parts"]) == ("krumhansl", None)
+
+    # the key of the violin alone, with the other profiles; the text output names both keys
+    assert main(["analyze", str(path), "--window-bars", "2", "--parts", "violin",
+                 "--key-profile", "temperley", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "Kostka-Payne profiles; violin" in out
+    assert "C major (bars 1-2) in 1 of 1" in out and "F# minor (bars 3-4) in 1 of 1" in out
+    assert "violin: 1 bars repeat the one before, longest run 2 (bars 1-2)" in out
+
+
+def test_analyze_rejects_an_unknown_part(tmp_path, capsys):
+    path = tmp_path / "two-keys.toml"
+    path.write_text(SMALL_SCORE, encoding="utf-8")
+    assert main(["analyze", str(path), "--parts", "violin,viola", "--quiet"]) == 2
+    assert "no part named 'viola'" in capsys.readouterr().err
+
+
+def test_analyze_audio_reports_the_loudness_range(tmp_path, capsys):
+    path = tmp_path / "steps.wav"
+    sf.write(path, tone_steps((-20, -30), 48000).T, 48000, subtype="FLOAT")
+    assert main(["analyze", str(path), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["loudness_range_lu"] == pytest.approx(10.0, abs=0.1)
+    assert main(["analyze", str(path)]) == 0
+    assert "loudness range  10.0 LU (EBU Tech 3342)" in capsys.readouterr().out

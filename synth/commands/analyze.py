@@ -9,6 +9,7 @@ import os
 import numpy as np
 
 from ..analysis import analyze_roughness, default_partials
+from ..analysis import music
 from ..loader import is_arrangement, load
 from ._common import add_seed_options, load_input
 
@@ -17,7 +18,8 @@ HELP = """examples:
   synth analyze arrangements/sonnerie-bells-in-the-ice.toml --seed 3 --json
   synth analyze my-version.mid --compare arrangements/sources/sonnerie.toml
   synth analyze march.wav                       # loudness, true peak, duration of a render
-  synth analyze arrangements/laurel-waltz-nightmare-march.toml --audio"""
+  synth analyze arrangements/laurel-waltz-nightmare-march.toml --audio
+  synth analyze arrangements/sources/sonnerie.toml --parts violin,viol   # key of the upper voices"""
 
 #: Files analysed as audio (loudness, peaks, duration) rather than as scores.
 AUDIO_SUFFIXES = (".wav", ".flac", ".aif", ".aiff", ".ogg")
@@ -43,6 +45,11 @@ def register(sub) -> None:
                    help="also render INPUT and report its loudness, true peak and duration")
     p.add_argument("--window-bars", type=int, default=8, metavar="N",
                    help="bars per step of the roughness-over-time summary (default 8)")
+    p.add_argument("--parts", metavar="NAMES",
+                   help="comma-separated parts whose notes the key finding uses (default: all)")
+    p.add_argument("--key-profile", choices=sorted(music.PROFILES), default="krumhansl",
+                   help="key profiles: Krumhansl & Kessler 1982 (default) or Kostka-Payne "
+                   "(Temperley 2007)")
     add_seed_options(p)
     p.add_argument("--quiet", action="store_true", help="no warnings")
     p.set_defaults(func=run)
@@ -94,7 +101,7 @@ def _ratio(a: float, b: float) -> str:
 
 def audio_summary(audio: np.ndarray, sr: int) -> dict:
     """Loudness (BS.1770), true and sample peak, and duration of ``audio`` (channels, n)."""
-    from ..loudness import integrated_loudness, sample_peak_db, true_peak_db
+    from ..loudness import integrated_loudness, loudness_range, sample_peak_db, true_peak_db
 
     lufs = integrated_loudness(audio, sr)
     return {
@@ -104,6 +111,7 @@ def audio_summary(audio: np.ndarray, sr: int) -> dict:
         "integrated_loudness_lufs": round(lufs, 3) if np.isfinite(lufs) else None,
         "true_peak_dbtp": round(true_peak_db(audio, sr), 3),
         "sample_peak_dbfs": round(sample_peak_db(audio), 3),
+        "loudness_range_lu": round(loudness_range(audio, sr), 3),
     }
 
 
@@ -116,6 +124,92 @@ def _print_audio(a: dict) -> None:
           else "loudness        silent")
     print(f"true peak       {a['true_peak_dbtp']:+.2f} dBTP   sample peak "
           f"{a['sample_peak_dbfs']:+.2f} dBFS")
+    print(f"loudness range  {a['loudness_range_lu']:.1f} LU (EBU Tech 3342)")
+
+
+def _parts_option(text: str | None) -> list[str] | None:
+    if text is None:
+        return None
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if not names:
+        from ..errors import SynthError
+        raise SynthError(f"--parts needs part names separated by commas, got {text!r}")
+    return names
+
+
+def music_summary(score, window_bars: int = 8, parts=None, profile: str = "krumhansl") -> dict:
+    """A JSON-ready summary of the composer's measures (:mod:`synth.analysis.music`).
+
+    Keys: ``keys`` (heard key per window), ``key_agreement`` (per written key
+    area), ``repeats``, ``density``, ``velocities`` and ``note_values``.
+    """
+    windows = music.key_windows(score, window_bars=window_bars, parts=parts, profile=profile)
+    r6 = lambda v: round(float(v), 6)   # noqa: E731
+    vel = lambda v: {"min": v.min, "max": v.max, "distinct": v.distinct} if v else None  # noqa: E731
+    values = music.note_values(score)
+    return {
+        "key_profile": profile,
+        "key_parts": list(parts) if parts is not None else None,
+        "keys": [{"bars": [w.first_bar, w.last_bar], "written": w.written_key, "heard": w.key,
+                  "correlation": r6(w.correlation), "runner_up": w.runner_up,
+                  "runner_up_correlation": r6(w.runner_up_correlation), "agrees": w.agrees}
+                 for w in windows],
+        "key_agreement": [{"written": a.written_key, "bars": [a.first_bar, a.last_bar],
+                           "windows": a.windows, "agreeing": a.agreeing,
+                           "share": r6(a.share) if a.share is not None else None}
+                          for a in music.key_agreement(windows)],
+        "repeats": {name: {"longest_run": r.longest_run, "repeated_bars": r.repeats,
+                           "runs": [list(run) for run in r.runs]}
+                    for name, r in music.repeated_bars(score).items()},
+        "density": {name: {"per_bar": list(d.per_bar),
+                           "window_means": [r6(m) for m in d.window_means]}
+                    for name, d in music.density(score, window_bars=window_bars).items()},
+        "velocities": {"parts": {name: vel(v) for name, v in music.velocity_ranges(score).items()},
+                       "all": vel(music.velocity_range(n for p in score.parts for n in p.notes))},
+        "note_values": {"count": len(values), "beats": list(values)},
+    }
+
+
+def _print_music(m: dict, window_bars: int) -> None:
+    if m["keys"]:
+        source = "all parts" if m["key_parts"] is None else ", ".join(m["key_parts"])
+        profile = {"krumhansl": "Krumhansl-Kessler", "temperley": "Kostka-Payne"}[m["key_profile"]]
+        print(f"key per {window_bars} bars ({profile} profiles; {source}):")
+        print(f"  {'bars':<9} {'written':<10} {'heard':<10} {'r':>5}  runner-up")
+        for k in m["keys"]:
+            bars = f"{k['bars'][0]}-{k['bars'][1]}"
+            mark = {True: "", False: "  *", None: ""}[k["agrees"]]
+            heard = (f"{k['heard']:<10} {k['correlation']:5.2f}  {k['runner_up']} "
+                     f"{k['runner_up_correlation']:.2f}" if k["heard"] else "-")
+            print(f"  {bars:<9} {k['written'] or '-':<10} {heard}{mark}")
+        shares = [f"{a['written']} (bars {a['bars'][0]}-{a['bars'][1]}) in {a['agreeing']} of "
+                  f"{a['windows']}" for a in m["key_agreement"] if a["share"] is not None]
+        if shares:
+            print("written key heard: " + "; ".join(shares) + " windows")
+    for name, r in m["repeats"].items():
+        if r["longest_run"] == 0:
+            continue
+        longest = sorted(r["runs"], key=lambda run: (-run[1], run[0]))[:3]
+        where = ", ".join(f"bars {a}-{a + n - 1}" for a, n in longest)
+        print(f"repeated bars   {name}: {r['repeated_bars']} bars repeat the one before, "
+              f"longest run {r['longest_run']}" + (f" ({where})" if where else ""))
+    for name, d in m["density"].items():
+        if not any(d["per_bar"]):
+            continue
+        means = d["window_means"]
+        print(f"notes per bar   {name}: {sparkline(means)}  (per {window_bars} bars, "
+              f"max {max(means):.3g}; busiest bar {max(d['per_bar'])})")
+    v = m["velocities"]
+    if v["all"]:
+        parts = ", ".join(f"{name} {p['min']}-{p['max']} ({p['distinct']})"
+                          for name, p in v["parts"].items() if p)
+        print(f"velocities      {v['all']['min']}-{v['all']['max']}, {v['all']['distinct']} "
+              f"distinct values; {parts}")
+    nv = m["note_values"]
+    if nv["count"]:
+        print(f"note values     {nv['count']} distinct: "
+              + ", ".join(f"{b:g}" for b in nv["beats"][:12])
+              + (" ..." if nv["count"] > 12 else "") + " beats")
 
 
 def run(args) -> int:
@@ -135,6 +229,8 @@ def run(args) -> int:
         return 0
     score = load_input(args, seed=args.seed, variation=args.variation)
     result = summarize(score, args.window_bars)
+    result.update(music_summary(score, args.window_bars, _parts_option(args.parts),
+                                args.key_profile))
     if args.audio:
         from ..render import render
 
@@ -174,6 +270,7 @@ def run(args) -> int:
               f"{result['mean_roughness']:.4g} ({_ratio(result['mean_roughness'], c['mean_roughness'])}), "
               f"peak {c['peak_roughness']:.4g} -> {result['peak_roughness']:.4g}, dissonant share "
               f"{100 * c['dissonant_fraction']:.1f} % -> {100 * result['dissonant_fraction']:.1f} %")
+    _print_music(result, args.window_bars)
     if "audio" in result:
         print("rendered at 44100 Hz:")
         _print_audio(result["audio"])
