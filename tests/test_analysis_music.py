@@ -321,7 +321,7 @@ def test_analyze_reports_the_composers_measures(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "Kostka-Payne profiles; violin" in out
     assert "C major (bars 1-2) in 1 of 1" in out and "F# minor (bars 3-4) in 1 of 1" in out
-    assert "violin: 1 bars repeat the one before, longest run 2 (bars 1-2)" in out
+    assert "violin: longest run 2 (bars 1-2); 1 bar identical to the bar before" in out
 
 
 def test_analyze_rejects_an_unknown_part(tmp_path, capsys):

@@ -191,8 +191,10 @@ def _print_music(m: dict, window_bars: int) -> None:
             continue
         longest = sorted(r["runs"], key=lambda run: (-run[1], run[0]))[:3]
         where = ", ".join(f"bars {a}-{a + n - 1}" for a, n in longest)
-        print(f"repeated bars   {name}: {r['repeated_bars']} bars repeat the one before, "
-              f"longest run {r['longest_run']}" + (f" ({where})" if where else ""))
+        n = r["repeated_bars"]
+        print(f"repeated bars   {name}: longest run {r['longest_run']}"
+              + (f" ({where})" if where else "")
+              + f"; {n} bar{'' if n == 1 else 's'} identical to the bar before")
     for name, d in m["density"].items():
         if not any(d["per_bar"]):
             continue
