@@ -9,17 +9,26 @@ Expected values are derived by hand from Sethares' published constants
   is 5 (e^{-0.773408} - e^{-1.266978}) = 0.89875.
 * critical bandwidth (Zwicker & Terhardt 1980): CB(f) = 25 + 75 (1 + 1.4 (f/kHz)^2)^0.69,
   CB(500 Hz) = 117.26 Hz; at df = 1.5 CB: 5 (e^{-5.0555} - e^{-8.2817}) = 0.03061.
-* C4 (261.6256 Hz) against C#4 (277.1826 Hz), pure tones of amplitude 1: 0.84826.
+* C4 (261.6256 Hz) against C#4 (277.1826 Hz), pure tones of amplitude 1: 0.84826
+  raw; their energy is 1 + 1 = 2, so the normalised roughness is 0.42413.
+
+Every score figure is the normalised one (raw pair sum / energy of the
+distinct sounding partials); the raw sum stays available as ``.raw``.
 """
 
+import math
 import time
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
-from synth.analysis import (analyze_roughness, drive_to_roughness, harmonic_partials,
-                            interval_class_counts, mean_roughness, pair_roughness,
-                            roughness_timeline, spectrum_roughness)
+import synth
+from synth.analysis import (analyze_roughness, bar_roughness, default_partials, drive_to_roughness,
+                            harmonic_partials, interval_class_counts, mean_roughness,
+                            pair_roughness, roughness_timeline, spectrum_energy,
+                            spectrum_roughness, windowed_roughness)
+from synth.patch import preset_partials
 from synth.errors import TransformError
 from synth.score import MeterChange, MeterMap, Note, Part, Score, TempoMap
 from synth.transforms import make
@@ -27,6 +36,10 @@ from synth.transforms import make
 
 def pure(preset):
     return [1.0], [1.0]
+
+
+def harmonic(preset):
+    return harmonic_partials()
 
 
 def zwicker_cb(f):
@@ -80,38 +93,100 @@ def score_of(*parts, meter=(4, 4), tempo=120.0):
     return Score(parts=ps, meters=MeterMap([MeterChange(0.0, *meter)]), tempo=TempoMap.constant(tempo))
 
 
+def sethares_pure_pair(f1, f2, a1, a2):
+    """Sethares' formula written out by hand, for pure tones f1 < f2."""
+    d_star, s1, s2, b1, b2, c1, c2 = 0.24, 0.0207, 18.96, 3.51, 5.75, 5.0, -5.0
+    s = d_star / (s1 * f1 + s2)
+    return a1 * a2 * (c1 * math.exp(-b1 * s * (f2 - f1)) + c2 * math.exp(-b2 * s * (f2 - f1)))
+
+
+def test_normalised_pure_tone_pair_by_hand():
+    c4, cs4 = 440 * 2 ** (-9 / 12), 440 * 2 ** (-8 / 12)       # 261.6256 Hz, 277.1826 Hz
+    raw = sethares_pure_pair(c4, cs4, 1.0, 1.0)
+    assert raw == pytest.approx(0.84826, abs=2e-5)
+    # s = 0.24 / (0.0207 * 261.6256 + 18.96) = 0.0098459; s * df = 0.0098459 * 15.5571 = 0.153173;
+    # 5 (e^{-3.51 * 0.153173} - e^{-5.75 * 0.153173}) = 5 (0.584126 - 0.414474) = 0.84826.
+    # The energy of two unit pure tones at different frequencies is 1 + 1 = 2.
+    s = score_of(("a", [(0, 1, 60, 127)]), ("b", [(0, 1, 61, 127)]))
+    tl = roughness_timeline(s, partials_for=pure)
+    assert tl.raw[0] == pytest.approx(raw, rel=1e-9)
+    assert tl.energy[0] == pytest.approx(2.0, rel=1e-12)
+    assert tl.values[0] == pytest.approx(raw / 2, rel=1e-9)
+    assert spectrum_roughness([c4, cs4], [1.0, 1.0]) == pytest.approx(raw / 2, rel=1e-9)
+    assert spectrum_roughness([c4, cs4], [1.0, 1.0], raw=True) == pytest.approx(raw, rel=1e-9)
+    # unequal levels: b at half amplitude (gain -6.0206 dB): raw 0.5 d, energy 1 + 0.25
+    soft = s.with_parts([s.parts[0], Part("b", s.parts[1].notes, gain_db=-6.0206)])
+    tl = roughness_timeline(soft, partials_for=pure)
+    assert tl.raw[0] == pytest.approx(0.5 * raw, rel=1e-4)
+    assert tl.values[0] == pytest.approx(0.5 * raw / 1.25, rel=1e-4)
+
+
+def test_coincident_partials_merge_in_the_energy():
+    # two unit partials at the same frequency are one partial of amplitude 2: energy 4
+    assert spectrum_energy([440.0, 440.0], [1.0, 1.0]) == pytest.approx(4.0)
+    assert spectrum_energy([440.0, 441.0], [1.0, 1.0]) == pytest.approx(2.0)
+    # ... so a unison copy of a rough pair keeps its normalised roughness
+    f, a = [261.6256, 277.1826], [1.0, 0.7]
+    assert spectrum_roughness(f + f, a + a) == pytest.approx(spectrum_roughness(f, a), rel=1e-12)
+
+
 def test_timeline_adds_a_pair_only_while_both_sound():
     s = score_of(("a", [(0, 2, 60, 127)]), ("b", [(1, 2, 61, 127)]))
     tl = roughness_timeline(s, partials_for=pure)
     assert list(tl.beats) == [0, 1, 2, 3]
-    assert tl.values == pytest.approx([0.0, 0.84826, 0.0], abs=2e-4)
-    assert tl.mean == pytest.approx(0.84826 / 3, abs=1e-4)
-    assert tl.peak == pytest.approx(0.84826, abs=2e-4)
+    assert tl.raw == pytest.approx([0.0, 0.84826, 0.0], abs=2e-4)
+    assert tl.energy == pytest.approx([1.0, 2.0, 1.0])
+    assert tl.values == pytest.approx([0.0, 0.84826 / 2, 0.0], abs=1e-4)
+    assert tl.mean == pytest.approx(0.84826 / 2 / 3, abs=1e-4)
+    assert tl.peak == pytest.approx(0.84826 / 2, abs=1e-4)
     assert list(tl.seconds) == [0, 0.5, 1.0, 1.5]
 
 
-def test_velocity_and_gain_scale_as_amplitude_products():
+def test_silence_does_not_count_in_the_mean():
+    s = score_of(("a", [(0, 1, 60, 127), (3, 1, 60, 127)]), ("b", [(0, 1, 61, 127)]))
+    tl = roughness_timeline(s, partials_for=pure)
+    assert list(tl.sounding) == [True, False, True]
+    assert tl.mean == pytest.approx(0.84826 / 2 / 2, abs=1e-4)   # 2 sounding beats of 3 (+ gap)
+
+
+def test_raw_scales_as_amplitude_products_normalised_does_not():
     loud = score_of(("a", [(0, 1, 60, 127)]), ("b", [(0, 1, 61, 127)]))
-    soft = score_of(("a", [(0, 1, 60, 127)]), ("b", [(0, 1, 61, 127)]))
-    soft = soft.with_parts([soft.parts[0], Part("b", soft.parts[1].notes, gain_db=-6.0206)])
+    soft = loud.with_parts([Part(p.name, p.notes, gain_db=-6.0206) for p in loud.parts])
+    assert roughness_timeline(soft, partials_for=pure).raw_mean == pytest.approx(
+        0.25 * roughness_timeline(loud, partials_for=pure).raw_mean, rel=1e-4)
     assert mean_roughness(soft, partials_for=pure) == pytest.approx(
-        0.5 * mean_roughness(loud, partials_for=pure), rel=1e-4)
+        mean_roughness(loud, partials_for=pure), rel=1e-12)
 
 
 def test_timeline_matches_direct_sum_for_harmonic_chord():
     chord = [(0, 1, p, 100) for p in (60, 61, 67)]
     s = score_of(("c", chord))
-    tl = roughness_timeline(s)
+    tl = roughness_timeline(s, partials_for=harmonic)
     r, a = harmonic_partials()
     f = np.concatenate([261.6256 * 2 ** (k / 12) * r for k in (0, 1, 7)])
     amps = np.concatenate([a * 100 / 127] * 3)
     assert tl.values[0] == pytest.approx(spectrum_roughness(f, amps), rel=1e-4)
+    assert tl.raw[0] == pytest.approx(spectrum_roughness(f, amps, raw=True), rel=1e-4)
 
 
 def test_partials_hook_is_used():
     s = score_of(("a", [(0, 1, 60, 100), (0, 1, 72, 100)]))
     assert mean_roughness(s, partials_for=pure) < 1e-3          # pure octave: no beating
-    assert mean_roughness(s) > 0.02                           # upper harmonics do beat
+    # upper harmonics do beat (normalised: raw 0.0461 / energy 6.65 at velocity 100 = 0.0069)
+    assert mean_roughness(s, partials_for=harmonic) > 0.005
+    assert mean_roughness(s, partials_for=harmonic) > 20 * mean_roughness(s, partials_for=pure)
+
+
+def test_default_partials_are_the_presets_real_spectra():
+    for name in ("saw", "cmi_bell", "sine"):
+        r, a = default_partials(name)
+        rr, aa = preset_partials(name)
+        assert np.array_equal(r, rr) and np.array_equal(a, aa)
+    r, a = default_partials("no such preset")                   # not a preset: six harmonics
+    assert np.array_equal(r, harmonic_partials()[0])
+    s = score_of(("a", [(0, 1, 60, 100), (0, 1, 61, 100)]))
+    s = s.with_parts([replace(s.parts[0], preset="cmi_bell")])
+    assert mean_roughness(s) == mean_roughness(s, partials_for=preset_partials)
 
 
 def test_interval_class_counts_of_a_triad_and_a_cluster():
@@ -125,7 +200,60 @@ def test_interval_class_counts_of_a_triad_and_a_cluster():
 def test_bar_means():
     s = score_of(("a", [(0, 4, 60, 127), (4, 4, 60, 127)]), ("b", [(4, 2, 61, 127)]))
     rep = analyze_roughness(s, partials_for=pure)
-    assert rep.bar_means == pytest.approx([0.0, 0.84826 / 2], abs=2e-4)
+    # bar 2: half of it the pair (0.84826 raw / energy 2), half a lone tone (0)
+    assert rep.bar_means == pytest.approx([0.0, 0.84826 / 2 / 2], abs=1e-4)
+    assert np.array_equal(bar_roughness(s, partials_for=pure), rep.bar_means)
+
+
+def test_windowed_roughness_windows_and_silent_windows():
+    # 5 bars of 4/4: the pair in bar 1 only, a lone tone in bar 4; window of 2 bars
+    s = score_of(("a", [(0, 4, 60, 127), (12, 4, 60, 127), (16, 2, 60, 127)]),
+                 ("b", [(0, 4, 61, 127)]))
+    w = windowed_roughness(s, window_bars=2, partials_for=pure)
+    assert list(w.first_bars) == [1, 3, 5] and list(w.last_bars) == [2, 4, 5]
+    # window 1: bar 1 sounds (the pair), bar 2 is silent and does not count
+    assert w.values == pytest.approx([0.84826 / 2, 0.0, 0.0], abs=1e-4)
+    silent_gap = score_of(("a", [(0, 4, 60, 127), (16, 4, 60, 127)]), ("b", [(0, 4, 61, 127)]))
+    w = windowed_roughness(silent_gap, window_bars=2, partials_for=pure)
+    assert list(w.values[1:2]) == [0.0]                           # bars 3-4: nothing sounds
+    with pytest.raises(ValueError, match="window_bars"):
+        windowed_roughness(s, window_bars=0)
+
+
+def _scaled(score, factor):
+    return score.with_parts([replace(p, notes=tuple(replace(n, velocity=max(1, round(n.velocity * factor)))
+                                                    for n in p.notes)) for p in score.parts])
+
+
+def _unison(score):
+    return score.with_parts(list(score.parts) + [replace(p, name=p.name + "_unison") for p in score.parts])
+
+
+def hand_built():
+    """A small chorale with a cluster, in three presets (real partials)."""
+    return Score(parts=(
+        Part("bells", tuple(Note(b, 2, p, v) for b, p, v in
+                            [(0, 62, 100), (2, 65, 90), (4, 64, 110), (6, 61, 70)]), preset="cmi_bell"),
+        Part("lead", tuple(Note(b, 1, p, 80 + b) for b, p in
+                           enumerate([74, 76, 77, 79, 78, 77, 76, 73])), preset="saw"),
+        Part("drone", (Note(0, 8, 50, 64), Note(0, 8, 56.5, 50)), preset="square"),
+    ), meters=MeterMap([MeterChange(0.0, 4, 4)]), tempo=TempoMap.constant(96.0))
+
+
+@pytest.mark.parametrize("make_score", [hand_built, lambda: synth.load("arrangements/sources/laurel-waltz.toml")],
+                         ids=["hand-built", "laurel-waltz"])
+def test_normalised_mean_is_loudness_and_unison_invariant(make_score):
+    s = make_score()
+    base = mean_roughness(s)
+    assert base > 0
+    assert abs(mean_roughness(_scaled(s, 0.5)) / base - 1) < 0.02
+    assert abs(mean_roughness(_unison(s)) / base - 1) < 0.02
+    # while the raw figure moves with both
+    raw = roughness_timeline(s).raw_mean
+    assert roughness_timeline(_unison(s)).raw_mean == pytest.approx(4 * raw, rel=1e-9)
+    assert roughness_timeline(_scaled(s, 0.5)).raw_mean < 0.4 * raw
+    w, wu = windowed_roughness(s, window_bars=1), windowed_roughness(_unison(s), window_bars=1)
+    assert wu.values == pytest.approx(w.values, rel=1e-9, abs=1e-12)
 
 
 def test_three_hundred_bars_four_parts_is_fast():
@@ -149,15 +277,23 @@ def melody():
 
 def test_drive_shadow_interval_to_target_roughness():
     s = melody()
-    base = mean_roughness(s)
+    base = mean_roughness(s, partials_for=harmonic)
     step = make("shadow", interval=0.5, part="ghost")
     target = 8 * base
-    res = drive_to_roughness(s, step, "interval", target, lo=0.0, hi=2.0, seed=1)
+    res = drive_to_roughness(s, step, "interval", target, lo=0.0, hi=2.0, seed=1, partials_for=harmonic)
     assert res.reached
-    assert mean_roughness(res.score) == pytest.approx(target, rel=0.011)
+    assert mean_roughness(res.score, partials_for=harmonic) == pytest.approx(target, rel=0.011)
     assert 0.0 < res.value < 2.0
-    again = drive_to_roughness(s, step, "interval", target, lo=0.0, hi=2.0, seed=1)
+    again = drive_to_roughness(s, step, "interval", target, lo=0.0, hi=2.0, seed=1, partials_for=harmonic)
     assert again.value == res.value and again.score == res.score
+
+
+def test_drive_uses_the_same_default_measure_as_analyze():
+    s = score_of(("m", [(i, 1, 60 + (0, 4, 7, 4)[i % 4], 100) for i in range(8)]))
+    s = s.with_parts([replace(s.parts[0], preset="saw")])
+    res = drive_to_roughness(s, make("shadow", interval=0.5, part="ghost"), "interval", 0.2,
+                             lo=0.0, hi=2.0, seed=1)
+    assert res.roughness == mean_roughness(res.score) == analyze_roughness(res.score).mean
 
 
 def test_drive_cluster_step_reports_unreachable_target():
@@ -174,4 +310,4 @@ def test_drive_rejects_unknown_parameter():
 def test_transforms_make_a_score_measurably_rougher():
     s = melody()
     rougher = make("cluster", min_notes=1, width=2, step=1)(s, seed=0)
-    assert mean_roughness(rougher) > 3 * mean_roughness(s)
+    assert mean_roughness(rougher, partials_for=harmonic) > 3 * mean_roughness(s, partials_for=harmonic)

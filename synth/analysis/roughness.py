@@ -1,23 +1,62 @@
-"""Sensory roughness (dissonance) of a score, after Plomp-Levelt and Sethares.
+"""Sensory roughness (dissonance) of a score, after Plomp-Levelt and Sethares,
+normalised so that it does not depend on loudness.
 
-Two partials of frequencies ``f1 <= f2`` and amplitudes ``a1, a2`` are rough
-by (Sethares, *Tuning, Timbre, Spectrum, Scale*, the ``dissmeasure`` model)::
+The pair curve
+--------------
+Two pure partials of frequencies ``f1 <= f2`` and amplitudes ``a1, a2`` are
+rough by (Plomp & Levelt 1965, "Tonal consonance and critical bandwidth",
+JASA 38; in the parameterisation of Sethares 1993, "Local consonance and the
+relationship between timbre and scale", JASA 94(3), and Sethares, *Tuning,
+Timbre, Spectrum, Scale*, 2nd ed., Springer 2005, ch. 3 and app. E)::
 
     s = d* / (s1 * f1 + s2)
-    d = a1 * a2 * (c1 * exp(-b1 * s * (f2 - f1)) + c2 * exp(-b2 * s * (f2 - f1)))
+    d(f1, f2, a1, a2) = a1 * a2 * (c1 * exp(-b1 * s * (f2 - f1)) + c2 * exp(-b2 * s * (f2 - f1)))
 
 with ``d* = 0.24``, ``s1 = 0.0207``, ``s2 = 18.96``, ``b1 = 3.51``,
 ``b2 = 5.75``, ``c1 = 5``, ``c2 = -5``.  The curve is zero at unison, peaks
 where ``f2 - f1`` is about a quarter of the critical bandwidth and falls
-towards zero beyond it.  The roughness of a sound is the sum over all pairs
-of its partials.
+towards zero beyond it.  The amplitude weight is the product ``a1 * a2`` of
+Sethares 1993 (the 2005 book's ``dissmeasure`` code uses ``min(a1, a2)``
+instead, and Vassilakis 2001 a further amplitude-fluctuation term; neither is
+used here: the product keeps the pair sum homogeneous of degree 2 in the
+amplitudes, which the normalisation below relies on).
+
+The raw roughness of a set of partials is the sum over all pairs,
+``R = sum_{i<j} d(f_i, f_j, a_i, a_j)``.
+
+Normalisation (loudness independence)
+-------------------------------------
+``R`` grows with the square of the level and with the number of voices even
+when the intervals stay the same.  The figure used everywhere (comparisons,
+ratios, drivers, ``synth analyze``, plots) is therefore::
+
+    roughness = R / E,      E = sum_k A_k**2
+
+where ``A_k`` are the amplitudes of the *distinct* sounding partials:
+partials of the same frequency (``|f_i - f_j| <= 1e-6 * f``) are one partial
+whose amplitude is the sum of theirs (identical oscillators add coherently,
+as they do in the renderer).  Then:
+
+* scaling every amplitude by ``g`` scales ``R`` and ``E`` by ``g**2``: the
+  ratio does not change;
+* doubling every part in unison doubles every merged amplitude: ``R`` and
+  ``E`` both grow by 4 (the new pairs at zero frequency difference add no
+  roughness), so the ratio does not change either.
+
+Since ``d`` is bilinear in the amplitudes and zero at unison, merging
+coincident partials does not change ``R``; it only changes the energy,
+``E = sum_i a_i**2 + 2 * sum_{i<j, f_i = f_j} a_i * a_j``.  Both sums run over
+pairs, so they are computed together.  ``R / E`` is dimensionless: one
+pair of equal pure tones at the roughest spacing (500 Hz) gives 0.449.  A
+moment with nothing sounding has roughness 0 and does not count in means.
 
 For a score, every note contributes partials ``pitch -> (ratios * f0,
-amps * velocity/127 * part gain)`` from ``partials_for(part.preset)``; the
-roughness at a moment is the sum over all pairs of partials of the notes then
-sounding.  Pairs of notes are found once and their roughness is added to the
-time span where both sound (a difference array over the timeline), so the
-analysis is vectorised and fast on long scores.
+amps * velocity/127 * part gain)`` from ``partials_for(part.preset)``
+(default :func:`default_partials`: the preset's real steady spectrum,
+:func:`synth.patch.preset_partials`).  Pairs of notes are found once and their
+roughness and coincident energy are added to the time span where both sound
+(difference arrays over the timeline), so the analysis is vectorised and
+fast on long scores.  Means are weighted by seconds over *sounding* time.
 """
 
 from __future__ import annotations
@@ -32,13 +71,18 @@ from ..units import db_to_amp, midi_to_hz
 
 __all__ = [
     "SETHARES",
+    "COINCIDENT_REL",
     "PartialsFor",
     "pair_roughness",
     "spectrum_roughness",
+    "spectrum_energy",
     "harmonic_partials",
     "default_partials",
     "RoughnessTimeline",
     "roughness_timeline",
+    "WindowedRoughness",
+    "windowed_roughness",
+    "bar_roughness",
     "interval_class_counts",
     "RoughnessReport",
     "analyze_roughness",
@@ -48,6 +92,10 @@ __all__ = [
 #: Sethares' constants of the Plomp-Levelt curve.
 SETHARES = {"d_star": 0.24, "s1": 0.0207, "s2": 18.96, "b1": 3.51, "b2": 5.75, "c1": 5.0, "c2": -5.0}
 
+#: Two partials closer than this fraction of their frequency are one partial
+#: (their amplitudes add) in the energy of the normalisation: 1e-6 is 0.0017 cents.
+COINCIDENT_REL = 1e-6
+
 #: ``partials_for(preset_name) -> (ratios, amps)``, both shape ``(k,)``.
 PartialsFor = Callable[[str], tuple[Sequence[float], Sequence[float]]]
 
@@ -56,7 +104,7 @@ DISSONANT_CLASSES = (1, 2, 6)
 
 
 def pair_roughness(f1, f2, a1, a2):
-    """Roughness of pairs of pure partials (broadcasting arrays).
+    """Raw roughness of pairs of pure partials (broadcasting arrays).
 
     Parameters
     ----------
@@ -80,18 +128,41 @@ def pair_roughness(f1, f2, a1, a2):
             * (k["c1"] * np.exp(-k["b1"] * s * df) + k["c2"] * np.exp(-k["b2"] * s * df)))
 
 
-def spectrum_roughness(freqs, amps) -> float:
-    """Total roughness of one spectrum: the sum over all pairs of its partials.
+def _coincident(f1, f2) -> np.ndarray:
+    """True where two partials are the same frequency (see :data:`COINCIDENT_REL`)."""
+    f1 = np.asarray(f1, dtype=np.float64)
+    f2 = np.asarray(f2, dtype=np.float64)
+    return np.abs(f2 - f1) <= COINCIDENT_REL * np.maximum(np.abs(f1), np.abs(f2))
+
+
+def spectrum_energy(freqs, amps) -> float:
+    """Energy of a spectrum with coincident partials merged: ``sum_k A_k**2``
+    over distinct frequencies, ``A_k`` the summed amplitudes of partial ``k``."""
+    f = np.asarray(freqs, dtype=np.float64)
+    a = np.asarray(amps, dtype=np.float64)
+    i, j = np.triu_indices(len(f), k=1)
+    return float(np.sum(a * a) + 2.0 * np.sum(np.where(_coincident(f[i], f[j]), a[i] * a[j], 0.0)))
+
+
+def spectrum_roughness(freqs, amps, *, raw: bool = False) -> float:
+    """Roughness of one spectrum: the pair sum over its partials divided by its
+    energy (:func:`spectrum_energy`); ``raw=True`` gives the pair sum alone.
 
     Parameters
     ----------
     freqs, amps : array_like, shape (k,)
         Partial frequencies (Hz) and linear amplitudes.
+    raw : bool
+        Return Sethares' un-normalised pair sum.
     """
     f = np.asarray(freqs, dtype=np.float64)
     a = np.asarray(amps, dtype=np.float64)
     i, j = np.triu_indices(len(f), k=1)
-    return float(np.sum(pair_roughness(f[i], f[j], a[i], a[j])))
+    r = float(np.sum(pair_roughness(f[i], f[j], a[i], a[j])))
+    if raw:
+        return r
+    e = spectrum_energy(f, a)
+    return r / e if e > 0 else 0.0
 
 
 def harmonic_partials(n: int = 6, rolloff: float = 0.88) -> tuple[np.ndarray, np.ndarray]:
@@ -102,8 +173,20 @@ def harmonic_partials(n: int = 6, rolloff: float = 0.88) -> tuple[np.ndarray, np
 
 
 def default_partials(preset: str) -> tuple[np.ndarray, np.ndarray]:
-    """The partials used when a preset's real spectrum is not known: 6 harmonics."""
-    return harmonic_partials()
+    """The partials every roughness figure uses unless told otherwise.
+
+    The preset's real steady spectrum (:func:`synth.patch.preset_partials`:
+    band-limited shapes' Fourier series, Fairlight pages, bell partials, FM
+    sidebands, the preset's octave); six harmonics (:func:`harmonic_partials`)
+    for a name that is not a preset.
+    """
+    from .. import presets as _presets  # noqa: F401  (registers the preset table)
+    from ..errors import PatchError
+    from ..patch import preset_partials
+    try:
+        return preset_partials(preset)
+    except PatchError:
+        return harmonic_partials()
 
 
 # ---------------------------------------------------------------- the score timeline
@@ -115,42 +198,71 @@ class RoughnessTimeline:
     Attributes
     ----------
     beats : np.ndarray, shape (n + 1,)
-        Segment boundaries in beats (from 0 to the last release).
+        Segment boundaries in beats (from 0 to the last release; tempo
+        changes are boundaries too, so the tempo is constant in a segment).
     seconds : np.ndarray, shape (n + 1,)
         The same boundaries in seconds.
     values : np.ndarray, shape (n,)
-        Roughness of each segment (constant within it).
+        Normalised roughness ``raw / energy`` of each segment (0 when silent).
+    raw : np.ndarray, shape (n,)
+        Sethares' pair sum of each segment (grows with level and voices).
+    energy : np.ndarray, shape (n,)
+        Energy of the distinct sounding partials (0 when nothing sounds).
     """
 
     beats: np.ndarray
     seconds: np.ndarray
     values: np.ndarray
+    raw: np.ndarray
+    energy: np.ndarray
+
+    @property
+    def sounding(self) -> np.ndarray:
+        """Boolean ``(n,)``: something sounds in the segment."""
+        return self.energy > 0
 
     @property
     def mean(self) -> float:
-        """Time-weighted mean (over seconds, silences count as 0)."""
-        dur = np.diff(self.seconds)
+        """Normalised roughness, time-weighted (seconds) over sounding time."""
+        dur = np.diff(self.seconds) * self.sounding
         total = dur.sum()
         return float(np.dot(self.values, dur) / total) if total > 0 else 0.0
 
     @property
+    def raw_mean(self) -> float:
+        """The raw pair sum, time-weighted over sounding time (for reference only)."""
+        dur = np.diff(self.seconds) * self.sounding
+        total = dur.sum()
+        return float(np.dot(self.raw, dur) / total) if total > 0 else 0.0
+
+    @property
     def peak(self) -> float:
-        """Largest roughness at any moment."""
+        """Largest normalised roughness at any moment."""
         return float(self.values.max()) if self.values.size else 0.0
 
     def window_means(self, edges_beats) -> np.ndarray:
-        """Mean roughness (weighted by beats) between consecutive ``edges_beats``.
+        """Normalised roughness between consecutive ``edges_beats``, weighted by
+        seconds over sounding time (0 for a window where nothing sounds).
 
         Parameters
         ----------
         edges_beats : array_like, shape (m + 1,)
-        Returns shape (m,).
+            Increasing window edges in beats.
+
+        Returns
+        -------
+        np.ndarray, shape (m,)
         """
         edges = np.asarray(edges_beats, dtype=np.float64)
-        integral = np.concatenate([[0.0], np.cumsum(self.values * np.diff(self.beats))])
-        at = np.interp(edges, self.beats, integral) if self.beats.size else np.zeros_like(edges)
-        width = np.diff(edges)
-        return np.where(width > 0, np.diff(at) / np.where(width > 0, width, 1.0), 0.0)
+        if self.values.size == 0:
+            return np.zeros(max(len(edges) - 1, 0))
+        dsec = np.diff(self.seconds) * self.sounding
+        # both integrals are piecewise linear in beats (value and tempo constant per segment)
+        weight = np.concatenate([[0.0], np.cumsum(dsec)])
+        area = np.concatenate([[0.0], np.cumsum(self.values * dsec)])
+        w = np.diff(np.interp(edges, self.beats, weight))
+        a = np.diff(np.interp(edges, self.beats, area))
+        return np.where(w > 1e-12, a / np.where(w > 1e-12, w, 1.0), 0.0)
 
 
 def _note_table(score: Score, partials_for: PartialsFor):
@@ -200,46 +312,148 @@ def _overlapping_pairs(starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray
     return i, j
 
 
-def _cross_roughness(fa, aa, fb, ab, chunk: int = 20000) -> np.ndarray:
-    """Roughness between the partials of note pairs: fa, aa, fb, ab shape (m, P) -> (m,)."""
-    out = np.empty(len(fa))
+def _cross_terms(fa, aa, fb, ab, chunk: int = 8000) -> tuple[np.ndarray, np.ndarray]:
+    """Raw roughness and coincident energy ``2 * sum a_i b_j [f_i = f_j]`` between
+    the partials of note pairs: fa, aa, fb, ab shape (m, P) -> two arrays (m,)."""
+    rough = np.empty(len(fa))
+    energy = np.empty(len(fa))
     for s in range(0, len(fa), chunk):
         sl = slice(s, s + chunk)
-        out[sl] = pair_roughness(fa[sl, :, None], fb[sl, None, :],
-                                 aa[sl, :, None], ab[sl, None, :]).sum(axis=(1, 2))
-    return out
+        f1, f2 = fa[sl, :, None], fb[sl, None, :]
+        prod = aa[sl, :, None] * ab[sl, None, :]
+        rough[sl] = pair_roughness(f1, f2, prod, 1.0).sum(axis=(1, 2))
+        energy[sl] = 2.0 * np.where(_coincident(f1, f2), prod, 0.0).sum(axis=(1, 2))
+    return rough, energy
 
 
 def roughness_timeline(score: Score, *, partials_for: PartialsFor | None = None) -> RoughnessTimeline:
-    """Roughness over the score's timeline (see the module docstring).
+    """Normalised roughness over the score's timeline (see the module docstring).
 
     Parameters
     ----------
     score : Score
     partials_for : callable, optional
-        ``preset_name -> (ratios, amps)``; default :func:`default_partials`.
+        ``preset_name -> (ratios, amps)``; default :func:`default_partials`
+        (the presets' real spectra).
+
+    Returns
+    -------
+    RoughnessTimeline
+        ``values`` normalised, ``raw`` the pair sums, ``energy`` the merged
+        partial energy of each segment.
     """
     partials_for = partials_for or default_partials
     starts, ends, pitches, freqs, pamps = _note_table(score, partials_for)
     if starts.size == 0:
-        return RoughnessTimeline(np.zeros(1), np.zeros(1), np.zeros(0))
-    # within each note: pairs of its own partials
+        z = np.zeros(0)
+        return RoughnessTimeline(np.zeros(1), np.zeros(1), z, z, z)
+    # within each note: pairs of its own partials, and its energy
     p = freqs.shape[1]
     ii, jj = np.triu_indices(p, k=1)
-    self_r = pair_roughness(freqs[:, ii], freqs[:, jj], pamps[:, ii], pamps[:, jj]).sum(axis=1)
+    fi, fj, ai, aj = freqs[:, ii], freqs[:, jj], pamps[:, ii], pamps[:, jj]
+    self_r = pair_roughness(fi, fj, ai, aj).sum(axis=1)
+    self_e = (pamps ** 2).sum(axis=1) + 2.0 * np.where(_coincident(fi, fj), ai * aj, 0.0).sum(axis=1)
     i, j = _overlapping_pairs(starts, ends)
-    cross = _cross_roughness(freqs[i], pamps[i], freqs[j], pamps[j])
-    bounds = np.unique(np.concatenate([[0.0], starts, ends]))
-    delta = np.zeros(len(bounds) + 1)
-    np.add.at(delta, np.searchsorted(bounds, starts), self_r)
-    np.add.at(delta, np.searchsorted(bounds, ends), -self_r)
-    ov_start = starts[j]
-    ov_end = np.minimum(ends[i], ends[j])
-    np.add.at(delta, np.searchsorted(bounds, ov_start), cross)
-    np.add.at(delta, np.searchsorted(bounds, ov_end), -cross)
-    values = np.maximum(np.cumsum(delta)[:len(bounds) - 1], 0.0)
-    values[values < 1e-12] = 0.0   # cancellation residue of the running sum
-    return RoughnessTimeline(bounds, np.asarray(score.tempo.seconds(bounds), dtype=np.float64), values)
+    cross_r, cross_e = _cross_terms(freqs[i], pamps[i], freqs[j], pamps[j])
+    end = float(ends.max())
+    tempo_beats = [c.beat for c in score.tempo.changes if 0.0 < c.beat < end]
+    bounds = np.unique(np.concatenate([[0.0], starts, ends, tempo_beats]))
+    ov_start = np.searchsorted(bounds, starts[j])
+    ov_end = np.searchsorted(bounds, np.minimum(ends[i], ends[j]))
+    on, off = np.searchsorted(bounds, starts), np.searchsorted(bounds, ends)
+
+    def running(note_vals, pair_vals):
+        delta = np.zeros(len(bounds) + 1)
+        np.add.at(delta, on, note_vals)
+        np.add.at(delta, off, -note_vals)
+        np.add.at(delta, ov_start, pair_vals)
+        np.add.at(delta, ov_end, -pair_vals)
+        return np.cumsum(delta)[:len(bounds) - 1]
+
+    raw = np.maximum(running(self_r, cross_r), 0.0)
+    energy = np.maximum(running(self_e, cross_e), 0.0)
+    # how many notes sound: exact (integers), so silence is recognised despite float residue
+    count = np.cumsum(np.bincount(on, minlength=len(bounds) + 1)
+                      - np.bincount(off, minlength=len(bounds) + 1))[:len(bounds) - 1]
+    silent = count <= 0
+    raw[silent] = 0.0
+    energy[silent] = 0.0
+    raw[raw < 1e-12 * raw.max()] = 0.0   # cancellation residue of the running sum
+    values = np.where(energy > 0, raw / np.where(energy > 0, energy, 1.0), 0.0)
+    seconds = np.asarray(score.tempo.seconds(bounds), dtype=np.float64)
+    return RoughnessTimeline(bounds, seconds, values, raw, energy)
+
+
+def mean_roughness(score: Score, *, partials_for: PartialsFor | None = None) -> float:
+    """Normalised roughness of ``score``, time-weighted (seconds) over sounding time."""
+    return roughness_timeline(score, partials_for=partials_for).mean
+
+
+def _bar_edges(score: Score) -> np.ndarray:
+    """Beats of bar starts 1 .. bar_count + 1 (shape (bars + 1,); (0,) for no bars)."""
+    bars = score.bar_count
+    if not bars:
+        return np.zeros(0)
+    return np.array([score.meters.bar_start(b) for b in range(1, bars + 2)], dtype=np.float64)
+
+
+def bar_roughness(score: Score, *, partials_for: PartialsFor | None = None) -> np.ndarray:
+    """Normalised roughness of every bar (index 0 = bar 1), time-weighted over
+    the bar's sounding time; 0 for a silent bar.
+
+    Returns
+    -------
+    np.ndarray, shape (score.bar_count,)
+    """
+    edges = _bar_edges(score)
+    if edges.size == 0:
+        return np.zeros(0)
+    return roughness_timeline(score, partials_for=partials_for).window_means(edges)
+
+
+@dataclass(frozen=True)
+class WindowedRoughness:
+    """Normalised roughness per window of bars.
+
+    Attributes
+    ----------
+    first_bars : np.ndarray, shape (m,), int
+        1-based bar number where each window starts (1, 1 + w, 1 + 2w, ...).
+    last_bars : np.ndarray, shape (m,), int
+        Last bar of each window (the last window may be shorter).
+    values : np.ndarray, shape (m,)
+        Normalised roughness of each window, time-weighted over its sounding
+        time; 0 for a silent window.
+    window_bars : int
+        Bars per window.
+    """
+
+    first_bars: np.ndarray
+    values: np.ndarray
+    last_bars: np.ndarray
+    window_bars: int
+
+
+def windowed_roughness(score: Score, *, window_bars: int = 8,
+                       partials_for: PartialsFor | None = None) -> WindowedRoughness:
+    """Normalised roughness over consecutive windows of ``window_bars`` bars.
+
+    Raises
+    ------
+    ValueError
+        ``window_bars`` is not a positive integer.
+    """
+    if isinstance(window_bars, bool) or not isinstance(window_bars, (int, np.integer)) or window_bars < 1:
+        raise ValueError(f"window_bars must be an integer >= 1, got {window_bars!r}")
+    bars = score.bar_count
+    first = np.arange(1, bars + 1, int(window_bars), dtype=np.int64)
+    last = np.minimum(first + int(window_bars) - 1, bars)
+    if bars == 0:
+        return WindowedRoughness(first, np.zeros(0), last, int(window_bars))
+    edges = np.array([score.meters.bar_start(int(b)) for b in first]
+                     + [score.meters.bar_start(bars + 1)], dtype=np.float64)
+    values = roughness_timeline(score, partials_for=partials_for).window_means(edges)
+    return WindowedRoughness(first, values, last, int(window_bars))
 
 
 def interval_class_counts(score: Score) -> np.ndarray:
@@ -252,7 +466,7 @@ def interval_class_counts(score: Score) -> np.ndarray:
         folded into an octave, is ``c`` or ``12 - c`` semitones (0 = unison or
         octave, 1 = minor second / major seventh, ..., 6 = tritone).
     """
-    starts, ends, pitches, _, _ = _note_table(score, default_partials)
+    starts, ends, pitches, _, _ = _note_table(score, lambda preset: ([1.0], [1.0]))
     i, j = _overlapping_pairs(starts, ends)
     ic = np.rint(np.abs(pitches[i] - pitches[j])).astype(int) % 12
     ic = np.minimum(ic, 12 - ic)
@@ -261,19 +475,22 @@ def interval_class_counts(score: Score) -> np.ndarray:
 
 @dataclass(frozen=True)
 class RoughnessReport:
-    """Summary of a score's dissonance.
+    """Summary of a score's dissonance (all roughness figures normalised).
 
     Attributes
     ----------
     mean, peak : float
-        Time-weighted mean and maximum roughness.
+        Time-weighted mean over sounding time, and maximum, of the
+        normalised roughness.
     bar_means : np.ndarray, shape (bars,)
-        Mean roughness of each bar.
+        :func:`bar_roughness`.
     interval_classes : np.ndarray, shape (7,)
         See :func:`interval_class_counts`.
     dissonant_fraction : float
         Share of sounding pairs in classes 1, 2 and 6 (0 if no pairs).
     timeline : RoughnessTimeline
+    raw_mean : float
+        The raw pair sum's mean over sounding time (for reference only).
     """
 
     mean: float
@@ -282,19 +499,15 @@ class RoughnessReport:
     interval_classes: np.ndarray
     dissonant_fraction: float
     timeline: RoughnessTimeline
+    raw_mean: float = 0.0
 
 
 def analyze_roughness(score: Score, *, partials_for: PartialsFor | None = None) -> RoughnessReport:
     """Roughness timeline, per-bar means and interval-class counts of ``score``."""
     tl = roughness_timeline(score, partials_for=partials_for)
-    bars = score.bar_count
-    edges = np.array([score.meters.bar_start(b) for b in range(1, bars + 2)]) if bars else np.zeros(1)
+    edges = _bar_edges(score)
+    bar_means = tl.window_means(edges) if edges.size else np.zeros(0)
     ic = interval_class_counts(score)
     total = ic.sum()
     diss = float(ic[list(DISSONANT_CLASSES)].sum() / total) if total else 0.0
-    return RoughnessReport(tl.mean, tl.peak, tl.window_means(edges), ic, diss, tl)
-
-
-def mean_roughness(score: Score, *, partials_for: PartialsFor | None = None) -> float:
-    """Time-weighted mean roughness of ``score``."""
-    return roughness_timeline(score, partials_for=partials_for).mean
+    return RoughnessReport(tl.mean, tl.peak, bar_means, ic, diss, tl, tl.raw_mean)
