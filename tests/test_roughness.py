@@ -16,6 +16,7 @@ Every score figure is the normalised one (raw pair sum / energy of the
 distinct sounding partials); the raw sum stays available as ``.raw``.
 """
 
+import json
 import math
 import time
 from dataclasses import replace
@@ -311,3 +312,20 @@ def test_transforms_make_a_score_measurably_rougher():
     s = melody()
     rougher = make("cluster", min_notes=1, width=2, step=1)(s, seed=0)
     assert mean_roughness(rougher, partials_for=harmonic) > 3 * mean_roughness(s, partials_for=harmonic)
+
+
+def test_cli_analyze_reports_the_normalised_measure(tmp_path, capsys):
+    from synth.cli import main
+    src = "arrangements/sources/laurel-waltz.toml"
+    assert main(["analyze", src, "--json", "--window-bars", "8"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    score = synth.load(src)
+    assert out["mean_roughness"] == pytest.approx(mean_roughness(score), abs=1e-6)
+    assert out["raw_mean_roughness"] == pytest.approx(roughness_timeline(score).raw_mean, abs=1e-6)
+    w = windowed_roughness(score, window_bars=8)
+    assert [x["bars"][0] for x in out["windows"]] == list(w.first_bars)
+    assert [x["mean"] for x in out["windows"]] == pytest.approx(w.values, abs=1e-6)
+    assert out["window_cv"] == pytest.approx(w.values.std() / w.values.mean(), abs=1e-6)
+    # an arrangement compares normalised means with its source
+    assert main(["analyze", src, "--json", "--compare", src]) == 0
+    assert json.loads(capsys.readouterr().out)["compare"]["mean_ratio"] == 1.0

@@ -8,7 +8,7 @@ import os
 
 import numpy as np
 
-from ..analysis import analyze_roughness, default_partials
+from ..analysis import analyze_roughness, default_partials, windowed_roughness
 from ..analysis import music
 from ..loader import is_arrangement, load
 from ._common import add_seed_options, load_input
@@ -31,9 +31,10 @@ _SPARKS = " ▁▂▃▄▅▆▇█"
 def register(sub) -> None:
     p = sub.add_parser("analyze", help="roughness of a score; loudness and peaks of audio",
                        description="Print the mean and peak roughness of INPUT (Sethares' "
-                       "Plomp-Levelt model summed over the partials of sounding notes), a "
-                       "roughness-over-time summary, interval-class counts, and the comparison "
-                       "with the source (an arrangement's own source, or --compare). For an "
+                       "Plomp-Levelt model summed over the partials of sounding notes, divided "
+                       "by their energy, so loudness and unison doubling do not change it), a "
+                       "roughness-over-time summary with its coefficient of variation, "
+                       "interval-class counts, and the comparison with the source (an arrangement's own source, or --compare). For an "
                        "audio file (or a score with --audio): integrated loudness (ITU-R "
                        "BS.1770), true peak, sample peak and duration.",
                        epilog=HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -55,32 +56,30 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def partials_for(preset: str):
-    """Partials of ``preset``: the patch model's own if it offers them, else 6 harmonics."""
-    try:
-        from ..patch import preset_partials   # provided by the patch model when known
-    except ImportError:
-        return default_partials(preset)
-    return preset_partials(preset)
+#: The partials of the roughness model: the analysis layer's default (the presets' real spectra).
+partials_for = default_partials
 
 
 def summarize(score, window_bars: int = 8) -> dict:
-    """A JSON-ready roughness summary of ``score``."""
+    """A JSON-ready roughness summary of ``score`` (normalised roughness; the raw
+    pair sum's mean is ``raw_mean_roughness``, for reference only)."""
     rep = analyze_roughness(score, partials_for=partials_for)
     bars = rep.bar_means
-    windows = []
-    for first in range(0, len(bars), window_bars):
-        chunk = bars[first:first + window_bars]
-        windows.append({"bars": [first + 1, first + len(chunk)], "mean": round(float(chunk.mean()), 6)})
+    win = windowed_roughness(score, window_bars=window_bars, partials_for=partials_for)
+    windows = [{"bars": [int(a), int(b)], "mean": round(float(v), 6)}
+               for a, b, v in zip(win.first_bars, win.last_bars, win.values)]
+    wmean = float(win.values.mean()) if win.values.size else 0.0
     peak_bar = int(np.argmax(bars)) + 1 if len(bars) else None
     return {
         "title": score.metadata.title,
         "seed": score.metadata.seed,
         "mean_roughness": round(rep.mean, 6),
         "peak_roughness": round(rep.peak, 6),
+        "raw_mean_roughness": round(rep.raw_mean, 6),
         "roughest_bar": peak_bar,
         "bars": len(bars),
         "windows": windows,
+        "window_cv": round(float(win.values.std()) / wmean, 6) if wmean > 0 else None,
         "interval_classes": {name: int(c) for name, c in zip(IC_NAMES, rep.interval_classes)},
         "dissonant_fraction": round(rep.dissonant_fraction, 6),
     }
@@ -255,13 +254,15 @@ def run(args) -> int:
         print(json.dumps(result, indent=2, ensure_ascii=False))
         return 0
     print(f"{result['title']}  (seed {result['seed']})")
-    print(f"mean roughness  {result['mean_roughness']:.4g}")
+    print(f"mean roughness  {result['mean_roughness']:.4g}  (normalised: pair sum / partial energy; "
+          f"raw {result['raw_mean_roughness']:.4g})")
     print(f"peak roughness  {result['peak_roughness']:.4g}"
           + (f"  (roughest bar: {result['roughest_bar']})" if result["roughest_bar"] else ""))
     if result["windows"]:
         means = [w["mean"] for w in result["windows"]]
         print(f"over time, per {args.window_bars} bars: {sparkline(means)}  "
-              f"(min {min(means):.3g}, max {max(means):.3g})")
+              f"(min {min(means):.3g}, max {max(means):.3g}"
+              + (f", CV {result['window_cv']:.2f})" if result["window_cv"] is not None else ")"))
     ic = result["interval_classes"]
     print("interval classes of sounding pairs: "
           + ", ".join(f"{k} {v}" for k, v in ic.items()))
