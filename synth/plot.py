@@ -5,7 +5,8 @@ seconds:
 
 1. a piano roll of the score, one colour per part with a legend, bar numbers
    along the top and note names up the side;
-2. the roughness curve (:func:`synth.analysis.roughness_timeline`);
+2. the normalised roughness curve (:func:`synth.analysis.roughness_timeline`:
+   pair sum / partial energy, independent of loudness) with its mean;
 3. a spectrogram of the render (optional: ``audio=False`` skips rendering).
 
 matplotlib is an optional dependency (``pip install 'synth[plot]'``); it is
@@ -184,7 +185,8 @@ def plot_score(score: Score, path, *, width: int = 1600, height: int = 1000, for
     seed : int, optional
         Render seed (default: ``score.metadata.seed``).
     partials_for : callable, optional
-        ``preset -> (ratios, amps)`` for the roughness model.
+        ``preset -> (ratios, amps)`` for the roughness model (default: the
+        presets' real spectra, :func:`synth.analysis.default_partials`).
     max_seconds : float
         Longest render accepted.
 
@@ -238,7 +240,7 @@ def plot_score(score: Score, path, *, width: int = 1600, height: int = 1000, for
             ax.stairs(timeline.values, timeline.seconds, fill=True, color="#D55E00", alpha=0.55)
             ax.axhline(timeline.mean, color="#7f1d00", lw=1, ls="--",
                        label=f"mean {timeline.mean:.3g}")
-            ax.set_ylabel("roughness")
+            ax.set_ylabel("roughness\n(normalised)")
             ax.legend(loc="upper right", fontsize="small", frameon=False)
             ax.set_ylim(0, timeline.peak * 1.1)
         if spectro is not None:
