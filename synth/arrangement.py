@@ -439,7 +439,7 @@ def apply_curves(st: Step, score: Score, per_bar, tension=None, *, seed: int, ke
     import numpy as np
     from .seeds import rng
     from .tension import Choice, quantise
-    from .transforms import Selection
+    from .transforms import Selection, spec
 
     tr = st.transform
     sel = tr.selection
@@ -469,6 +469,7 @@ def apply_curves(st: Step, score: Score, per_bar, tension=None, *, seed: int, ke
         else:
             runs.append((b, b, vals))
             prev_key = k
+    kinds = {param: spec(tr.name).params[param].kind for param in st.curves}
     segments: list[tuple[int, int, dict]] = []
     for a, b, vals in runs:
         resolved = {}
@@ -476,6 +477,8 @@ def apply_curves(st: Step, score: Score, per_bar, tension=None, *, seed: int, ke
             if isinstance(v, Choice):
                 g = rng(seed, "tension", key, param, a)
                 v = v.options[int(g.integers(len(v.options)))]
+            if kinds[param] == "int" and isinstance(v, float):
+                v = int(round(v))       # a linear mapping onto a whole-number parameter
             resolved[param] = v
         if segments and repr(segments[-1][2]) == repr(resolved):
             segments[-1] = (segments[-1][0], b, resolved)
