@@ -3,7 +3,9 @@
 "More dissonance" as a number: given a transform step (e.g. ``shadow`` or
 ``detune`` or ``cluster``) and one of its numeric parameters, find the value
 in ``[lo, hi]`` at which the transformed score's mean roughness equals a
-target.  A coarse scan brackets the target (roughness need not be monotone
+target.  The roughness is the one measure of :mod:`synth.analysis.roughness`
+(normalised: pair sum / partial energy, the presets' real partials unless
+``partials_for`` says otherwise), the same figure ``synth analyze`` reports.  A coarse scan brackets the target (roughness need not be monotone
 in the parameter: it rises towards a quarter of a critical band and falls
 after it); bisection then narrows the bracket.
 """
@@ -62,11 +64,14 @@ def drive_to_roughness(score: Score, step: Transform, param: str, target: float,
     param : str
         A numeric parameter of the step.
     target : float
-        Requested mean roughness (same units as :func:`mean_roughness`).
+        Requested mean roughness (normalised, as :func:`mean_roughness`).
     lo, hi : float
         Search interval of the parameter.
     seed : int
         Seed of the step (fixed during the search, so the result is reproducible).
+    partials_for : callable, optional
+        ``preset -> (ratios, amps)``; default
+        :func:`~synth.analysis.roughness.default_partials` (as everywhere).
     rel_tol : float
         Stop when the roughness is within ``rel_tol * target``.
     scan : int
