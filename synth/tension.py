@@ -408,7 +408,8 @@ class ParamCurve:
       three or more values, and for non-numbers): value ``k`` for tension in
       ``[k/(n+1), (k+1)/(n+1))``: e.g. ``interval = { tension = [12, 7, 1] }``.
     * ``{ section = { name = value, ... }, default = value }``: one value per
-      section of the plan (``default`` outside the named sections).
+      section of the plan (``default`` outside the named sections; without
+      it, a bar outside takes the value of the nearest section before it).
     * ``{ choose = [a, b, ...], every = N }``: a seeded choice per segment
       (or every ``N`` bars), from the render's seed.  A value of the two
       forms above may itself be a ``{ choose = [...] }`` table.
@@ -421,14 +422,21 @@ class ParamCurve:
     levels: bool = False
     default: Any = None
 
-    def value_key(self, t: float, section: str, bar: int):
+    def value_key(self, t: float, section: str, bar: int, held: str = ""):
         """The (pre-choice) value for one bar: a plain value or a :class:`Choice`, and a
-        key that changes where a new segment must start."""
+        key that changes where a new segment must start.
+
+        ``held`` names the nearest section before the bar (or the first one):
+        a ``section`` mapping without ``default`` uses its value outside the
+        sections (e.g. for a tail that a canon adds after the last bar).
+        """
         if self.kind == "choose":
             v = self.values
             return v, ("c", (bar - 1) // v.every if v.every else 0)
         if self.kind == "section":
             v = self.values.get(section, self.default)
+            if v is None:
+                v = self.values.get(held)
         elif self.levels:
             n = len(self.values)
             k = min(int(t * n + 1e-9), n - 1)
@@ -533,8 +541,8 @@ def parse_param_curve(value, key: str, *, source: str | None = None,
         default = value.get("default")
         if default is None and set(sections) - set(vals):
             missing = ", ".join(sorted(set(sections) - set(vals)))
-            raise _err(f"{key}.default: needed for the sections without a value ({missing}) "
-                       f"and the bars outside every section", source)
+            raise _err(f"{key}.default: needed for the sections without a value ({missing})",
+                       source)
         pc = ParamCurve("section", vals, False,
                         _plain_or_choice(default, f"{key}.default", source) if default is not None
                         else None)
