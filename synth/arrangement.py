@@ -16,7 +16,8 @@ Format (TOML)::
     parts = ["bells"]        # optional, default all parts
     bars = [5, 40]           # optional inclusive bar range
     cents = 12               # the transform's parameters
-    # target_roughness = 2.0 # optional: choose `drive` in `drive_range` by bisection
+    # id = "bell-drift"      # optional: stable name of the step's random streams
+    # target_roughness = 0.3 # optional: choose `drive` in `drive_range` by bisection
     # target_ratio = 1.5     #   ... or relative to the roughness before this step
     # drive = "cents"
     # drive_range = [0, 60]
@@ -43,11 +44,12 @@ from .errors import ArrangementError, PatchError, SynthError, TransformError
 from .score import Score, TempoChange, TempoMap
 from .seeds import derive_seed
 from .transforms import Transform, make
+from .transforms.base import step_keys
 
 __all__ = ["Arrangement", "Step", "read_arrangement", "load_arrangement", "load_source"]
 
 _ARRANGEMENT_KEYS = ("title", "arranger", "seed", "description", "source", "tempo", "tempo_scale")
-_STEP_KEYS = ("name", "parts", "bars", "target_roughness", "target_ratio", "drive", "drive_range")
+_STEP_KEYS = ("name", "id", "parts", "bars", "target_roughness", "target_ratio", "drive", "drive_range")
 _PART_KEYS = ("preset", "patch", "gain_db", "pan", "effects", "generated", "description")
 _TOP_KEYS = ("arrangement", "transform", "parts", "master", "tension")
 
@@ -67,6 +69,8 @@ class Step:
     drive: str | None = None
     drive_range: tuple[float, float] | None = None
     curves: Mapping[str, Any] = field(default_factory=dict)   # parameter -> tension.ParamCurve
+    id: str | None = None     # the table's optional ``id``
+    key: str = ""             # stable name of its seed streams (synth.transforms.step_keys)
 
 
 @dataclass(frozen=True)
@@ -209,7 +213,15 @@ def read_arrangement(path) -> Arrangement:
         if curves and drive is not None:
             raise _err(f"{where}.drive: a driven step cannot also follow the tension curve "
                        f"({', '.join(curves)})", p)
-        steps.append(Step(step, target_abs, target_rel, drive, drange, curves))
+        ident = t.get("id")
+        if ident is not None and (not isinstance(ident, str) or not ident.strip()):
+            raise _err(f"{where}.id: expected a non-empty string, got {ident!r}", p)
+        steps.append(Step(step, target_abs, target_rel, drive, drange, curves, ident))
+    try:
+        keys = step_keys([st.transform.name for st in steps], [st.id for st in steps])
+    except TransformError as exc:
+        raise exc.with_source(p) from None
+    steps = [replace(st, key=k) for st, k in zip(steps, keys)]
 
     parts = doc.get("parts", {})
     if not isinstance(parts, dict):
@@ -515,11 +527,11 @@ def arrange(arr: Arrangement, source: Score, *, seed: int) -> Score:
         try:
             if st.curves:
                 score = apply_curves(st, score, plan, arr.tension, seed=seed, key=_curve_key(arr, i),
-                                     run=lambda t, s, i=i: t(s, seed=seed, index=i))
+                                     run=lambda t, s, k=st.key: t(s, seed=seed, key=k))
                 applied.append(st.transform)
                 continue
             if st.drive is None:
-                score = st.transform(score, seed=seed, index=i)
+                score = st.transform(score, seed=seed, key=st.key)
                 applied.append(st.transform)
                 continue
             from .analysis import drive_to_roughness, mean_roughness
@@ -527,8 +539,8 @@ def arrange(arr: Arrangement, source: Score, *, seed: int) -> Score:
             if target is None:
                 target = st.target_ratio * mean_roughness(score)
             lo, hi = st.drive_range
-            result = drive_to_roughness(score, _IndexedStep(st.transform, i), st.drive, target, lo=lo, hi=hi,
-                                        seed=seed)
+            result = drive_to_roughness(score, _KeyedStep(st.transform, st.key), st.drive, target,
+                                        lo=lo, hi=hi, seed=seed)
             score = result.score
             applied.append(result.step.inner)
             drives.append(f"{where}: {st.drive}={result.value:.4g} -> mean roughness "
@@ -552,11 +564,11 @@ def arrange(arr: Arrangement, source: Score, *, seed: int) -> Score:
 
 
 @dataclass(frozen=True)
-class _IndexedStep:
-    """A transform bound to its pipeline index (so driven steps keep their seed streams)."""
+class _KeyedStep:
+    """A transform bound to its stream key (so driven steps keep their seed streams)."""
 
     inner: Transform
-    index: int
+    key: str
 
     @property
     def name(self):
@@ -567,10 +579,10 @@ class _IndexedStep:
         return self.inner.params
 
     def with_params(self, **changes):
-        return _IndexedStep(self.inner.with_params(**changes), self.index)
+        return _KeyedStep(self.inner.with_params(**changes), self.key)
 
-    def __call__(self, score, *, seed, index=None):
-        return self.inner(score, seed=seed, index=self.index)
+    def __call__(self, score, *, seed, key=None):
+        return self.inner(score, seed=seed, key=self.key)
 
 
 def load_arrangement(path, *, seed: int | None = None, variation: int = 0) -> Score:

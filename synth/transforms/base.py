@@ -10,8 +10,11 @@ where ``sel`` is a :class:`Selection` (which parts, which bars) and
 for this transform (e.g. ``streams(part.name)``).  Users never call ``impl``
 directly: :func:`make` validates parameters and returns a frozen
 :class:`Transform`; a :class:`Pipeline` applies several in order and hands each
-its own seed stream ``rng(seed, "transform", index, name, *path)``, so adding a
-transform or a part does not change the random numbers of the others.
+its own seed streams ``rng(seed, "transform", key, *path)``, where ``key`` is
+the step's stable name (:func:`step_keys`: its ``id`` if it has one, else
+``"shadow"``, ``"shadow#2"``, ... by transform name and occurrence), so adding
+a transform before or after another, or a part, does not change the random
+numbers of the others.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ __all__ = [
     "Selection",
     "Transform",
     "Pipeline",
+    "step_keys",
     "register",
     "REGISTRY",
     "make",
@@ -258,22 +262,40 @@ class Selection:
 class Transform:
     """A validated transform step: ``step(score, seed=7) -> Score``.
 
-    Build with :func:`make`.  ``index`` positions the step's random streams
-    (``rng(seed, "transform", index, name, ...)``); a :class:`Pipeline` sets it.
+    Build with :func:`make`.  ``key`` names the step's random streams
+    (``rng(seed, "transform", key, *path)``); default: the transform's name,
+    which is the key of its first occurrence in a :class:`Pipeline` or an
+    arrangement (see :func:`step_keys`).  ``index=`` (the position in a
+    pipeline) is deprecated: it still gives the streams it always gave,
+    ``rng(seed, "transform", index, name, *path)``, with a DeprecationWarning.
     """
 
     name: str
     params: Mapping[str, Any] = field(default_factory=dict)
     selection: Selection = field(default_factory=Selection)
 
-    def __call__(self, score: Score, *, seed: int, index: int = 0) -> Score:
+    def __call__(self, score: Score, *, seed: int, key: str | None = None,
+                 index: int | None = None) -> Score:
         sp = spec(self.name)
         if sp.whole_score and self.selection.parts is not None:
             raise TransformError(f"parts: transform {self.name!r} changes the time grid of every "
                                  f"part and cannot be limited to {list(self.selection.parts)!r}")
+        if key is not None and index is not None:
+            raise TypeError("give key= or the deprecated index=, not both")
+        if index is not None:
+            warnings.warn("Transform(..., index=) is deprecated: streams keyed by position change "
+                          "when a step is inserted before; use key= (see step_keys)",
+                          DeprecationWarning, stacklevel=2)
+            legacy = (index, self.name)
+        else:
+            if key is None:
+                key = self.name
+            elif not isinstance(key, str) or not key:
+                raise TypeError(f"key must be a non-empty string, got {key!r}")
+            legacy = (key,)
 
         def streams(*path):
-            return seed_rng(seed, "transform", index, self.name, *path)
+            return seed_rng(seed, "transform", *legacy, *path)
 
         return sp.impl(score, self.selection, streams, **self.params)
 
@@ -332,16 +354,59 @@ def make(name: str, *, parts: Iterable[str] | str | None = None,
     return Transform(name, sp.validate(params, where=where), Selection(parts, bars))
 
 
+def step_keys(names: Sequence[str], ids: Sequence[str | None] | None = None) -> tuple[str, ...]:
+    """Stable stream keys of a sequence of steps.
+
+    A step's key is its ``id`` when it has one; otherwise its transform name
+    for the first step of that name, ``name#2`` for the second, and so on
+    (counting every step of that name, with or without an id).  So inserting,
+    removing or reordering steps of *other* names never changes a step's key.
+
+    Parameters
+    ----------
+    names : sequence of str
+        Transform names of the steps, in order.
+    ids : sequence of (str or None), optional
+        Explicit ids (same length as ``names``).
+
+    Raises
+    ------
+    TransformError
+        Two steps end up with the same key (the message names ``transform[i].id``).
+    """
+    ids = list(ids) if ids is not None else [None] * len(names)
+    if len(ids) != len(names):
+        raise TransformError(f"ids: expected {len(names)} ids (one per step), got {len(ids)}")
+    seen: dict[str, int] = {}
+    counts: dict[str, int] = {}
+    keys = []
+    for i, (name, ident) in enumerate(zip(names, ids)):
+        counts[name] = counts.get(name, 0) + 1
+        if ident is not None and (not isinstance(ident, str) or not ident):
+            raise TransformError(f"transform[{i}].id: expected a non-empty string, got {ident!r}")
+        key = ident if ident is not None else (name if counts[name] == 1 else f"{name}#{counts[name]}")
+        if key in seen:
+            where = f"transform[{i}].id" if ident is not None else f"transform[{seen[key]}].id"
+            raise TransformError(f"{where}: the stream key {key!r} names both transform[{seen[key]}] "
+                                 f"and transform[{i}]; give them different ids")
+        seen[key] = i
+        keys.append(key)
+    return tuple(keys)
+
+
 @dataclass(frozen=True)
 class Pipeline:
-    """Transforms applied in order, each with its own seed streams."""
+    """Transforms applied in order, each with its own seed streams, keyed by
+    :func:`step_keys` (``ids``: optional explicit ids, one per step or None)."""
 
     steps: tuple[Transform, ...] = ()
+    ids: tuple[str | None, ...] | None = None
 
     def __call__(self, score: Score, *, seed: int) -> Score:
+        keys = step_keys([s.name for s in self.steps], self.ids)
         for i, step in enumerate(self.steps):
             try:
-                score = step(score, seed=seed, index=i)
+                score = step(score, seed=seed, key=keys[i])
             except TransformError as exc:
                 raise TransformError(f"transform[{i}] ({step.name}): {exc.message}",
                                      source=exc.source) from None
