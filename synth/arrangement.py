@@ -462,6 +462,10 @@ def apply_curves(st: Step, score: Score, per_bar, tension=None, *, seed: int, ke
     else:
         tq = quantise(np.concatenate([per_bar, np.full(max(n_total - len(per_bar), 0), per_bar[-1])]))
     names = tension.section_names(n_total) if tension is not None else [""] * n_total
+    held, last_name = [], next((n for n in names if n), "")
+    for n in names:                # the nearest section before each bar (or the first)
+        last_name = n or last_name
+        held.append(last_name)
 
     def bar_t(b):
         return float(tq[min(b, len(tq)) - 1])
@@ -472,7 +476,8 @@ def apply_curves(st: Step, score: Score, per_bar, tension=None, *, seed: int, ke
     for b in range(first, last + 1):
         vals, keys = {}, []
         for param, pc in st.curves.items():
-            v, k = pc.value_key(bar_t(b), names[min(b, len(names)) - 1], b)
+            v, k = pc.value_key(bar_t(b), names[min(b, len(names)) - 1], b,
+                                held[min(b, len(held)) - 1])
             vals[param] = v
             keys.append(k)
         k = tuple(keys)
