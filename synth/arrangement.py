@@ -395,12 +395,12 @@ def _split_curves(name, params: dict, where: str, path: str, tension) -> tuple[d
 
 
 def _curve_key(arr: Arrangement, index: int) -> str:
-    """Stable name of step ``index`` for its seeded choices: its ``id`` if it has one,
-    else its transform name and occurrence (``"shadow#2"`` = the second shadow step)."""
+    """Stable name of step ``index`` for its seeded choices: its stream key
+    (:func:`synth.transforms.base.step_keys`: its ``id``, else its transform name
+    and occurrence, ``"shadow#2"`` = the second shadow step)."""
     st = arr.steps[index]
-    ident = getattr(st, "id", None) or getattr(st.transform, "id", None)
-    if ident:
-        return str(ident)
+    if st.key:
+        return st.key
     name = st.transform.name
     count = sum(1 for s in arr.steps[:index + 1] if s.transform.name == name)
     return f"{name}#{count}"
