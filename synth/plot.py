@@ -167,7 +167,7 @@ def _bar_ticks(score: Score, max_labels: int = 24) -> tuple[list[float], list[in
 def plot_score(score: Score, path, *, width: int = 1600, height: int = 1000, force: bool = False,
                audio: bool = True, seed: int | None = None,
                partials_for: PartialsFor | None = None,
-               max_seconds: float = 3600.0) -> dict:
+               max_seconds: float = 3600.0, tension=None) -> dict:
     """Draw ``score`` into a PNG file of exactly ``width`` x ``height`` pixels.
 
     Parameters
@@ -189,6 +189,10 @@ def plot_score(score: Score, path, *, width: int = 1600, height: int = 1000, for
         presets' real spectra, :func:`synth.analysis.default_partials`).
     max_seconds : float
         Longest render accepted.
+    tension : np.ndarray, optional
+        Requested tension per bar (index 0 = bar 1, values 0..1; an
+        arrangement's ``[tension]``, :func:`synth.arrangement.requested_tension`):
+        drawn over the roughness panel with the 8-bar windowed roughness.
 
     Returns
     -------
@@ -243,6 +247,8 @@ def plot_score(score: Score, path, *, width: int = 1600, height: int = 1000, for
             ax.set_ylabel("roughness\n(normalised)")
             ax.legend(loc="upper right", fontsize="small", frameon=False)
             ax.set_ylim(0, timeline.peak * 1.1)
+            if tension is not None:
+                _draw_tension(ax, score, np.asarray(tension, dtype=np.float64), partials_for)
         if spectro is not None:
             ax = axes["spectrogram"]
             keep = (spectro.freqs >= 40.0) & (spectro.freqs <= 10000.0)
@@ -274,6 +280,37 @@ def plot_score(score: Score, path, *, width: int = 1600, height: int = 1000, for
         plt.close(fig)
     return {"panels": panels, "seconds": end_s,
             "mean_roughness": timeline.mean if has_roughness else None}
+
+
+def _draw_tension(ax, score: Score, tension: np.ndarray, partials_for, window_bars: int = 8) -> None:
+    """Over the roughness panel: the normalised roughness per ``window_bars`` bars
+    (steps) and the requested tension per bar (a line on a 0..1 axis at the right)."""
+    from .analysis import windowed_roughness
+    from .tension import pearson
+
+    win = windowed_roughness(score, window_bars=window_bars,
+                             partials_for=partials_for or default_partials)
+    if not len(win.values):
+        return
+    edges = [score.meters.bar_start(int(b)) for b in win.first_bars]
+    edges.append(score.meters.bar_start(int(win.first_bars[-1]) + window_bars))
+    edge_s = np.asarray(score.tempo.seconds(np.asarray(edges, dtype=np.float64)), dtype=np.float64)
+    wanted = [float(tension[max(int(a) - 1, 0):int(a) - 1 + window_bars].mean())
+              if int(a) - 1 < len(tension) else float(tension[-1]) for a in win.first_bars]
+    ax.stairs(win.values, edge_s, color="#7f1d00", lw=1.6,
+              label=f"per {window_bars} bars (r = {pearson(win.values, wanted):.2f} with the plan)")
+    ax.legend(loc="upper right", fontsize="small", frameon=False)
+    mids = [score.meters.bar_start(b) + 0.5 * (score.meters.bar_start(b + 1) - score.meters.bar_start(b))
+            for b in range(1, len(tension) + 1)]
+    mid_s = np.asarray(score.tempo.seconds(np.asarray(mids, dtype=np.float64)), dtype=np.float64)
+    twin = ax.twinx()
+    twin.plot(mid_s, tension, color="#0072B2", lw=1.4, label="requested tension")
+    twin.set_ylim(0, 1.05)
+    twin.set_yticks([0, 0.5, 1], ["0", "tension 0.5", "1"])
+    twin.tick_params(axis="y", direction="in", pad=-4, labelsize="x-small", labelcolor="#0072B2")
+    for label in twin.get_yticklabels():
+        label.set_horizontalalignment("right")
+    twin.legend(loc="upper left", fontsize="small", frameon=False)
 
 
 def _draw_roll(ax, score: Score) -> None:

@@ -200,3 +200,37 @@ pitches = { section = { calm = ["D2"], storm = { choose = [["D2", "G#2"], ["D2",
 def test_errors_name_the_file_and_the_key(tmp_path, body, match):
     with pytest.raises((ArrangementError, TransformError), match=match):
         read_arrangement(_write(tmp_path, body))
+
+
+def test_analyze_reports_the_curve_against_the_measured_roughness(tmp_path, capsys):
+    import json
+
+    from synth.cli import main
+    path = _write(tmp_path, """
+[tension]
+points = [[1, 0.0], [8, 1.0]]
+
+[[transform]]
+name = "shadow"
+parts = ["lead"]
+part = "shade"
+interval = { tension = [12, 7, 2, 1] }
+""")
+    assert main(["analyze", str(path), "--json", "--window-bars", "2"]) == 0
+    t = json.loads(capsys.readouterr().out)["tension"]
+    assert [w["bars"] for w in t["windows"]] == [[1, 2], [3, 4], [5, 6], [7, 8]]
+    assert [w["requested"] for w in t["windows"]] == pytest.approx([1 / 14, 5 / 14, 9 / 14, 13 / 14], abs=1e-6)
+    assert t["correlation"] >= 0.8 and t["roughness_cv"] > 0
+    assert main(["analyze", str(path), "--window-bars", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "tension, per 2 bars: requested" in out and "correlation" in out
+
+
+def test_plot_draws_the_requested_curve(tmp_path):
+    pytest.importorskip("matplotlib")
+    from synth.plot import plot_score
+    score = _held_line(16)
+    plan = parse_tension({"shape": "arch"})
+    info = plot_score(score, tmp_path / "p.png", width=400, height=300, audio=False,
+                      tension=plan.per_bar(16))
+    assert "roughness" in info["panels"] and (tmp_path / "p.png").stat().st_size > 0

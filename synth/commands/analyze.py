@@ -85,6 +85,60 @@ def summarize(score, window_bars: int = 8) -> dict:
     }
 
 
+def tension_summary(path, windows: list[dict]) -> dict | None:
+    """The arrangement's requested tension against the measured roughness, per window.
+
+    Parameters
+    ----------
+    path : str
+        The arrangement file (its ``[tension]`` table; None is returned without one).
+    windows : list of dict
+        :func:`summarize`'s ``windows`` (``bars`` and normalised ``mean``).
+
+    Returns
+    -------
+    dict or None
+        ``windows`` (``bars``, ``requested`` = the curve's mean over the
+        window's bars, ``roughness``), ``correlation`` (Pearson),
+        ``roughness_cv`` (coefficient of variation of the measured windows)
+        and ``sections``.
+    """
+    from ..arrangement import read_arrangement, requested_tension
+    from ..tension import coefficient_of_variation, pearson
+
+    arr = read_arrangement(path)
+    per_bar = requested_tension(arr)
+    if per_bar is None or not windows:
+        return None
+    rows = []
+    for w in windows:
+        a, b = w["bars"]
+        chunk = per_bar[max(a - 1, 0):min(b, len(per_bar))]
+        want = float(chunk.mean()) if chunk.size else float(per_bar[-1])
+        rows.append({"bars": [a, b], "requested": round(want, 6), "roughness": w["mean"]})
+    measured = [r["roughness"] for r in rows]
+    wanted = [r["requested"] for r in rows]
+    return {
+        "windows": rows,
+        "correlation": round(pearson(measured, wanted), 6),
+        "roughness_cv": round(coefficient_of_variation(measured), 6),
+        "sections": [{"name": s.name, "bars": [s.first, s.last], "release": s.release}
+                     for s in arr.tension.sections],
+    }
+
+
+def _print_tension(t: dict, window_bars: int) -> None:
+    wanted = [w["requested"] for w in t["windows"]]
+    measured = [w["roughness"] for w in t["windows"]]
+    print(f"tension, per {window_bars} bars: requested {sparkline(wanted)}")
+    print(f"{'':>{len(f'tension, per {window_bars} bars: ')}}measured  {sparkline(measured)}  "
+          f"(correlation {t['correlation']:.2f}, CV {t['roughness_cv']:.2f})")
+    if t["sections"]:
+        print("sections: " + ", ".join(f"{s['name']} {s['bars'][0]}-{s['bars'][1]}"
+                                       + (" (release)" if s["release"] else "")
+                                       for s in t["sections"]))
+
+
 def sparkline(values) -> str:
     """One character per value, scaled to the largest."""
     v = np.asarray(values, dtype=np.float64)
@@ -230,6 +284,10 @@ def run(args) -> int:
         return 0
     score = load_input(args, seed=args.seed, variation=args.variation)
     result = summarize(score, args.window_bars)
+    if is_arrangement(args.input):
+        tension = tension_summary(args.input, result["windows"])
+        if tension is not None:
+            result["tension"] = tension
     result.update(music_summary(score, args.window_bars, _parts_option(args.parts),
                                 args.key_profile))
     if args.audio:
@@ -273,6 +331,8 @@ def run(args) -> int:
               f"{result['mean_roughness']:.4g} ({_ratio(result['mean_roughness'], c['mean_roughness'])}), "
               f"peak {c['peak_roughness']:.4g} -> {result['peak_roughness']:.4g}, dissonant share "
               f"{100 * c['dissonant_fraction']:.1f} % -> {100 * result['dissonant_fraction']:.1f} %")
+    if "tension" in result:
+        _print_tension(result["tension"], args.window_bars)
     _print_music(result, args.window_bars)
     if "audio" in result:
         print("rendered at 44100 Hz:")

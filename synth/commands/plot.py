@@ -53,9 +53,14 @@ def run(args) -> int:
     check_writable(out, force=args.force)
     score = load_input(args, seed=args.seed, variation=args.variation,
                        max_seconds=args.max_seconds)
+    tension = None
+    from ..loader import is_arrangement
+    if is_arrangement(args.input):           # the plan's requested tension over the roughness
+        from ..arrangement import read_arrangement, requested_tension
+        tension = requested_tension(read_arrangement(args.input))
     info = plot_score(score, out, width=args.width, height=args.height, force=args.force,
                       audio=not args.no_audio, seed=score.metadata.seed,
-                      partials_for=partials_for, max_seconds=args.max_seconds)
+                      partials_for=partials_for, max_seconds=args.max_seconds, tension=tension)
     if not args.quiet:
         eprint(f"wrote {out}: {args.width}x{args.height} px, {', '.join(info['panels'])}, "
                f"{info['seconds']:.2f} s, seed {score.metadata.seed}")
