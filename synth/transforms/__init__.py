@@ -19,7 +19,7 @@ Families (see docs/transforms.md):
 
 from .base import (REGISTRY, Param, Pipeline, Selection, Transform, TransformSpec, add_generated,
                    make, names, register, spec)
-from . import pitch, time, texture, generate  # noqa: F401  (register the transforms)
+from . import pitch, time, texture, generate, chaconne  # noqa: F401  (register the transforms)
 from .pitch import SCALES
 from .time import default_groups, remeter_map
 
