@@ -28,6 +28,7 @@ __all__ = [
     "Part",
     "TempoChange",
     "TempoMap",
+    "TEMPO_RAMPS",
     "MeterChange",
     "MeterMap",
     "KeyChange",
@@ -154,37 +155,67 @@ class Part:
 
 # ---------------------------------------------------------------- tempo
 
+#: How the tempo moves from a change to the next one: ``"step"`` (held, then
+#: jumps), ``"linear"`` (bpm linear in beats) or ``"exponential"`` (bpm
+#: geometric in beats: equal ratios over equal beats).
+TEMPO_RAMPS = ("step", "linear", "exponential")
+
+
 @dataclass(frozen=True, slots=True)
 class TempoChange:
-    """Tempo ``bpm`` (quarter notes per minute) from ``beat`` on."""
+    """Tempo ``bpm`` (quarter notes per minute) from ``beat`` on.
+
+    ``ramp`` says how the tempo goes on to the *next* change: ``"step"``
+    (held until the next change, the default), ``"linear"`` (bpm rises or
+    falls linearly in beats and reaches the next change's bpm exactly there)
+    or ``"exponential"`` (bpm changes by equal ratios over equal beats).
+    """
 
     beat: float
     bpm: float
+    ramp: str = "step"
 
     def __post_init__(self):
         if not (math.isfinite(self.beat) and self.beat >= 0):
             raise ScoreError(f"tempo change beat must be >= 0, got {self.beat!r}")
         if not (math.isfinite(self.bpm) and self.bpm > 0):
             raise ScoreError(f"tempo must be > 0 bpm, got {self.bpm!r}")
+        if self.ramp not in TEMPO_RAMPS:
+            raise ScoreError(f"tempo ramp must be one of {', '.join(TEMPO_RAMPS)}, "
+                             f"got {self.ramp!r}")
+
+
+_STEP, _LINEAR, _EXPONENTIAL = 0, 1, 2
+_RAMP_CODE = {"step": _STEP, "linear": _LINEAR, "exponential": _EXPONENTIAL}
 
 
 class TempoMap:
-    """Piecewise-constant tempo: beats <-> seconds.
+    """Tempo over the piece, held or ramping: beats <-> seconds.
 
     Changes may fall anywhere, also in the middle of a note (the note's end is
     then reached at the new tempo).  Conversions use the absolute beat, so no
-    rounding accumulates.
+    rounding accumulates.  A change with ``ramp="linear"`` or
+    ``"exponential"`` moves continuously to the next change's tempo; the map
+    integrates the ramp in closed form (seconds = 60 * integral of 1/bpm over
+    beats), so an onset deep inside a long ramp is as exact as one after a
+    step:
+
+    * linear, bpm(x) = b0 + k x with k = (b1 - b0) / L over the L beats of the
+      ramp: seconds(x) = 60 / k * ln(1 + k x / b0);
+    * exponential, bpm(x) = b0 * exp(r x) with r = ln(b1 / b0) / L:
+      seconds(x) = 60 / (b0 r) * (1 - exp(-r x)).
 
     Parameters
     ----------
-    changes : iterable of TempoChange or (beat, bpm)
-        Must include (or defaults to) a change at beat 0.
+    changes : iterable of TempoChange or (beat, bpm) or (beat, bpm, ramp)
+        Must include (or defaults to) a change at beat 0.  The last change
+        cannot ramp (there is nothing to ramp to).
     """
 
-    __slots__ = ("changes", "_beats", "_bpm", "_secs")
+    __slots__ = ("changes", "_beats", "_bpm", "_secs", "_kind", "_k")
 
-    def __init__(self, changes: Iterable[TempoChange | tuple[float, float]] = ((0.0, 120.0),)):
-        items = [c if isinstance(c, TempoChange) else TempoChange(float(c[0]), float(c[1]))
+    def __init__(self, changes: Iterable[TempoChange | tuple] = ((0.0, 120.0),)):
+        items = [c if isinstance(c, TempoChange) else TempoChange(float(c[0]), float(c[1]), *c[2:])
                  for c in changes]
         if not items:
             raise ScoreError("a tempo map needs at least one tempo")
@@ -197,11 +228,52 @@ class TempoMap:
                 dedup[-1] = c   # last one at a beat wins
             else:
                 dedup.append(c)
+        if dedup[-1].ramp != "step":
+            raise ScoreError(f"the tempo at beat {dedup[-1].beat:g} ramps "
+                             f"({dedup[-1].ramp}) but no later tempo follows to ramp to")
         self.changes: tuple[TempoChange, ...] = tuple(dedup)
         self._beats = np.array([c.beat for c in dedup])
         self._bpm = np.array([c.bpm for c in dedup])
+        kind = np.array([_RAMP_CODE[c.ramp] for c in dedup], dtype=np.int8)
+        # a ramp between equal tempos is a held tempo
+        kind[:-1][self._bpm[:-1] == self._bpm[1:]] = _STEP
+        self._kind = kind
+        # slope: linear k in bpm per beat, exponential r in 1/beat (0 for steps)
+        k = np.zeros(len(dedup))
+        if len(dedup) > 1:
+            span = np.diff(self._beats)
+            lin = kind[:-1] == _LINEAR
+            exp_ = kind[:-1] == _EXPONENTIAL
+            k[:-1][lin] = (self._bpm[1:][lin] - self._bpm[:-1][lin]) / span[lin]
+            k[:-1][exp_] = np.log(self._bpm[1:][exp_] / self._bpm[:-1][exp_]) / span[exp_]
+        self._k = k
         spans = np.diff(self._beats) * 60.0 / self._bpm[:-1]
+        if kind.any():
+            idx = np.arange(len(dedup) - 1)
+            ramp = kind[:-1] != _STEP
+            spans[ramp] = self._ramp_seconds(idx[ramp], np.diff(self._beats)[ramp])
         self._secs = np.concatenate([[0.0], np.cumsum(spans)])
+
+    def _ramp_seconds(self, i, x):
+        """Seconds from the start of ramp segment(s) ``i`` to ``x`` beats into it."""
+        b0, k, kind = self._bpm[i], self._k[i], self._kind[i]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            lin = 60.0 / k * np.log1p(k * x / b0)
+            exp_ = -60.0 / b0 * np.expm1(-k * x) / k
+        return np.where(kind == _LINEAR, lin, exp_)
+
+    def _ramp_beats(self, i, t):
+        """Beats into ramp segment(s) ``i`` reached ``t`` seconds after its start."""
+        b0, k, kind = self._bpm[i], self._k[i], self._kind[i]
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            lin = b0 / k * np.expm1(k * t / 60.0)
+            exp_ = -np.log1p(-k * b0 * t / 60.0) / k
+        return np.where(kind == _LINEAR, lin, exp_)
+
+    @property
+    def has_ramps(self) -> bool:
+        """True when some change ramps to the next one."""
+        return bool(self._kind.any())
 
     @classmethod
     def constant(cls, bpm: float) -> "TempoMap":
@@ -209,15 +281,26 @@ class TempoMap:
         return cls([TempoChange(0.0, float(bpm))])
 
     def bpm_at(self, beat: float) -> float:
-        """Tempo in force at ``beat``."""
-        i = bisect.bisect_right(self._beats.tolist(), beat) - 1
-        return float(self._bpm[max(i, 0)])
+        """Tempo in force at ``beat`` (inside a ramp: the instantaneous tempo)."""
+        i = max(bisect.bisect_right(self._beats.tolist(), beat) - 1, 0)
+        kind = self._kind[i]
+        if kind == _STEP:
+            return float(self._bpm[i])
+        x = beat - self._beats[i]
+        if kind == _LINEAR:
+            return float(self._bpm[i] + self._k[i] * x)
+        return float(self._bpm[i] * math.exp(self._k[i] * x))
 
     def seconds(self, beats):
         """Seconds from the start of the piece at absolute ``beats`` (scalar or array)."""
         b = np.asarray(beats, dtype=np.float64)
         i = np.clip(np.searchsorted(self._beats, b, side="right") - 1, 0, None)
         out = self._secs[i] + (b - self._beats[i]) * 60.0 / self._bpm[i]
+        if self._kind.any():
+            ramp = self._kind[i] != _STEP
+            if np.any(ramp):
+                out = np.where(ramp, self._secs[i] + self._ramp_seconds(i, b - self._beats[i]),
+                               out)
         return float(out) if out.ndim == 0 else out
 
     def beats(self, seconds):
@@ -225,7 +308,38 @@ class TempoMap:
         s = np.asarray(seconds, dtype=np.float64)
         i = np.clip(np.searchsorted(self._secs, s, side="right") - 1, 0, None)
         out = self._beats[i] + (s - self._secs[i]) * self._bpm[i] / 60.0
+        if self._kind.any():
+            ramp = self._kind[i] != _STEP
+            if np.any(ramp):
+                out = np.where(ramp, self._beats[i] + self._ramp_beats(i, s - self._secs[i]),
+                               out)
         return float(out) if out.ndim == 0 else out
+
+    def staircase(self, step_beats: float) -> list[tuple[float, float]]:
+        """The map as held tempos only: ``(beat, bpm)`` with ramps cut into steps.
+
+        Each ramp becomes steps of ``step_beats`` (the last one may be
+        shorter); a step's bpm is its *mean* tempo (its beats over its exact
+        seconds), so the seconds at every step boundary equal the ramp's.
+        Held tempos are returned as they are.  Used by MIDI export, which
+        has only held tempos.
+        """
+        if not (math.isfinite(step_beats) and step_beats > 0):
+            raise ScoreError(f"step_beats must be > 0, got {step_beats!r}")
+        out: list[tuple[float, float]] = []
+        for i, c in enumerate(self.changes):
+            if self._kind[i] == _STEP:
+                out.append((c.beat, c.bpm))
+                continue
+            end = self.changes[i + 1].beat
+            n = max(1, math.ceil((end - c.beat) / step_beats - 1e-9))
+            edges = np.minimum(c.beat + np.arange(n + 1) * step_beats, end)
+            edges[-1] = end
+            secs = np.asarray(self.seconds(edges))
+            for a, b, sa, sb in zip(edges[:-1], edges[1:], secs[:-1], secs[1:]):
+                if b > a:
+                    out.append((float(a), float(60.0 * (b - a) / (sb - sa))))
+        return out
 
     def __eq__(self, other):
         return isinstance(other, TempoMap) and self.changes == other.changes
@@ -234,7 +348,8 @@ class TempoMap:
         return hash(self.changes)
 
     def __repr__(self):
-        inner = ", ".join(f"({c.beat:g}, {c.bpm:g})" for c in self.changes)
+        inner = ", ".join(f"({c.beat:g}, {c.bpm:g})" if c.ramp == "step"
+                          else f"({c.beat:g}, {c.bpm:g}, {c.ramp!r})" for c in self.changes)
         return f"TempoMap([{inner}])"
 
 
@@ -513,8 +628,13 @@ class Score:
                     out.append(replace(n, start=s - a, duration=e - s, bend=bend))
             return out
 
-        tempo = TempoMap([(0.0, self.tempo.bpm_at(a))]
-                         + [(c.beat - a, c.bpm) for c in self.tempo.changes if a < c.beat < b])
+        in_force = [c for c in self.tempo.changes if c.beat <= a][-1]
+        inside = [replace(c, beat=c.beat - a) for c in self.tempo.changes if a < c.beat < b]
+        ramp = in_force.ramp
+        if (inside[-1].ramp if inside else ramp) != "step":
+            # a ramp runs on past the excerpt: it ends at the tempo it reaches there
+            inside.append(TempoChange(b - a, self.tempo.bpm_at(b)))
+        tempo = TempoMap([TempoChange(0.0, self.tempo.bpm_at(a), ramp)] + inside)
         meter0 = self.meters.meter_at(a)
         meters = MeterMap([MeterChange(0.0, meter0.numerator, meter0.denominator)]
                           + [replace(c, beat=c.beat - a) for c in self.meters.changes

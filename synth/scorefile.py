@@ -41,7 +41,7 @@ from typing import Any, Mapping
 from .errors import ScoreError, SynthError
 from .notation import MAX_BEATS, parse_notation
 from .score import (KeyChange, Metadata, MeterChange, MeterMap, Note, Part, Score,
-                    TempoChange, TempoMap, parse_key, parse_meter)
+                    TEMPO_RAMPS, TempoChange, TempoMap, parse_key, parse_meter)
 from .units import parse_note_name
 
 __all__ = [
@@ -61,8 +61,9 @@ MAX_SECONDS = 24 * 3600.0
 BASIC_PRESETS = ("sine", "saw", "square", "triangle")
 
 _TOP_KEYS = ("score", "provenance", "tempo", "meter", "key", "parts", "master")
-_SCORE_KEYS = ("title", "composer", "arranger", "seed", "tempo", "meter", "key", "description")
-_TEMPO_KEYS = ("bar", "beat", "at_beat", "bpm")
+_SCORE_KEYS = ("title", "composer", "arranger", "seed", "tempo", "tempo_ramp", "meter", "key",
+               "description")
+_TEMPO_KEYS = ("bar", "beat", "at_beat", "bpm", "ramp")
 _METER_KEYS = ("bar", "meter")
 _KEY_KEYS = ("bar", "beat", "at_beat", "key")
 _SETTING_KEYS = ("preset", "patch", "gain_db", "pan", "effects", "generated", "description")
@@ -592,7 +593,8 @@ def parse_score_toml(text: str, source: str = "<string>", *, default_title: str 
 
     # -- tempo
     bpm0 = ck.number(head.get("tempo", 120.0), sp, "tempo", low=0, low_open=True, high=10000)
-    tempo_changes = [TempoChange(0.0, bpm0)]
+    tempo_changes = [TempoChange(0.0, bpm0, _ramp_of(ck, head.get("tempo_ramp", "step"), sp,
+                                                     "tempo_ramp"))]
     tempo_at: dict[float, int] = {0.0: -1}
     for i, entry in enumerate(_array_of_tables(ck, data.get("tempo", []), "tempo")):
         tp = ("tempo",)
@@ -605,7 +607,15 @@ def parse_score_toml(text: str, source: str = "<string>", *, default_title: str 
             other = "score.tempo" if tempo_at[at] < 0 else f"[[tempo]] #{tempo_at[at] + 1}"
             raise ck.error(f"two tempos at beat {at:g} (this one and {other})", tp, "bpm", i)
         tempo_at[at] = i
-        tempo_changes.append(TempoChange(at, bpm))
+        tempo_changes.append(TempoChange(at, bpm, _ramp_of(ck, entry.get("ramp", "step"), tp,
+                                                           "ramp", i)))
+    tempo_changes.sort(key=lambda c: c.beat)
+    if tempo_changes[-1].ramp != "step":
+        last = tempo_at[tempo_changes[-1].beat]
+        where, key, nth = (sp, "tempo_ramp", 0) if last < 0 else (("tempo",), "ramp", last)
+        raise ck.error(f"the tempo at beat {tempo_changes[-1].beat:g} ramps "
+                       f"({tempo_changes[-1].ramp}) but no later [[tempo]] follows to ramp to",
+                       where, key, nth)
     tempo = TempoMap(tempo_changes)
 
     # -- keys
@@ -684,6 +694,14 @@ def parse_master_table(table: Mapping, *, source: str, locator=None,
             raise
         raise error_type(e.message, source=e.source, line=e.line, column=e.column) from None
     return tuple(dict(fx) for fx in effects)
+
+
+def _ramp_of(ck: _Checker, value, path, key: str, nth: int | None = None) -> str:
+    text = ck.string(value, path, key, nth or 0)
+    if text not in TEMPO_RAMPS:
+        raise ck.error(f"must be one of {', '.join(map(repr, TEMPO_RAMPS))}, got {text!r}",
+                       path, key, nth or 0)
+    return text
 
 
 def _array_of_tables(ck: _Checker, value, key: str) -> list[dict]:
@@ -798,6 +816,8 @@ def dump_score_toml(score: Score) -> str:
             lines.append(f"{key} = {_toml_string(getattr(md, key))}")
     lines.append(f"seed = {int(md.seed)}")
     lines.append(f"tempo = {_toml_value(float(score.tempo.changes[0].bpm))}")
+    if score.tempo.changes[0].ramp != "step":
+        lines.append(f"tempo_ramp = {_toml_string(score.tempo.changes[0].ramp)}")
     lines.append(f"meter = {_toml_string(str(score.meters.changes[0]))}")
     first_key = score.keys[0] if score.keys and score.keys[0].beat == 0 else None
     if first_key is not None:
@@ -811,6 +831,8 @@ def dump_score_toml(score: Score) -> str:
     for c in score.tempo.changes[1:]:
         lines += ["", "[[tempo]]", f"at_beat = {_toml_value(float(c.beat))}",
                   f"bpm = {_toml_value(float(c.bpm))}"]
+        if c.ramp != "step":
+            lines.append(f"ramp = {_toml_string(c.ramp)}")
     for c in score.meters.changes[1:]:
         lines += ["", "[[meter]]", f"bar = {score.meters.bar_at(c.beat)}",
                   f"meter = {_toml_string(str(c))}"]

@@ -33,16 +33,19 @@ import math
 from dataclasses import dataclass
 
 import mido
+import numpy as np
 
 from ..errors import MidiError
-from ..score import Note, Score
+from ..score import Note, Score, TempoMap
 from . import gm
 
-__all__ = ["MIN_MIDI_BPM", "score_to_midifile", "midi_bytes"]
+__all__ = ["MIN_MIDI_BPM", "RAMP_STEP_BEATS", "score_to_midifile", "midi_bytes", "tempo_events"]
 
 #: Slowest tempo a set-tempo event can hold (0xFFFFFF microseconds per beat).
 MIN_MIDI_BPM = 60e6 / 0xFFFFFF
 _MAX_BEND_RANGE = 96
+#: Beats between the set-tempo events of a tempo ramp's staircase (a 32nd note).
+RAMP_STEP_BEATS = 0.125
 
 
 @dataclass
@@ -125,12 +128,8 @@ def score_to_midifile(score: Score, *, ticks_per_beat: int = 960,
         seq += 1
 
     add(conductor, 0, 0, mido.MetaMessage("track_name", name=score.title))
-    for c in score.tempo.changes:
-        us = round(60e6 / c.bpm)
-        if us > 0xFFFFFF or us < 1:
-            raise MidiError(f"tempo {c.bpm:g} bpm at beat {c.beat:g} cannot be written as "
-                            f"MIDI (range {MIN_MIDI_BPM:.2f} .. 60000000 bpm)")
-        add(conductor, _ticks(c.beat, tpb), 0, mido.MetaMessage("set_tempo", tempo=us))
+    for tick, us in tempo_events(score.tempo, tpb, warn):
+        add(conductor, tick, 0, mido.MetaMessage("set_tempo", tempo=us))
     for m in score.meters.changes:
         add(conductor, _ticks(m.beat, tpb), 0,
             mido.MetaMessage("time_signature", numerator=m.numerator,
@@ -223,6 +222,53 @@ def score_to_midifile(score: Score, *, ticks_per_beat: int = 960,
                 add(events, end, 1, mido.Message("note_off", channel=c, note=key, velocity=0))
         mf.tracks.append(_to_track(events))
     return mf
+
+
+def _check_us(us: int, bpm: float, beat: float) -> int:
+    if us > 0xFFFFFF or us < 1:
+        raise MidiError(f"tempo {bpm:g} bpm at beat {beat:g} cannot be written as "
+                        f"MIDI (range {MIN_MIDI_BPM:.2f} .. 60000000 bpm)")
+    return us
+
+
+def tempo_events(tempo: TempoMap, tpb: int, warn: list[str] | None = None
+                 ) -> list[tuple[int, int]]:
+    """``(tick, microseconds per beat)`` set-tempo events of ``tempo``.
+
+    A held tempo is one event, ``round(60e6 / bpm)``.  A ramp (linear or
+    exponential) becomes a *staircase*: one event every :data:`RAMP_STEP_BEATS`
+    beat (rounded to whole ticks, at least one tick), each holding the mean
+    tempo of its step, with the microsecond rounding carried from step to
+    step, so the file's seconds at every step boundary stay within a
+    microsecond or so of the exact ramp (and the error does not grow along
+    the ramp).  ``warn`` receives one sentence saying how many events the
+    ramps became.
+    """
+    out: list[tuple[int, int]] = []
+    changes = tempo.changes
+    steps = 0
+    step_ticks = max(1, round(RAMP_STEP_BEATS * tpb))
+    for i, c in enumerate(changes):
+        tick0 = _ticks(c.beat, tpb)
+        if c.ramp == "step" or changes[i + 1].bpm == c.bpm:
+            out.append((tick0, _check_us(round(60e6 / c.bpm), c.bpm, c.beat)))
+            continue
+        tick1 = _ticks(changes[i + 1].beat, tpb)
+        edges = list(range(tick0, tick1, step_ticks)) + [tick1]
+        target = np.asarray(tempo.seconds(np.asarray(edges, dtype=np.float64) / tpb))
+        written = float(target[0])
+        for a, b, t_end in zip(edges[:-1], edges[1:], target[1:]):
+            if b <= a:
+                continue
+            us = round((float(t_end) - written) * 1e6 * tpb / (b - a))
+            out.append((a, _check_us(us, tempo.bpm_at(a / tpb), a / tpb)))
+            written += (b - a) / tpb * us / 1e6
+            steps += 1
+    if steps and warn is not None:
+        ramps = sum(c.ramp != "step" for c in changes)
+        warn.append(f"{ramps} tempo ramp(s) written as a staircase of {steps} set-tempo events "
+                    f"(one every {step_ticks / tpb:g} beat); MIDI has no tempo ramps")
+    return out
 
 
 def _allocate(micro, pool: list[int], tpb: int, warn: list[str]) -> dict[tuple[int, int], int]:
