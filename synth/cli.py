@@ -17,7 +17,7 @@ from . import __version__
 from .errors import SynthError, SynthWarning
 
 #: subcommand modules in synth/commands, in --help order
-COMMANDS = ["render", "info", "presets", "analyze", "export", "plot", "new"]
+COMMANDS = ["render", "batch", "info", "presets", "analyze", "export", "plot", "new"]
 
 EPILOG = """examples:
   synth render arrangements/laurel-waltz-nightmare-march.toml -o march.wav

@@ -22,6 +22,7 @@ LAYERS = [
     {"render", "sources"},
     {"arrangement", "docgen", "plot"},
     {"loader"},
+    {"batch"},
     {"cli", "commands", "__init__", "__main__"},
 ]
 LAYER_OF = {name: i for i, layer in enumerate(LAYERS) for name in layer}
