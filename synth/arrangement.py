@@ -419,6 +419,23 @@ def requested_tension(arr: Arrangement, source: Score | None = None):
     return arr.tension.per_bar(source.bar_count)
 
 
+@dataclass(frozen=True)
+class _CurvedStep:
+    """A step that follows the tension curve, as the provenance describes it."""
+
+    step: Step
+
+    def describe(self) -> str:
+        tr = self.step.transform
+        bits = [f"{k}={v!r}" for k, v in tr.params.items() if k not in self.step.curves]
+        bits += [f"{k}=<{pc.kind} curve>" for k, pc in self.step.curves.items()]
+        if tr.selection.parts is not None:
+            bits.append(f"parts={list(tr.selection.parts)!r}")
+        if tr.selection.bars is not None:
+            bits.append(f"bars={list(tr.selection.bars)!r}")
+        return f"{tr.name}({', '.join(bits)})"
+
+
 def apply_curves(st: Step, score: Score, per_bar, tension=None, *, seed: int, key: str,
                  run) -> Score:
     """Apply a step whose parameters follow the tension curve, segment by segment.
@@ -533,7 +550,7 @@ def arrange(arr: Arrangement, source: Score, *, seed: int) -> Score:
             if st.curves:
                 score = apply_curves(st, score, plan, arr.tension, seed=seed, key=_curve_key(arr, i),
                                      run=lambda t, s, k=st.key: t(s, seed=seed, key=k))
-                applied.append(st.transform)
+                applied.append(_CurvedStep(st))
                 continue
             if st.drive is None:
                 score = st.transform(score, seed=seed, key=st.key)
