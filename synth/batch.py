@@ -737,8 +737,10 @@ def _dask_client(scheduler, jobs: int):
         raise BatchError("--scheduler needs dask.distributed, which is not installed: "
                          "pip install 'synth[dask]'") from None
     if scheduler == "local":
+        # one single-threaded worker process per job, on this machine only; the
+        # dashboard (if bokeh is installed) on a free port, not a fixed one
         cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
-                               dashboard_address=None)
+                               host="127.0.0.1", dashboard_address=":0")
         return Client(cluster), cluster
     try:
         return Client(scheduler, timeout="20s"), None
