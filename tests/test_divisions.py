@@ -285,3 +285,15 @@ def test_an_arrangement_regenerates_divisions_from_its_seed():
             changed += not np.any((np.abs(tb - t) <= 0.030) & (np.abs(pb - n.pitch) <= 0.5))
     print(f"--seed 2 changes {changed}/{total} generated notes")
     assert changed / total >= 0.4
+
+
+@pytest.mark.parametrize("seed", [2, 9, 12])
+def test_other_seeds_keep_the_key_plan(sonnerie, seed):
+    """Arrangements recompose the divisions with their own seeds: the key plan
+    is heard for those too (Temperley profiles, 80 % of each area's windows)."""
+    blank = sonnerie.replace_part(Part("violin", ())).replace_part(Part("viol", ()))
+    score = make("chaconne")(blank, seed=seed)
+    for first, last, planned in AREAS:
+        heard = [w.key for w in key_windows(score.excerpt(first, last), window_bars=8, parts=UPPER,
+                                            profile="temperley") if w.last_bar - w.first_bar >= 3]
+        assert heard.count(planned) >= 0.8 * len(heard), (seed, planned, heard)

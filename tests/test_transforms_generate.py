@@ -8,6 +8,7 @@ from synth.score import KeyChange, MeterChange, MeterMap, Note, Part, Score
 from synth.transforms import make
 
 D_MINOR = {2, 4, 5, 7, 9, 10, 0}   # D E F G A Bb C
+RAISED = {11, 1}                    # B and C#: melodic minor's sixth and seventh
 
 
 def sonnerie(bars=16):
@@ -17,14 +18,14 @@ def sonnerie(bars=16):
                  keys=(KeyChange(0.0, "D", "minor"),))
 
 
+#: The chords a continuo player puts on the ground's notes in D minor (rule of
+#: the octave), written out by hand: D: i, VI6; F: i6, III; E: vii°6, V4/3, ii°.
+CHORDS = {2: [{2, 5, 9}, {10, 2, 5}], 5: [{2, 5, 9}, {5, 9, 0}],
+          4: [{1, 4, 7}, {9, 1, 4, 7}, {4, 7, 10}]}
+
+
 def triads_containing(pc):
-    scale = [2, 4, 5, 7, 9, 10, 0]
-    out = []
-    for r in range(7):
-        tri = {scale[r], scale[(r + 2) % 7], scale[(r + 4) % 7]}
-        if pc in tri:
-            out.append(tri)
-    return out
+    return CHORDS[pc]
 
 
 def test_divisions_respect_harmony_and_range():
@@ -33,7 +34,9 @@ def test_divisions_respect_harmony_and_range():
     div = out.part("divisions")
     assert div.generated and "divisions" in out.metadata.provenance["generated"]
     assert all(62 <= n.pitch <= 86 for n in div.notes)
-    assert {int(n.pitch) % 12 for n in div.notes} <= D_MINOR
+    assert {int(n.pitch) % 12 for n in div.notes} <= D_MINOR | RAISED
+    # the dominant over E carries the leading tone C# somewhere in the piece
+    assert 1 in {int(n.pitch) % 12 for n in div.notes}
     # over every ground note, the first note of the figure belongs to a triad containing it
     for g in s.part("ground").notes:
         first = [n for n in div.notes if abs(n.start - g.start) < 1e-9]

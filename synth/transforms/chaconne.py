@@ -800,25 +800,36 @@ class _Composer:
     # ------------------------------------------------------------ two voices together
 
     def _parallel_bar(self, bar: _Bar, ph: _Phrase) -> None:
-        """The lower voice in tenths (or sixths, or octaves) below the upper."""
+        """The lower voice in tenths (or thirteenths) below the upper, one interval for
+        the bar: the one that puts the lower voice on the key's tonic triad more (a
+        tenth under the tonic is the submediant, a thirteenth the mediant)."""
         upper = [e for e in self.events["upper"] if bar.start <= e.start < bar.start + bar.length]
         lo, hi = self.ranges["lower"]
-        evs = []
-        for e in upper:
-            if e.pitch is None:
-                evs.append(_Ev(e.start, e.dur, None))
-                continue
-            slot = next((s for s in bar.slots if s.start <= e.start < s.start + s.length), bar.slots[0])
-            p = None
-            for steps in (-9, -12, -7, -5, -2):     # a tenth, a 13th, an octave, a sixth, a third
-                q = _diatonic(e.pitch, steps, slot.key)
-                if q is not None and lo <= q <= hi and q < e.pitch:
-                    p = q
-                    break
-            evs.append(_Ev(e.start, e.dur, p))
-        self._emit("lower", bar, _merge_rests(evs), vel=ph.level - 6)
-        if evs and evs[-1].pitch is not None:
-            self.last["lower"] = evs[-1].pitch
+        best: list[_Ev] = []
+        best_score = None
+        for first in (-9, -12):
+            order = (first, -21 - first, -7, -5, -2)   # then the other, an octave, a sixth, a third
+            evs, score = [], 0.0
+            for e in upper:
+                if e.pitch is None:
+                    evs.append(_Ev(e.start, e.dur, None))
+                    continue
+                slot = next((s for s in bar.slots if s.start <= e.start < s.start + s.length),
+                            bar.slots[0])
+                p = None
+                for steps in order:
+                    q = _diatonic(e.pitch, steps, slot.key)
+                    if q is not None and lo <= q <= hi and q < e.pitch:
+                        p = q
+                        break
+                evs.append(_Ev(e.start, e.dur, p))
+                if p is not None:
+                    score += float(e.dur) * _stability(slot.key, slot.chord.pcs).get(p % 12, 0.0)
+            if best_score is None or score > best_score + 1e-9:
+                best, best_score = evs, score
+        self._emit("lower", bar, _merge_rests(best), vel=ph.level - 6)
+        if best and best[-1].pitch is not None:
+            self.last["lower"] = best[-1].pitch
 
     def _contrary_bar(self, bar: _Bar, ph: _Phrase) -> None:
         """A slower lower line, one chord tone a beat, moving against the upper voice."""

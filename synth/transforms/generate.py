@@ -9,7 +9,7 @@ import numpy as np
 from ..errors import TransformError
 from ..score import Note, Part, Score, parse_key
 from .base import Param, Selection, _suggest, add_generated, register, voiced_like
-from .pitch import SCALES, _tonic_pc
+from .harmony import chord_options, key_of
 
 __all__ = ["ground_harmony"]
 
@@ -28,26 +28,20 @@ def _ground_notes(part: Part, lo: float, hi: float) -> list[Note]:
 
 
 def ground_harmony(ground_pc: int, tonic: str, mode: str, g: np.random.Generator) -> tuple[set[int], set[int]]:
-    """A seeded diatonic triad containing ``ground_pc``: ``(chord_pcs, scale_pcs)``.
+    """A seeded chord on the ground note ``ground_pc``: ``(chord_pcs, scale_pcs)``.
 
-    Candidates are the triads of the key's scale (degrees r, r+2, r+4) that
-    contain the ground note; the ground as root is chosen with weight 0.5,
-    as third 0.3, as fifth 0.2.  A ground note outside the scale gets an open
-    fifth on itself.
+    The chord is one a continuo player would put on that bass degree, after
+    the rule of the octave (:func:`synth.transforms.harmony.chord_options`,
+    weighted; dominants carry the raised leading tone in minor).  The scale
+    is the key's melodic scale over that chord (the sixth and seventh of
+    minor in the form the chord holds).  Modes other than major and minor
+    use their nearest (see :func:`synth.transforms.harmony.key_of`).
     """
-    steps = SCALES[mode if mode in SCALES else "major"]
-    base = _tonic_pc(tonic)
-    scale = [(base + int(s)) % 12 for s in steps]
-    if ground_pc not in scale:
-        return {ground_pc, (ground_pc + 7) % 12}, set(scale)
-    n = len(scale)
-    options, weights = [], []
-    for role, w in ((0, 0.5), (2, 0.3), (4, 0.2)):   # ground is root, third, fifth
-        root = (scale.index(ground_pc) - role) % n
-        options.append({scale[root], scale[(root + 2) % n], scale[(root + 4) % n]})
-        weights.append(w)
-    pick = int(g.choice(len(options), p=np.array(weights) / sum(weights)))
-    return options[pick], set(scale)
+    key = key_of(tonic, mode)
+    options = chord_options(ground_pc, key)
+    weights = np.array([w for _, w in options])
+    chord = options[int(g.choice(len(options), p=weights / weights.sum()))][0]
+    return set(chord.pcs), set(key.scale_over(chord.pcs, True))
 
 
 def _pitches_in(pcs: set[int], low: float, high: float) -> list[float]:
@@ -91,14 +85,15 @@ def divisions(score: Score, sel: Selection, streams, *, ground: str, part: str, 
               high: float, subdivision: int, change_bars: int, key: str, velocity: int) -> Score:
     """Chaconne / passacaglia divisions over a ground bass, from a seed.
 
-    For each note of the ground a diatonic triad containing it is chosen
+    For each note of the ground a chord is chosen by the rule of the octave
     (seeded; see :func:`ground_harmony`).  Over the ground note's span a
     figure runs at ``subdivision`` notes per beat: an arpeggio through the
     chord tones, a scale run that starts on a chord tone, a descending bell
     peal of chord tones, or a diminution of the ground's own notes in the
     upper register.  Constraint: the first note over every ground note is a
-    chord tone of the chosen triad, and every note belongs to the key's scale
-    or the chord.  The figure changes every ``change_bars`` bars.
+    chord tone of the chosen chord, and every note belongs to the key's scale
+    or the chord.  (For two voices composed by a plan, with cadences, phrases
+    and textures, use ``chaconne``.)  The figure changes every ``change_bars`` bars.
     """
     names = [p.name for p in score.parts]
     if ground not in names:

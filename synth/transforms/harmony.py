@@ -145,8 +145,10 @@ class Chord:
         return self.pcs[0]
 
 
-def _chord(key: Key, root_degree: int, size: int = 3) -> tuple[int, ...]:
-    sc = key.harmonic()
+def _chord(key: Key, root_degree: int, size: int = 3, dominant: bool = False) -> tuple[int, ...]:
+    """Stacked thirds on a degree: from harmonic minor for a dominant (its raised
+    seventh), from the natural scale otherwise (III and VII of minor are major)."""
+    sc = key.harmonic() if dominant else key.natural
     return tuple(sc[(root_degree + 2 * k) % 7] for k in range(size))
 
 
@@ -199,7 +201,7 @@ def chord_options(bass_pc: int, key: Key, *, function: str | None = None
     table = _MINOR if key.mode == "minor" else _MAJOR
     out = []
     for root_deg, size, label, fn, w in table[deg]:
-        pcs = _chord(key, root_deg, size)
+        pcs = _chord(key, root_deg, size, dominant=fn == "D")
         if bass_pc % 12 not in pcs:     # a raised/natural 7th in the bass: rule-of-octave 6/3
             continue
         pre = _chord(key, 0, 3) if label.endswith("6/4-V") else None
