@@ -347,10 +347,10 @@ def _batch_value(key: str, value, where: str, path: str):
             a, _, b = str(value).partition("-")
             return int(a), int(b or a)
         return str(value)
-    except (ValueError, TypeError):
-        raise BatchError(f"{where}.{key}: bad value {value!r}", source=path) from None
     except BatchError as e:
         raise BatchError(f"{where}.{e.message}", source=path) from None
+    except (ValueError, TypeError):
+        raise BatchError(f"{where}.{key}: bad value {value!r}", source=path) from None
 
 
 def read_batch_file(path, *, defaults: Mapping[str, Any] | None = None, start: int = 0) -> list[Item]:
