@@ -13,6 +13,8 @@ them from 1.
 
 from __future__ import annotations
 
+import math
+
 __all__ = [
     "DRUM_CHANNEL",
     "DRUM_PRESET",
@@ -22,7 +24,43 @@ __all__ = [
     "program_for_preset",
     "family_name",
     "KNOWN_PRESETS",
+    "VOLUME_UNITY",
+    "gain_db_to_volume",
+    "volume_to_gain_db",
+    "pan_to_cc",
+    "cc_to_pan",
 ]
+
+#: 14-bit channel volume (CC7 MSB * 128 + CC39 LSB) that means 0 dB: CC7 127.
+VOLUME_UNITY = 127 * 128
+
+
+def gain_db_to_volume(gain_db: float) -> int:
+    """14-bit channel volume (CC7 * 128 + CC39) for a part gain in dB.
+
+    The curve is the GM2 recommendation, ``gain_db = 40 * log10(cc7 / 127)``,
+    carried to 14 bits so quiet parts keep their level (rounding is within
+    0.02 dB down to -60 dB).  0 dB is CC7 127 with LSB 0, the loudest value
+    written: louder gains are written as 0 dB (the caller warns); the
+    quietest written is 1 (about -168 dB).
+    """
+    v = round(VOLUME_UNITY * 10.0 ** (gain_db / 40.0))
+    return max(1, min(VOLUME_UNITY, v))
+
+
+def volume_to_gain_db(volume14: int) -> float:
+    """Part gain in dB of a 14-bit channel volume (inverse of :func:`gain_db_to_volume`)."""
+    return 40.0 * math.log10(max(volume14, 1) / VOLUME_UNITY)
+
+
+def pan_to_cc(pan: float) -> int:
+    """CC10 value (0 left, 64 centre, 127 right) of a pan position -1..1."""
+    return max(0, min(127, round(64 + (64 if pan < 0 else 63) * pan)))
+
+
+def cc_to_pan(value: int) -> float:
+    """Pan position -1..1 of a CC10 value (inverse of :func:`pan_to_cc`, within 1/128)."""
+    return (value - 64) / (64 if value < 64 else 63)
 
 #: 0-based MIDI channel of GM percussion ("channel 10").
 DRUM_CHANNEL = 9

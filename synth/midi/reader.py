@@ -53,6 +53,8 @@ class _OpenNote:
     track: int
     channel: int
     program: int
+    volume: int | None = None         # 14-bit channel volume at the note-on, if ever set
+    pan: int | None = None            # CC10 at the note-on, if ever set
     bends: list[tuple[int, float]] = field(default_factory=list)
 
 
@@ -64,6 +66,8 @@ class _ChannelState:
     rpn: tuple[int, int] = (127, 127)  # (MSB, LSB); 127/127 = none selected
     range_semitones: int = 2
     range_cents: int = 0
+    volume: int | None = None          # 14-bit: CC7 * 128 + CC39
+    pan: int | None = None
 
 
 def build_meter_map(changes: list[MeterChange], warn: list[str]) -> MeterMap:
@@ -214,7 +218,7 @@ def _read(data: bytes, source: str | None, max_seconds: float | None):
         st = states[ch]
         kind = msg.type
         if kind == "note_on" and msg.velocity > 0:
-            rec = _OpenNote(tick, msg.note, msg.velocity, ti, ch, st.program)
+            rec = _OpenNote(tick, msg.note, msg.velocity, ti, ch, st.program, st.volume, st.pan)
             if st.bend:
                 rec.bends.append((tick, st.bend))
             fifo[(ti, ch, msg.note)].append(rec)
@@ -256,7 +260,7 @@ def _read(data: bytes, source: str | None, max_seconds: float | None):
         warn.append(f"{len(unreleased)} note(s) never released, closed at the end of their "
                     f"track ({'; '.join(examples)}{more})")
 
-    parts, zero = _build_parts(done, tpb, rep.format, track_names, instruments)
+    parts, zero = _build_parts(done, tpb, rep.format, track_names, instruments, warn)
     if zero:
         warn.append(f"{zero} zero-length note(s) given a length of one tick")
     if parts and not any(p.notes for p in parts):
@@ -292,8 +296,18 @@ def _control(st: _ChannelState, control: int, value: int) -> None:
         else:
             st.range_cents = value
         st.bend_range = st.range_semitones + st.range_cents / 100.0
+    elif control == 7:                 # channel volume MSB (resets the LSB)
+        st.volume = value << 7
+    elif control == 39:                # channel volume LSB
+        st.volume = ((st.volume if st.volume is not None else 100 << 7) & ~0x7F) | value
+    elif control == 10:
+        st.pan = value
     elif control == 121:               # reset all controllers
         st.bend = 0.0
+        if st.volume is not None:
+            st.volume = 100 << 7
+        if st.pan is not None:
+            st.pan = 64
 
 
 def _check_gaps(merged, tempo: TempoMap, tpb: int) -> None:
@@ -313,11 +327,19 @@ def _check_gaps(merged, tempo: TempoMap, tpb: int) -> None:
 
 
 def _build_parts(done, tpb: int, fmt: int, track_names: dict[int, str],
-                 instruments: dict[int, str]) -> tuple[list[Part], int]:
-    """Group closed notes into parts: one per (track, drums or program)."""
+                 instruments: dict[int, str], warn: list[str] | None = None
+                 ) -> tuple[list[Part], int]:
+    """Group closed notes into parts: one per (track, drums or program).
+
+    A part's gain and pan are the channel volume (CC7/CC39) and pan (CC10)
+    in force at its first note; later changes are not followed (a warning
+    names the parts whose level or pan changes).
+    """
     groups: dict[tuple, list[Note]] = defaultdict(list)
+    mixes: dict[tuple, set] = defaultdict(set)
+    first: dict[tuple, tuple] = {}
     zero = 0
-    for rec, end in done:
+    for rec, end in sorted(done, key=lambda d: (d[0].start, d[0].key)):
         drum = rec.channel == gm.DRUM_CHANNEL
         if end <= rec.start:
             zero += 1
@@ -327,8 +349,17 @@ def _build_parts(done, tpb: int, fmt: int, track_names: dict[int, str],
         else:
             key = (rec.track, -1 if drum else 0, -1 if drum else rec.program)
         bend = () if drum else _bend_points(rec, end, tpb)
+        pitch = float(rec.key)
+        if len(bend) == 1 and bend[0][0] == 0.0 and abs(bend[0][1]) <= 0.5:
+            # a bend held through the whole note, within a quarter-tone either
+            # way of the key: a microtonal pitch (as synth export writes one)
+            pitch, bend = pitch + bend[0][1], ()
+            if not 0.0 <= pitch <= 127.0:
+                pitch, bend = float(rec.key), ((0.0, pitch - rec.key),)
         groups[key].append(Note(start=rec.start / tpb, duration=(end - rec.start) / tpb,
-                                pitch=float(rec.key), velocity=int(rec.velocity), bend=bend))
+                                pitch=pitch, velocity=int(rec.velocity), bend=bend))
+        first.setdefault(key, (rec.volume, rec.pan))
+        mixes[key].add((rec.volume, rec.pan))
     per_track = defaultdict(int)
     for key in groups:
         per_track[key[0]] += 1
@@ -358,8 +389,14 @@ def _build_parts(done, tpb: int, fmt: int, track_names: dict[int, str],
         while name in used:
             name, n = f"{base} {n}", n + 1
         used.add(name)
+        volume, pan = first[key]
+        if len(mixes[key]) > 1 and warn is not None:
+            warn.append(f"part {name!r}: channel volume or pan changes while it plays; "
+                        "the values at its first note are kept")
         parts.append(Part(name=name, notes=tuple(groups[key]), preset=preset,
-                          description=desc))
+                          description=desc,
+                          gain_db=0.0 if volume is None else gm.volume_to_gain_db(volume),
+                          pan=0.0 if pan is None else gm.cc_to_pan(pan)))
     return parts, zero
 
 

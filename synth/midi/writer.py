@@ -5,7 +5,12 @@ Layout
 * Track 0 (conductor): title, tempo map, time and key signatures, and the
   pitch-bend range (RPN 0) of the member channels used for microtones.
 * One track per part, named after the part, with an instrument-name event
-  holding the preset (so synth reads its own files back with their presets).
+  holding the preset (so synth reads its own files back with their presets),
+  and the part's gain and pan as channel volume (CC7 + CC39, 14-bit, GM2
+  curve) and pan (CC10).
+* What MIDI cannot carry (effects, patch overrides, gains above 0 dB) is
+  listed in ``warn`` (:func:`lost_in_export`); tempo ramps become a staircase
+  (:func:`tempo_events`).
 * Times: ``tick = round(beat * ticks_per_beat)`` from absolute beats, so
   nothing accumulates; a file read by :func:`synth.midi.read_midi` at the
   same resolution is written back tick for tick.
@@ -39,7 +44,8 @@ from ..errors import MidiError
 from ..score import Note, Score, TempoMap
 from . import gm
 
-__all__ = ["MIN_MIDI_BPM", "RAMP_STEP_BEATS", "score_to_midifile", "midi_bytes", "tempo_events"]
+__all__ = ["MIN_MIDI_BPM", "RAMP_STEP_BEATS", "score_to_midifile", "midi_bytes", "tempo_events",
+           "lost_in_export"]
 
 #: Slowest tempo a set-tempo event can hold (0xFFFFFF microseconds per beat).
 MIN_MIDI_BPM = 60e6 / 0xFFFFFF
@@ -187,14 +193,20 @@ def score_to_midifile(score: Score, *, ticks_per_beat: int = 960,
                                               value=val))
 
     mf.tracks.append(_to_track(conductor))
+    warn.extend(lost_in_export(score))
     for pi, part in enumerate(score.parts):
         events: list[_Ev] = []
         add(events, 0, 0, mido.MetaMessage("track_name", name=part.name))
         add(events, 0, 0, mido.MetaMessage("instrument_name", name=part.preset))
         program = gm.program_for_preset(part.preset)
         ch = home.get(part.name)
+        mix = _mix_messages(part)
         if ch is not None and ch != gm.DRUM_CHANNEL:
             add(events, 0, 0, mido.Message("program_change", channel=ch, program=program))
+        if ch is not None:
+            for ctl, val in mix:
+                add(events, 0, 0, mido.Message("control_change", channel=ch, control=ctl,
+                                               value=val))
         for ni, n in enumerate(part.notes):
             start = _ticks(n.start, tpb)
             end = max(_ticks(n.end, tpb), start + 1)
@@ -204,6 +216,9 @@ def score_to_midifile(score: Score, *, ticks_per_beat: int = 960,
                 c = alloc[(pi, ni)]
                 offset = n.pitch - key
                 add(events, start, 2, mido.Message("program_change", channel=c, program=program))
+                for ctl, val in mix:
+                    add(events, start, 2, mido.Message("control_change", channel=c, control=ctl,
+                                                       value=val))
                 points = list(n.bend) or [(0.0, 0.0)]
                 if points[0][0] > 0:
                     points.insert(0, (0.0, 0.0))
@@ -222,6 +237,39 @@ def score_to_midifile(score: Score, *, ticks_per_beat: int = 960,
                 add(events, end, 1, mido.Message("note_off", channel=c, note=key, velocity=0))
         mf.tracks.append(_to_track(events))
     return mf
+
+
+def _mix_messages(part) -> list[tuple[int, int]]:
+    """``(controller, value)``: channel volume CC7 + CC39 (14-bit) and pan CC10."""
+    vol = gm.gain_db_to_volume(part.gain_db)
+    return [(7, vol >> 7), (39, vol & 0x7F), (10, gm.pan_to_cc(part.pan))]
+
+
+def lost_in_export(score: Score) -> list[str]:
+    """One sentence per thing of ``score`` a MIDI file cannot carry.
+
+    Effects (per part and master), patch overrides, part gains above the
+    0 dB of full MIDI volume, and the master stage (normalisation, loudness
+    target, limiter: a render setting, never in the file).
+    """
+    out = []
+    loud = [f"{p.name!r} ({p.gain_db:+g} dB)" for p in score.parts
+            if gm.volume_to_gain_db(gm.gain_db_to_volume(p.gain_db)) < p.gain_db - 0.01]
+    if loud:
+        out.append("part gain above MIDI's full volume (CC7 127 = 0 dB) written as 0 dB: "
+                   + ", ".join(loud))
+    patched = [p.name for p in score.parts if p.patch]
+    if patched:
+        out.append("patch overrides not written (MIDI has no place for them; the preset name "
+                   "and GM program are): " + ", ".join(repr(n) for n in patched))
+    fx = [f"{p.name!r} ({', '.join(str(e.get('type')) for e in p.effects)})"
+          for p in score.parts if p.effects]
+    if fx:
+        out.append("part effects not written: " + ", ".join(fx))
+    if score.master_effects:
+        out.append("master effects not written: "
+                   + ", ".join(str(e.get("type")) for e in score.master_effects))
+    return out
 
 
 def _check_us(us: int, bpm: float, beat: float) -> int:
