@@ -45,6 +45,9 @@ __all__ = [
     "DEFAULT_DURATION",
     "MAX_BEATS",
     "MAX_NOTES",
+    "ARTICULATIONS",
+    "LEGATO_OVERLAP",
+    "HAIRPINS",
 ]
 
 #: Velocity set by each dynamic mark (evenly spaced by 16; ``mf`` = 80 is the default).
@@ -61,10 +64,27 @@ MAX_NOTES = 2_000_000
 
 _DURATION_VALUES = (1, 2, 4, 8, 16, 32, 64)
 
+#: Articulation marks written after a note or chord (``C4:8-.``, ``<C4 E4>:4->``):
+#: mark -> (name, factor on the sounding length, velocity added, capped at 127).
+#: The written length (the time until the next note) never changes.
+ARTICULATIONS: dict[str, tuple[str, float, int]] = {
+    ".": ("staccato", 0.5, 0),
+    "!": ("staccatissimo", 0.25, 0),
+    ">": ("accent", 1.0, 16),
+    "^": ("marcato", 0.75, 24),
+    "-": ("tenuto", 1.0, 8),
+}
+#: A slurred note (``{ ... }``) that runs straight into the next note is held
+#: this many beats into it, so the two overlap (legato; the envelope retriggers).
+LEGATO_OVERLAP = Fraction(1, 16)
+#: Words and symbols that start a hairpin (crescendo / diminuendo).
+HAIRPINS = {"cresc": 1, "<<": 1, "dim": -1, "decresc": -1, ">>": -1}
+
 # -- tokens ------------------------------------------------------------------
 
 _PITCH = r"(?:[A-G](?:##|#|x|bb|b|n)?-?\d+|\d+(?:\.\d+)?)(?:[+-]\d+(?:\.\d+)?c)?"
-_SUFFIX = r"(?::(?P<dur>[-+]?\d+)(?P<dots>\.*))?(?P<tie>~)?(?:\*(?P<rep>\d+))?"
+_SUFFIX = (r"(?::(?P<dur>[-+]?\d+)(?P<dots>\.*))?(?P<tie>~)?(?:\*(?P<rep>\d+))?"
+           r"(?P<art>(?:-[.!>^-])*)")
 _EVENT_RE = re.compile(rf"^(?P<head>{_PITCH}|r|R){_SUFFIX}$")
 _BARE_PITCH_RE = re.compile(rf"^{_PITCH}$")
 _SUFFIX_RE = re.compile(_SUFFIX)
@@ -75,13 +95,16 @@ _SCANNER = re.compile(r"""
     (?P<space>\s+)
   | (?P<comment>%[^\n]*)
   | (?P<bar>:\|:|:\|(?:x\d+)?|\|:|\|\||\|)
+  | (?P<hairpin><<|>>)
   | (?P<chord_open><)
   | (?P<chord_close>>)
   | (?P<tuplet_open>\((?:\d+(?::\d+)?)?)
   | (?P<tuplet_close>\))
   | (?P<group_open>\[)
   | (?P<group_close>\])
-  | (?P<word>[^\s<>()\[\]|%]+)
+  | (?P<slur_open>\{)
+  | (?P<slur_close>\})
+  | (?P<word>(?:[^\s<>()\[\]{}|%]|(?<=-)>)+)
 """, re.VERBOSE)
 
 
@@ -97,6 +120,8 @@ class _Event:
     tie: bool = False
     repeat: int = 1
     bar_rest: bool = False
+    art: str = ""               # articulation marks, e.g. ".>" (staccato + accent)
+    slur: bool = False          # slurred to the next note (legato)
 
 
 @dataclass
@@ -195,8 +220,38 @@ def _parse_tree(text: str, ctx: _Context) -> _Group:
     velocity = DEFAULT_VELOCITY
     chord: tuple[int, list[float]] | None = None   # (position, pitches) while inside < >
     last_event: _Event | None = None
+    # an open hairpin: (position, token, direction, velocity at its start, its notes)
+    hairpin: tuple[int, str, int, int, list[_Event]] | None = None
+    slur: tuple[int, list[_Event]] | None = None    # (position of '{', its notes)
     pos = 0
     n = len(text)
+
+    def articulation(p: int, token: str, marks: str) -> str:
+        return marks[1::2]
+
+    def set_dynamic(p: int, tok: str, value: int) -> None:
+        nonlocal velocity, hairpin
+        if hairpin is not None:
+            hp_pos, hp_tok, direction, v0, events = hairpin
+            if not events:
+                raise ctx.error(hp_pos, f"hairpin {hp_tok!r} holds no note before {tok!r}")
+            if (value - v0) * direction <= 0:
+                want = "louder" if direction > 0 else "softer"
+                raise ctx.error(p, f"hairpin {hp_tok!r} (at {_where(ctx, hp_pos)}) from "
+                                   f"velocity {v0} must end {want}, but {tok!r} is {value}")
+            last = len(events) - 1
+            for i, ev in enumerate(events):
+                ev.velocity = value if last == 0 else int(round(v0 + (value - v0) * i / last))
+            hairpin = None
+        velocity = value
+
+    def add_event(ev: _Event) -> None:
+        stack[-1].items.append(ev)
+        if ev.pitches:
+            if hairpin is not None:
+                hairpin[4].append(ev)
+            if slur is not None:
+                slur[1].append(ev)
 
     def close_repeat(p: int, tok: str, count: int) -> None:
         top = stack[-1]
@@ -230,7 +285,7 @@ def _parse_tree(text: str, ctx: _Context) -> _Group:
             sm = _SUFFIX_RE.match(text, pos)
             suffix = sm.group() if sm else ""
             pos += len(suffix)
-            if kind != "chord_close" and (sm.group("dur") or sm.group("tie")):
+            if kind != "chord_close" and (sm.group("dur") or sm.group("tie") or sm.group("art")):
                 raise ctx.error(start, f"only *N may follow {tok!r}, got {tok + suffix!r}")
             rep = int(sm.group("rep")) if sm.group("rep") else 1
             if sm.group("rep") is not None and rep < 1:
@@ -246,13 +301,21 @@ def _parse_tree(text: str, ctx: _Context) -> _Group:
                 chord[1].append(_parse_pitch(ctx, start, tok, tok))
                 continue
             if tok in DYNAMICS:
-                velocity = DYNAMICS[tok]
+                set_dynamic(start, tok, DYNAMICS[tok])
                 continue
             vm = _VELOCITY_RE.match(tok)
             if vm:
-                velocity = int(vm.group(1))
-                if not 1 <= velocity <= 127:
+                value = int(vm.group(1))
+                if not 1 <= value <= 127:
                     raise ctx.error(start, f"velocity {tok!r} must be v1..v127")
+                set_dynamic(start, tok, value)
+                continue
+            if tok in HAIRPINS:
+                if hairpin is not None:
+                    raise ctx.error(start, f"hairpin {tok!r} while the {hairpin[1]!r} at "
+                                           f"{_where(ctx, hairpin[0])} has not reached its "
+                                           "dynamic (end a hairpin with a dynamic mark)")
+                hairpin = (start, tok, HAIRPINS[tok], velocity, [])
                 continue
             em = _EVENT_RE.match(tok)
             if not em:
@@ -263,6 +326,9 @@ def _parse_tree(text: str, ctx: _Context) -> _Group:
             rep = int(em.group("rep")) if em.group("rep") else 1
             if em.group("rep") is not None and rep < 1:
                 raise ctx.error(start, f"repeat count in {tok!r} must be >= 1")
+            art = articulation(start, tok, em.group("art"))
+            if art and head in ("r", "R"):
+                raise ctx.error(start, f"a rest takes no articulation: {tok!r}")
             if head == "R":
                 if em.group("dur") is not None or em.group("tie"):
                     raise ctx.error(start, f"'R' is a whole-bar rest and takes no duration or "
@@ -277,8 +343,8 @@ def _parse_tree(text: str, ctx: _Context) -> _Group:
             else:
                 pitch = _parse_pitch(ctx, start, head, tok)
                 ev = _Event(start, tok, (pitch,), duration, velocity,
-                            tie=bool(em.group("tie")), repeat=rep)
-            stack[-1].items.append(ev)
+                            tie=bool(em.group("tie")), repeat=rep, art=art)
+            add_event(ev)
             last_event = ev
         elif kind == "chord_open":
             chord = (start, [])
@@ -291,10 +357,27 @@ def _parse_tree(text: str, ctx: _Context) -> _Group:
                 duration = _parse_duration(ctx, start, tok + suffix, sm.group("dur"),
                                            sm.group("dots"))
             ev = _Event(chord[0], text[chord[0]:pos], tuple(chord[1]), duration, velocity,
-                        tie=bool(sm.group("tie")), repeat=rep)
-            stack[-1].items.append(ev)
+                        tie=bool(sm.group("tie")), repeat=rep,
+                        art=articulation(start, tok + suffix, sm.group("art")))
+            add_event(ev)
             last_event = ev
             chord = None
+        elif kind == "hairpin":
+            if hairpin is not None:
+                raise ctx.error(start, f"hairpin {tok!r} while the {hairpin[1]!r} at "
+                                       f"{_where(ctx, hairpin[0])} has not reached its "
+                                       "dynamic (end a hairpin with a dynamic mark)")
+            hairpin = (start, tok, HAIRPINS[tok], velocity, [])
+        elif kind == "slur_open":
+            if slur is not None:
+                raise ctx.error(start, f"'{{' inside the slur opened at {_where(ctx, slur[0])}")
+            slur = (start, [])
+        elif kind == "slur_close":
+            if slur is None:
+                raise ctx.error(start, "'}' without a '{' that opened a slur")
+            for ev in slur[1][:-1]:
+                ev.slur = True
+            slur = None
         elif kind == "tuplet_open":
             if tok == "(":
                 raise ctx.error(start, "a tuplet opens with its count, e.g. '(3' or '(5:4'")
@@ -342,6 +425,11 @@ def _parse_tree(text: str, ctx: _Context) -> _Group:
                 stack[-1].items.append(_BarLine(start, tok))
     if chord is not None:
         raise ctx.error(chord[0], "unclosed chord: '<' without '>'")
+    if hairpin is not None:
+        raise ctx.error(hairpin[0], f"hairpin {hairpin[1]!r} never reaches a dynamic (end it "
+                                    "with one, e.g. 'p cresc C4 D4 E4 f')")
+    if slur is not None:
+        raise ctx.error(slur[0], "unclosed slur: '{' without '}'")
     if len(stack) > 1:
         top = stack[-1]
         what = {"tuplet": "tuplet", "group": "group", "repeat": "repeat"}[top.kind]
@@ -415,7 +503,8 @@ class _Performer:
         self.bar_open = start          # beat of the last bar line (or of the part's start)
         self.seen_bar_line = False
         self.end_pos = end_pos
-        self.notes: list[tuple[Fraction, Fraction, float, int]] = []
+        # (start, written length, pitch, velocity, sounding factor, slurred)
+        self.notes: list[tuple[Fraction, Fraction, float, int, float, bool]] = []
         self.pending: list[list] | None = None   # tied notes: [start, dur, pitch, velocity]
         self.pending_event: _Event | None = None
 
@@ -459,7 +548,9 @@ class _Performer:
 
     def _flush_pending(self) -> None:
         if self.pending:
-            self.notes.extend(tuple(n) for n in self.pending)
+            art = self.pending_event.art
+            factor = min((ARTICULATIONS[m][1] for m in art), default=1.0)
+            self.notes.extend((*n, factor, self.pending_event.slur) for n in self.pending)
         self.pending = None
         self.pending_event = None
 
@@ -520,7 +611,8 @@ class _Performer:
             for n in self.pending:
                 n[1] += dur
         else:
-            self.pending = [[self.cursor, dur, p, ev.velocity] for p in ev.pitches]
+            vel = min(127, ev.velocity + sum(ARTICULATIONS[m][2] for m in ev.art))
+            self.pending = [[self.cursor, dur, p, vel] for p in ev.pitches]
         self.pending_event = ev
         if not ev.tie:
             self._flush_pending()
@@ -585,4 +677,21 @@ def parse_notation(text: str, *, meters: MeterMap | None = None, start_beat: flo
     performer = _Performer(ctx, grid, start, max(end_pos - 1, 0))
     performer.walk(tree, Fraction(1))
     performer.finish()
-    return tuple(Note(float(s), float(d), float(p), int(v)) for s, d, p, v in performer.notes)
+    return tuple(_perform(performer.notes))
+
+
+def _perform(notes) -> list[Note]:
+    """Articulations and slurs applied to the written notes."""
+    if all(f == 1.0 and not slur for *_, f, slur in notes):
+        return [Note(float(s), float(d), float(p), int(v)) for s, d, p, v, _, _ in notes]
+    starts = sorted({n[0] for n in notes})
+    out = []
+    for s, d, p, v, factor, slur in notes:
+        length = float(d) * factor
+        if slur:
+            # held into the next note when one starts as this one ends
+            i = bisect.bisect_left(starts, s + d)
+            if i < len(starts) and starts[i] == s + d:
+                length = float(d + LEGATO_OVERLAP)
+        out.append(Note(float(s), length, float(p), int(v)))
+    return out
