@@ -34,7 +34,7 @@ import math
 import os
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any, Mapping
 
@@ -62,12 +62,12 @@ BASIC_PRESETS = ("sine", "saw", "square", "triangle")
 
 _TOP_KEYS = ("score", "provenance", "tempo", "meter", "key", "parts", "master")
 _SCORE_KEYS = ("title", "composer", "arranger", "seed", "tempo", "tempo_ramp", "meter", "key",
-               "description")
+               "description", "tuning")
 _TEMPO_KEYS = ("bar", "beat", "at_beat", "bpm", "ramp")
 _METER_KEYS = ("bar", "meter")
 _KEY_KEYS = ("bar", "beat", "at_beat", "key")
 _SETTING_KEYS = ("preset", "patch", "gain_db", "pan", "effects", "generated", "description")
-_PART_KEYS = _SETTING_KEYS + ("bar", "notes", "events")
+_PART_KEYS = _SETTING_KEYS + ("bar", "notes", "events", "tuning")
 
 
 # ---------------------------------------------------------------- locating keys in the text
@@ -191,11 +191,17 @@ class ScoreContext:
         Private: maps keys and strings to lines of the source text.
     table_path : tuple of str
         Where the part tables live (``("parts",)``), for key names in errors.
+    tuning : Tuning, optional
+        The score's tuning (``[score] tuning``); a part's own ``tuning`` wins.
+    base_dir : str, optional
+        Folder that tuning file paths are relative to (the score file's).
     """
 
     meters: MeterMap = field(default_factory=MeterMap)
     locator: Any = None
     table_path: tuple[str, ...] = ("parts",)
+    tuning: Any = None
+    base_dir: str | None = None
 
 
 # ---------------------------------------------------------------- small validators
@@ -436,9 +442,13 @@ def parse_part_table(table: Mapping[str, Any], *, name: str, score_context: Scor
         first_bar = ck.integer(table.get("bar", 1), path, "bar", low=1)
         if first_bar > MAX_BEATS:
             raise ck.error(f"bar {first_bar} is impossibly far", path, "bar")
-        notes.extend(parse_notation(text, meters=meters, start_beat=meters.bar_start(first_bar),
-                                    part=name, source=source,
-                                    locate=_notes_locator(loc, path, text)))
+        written = parse_notation(text, meters=meters, start_beat=meters.bar_start(first_bar),
+                                 part=name, source=source, locate=_notes_locator(loc, path, text))
+        tuning = (_parse_tuning(ck, table["tuning"], path, score_context.base_dir)
+                  if "tuning" in table else score_context.tuning)
+        if tuning is not None:
+            written = _tuned(ck, written, tuning, path)
+        notes.extend(written)
     elif "bar" in table:
         raise ck.error("'bar' sets where the notes begin, but the part has no notes", path, "bar")
     if "events" in table:
@@ -447,6 +457,33 @@ def parse_part_table(table: Mapping[str, Any], *, name: str, score_context: Scor
         return Part(name=name, notes=tuple(notes), **settings)
     except ScoreError as e:
         raise ck.error(e.message, path) from None
+
+
+def _parse_tuning(ck: _Checker, value, path, base_dir):
+    """``tuning = "19-edo"`` / ``"file.scl"`` / ``{ scale = "file.scl", keyboard = "file.kbm" }``."""
+    from .tuning import load_tuning
+    if isinstance(value, dict):
+        ck.unknown_keys(value, ("scale", "keyboard"), path + ("tuning",))
+        if "scale" not in value:
+            raise ck.error("a tuning table needs scale (a built-in name or a .scl file)",
+                           path, "tuning")
+        spec = ck.string(value["scale"], path, "tuning")
+        kbm = ck.string(value["keyboard"], path, "tuning") if "keyboard" in value else None
+    else:
+        spec, kbm = ck.string(value, path, "tuning"), None
+    try:
+        return load_tuning(spec, base_dir=base_dir, kbm=kbm)
+    except ScoreError as e:
+        if e.source:       # an error inside the .scl/.kbm file: name that file and line
+            raise
+        raise ck.error(e.message, path, "tuning") from None
+
+
+def _tuned(ck: _Checker, notes, tuning, path) -> list[Note]:
+    try:
+        return [replace(n, pitch=tuning.pitch(n.pitch)) for n in notes]
+    except ScoreError as e:
+        raise ck.error(e.message, path, "tuning") from None
 
 
 def _notes_locator(loc: _Locator | None, path: tuple[str, ...], text: str):
@@ -510,13 +547,17 @@ def _parse_events(ck: _Checker, events, path) -> list[Note]:
 
 # ---------------------------------------------------------------- the whole file
 
-def parse_score_toml(text: str, source: str = "<string>", *, default_title: str = "Untitled") -> Score:
+def parse_score_toml(text: str, source: str = "<string>", *, default_title: str = "Untitled",
+                     base_dir: str | None = None) -> Score:
     """Parse the text of a score file.
 
     Parameters
     ----------
     text : str
         TOML text (see ``docs/score-format.md``).
+    base_dir : str, optional
+        Folder that ``tuning`` file paths are relative to (default: the
+        working directory; :func:`load_score_file` passes the file's folder).
     source : str
         Name used in error messages (usually the file path).
     default_title : str
@@ -653,7 +694,8 @@ def parse_score_toml(text: str, source: str = "<string>", *, default_title: str 
 
     # -- parts, in file order
     parts_table = ck.table(data.get("parts", {}), ("parts",))
-    context = ScoreContext(meters=meters, locator=loc)
+    tuning = _parse_tuning(ck, head["tuning"], sp, base_dir) if "tuning" in head else None
+    context = ScoreContext(meters=meters, locator=loc, tuning=tuning, base_dir=base_dir)
     parts = [parse_part_table(ck.table(t, ("parts", name)), name=name, score_context=context,
                               source=source)
              for name, t in parts_table.items()]
@@ -740,7 +782,8 @@ def load_score_file(path) -> Score:
     if text.startswith("\ufeff"):
         text = text[1:]   # a byte-order mark is harmless; tomllib would reject it
     stem = os.path.splitext(os.path.basename(source))[0]
-    return parse_score_toml(text, source, default_title=stem)
+    return parse_score_toml(text, source, default_title=stem,
+                            base_dir=os.path.dirname(os.path.abspath(source)))
 
 
 # ---------------------------------------------------------------- writing

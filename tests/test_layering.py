@@ -16,7 +16,7 @@ PACKAGE = pathlib.Path(__file__).resolve().parents[1] / "synth"
 LAYERS = [
     {"errors", "units", "files"},
     {"dsp", "seeds", "audio", "loudness"},
-    {"score", "patch"},
+    {"score", "patch", "tuning"},
     {"notation", "voice", "fx", "analysis", "transforms", "midi", "musicxml", "scorefile",
      "presets", "tension"},
     {"render", "sources"},
