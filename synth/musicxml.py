@@ -14,7 +14,8 @@ Rules
   note (``duration / divisions``), converted to float beats once.
 * ``<chord/>`` notes start with the previous note; ``<backup>`` and
   ``<forward>`` move the position; a measure lasts as far as its furthest
-  position, so pickup measures and voices need no special case.
+  position, so voices need no special case; a first measure shorter than a
+  bar of its meter is a pickup (bar 0 of the meter map).
 * Ties (``<tie type="start|stop">``) merge notes of the same pitch and voice
   whose end and start meet.  Grace notes are left out (they take no time);
   cue notes take time but do not sound.
@@ -210,11 +211,14 @@ def _read(data: bytes, source: str | None) -> tuple[Score, list[str]]:
     parts: list[Part] = []
     used: set[str] = set()
     total = 0
+    pickup = None
     for pid, measures in part_elems:
         pinfo = info.get(pid, {"name": pid or "part", "program": None, "channel": None,
                                "unpitched": {}})
-        notes, unpitched_seen = _read_part(pid, pinfo, measures, tempos, meters, keys,
-                                           warn, meter_part, key_part)
+        notes, unpitched_seen, first_len = _read_part(pid, pinfo, measures, tempos, meters,
+                                                      keys, warn, meter_part, key_part)
+        if pickup is None and measures:
+            pickup = first_len
         if meters and meter_part is None:
             meter_part = pid
         if keys and key_part is None:
@@ -247,10 +251,20 @@ def _read(data: bytes, source: str | None) -> tuple[Score, list[str]]:
     if rights:
         provenance["license"] = rights
     score = Score(parts=tuple(parts), tempo=TempoMap(tempo_list),
-                  meters=build_meter_map(meters, warn),
+                  meters=build_meter_map(meters, warn, _pickup(meters, pickup)),
                   keys=tuple(keys[b] for b in sorted(keys)),
                   metadata=Metadata(title=title, composer=composer, provenance=provenance))
     return score, warn
+
+
+def _pickup(meters: list[MeterChange], first_len) -> float:
+    """Length in beats of a first measure shorter than a bar of its meter (else 0)."""
+    if not first_len or not meters:
+        return 0.0
+    first = min(meters, key=lambda c: c.beat)
+    if first.beat == 0 and 0 < first_len < first.bar_beats:
+        return float(first_len)
+    return 0.0
 
 
 def _part_list(root: ET.Element) -> dict[str, dict]:
@@ -287,6 +301,7 @@ def _read_part(pid, pinfo, measures, tempos, meters, keys, warn, meter_part, key
     unpitched_seen = False
     take_meter = meter_part in (None, pid)
     take_key = key_part in (None, pid)
+    first_len = None
     for mi, measure in enumerate(measures):
         where = f"part {pid!r} measure {measure.get('number', mi + 1)}"
         pos = measure_start
@@ -367,8 +382,10 @@ def _read_part(pid, pinfo, measures, tempos, meters, keys, warn, meter_part, key
                     notes.append([start, length, pitch, vel, unpitched])
                 if "start" in ties:
                     open_ties[tie_key] = idx
+        if first_len is None:
+            first_len = furthest - measure_start
         measure_start = furthest
-    return notes, unpitched_seen
+    return notes, unpitched_seen, first_len
 
 
 def _sound(snd: ET.Element, pos: Fraction, tempos, velocity: int, where: str) -> int:

@@ -455,9 +455,19 @@ class _BarGrid:
         self.meters = [str(c) for c in meters.changes]
         self.denominators = [c.denominator for c in meters.changes]
         bar = 1
+        pickup = Fraction(getattr(meters, "pickup", 0.0)).limit_denominator(1 << 20)
+        if pickup:
+            # bar 0: the pickup, a segment one (short) bar long before bar 1
+            self.starts.append(Fraction(0))
+            self.lengths.append(pickup)
+            self.first_bar.append(0)
+            self.meters.insert(0, f"{self.meters[0]} pickup")
+            self.denominators.insert(0, self.denominators[0])
         for i, c in enumerate(meters.changes):
             beat = Fraction(c.beat).limit_denominator(1 << 20)
-            if i:
+            if i == 0:
+                beat = pickup
+            else:
                 bar += int((beat - self.starts[-1]) / self.lengths[-1])
             self.starts.append(beat)
             self.lengths.append(c.bar_beats)

@@ -393,51 +393,88 @@ class MeterMap:
     """Meters over the piece; maps beats <-> bar numbers (1-based).
 
     A meter change must fall on the bar line of the meter before it.
+
+    Parameters
+    ----------
+    changes : iterable of MeterChange
+        The first is in force from beat 0 (4/4 when none is at beat 0).
+    pickup : float
+        Length in beats (quarter notes) of a **pickup** (anacrusis) bar before
+        bar 1, numbered bar 0 as notation programs do: bar 1 then starts at
+        beat ``pickup``.  0 (the default) means no pickup.  It must be shorter
+        than a bar of the first meter.
     """
 
-    __slots__ = ("changes", "_first_bar")
+    __slots__ = ("changes", "_first_bar", "_anchor", "pickup")
 
-    def __init__(self, changes: Iterable[MeterChange] = ()):
+    def __init__(self, changes: Iterable[MeterChange] = (), pickup: float = 0.0):
         items = sorted(changes, key=lambda c: c.beat) or [MeterChange(0.0, 4, 4)]
         if items[0].beat != 0.0:
             items.insert(0, MeterChange(0.0, 4, 4))
+        pickup = float(pickup)
+        if not (math.isfinite(pickup) and 0.0 <= pickup < float(items[0].bar_beats)):
+            raise ScoreError(f"a pickup bar must last 0 .. less than one {items[0]} bar "
+                             f"({float(items[0].bar_beats):g} beats), got {pickup!r} beats")
+        if len(items) > 1 and pickup and items[1].beat < pickup:
+            raise ScoreError(f"meter change to {items[1]} at beat {items[1].beat:g} falls in the "
+                             f"pickup bar")
         first_bar = [1]
+        anchor = [Fraction(pickup).limit_denominator(1 << 20)]   # beat where the segment's first bar starts
         for prev, cur in zip(items, items[1:]):
-            bars = (Fraction(cur.beat).limit_denominator(1 << 20) - Fraction(prev.beat).limit_denominator(1 << 20)) / prev.bar_beats
+            cur_beat = Fraction(cur.beat).limit_denominator(1 << 20)
+            bars = (cur_beat - anchor[-1]) / prev.bar_beats
             if bars.denominator != 1:
                 raise ScoreError(f"meter change to {cur} at beat {cur.beat:g} is not on a bar line "
                                  f"of the {prev} before it")
             first_bar.append(first_bar[-1] + int(bars))
+            anchor.append(cur_beat)
         self.changes: tuple[MeterChange, ...] = tuple(items)
         self._first_bar = tuple(first_bar)
+        self._anchor = (pickup,) + tuple(c.beat for c in items[1:])
+        self.pickup = pickup
 
     def meter_at(self, beat: float) -> MeterChange:
         """The meter in force at ``beat``."""
         i = bisect.bisect_right([c.beat for c in self.changes], beat + 1e-9) - 1
         return self.changes[max(i, 0)]
 
+    @property
+    def first_bar(self) -> int:
+        """Number of the first bar: 0 with a pickup, else 1."""
+        return 0 if self.pickup else 1
+
     def bar_start(self, bar: int) -> float:
-        """Beat at which 1-based ``bar`` begins."""
-        if bar < 1:
-            raise ScoreError(f"bar numbers start at 1, got {bar}")
+        """Beat at which ``bar`` begins (bar 0 is the pickup, when there is one)."""
+        if bar < self.first_bar:
+            raise ScoreError(f"bar numbers start at {self.first_bar}"
+                             + ("" if self.pickup else " (0 only with a pickup bar)")
+                             + f", got {bar}")
+        if bar == 0:
+            return 0.0
         i = bisect.bisect_right(self._first_bar, bar) - 1
         c = self.changes[i]
-        return c.beat + float((bar - self._first_bar[i]) * c.bar_beats)
+        return self._anchor[i] + float((bar - self._first_bar[i]) * c.bar_beats)
 
     def bar_at(self, beat: float) -> int:
-        """1-based bar containing ``beat``."""
+        """Bar containing ``beat`` (0 inside a pickup bar, else 1-based)."""
+        if self.pickup and beat < self.pickup - 1e-9:
+            return 0
         i = bisect.bisect_right([c.beat for c in self.changes], beat + 1e-9) - 1
-        c = self.changes[max(i, 0)]
-        return self._first_bar[max(i, 0)] + int(math.floor((beat - c.beat) / float(c.bar_beats) + 1e-9))
+        i = max(i, 0)
+        c = self.changes[i]
+        return self._first_bar[i] + int(math.floor((beat - self._anchor[i]) / float(c.bar_beats)
+                                                   + 1e-9))
 
     def __eq__(self, other):
-        return isinstance(other, MeterMap) and self.changes == other.changes
+        return (isinstance(other, MeterMap) and self.changes == other.changes
+                and self.pickup == other.pickup)
 
     def __hash__(self):
-        return hash(self.changes)
+        return hash((self.changes, self.pickup))
 
     def __repr__(self):
-        return "MeterMap([" + ", ".join(f"{c} @ {c.beat:g}" for c in self.changes) + "])"
+        inner = ", ".join(f"{c} @ {c.beat:g}" for c in self.changes)
+        return f"MeterMap([{inner}]" + (f", pickup={self.pickup:g})" if self.pickup else ")")
 
 
 _MODES = ("major", "minor", "ionian", "dorian", "phrygian", "lydian", "mixolydian",
@@ -564,7 +601,10 @@ class Score:
 
     @property
     def bar_count(self) -> int:
-        """Number of bars touched by the notes (0 for an empty score)."""
+        """Number of the last bar touched by the notes (0 for an empty score).
+
+        With a pickup (bar 0) that is one less than the number of bars.
+        """
         end = self.end_beat
         if end <= 0:
             return 0
@@ -612,8 +652,9 @@ class Score:
         ScoreError
             If the range is empty or starts before bar 1.
         """
-        if first_bar < 1 or last_bar < first_bar:
-            raise ScoreError(f"bad bar range {first_bar}..{last_bar} (bars start at 1; "
+        lowest = self.meters.first_bar
+        if first_bar < lowest or last_bar < first_bar:
+            raise ScoreError(f"bad bar range {first_bar}..{last_bar} (bars start at {lowest}; "
                              "the last must not come before the first)")
         a = self.meters.bar_start(first_bar)
         b = self.meters.bar_start(last_bar + 1)
@@ -638,7 +679,8 @@ class Score:
         meter0 = self.meters.meter_at(a)
         meters = MeterMap([MeterChange(0.0, meter0.numerator, meter0.denominator)]
                           + [replace(c, beat=c.beat - a) for c in self.meters.changes
-                             if a < c.beat < b])
+                             if a < c.beat < b],
+                          pickup=self.meters.pickup if first_bar == 0 else 0.0)
         key0 = self.key_at(a)
         keys = ([replace(key0, beat=0.0)] if key0 else []) + [
             replace(k, beat=k.beat - a) for k in self.keys if a < k.beat < b]

@@ -62,7 +62,7 @@ BASIC_PRESETS = ("sine", "saw", "square", "triangle")
 
 _TOP_KEYS = ("score", "provenance", "tempo", "meter", "key", "parts", "master")
 _SCORE_KEYS = ("title", "composer", "arranger", "seed", "tempo", "tempo_ramp", "meter", "key",
-               "description", "tuning")
+               "description", "tuning", "pickup")
 _TEMPO_KEYS = ("bar", "beat", "at_beat", "bpm", "ramp")
 _METER_KEYS = ("bar", "meter")
 _KEY_KEYS = ("bar", "beat", "at_beat", "key")
@@ -295,13 +295,23 @@ def _beat_of(ck: _Checker, meters: MeterMap, entry: dict, path, nth: int, what: 
         return ck.number(entry["at_beat"], path, "at_beat", nth, low=0, high=MAX_BEATS)
     if "bar" not in entry:
         raise ck.error(f"a {what} change needs a bar (or at_beat)", path, None, nth)
-    bar = ck.integer(entry["bar"], path, "bar", nth, low=1)
+    bar = ck.integer(entry["bar"], path, "bar", nth, low=meters.first_bar)
     if bar > MAX_BEATS:
         raise ck.error(f"bar {bar} is impossibly far", path, "bar", nth)
     start = meters.bar_start(bar)
     if "beat" not in entry:
         return start
     meter = meters.meter_at(start)
+    if bar == 0:
+        # the pickup holds the last beats of a full bar: in 4/4 with a
+        # one-beat pickup, bar 0 is beat 4
+        unit = 4.0 / meter.denominator
+        first = meter.numerator + 1 - meters.pickup / unit
+        beat = ck.number(entry["beat"], path, "beat", nth, low=1)
+        if not first - 1e-9 <= beat < meter.numerator + 1:
+            raise ck.error(f"beat {beat:g} is not in the pickup bar (bar 0 holds beats "
+                           f"{first:g}..{meter.numerator} of a {meter} bar)", path, "beat", nth)
+        return max(0.0, (beat - first) * unit)
     beat = ck.number(entry["beat"], path, "beat", nth, low=1)
     if beat >= meter.numerator + 1:
         raise ck.error(f"beat {beat:g} is past the end of bar {bar} (a {meter} bar has beats "
@@ -439,7 +449,8 @@ def parse_part_table(table: Mapping[str, Any], *, name: str, score_context: Scor
     meters = score_context.meters
     if "notes" in table:
         text = ck.string(table["notes"], path, "notes")
-        first_bar = ck.integer(table.get("bar", 1), path, "bar", low=1)
+        first_bar = ck.integer(table.get("bar", meters.first_bar), path, "bar",
+                               low=meters.first_bar)
         if first_bar > MAX_BEATS:
             raise ck.error(f"bar {first_bar} is impossibly far", path, "bar")
         written = parse_notation(text, meters=meters, start_beat=meters.bar_start(first_bar),
@@ -603,6 +614,13 @@ def parse_score_toml(text: str, source: str = "<string>", *, default_title: str 
     except ScoreError as e:
         raise ck.error(e.message, sp, "meter") from None
     meter_changes = [MeterChange(0.0, num, den)]
+    pickup = Fraction(0)
+    if "pickup" in head:
+        units = ck.number(head["pickup"], sp, "pickup", low=0, low_open=True)
+        if units >= num:
+            raise ck.error(f"a pickup bar is shorter than a bar: 0 < pickup < {num} "
+                           f"(beats of the {num}/{den} meter), got {units:g}", sp, "pickup")
+        pickup = Fraction(units).limit_denominator(1 << 20) * Fraction(4, den)
     meter_entries = _array_of_tables(ck, data.get("meter", []), "meter")
     seen_bars = {1: "score.meter"}
     # place each change at the bar line computed from the meters before it
@@ -625,12 +643,12 @@ def parse_score_toml(text: str, source: str = "<string>", *, default_title: str 
             raise ck.error(e.message, mp, "meter", i) from None
         order.append((bar, mnum, mden))
     order.sort()
-    beat, prev_bar, prev_len = Fraction(0), 1, Fraction(4 * num, den)
+    beat, prev_bar, prev_len = pickup, 1, Fraction(4 * num, den)
     for bar, mnum, mden in order:
         beat += (bar - prev_bar) * prev_len
         meter_changes.append(MeterChange(float(beat), mnum, mden))
         prev_bar, prev_len = bar, Fraction(4 * mnum, mden)
-    meters = MeterMap(meter_changes)
+    meters = MeterMap(meter_changes, pickup=float(pickup))
 
     # -- tempo
     bpm0 = ck.number(head.get("tempo", 120.0), sp, "tempo", low=0, low_open=True, high=10000)
@@ -862,6 +880,9 @@ def dump_score_toml(score: Score) -> str:
     if score.tempo.changes[0].ramp != "step":
         lines.append(f"tempo_ramp = {_toml_string(score.tempo.changes[0].ramp)}")
     lines.append(f"meter = {_toml_string(str(score.meters.changes[0]))}")
+    if score.meters.pickup:
+        units = score.meters.pickup * score.meters.changes[0].denominator / 4
+        lines.append(f"pickup = {_toml_value(float(units))}")
     first_key = score.keys[0] if score.keys and score.keys[0].beat == 0 else None
     if first_key is not None:
         lines.append(f"key = {_toml_string(str(first_key))}")

@@ -181,7 +181,7 @@ def test_compressed_mxl(tmp_path, container):
     assert score.title == "piece"
 
 
-def test_pickup_measure_meter_change_off_the_bar_grid_is_reported():
+def test_pickup_measure_is_bar_0_and_later_meter_changes_stay_on_its_grid():
     pickup = (ATTR + n("G", 4, 2))                                    # 1-beat anacrusis
     m1 = n("C", 5, 8)
     m2 = ('<attributes><time><beats>3</beats><beat-type>4</beat-type></time></attributes>'
@@ -190,7 +190,11 @@ def test_pickup_measure_meter_change_off_the_bar_grid_is_reported():
                                            f'{pickup}</measure><measure>{m1}</measure>'
                                            f'<measure>{m2}</measure></part>'))
     assert [x.start for x in score.parts[0].notes] == [0.0, 1.0, 5.0]
-    assert any("time signature 3/4 at beat 5 dropped" in m for m in msgs)
+    # the short first measure is a pickup (bar 0), so the 3/4 at beat 5 starts
+    # bar 2 on the bar grid and is kept (it used to be dropped as off the grid)
+    assert score.meters.pickup == 1.0
+    assert [(c.beat, str(c)) for c in score.meters.changes] == [(0.0, "4/4"), (5.0, "3/4")]
+    assert not any("dropped" in m for m in msgs)
 
 
 @pytest.mark.parametrize("data, match", [

@@ -70,20 +70,37 @@ class _ChannelState:
     pan: int | None = None
 
 
-def build_meter_map(changes: list[MeterChange], warn: list[str]) -> MeterMap:
-    """A MeterMap of ``changes``, dropping (with a message) those off the bar line."""
+def build_meter_map(changes: list[MeterChange], warn: list[str],
+                    pickup: float = 0.0) -> MeterMap:
+    """A MeterMap of ``changes``, dropping (with a message) those off the bar line.
+
+    A first bar in a meter of its own, shorter than the meter that follows
+    it and lasting one bar (a 1/4 bar before 3/4: how notation programs
+    export an anacrusis), is read as a **pickup** (bar 0) of the meter that
+    follows.  ``pickup`` (beats) gives one explicitly instead.
+    """
     kept: list[MeterChange] = []
     by_beat: dict[float, MeterChange] = {}
     for c in changes:
         by_beat[c.beat] = c            # last one at a beat wins
-    for c in sorted(by_beat.values(), key=lambda c: c.beat):
+    ordered = sorted(by_beat.values(), key=lambda c: c.beat)
+    if (not pickup and len(ordered) >= 2 and ordered[0].beat == 0.0
+            and ordered[1].beat == float(ordered[0].bar_beats)
+            and ordered[0].bar_beats < ordered[1].bar_beats):
+        pickup = ordered[1].beat
+        ordered = [MeterChange(0.0, ordered[1].numerator, ordered[1].denominator)] + ordered[2:]
+    for c in ordered:
         try:
-            MeterMap(kept + [c])
+            MeterMap(kept + [c], pickup=pickup)
         except ScoreError as e:
             warn.append(f"time signature {c} at beat {c.beat:g} dropped: {e}")
             continue
         kept.append(c)
-    return MeterMap(kept)
+    try:
+        return MeterMap(kept, pickup=pickup)
+    except ScoreError as e:
+        warn.append(f"pickup bar of {pickup:g} beats dropped: {e}")
+        return MeterMap(kept)
 
 
 def _tempo_map(rep: RepairResult, offsets: list[int], warn: list[str]) -> TempoMap:

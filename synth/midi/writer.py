@@ -136,10 +136,9 @@ def score_to_midifile(score: Score, *, ticks_per_beat: int = 960,
     add(conductor, 0, 0, mido.MetaMessage("track_name", name=score.title))
     for tick, us in tempo_events(score.tempo, tpb, warn):
         add(conductor, tick, 0, mido.MetaMessage("set_tempo", tempo=us))
-    for m in score.meters.changes:
-        add(conductor, _ticks(m.beat, tpb), 0,
-            mido.MetaMessage("time_signature", numerator=m.numerator,
-                             denominator=m.denominator))
+    for tick, num, den in time_signatures(score.meters, tpb):
+        add(conductor, tick, 0,
+            mido.MetaMessage("time_signature", numerator=num, denominator=den))
     for k in score.keys:
         if k.mode not in ("major", "minor"):
             warn.append(f"key {k} at beat {k.beat:g}: MIDI has only major and minor; "
@@ -237,6 +236,28 @@ def score_to_midifile(score: Score, *, ticks_per_beat: int = 960,
                 add(events, end, 1, mido.Message("note_off", channel=c, note=key, velocity=0))
         mf.tracks.append(_to_track(events))
     return mf
+
+
+def time_signatures(meters, tpb: int) -> list[tuple[int, int, int]]:
+    """``(tick, numerator, denominator)`` of the meter map.
+
+    A pickup bar (bar 0) is written as a bar in a time signature of its own
+    length (a one-beat pickup in 3/4 is a 1/4 bar), followed by the first
+    meter at the end of the pickup, as notation programs export an anacrusis;
+    :func:`synth.midi.reader.build_meter_map` reads that back as a pickup.
+    """
+    out = []
+    changes = meters.changes
+    if meters.pickup:
+        first = changes[0]
+        den = first.denominator
+        while (meters.pickup * den / 4) != round(meters.pickup * den / 4) and den < 64:
+            den *= 2
+        out.append((0, max(1, round(meters.pickup * den / 4)), den))
+        out.append((_ticks(meters.pickup, tpb), first.numerator, first.denominator))
+        changes = changes[1:]
+    out += [(_ticks(m.beat, tpb), m.numerator, m.denominator) for m in changes]
+    return out
 
 
 def _mix_messages(part) -> list[tuple[int, int]]:
