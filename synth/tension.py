@@ -571,40 +571,8 @@ def coefficient_of_variation(values) -> float:
 
 
 def measured_windows(score, window_bars: int = 8):
-    """``(first_bars, values)``: the normalised roughness of ``score`` per window.
-
-    Uses :func:`synth.analysis.windowed_roughness` (loudness-independent
-    roughness) when the analysis offers it, else the per-bar means of
-    :func:`synth.analysis.roughness_timeline` divided by the squared sum of
-    the energy of the sounding partials (about the same normalisation, computed here).
-    """
-    from . import analysis
-    if hasattr(analysis, "windowed_roughness"):
-        w = analysis.windowed_roughness(score, window_bars=window_bars)
-        return np.asarray(w.first_bars, dtype=int), np.asarray(w.values, dtype=np.float64)
-    per_bar = _normalised_bar_roughness(score)
-    firsts = np.arange(1, len(per_bar) + 1, window_bars)
-    vals = np.array([per_bar[f - 1:f - 1 + window_bars].mean() for f in firsts])
-    return firsts, vals
-
-
-def _normalised_bar_roughness(score) -> np.ndarray:
-    """Fallback: roughness / (sum of squared sounding partial amplitudes), mean per bar."""
-    from .analysis import roughness as R
-    from .patch import preset_partials
-    tl = R.roughness_timeline(score, partials_for=preset_partials)
-    starts, ends, _, _, pamps = R._note_table(score, preset_partials)
-    bounds = tl.beats
-    if starts.size == 0:
-        return np.zeros(score.bar_count)
-    total = (pamps ** 2).sum(axis=1)
-    delta = np.zeros(len(bounds) + 1)
-    np.add.at(delta, np.searchsorted(bounds, starts), total)
-    np.add.at(delta, np.searchsorted(bounds, ends), -total)
-    amp = np.cumsum(delta)[:len(bounds) - 1]
-    norm = np.where(amp > 1e-12, tl.values / np.maximum(amp, 1e-12), 0.0)
-    integral = np.concatenate([[0.0], np.cumsum(norm * np.diff(bounds))])
-    n = score.bar_count
-    edges = np.array([score.meters.bar_start(b) for b in range(1, n + 2)])
-    at = np.interp(edges, bounds, integral)
-    return np.diff(at) / np.maximum(np.diff(edges), 1e-12)
+    """``(first_bars, values)``: the normalised roughness of ``score`` per window
+    (:func:`synth.analysis.windowed_roughness`, loudness-independent)."""
+    from .analysis import windowed_roughness
+    w = windowed_roughness(score, window_bars=window_bars)
+    return np.asarray(w.first_bars, dtype=int), np.asarray(w.values, dtype=np.float64)
