@@ -23,12 +23,17 @@ Rules
 * Tempo: ``<sound tempo>`` (in a direction or the measure); meter and key
   come from ``<attributes>`` (of the first part that has them).
 * Velocity: the note's ``dynamics`` attribute (percent of 90), else the last
-  dynamic mark (``pp`` .. ``ff``) or ``<sound dynamics>``, else 80.
+  dynamic mark (``pp`` .. ``ff``) or ``<sound dynamics>``, else 80; a
+  ``<wedge>`` hairpin spreads the notes evenly up to the next dynamic mark;
+  ``<articulations>`` (staccato, accent, ...) act as in the notation
+  (:data:`synth.notation.ARTICULATIONS`).
+* Tempo also from ``<metronome>`` marks and tempo words (:data:`TEMPO_WORDS`)
+  when a direction has no ``<sound tempo>``.
 * Presets: ``<midi-program>`` through the GM table of :mod:`synth.midi.gm`;
   ``<midi-channel>10</midi-channel>`` or unpitched notes make a ``drums``
   part (the drum key comes from ``<midi-unpitched>``).
-* Not expanded: repeats, endings, da capo (the notes are read once, as
-  written).
+* Repeats, endings (voltas), D.C., D.S., Coda and Fine are expanded: the
+  measures are read in the order they are played (:func:`playback_order`).
 
 Bounded: files (or the XML inside an ``.mxl``) above :data:`MAX_XML_BYTES`
 are refused, and a document declaring entities is refused (no entity
@@ -49,10 +54,12 @@ from .errors import ScoreError, SynthWarning
 from .files import read_bytes
 from .midi import gm
 from .midi.reader import build_meter_map
+from .notation import ARTICULATIONS
 from .score import KeyChange, MeterChange, Metadata, Note, Part, Score, TempoMap
 from .units import PITCH_CLASSES
 
-__all__ = ["MAX_XML_BYTES", "MAX_NOTES", "read_musicxml", "read_musicxml_report"]
+__all__ = ["MAX_XML_BYTES", "MAX_NOTES", "TEMPO_WORDS", "read_musicxml", "read_musicxml_report",
+           "playback_order"]
 
 #: Largest MusicXML document accepted (bytes, after unzipping).
 MAX_XML_BYTES = 64 * 1024 * 1024
@@ -212,13 +219,17 @@ def _read(data: bytes, source: str | None) -> tuple[Score, list[str]]:
     used: set[str] = set()
     total = 0
     pickup = None
+    order = playback_order(part_elems[0][1]) if part_elems else []
     for pid, measures in part_elems:
+        written = measures
+        measures = [measures[i] for i in order if i < len(measures)]
         pinfo = info.get(pid, {"name": pid or "part", "program": None, "channel": None,
                                "unpitched": {}})
         notes, unpitched_seen, first_len = _read_part(pid, pinfo, measures, tempos, meters,
                                                       keys, warn, meter_part, key_part)
-        if pickup is None and measures:
+        if pickup is None and measures and order and order[0] == 0:
             pickup = first_len
+        del written
         if meters and meter_part is None:
             meter_part = pid
         if keys and key_part is None:
@@ -302,6 +313,25 @@ def _read_part(pid, pinfo, measures, tempos, meters, keys, warn, meter_part, key
     take_meter = meter_part in (None, pid)
     take_key = key_part in (None, pid)
     first_len = None
+    # an open hairpin: [direction (+1/-1), velocity at its start, indices of its notes, where]
+    hairpin: list | None = None
+
+    def set_dynamic(value: int, where: str) -> int:
+        nonlocal hairpin
+        if hairpin is not None:
+            direction, v0, idx, _ = hairpin
+            if idx and (value - v0) * direction > 0:
+                last = len(idx) - 1
+                for k, group in enumerate(idx):
+                    for i in group:
+                        notes[i][3] = (value if last == 0
+                                       else int(round(v0 + (value - v0) * k / last)))
+            elif idx:
+                warn.append(f"{where}: a {'crescendo' if direction > 0 else 'diminuendo'} "
+                            f"ends on a dynamic that goes the other way; velocities unchanged")
+            hairpin = None
+        return value
+
     for mi, measure in enumerate(measures):
         where = f"part {pid!r} measure {measure.get('number', mi + 1)}"
         pos = measure_start
@@ -333,12 +363,24 @@ def _read_part(pid, pinfo, measures, tempos, meters, keys, warn, meter_part, key
                     else:
                         warn.append(f"{where}: key (fifths {fifths}, mode {mode!r}) dropped")
             elif tag == "direction":
-                for snd in el.findall("sound"):
-                    velocity = _sound(snd, pos, tempos, velocity, where)
+                offset = _text(el, "offset")
+                at = pos + (_number(offset, "direction offset", where, Fraction) / divisions
+                            if offset else 0)
+                sounds = el.findall("sound")
+                for snd in sounds:
+                    velocity = _sound(snd, at, tempos, velocity, where)
+                if not any(snd.get("tempo") for snd in sounds):
+                    bpm = _tempo_words(el, where)
+                    if bpm:
+                        tempos[at] = bpm
                 for dyn in el.findall("direction-type/dynamics"):
                     for mark in dyn:
                         if mark.tag in _DYNAMICS:
-                            velocity = _DYNAMICS[mark.tag]
+                            velocity = set_dynamic(_DYNAMICS[mark.tag], where)
+                for wedge in el.findall("direction-type/wedge"):
+                    kind = wedge.get("type")
+                    if kind in ("crescendo", "diminuendo"):
+                        hairpin = [1 if kind == "crescendo" else -1, velocity, [], where]
             elif tag == "sound":
                 velocity = _sound(el, pos, tempos, velocity, where)
             elif tag in ("backup", "forward"):
@@ -370,22 +412,209 @@ def _read_part(pid, pinfo, measures, tempos, meters, keys, warn, meter_part, key
                 if el.get("dynamics"):
                     pct = _number(el.get("dynamics"), "note dynamics", where)
                     vel = max(1, min(127, round(90 * pct / 100)))
+                marks = [_ARTICULATION_TAGS[a.tag] for a in el.findall("notations/articulations/*")
+                         if a.tag in _ARTICULATION_TAGS]
+                if marks:
+                    vel = min(127, vel + sum(ARTICULATIONS[m][2] for m in marks))
                 voice = _text(el, "voice", "1")
                 ties = {t.get("type") for t in el.findall("tie")} | \
                     {t.get("type") for t in el.findall("notations/tied")}
                 tie_key = (voice, pitch)
                 idx = open_ties.pop(tie_key, None) if "stop" in ties else None
+                factor = Fraction(min((ARTICULATIONS[m][1] for m in marks), default=1.0))
                 if idx is not None and notes[idx][0] + notes[idx][1] == start:
                     notes[idx][1] += length
+                    notes[idx][5] = factor
                 else:
                     idx = len(notes)
-                    notes.append([start, length, pitch, vel, unpitched])
+                    notes.append([start, length, pitch, vel, unpitched, factor])
+                    if hairpin is not None:     # a chord is one step of the hairpin
+                        if el.find("chord") is not None and hairpin[2]:
+                            hairpin[2][-1].append(idx)
+                        else:
+                            hairpin[2].append([idx])
                 if "start" in ties:
                     open_ties[tie_key] = idx
         if first_len is None:
             first_len = furthest - measure_start
         measure_start = furthest
+    if hairpin is not None and hairpin[2]:
+        warn.append(f"{hairpin[3]}: a {'crescendo' if hairpin[0] > 0 else 'diminuendo'} "
+                    "never reaches a dynamic mark; velocities unchanged")
+    for n in notes:          # articulations: the sounding length (staccato, ...)
+        n[1] = n[1] * n.pop()
     return notes, unpitched_seen, first_len
+
+
+#: MusicXML articulation elements -> the notation's marks (``ARTICULATIONS``).
+_ARTICULATION_TAGS = {"staccato": ".", "staccatissimo": "!", "spiccato": "!", "accent": ">",
+                      "strong-accent": "^", "tenuto": "-"}
+
+#: Tempo words (lower case, first word) -> quarter notes per minute, when a
+#: direction gives no ``<sound tempo>`` and no metronome mark.
+TEMPO_WORDS = {"grave": 40, "largo": 50, "lento": 55, "larghetto": 63, "adagio": 70,
+               "andante": 90, "andantino": 96, "moderato": 110, "allegretto": 116,
+               "allegro": 132, "vivace": 156, "presto": 180, "prestissimo": 200}
+_BEAT_UNITS = {"whole": 4, "half": 2, "quarter": 1, "eighth": Fraction(1, 2),
+               "16th": Fraction(1, 4), "32nd": Fraction(1, 8)}
+
+
+def _tempo_words(el: ET.Element, where: str) -> float | None:
+    """Quarter-note bpm of a direction's metronome mark or tempo word, if any."""
+    met = el.find("direction-type/metronome")
+    if met is not None and _text(met, "per-minute"):
+        try:
+            per_minute = float(_text(met, "per-minute").split()[0])
+        except (ValueError, IndexError):
+            per_minute = None
+        unit = _BEAT_UNITS.get(_text(met, "beat-unit", "quarter"))
+        if per_minute and unit and 0 < per_minute <= 10000:
+            if met.find("beat-unit-dot") is not None:
+                unit = unit * Fraction(3, 2)
+            return float(per_minute * unit)
+    for words in el.findall("direction-type/words"):
+        first = (words.text or "").strip().lower().split()
+        if first and first[0].strip(".,;:") in TEMPO_WORDS:
+            return float(TEMPO_WORDS[first[0].strip(".,;:")])
+    return None
+
+
+class _Marks:
+    """What one measure says about the playback order."""
+
+    __slots__ = ("forward", "backward", "times", "ending", "ending_stop", "segno", "coda",
+                 "tocoda", "dacapo", "dalsegno", "fine")
+
+    def __init__(self, measure: ET.Element):
+        self.forward = self.backward = self.segno = self.coda = self.tocoda = False
+        self.dacapo = self.dalsegno = self.fine = False
+        self.times = 2
+        self.ending: set[int] | None = None
+        self.ending_stop = False
+        for bl in measure.findall("barline"):
+            r = bl.find("repeat")
+            if r is not None:
+                if r.get("direction") == "forward":
+                    self.forward = True
+                elif r.get("direction") == "backward":
+                    self.backward = True
+                    try:
+                        self.times = max(1, min(100, int(r.get("times", "2"))))
+                    except ValueError:
+                        self.times = 2
+            e = bl.find("ending")
+            if e is not None:
+                numbers = {int(x) for x in
+                           (e.get("number") or "").replace(",", " ").replace(".", " ").split()
+                           if x.isdigit()}
+                if e.get("type") == "start":
+                    self.ending = numbers or {1}
+                elif e.get("type") in ("stop", "discontinue"):
+                    self.ending_stop = True
+        sounds = measure.findall("sound") + measure.findall("direction/sound")
+        for snd in sounds:
+            self.segno |= snd.get("segno") is not None
+            self.coda |= snd.get("coda") is not None
+            self.tocoda |= snd.get("tocoda") is not None
+            self.dacapo |= snd.get("dacapo") == "yes"
+            self.dalsegno |= snd.get("dalsegno") is not None
+            self.fine |= snd.get("fine") is not None
+        self.segno |= measure.find("direction/direction-type/segno") is not None
+        self._words_marks(measure, sounds)
+
+    def _words_marks(self, measure, sounds):
+        """Playback words (D.C., D.S., Fine, To Coda) when no <sound> says it."""
+        if any(snd.attrib.keys() & {"dacapo", "dalsegno", "fine", "tocoda"} for snd in sounds):
+            return []
+        found = []
+        for w in measure.findall("direction/direction-type/words"):
+            t = " ".join((w.text or "").lower().split())
+            if t.startswith(("d.c.", "da capo")):
+                self.dacapo = True
+            elif t.startswith(("d.s.", "dal segno")):
+                self.dalsegno = True
+            elif t == "fine":
+                self.fine = True
+            elif t.startswith("to coda"):
+                self.tocoda = True
+            else:
+                continue
+            found.append(t)
+        return found
+
+
+def playback_order(measures: list[ET.Element]) -> list[int]:
+    """Indices of ``measures`` in the order they are played.
+
+    Expands repeats (``<repeat direction="forward|backward" times>``; a
+    backward repeat without a forward one goes back to the start or to the
+    end of the previous repeat), first/second/... endings (``<ending
+    number="1, 2">``: on pass *k* an ending whose numbers lack *k* is
+    skipped), and the jumps: ``<sound dacapo="yes">`` (D.C.), ``dalsegno``
+    (D.S., back to the measure with ``segno``), ``fine`` and ``tocoda`` (to
+    the measure with ``coda``), which count only after a D.C. or D.S., as
+    usual.  After a jump repeats are not taken again and an ending that
+    leads back into its repeat is skipped (the last ending is played).  Words
+    (``D.C. al Fine``, ``D.S. al Coda``, ``Fine``, ``To Coda``) stand for the
+    sound attributes when a measure has none.
+    """
+    n = len(measures)
+    marks = [_Marks(m) for m in measures]
+    group = [None] * n                     # ending id of each measure
+    leads_back: dict[int, bool] = {}       # ending id -> ends with a backward repeat
+    current, gid = None, 0
+    for i, m in enumerate(marks):
+        if m.ending is not None:
+            gid += 1
+            current = gid
+            leads_back[current] = False
+        group[i] = current
+        if current is not None and m.backward:
+            leads_back[current] = True
+        if m.ending_stop:
+            current = None
+    segno = next((i for i, m in enumerate(marks) if m.segno), 0)
+    order: list[int] = []
+    i, repeat_start, passes, cur_pass = 0, 0, {}, 1
+    jumped, used = False, set()
+    cap = 64 * n + 64
+    while i < n and len(order) < cap:
+        m = marks[i]
+        if m.forward and repeat_start != i:
+            repeat_start, cur_pass = i, 1
+        g = group[i]
+        if g is not None and (i == 0 or group[i - 1] != g):
+            numbers = next(marks[j].ending for j in range(i, n) if group[j] == g
+                           and marks[j].ending is not None)
+            skip = leads_back[g] if jumped else cur_pass not in numbers
+            if skip:
+                while i < n and group[i] == g:
+                    i += 1
+                continue
+        order.append(i)
+        if jumped and m.fine:
+            break
+        if jumped and m.tocoda:
+            target = next((j for j in range(i + 1, n) if marks[j].coda), None)
+            if target is not None:
+                i = target
+                continue
+        if m.backward and not jumped:
+            count = passes.get(i, 1)
+            if count < m.times:
+                passes[i] = count + 1
+                cur_pass = count + 1
+                i = repeat_start
+                continue
+            passes[i] = 1
+            repeat_start, cur_pass = i + 1, 1 if g is None else cur_pass
+        if (m.dacapo or m.dalsegno) and i not in used:
+            used.add(i)
+            jumped = True
+            i = 0 if m.dacapo else segno
+            continue
+        i += 1
+    return order
 
 
 def _sound(snd: ET.Element, pos: Fraction, tempos, velocity: int, where: str) -> int:

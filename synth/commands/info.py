@@ -20,6 +20,25 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
+def position(score, beat: float) -> tuple[int, float]:
+    """``(bar, beat in the bar)`` of an absolute beat; the beat is 1-based and
+    counted in the meter's unit (its denominator), as score files write it.
+    In a pickup bar (bar 0) it counts the last beats of a full bar."""
+    meters = score.meters
+    bar = meters.bar_at(beat)
+    meter = meters.meter_at(beat)
+    unit = 4.0 / meter.denominator
+    start = meters.bar_start(bar)
+    if bar == 0:
+        start -= float(meter.bar_beats) - meters.pickup
+    return bar, round((beat - start) / unit + 1.0, 6)
+
+
+def _at(entry: dict) -> str:
+    where = f"bar {entry['bar']}"
+    return where if entry["bar_beat"] == 1 and entry["bar"] else f"{where} beat {entry['bar_beat']:g}"
+
+
 def describe(score) -> dict:
     """A JSON-ready summary of ``score``."""
     md = score.metadata
@@ -37,12 +56,13 @@ def describe(score) -> dict:
         "duration_seconds": round(score.duration_seconds, 3),
         "beats": round(score.end_beat, 6), "bars": score.bar_count,
         "notes": score.note_count,
-        "tempo": [{"beat": c.beat, "bar": score.meters.bar_at(c.beat), "bpm": c.bpm}
+        "tempo": [{"beat": c.beat, "bar": position(score, c.beat)[0],
+                   "bar_beat": position(score, c.beat)[1], "bpm": c.bpm, "ramp": c.ramp}
                   for c in score.tempo.changes],
         "meter": [{"beat": c.beat, "bar": score.meters.bar_at(c.beat), "meter": str(c)}
                   for c in score.meters.changes],
-        "key": [{"beat": k.beat, "bar": score.meters.bar_at(k.beat), "key": str(k)}
-                for k in score.keys],
+        "key": [{"beat": k.beat, "bar": position(score, k.beat)[0],
+                 "bar_beat": position(score, k.beat)[1], "key": str(k)} for k in score.keys],
         "parts": parts,
         "provenance": dict(md.provenance),
     }
@@ -62,10 +82,12 @@ def run(args) -> int:
         print(info["description"].strip())
     print(f"duration  {int(minutes)}:{seconds:05.2f} ({info['bars']} bars, {info['notes']} notes), "
           f"seed {info['seed']}")
-    print("tempo     " + ", ".join(f"{t['bpm']:g} bpm @ bar {t['bar']}" for t in info["tempo"]))
+    print("tempo     " + ", ".join(
+        f"{t['bpm']:g} bpm @ {_at(t)}" + (f" ({t['ramp']} ramp to the next)" if t["ramp"] != "step"
+                                           else "") for t in info["tempo"]))
     print("meter     " + ", ".join(f"{m['meter']} @ bar {m['bar']}" for m in info["meter"]))
     if info["key"]:
-        print("key       " + ", ".join(f"{k['key']} @ bar {k['bar']}" for k in info["key"]))
+        print("key       " + ", ".join(f"{k['key']} @ {_at(k)}" for k in info["key"]))
     print("parts")
     width = max(len(p["name"]) for p in info["parts"]) if info["parts"] else 4
     for p in info["parts"]:
