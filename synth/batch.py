@@ -19,8 +19,8 @@ with a JSON Lines *manifest* that gets one line per finished item.
 Guarantees
 ----------
 * **Idempotent**: an item is skipped when a manifest in the output folder has
-  its record (same input and source hashes, seed, variation, options and
-  synth version) and every output file listed there still has its SHA-256.
+  its record (same name, input and source hashes, seed, variation, options
+  and synth version) and every output file listed there still has its SHA-256.
 * **Resumable**: outputs are written to a temporary file and renamed into
   place (:func:`synth.render.render_to_file`, :func:`synth.audio.atomic_output`);
   the manifest line is appended (one ``write``, then ``fsync``) only after
@@ -222,8 +222,12 @@ class Item:
         return f"{self.name}.stems"
 
     def key(self, version: str) -> str:
-        """What must match for a manifest record to stand for this item."""
-        return json.dumps([self.input.path, self.input.sha256, self.input.source_sha256,
+        """What must match for a manifest record to stand for this item.
+
+        The input's content (hash), not its path: the same file named by
+        another path (absolute, from another folder) is the same render.
+        """
+        return json.dumps([self.name, self.input.sha256, self.input.source_sha256,
                            self.seed, self.variation, self.options.as_dict(), version])
 
 
@@ -607,7 +611,7 @@ def read_manifest(path) -> list[dict]:
 
 
 def _record_key(rec: dict) -> str:
-    return json.dumps([rec.get("input"), rec.get("input_sha256"), rec.get("source_sha256"),
+    return json.dumps([rec.get("name"), rec.get("input_sha256"), rec.get("source_sha256"),
                        rec.get("seed"), rec.get("variation"), rec.get("options"),
                        rec.get("synth_version")])
 
@@ -856,7 +860,7 @@ def _run_pool(todo: list[Item], outdir: str, version: str, jobs: int, finished) 
         for it in todo:
             try:
                 record = render_item(it, outdir, version=version, jobs=render_jobs)
-            except (SynthError, OSError) as e:
+            except Exception as e:  # noqa: BLE001 - reported per item, as in the pool
                 finished(it, None, _error_text(e))
                 continue
             finished(it, record, None)

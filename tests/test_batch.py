@@ -210,6 +210,10 @@ def test_rerun_is_idempotent(inputs, reference, capsys):
     err = capsys.readouterr().err
     assert "6 items: 0 rendered, 6 already done, 0 failed" in err
     assert tree(reference, manifests=True) == before
+    # the same input by another path is the same render (records match on its hash)
+    assert cli("batch", inputs / "tinyarr.toml", "--seeds", "1:4", "--variations", "0:2",
+               "--stems", "--midi", "--sample-rate", SR, "-o", reference, "--quiet") == 0
+    assert tree(reference, manifests=True) == before
 
 
 def test_sigkill_then_rerun_renders_only_the_missing_items(inputs, tmp_path):
