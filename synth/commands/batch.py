@@ -17,12 +17,12 @@ from ._common import eprint
 HELP = """examples:
   synth batch arrangements/laurel-waltz-nightmare-march.toml --variations 0:10 -o march/
   synth batch piece.toml --seeds 1:1001 --sample-rate 22050 --stems --midi -o corpus/
-  synth batch renders.toml -o out/ --shard 3/8        # items 3, 11, 19, ... of renders.toml
+  synth batch --batch-file renders.toml -o out/ --shard 3/8   # items 3, 11, 19, ...
   synth batch piece.toml --seeds 0:100 -o out/ --scheduler tcp://10.0.0.5:8786
 
 ranges are Python-style: A:B is A up to but not including B (0:10 = 0..9);
 also N alone or a comma list (1,4,10:20).  Files are named INPUT-sSEED-vVARIATION.wav;
-each finished item appends one line to OUT/manifest.jsonl (or
+each finished item appends one line to DIR/manifest.jsonl (or
 manifest.shard-I-of-N.jsonl); a re-run renders only what is missing.
 See docs/batch.md."""
 
