@@ -26,7 +26,7 @@ Rules
   dynamic mark (``pp`` .. ``ff``) or ``<sound dynamics>``, else 80; a
   ``<wedge>`` hairpin spreads the notes evenly up to the next dynamic mark;
   ``<articulations>`` (staccato, accent, ...) act as in the notation
-  (:data:`synth.notation.ARTICULATIONS`).
+  (:data:`synth.notation.ARTICULATIONS`), and so do ``<slur>`` s (legato).
 * Tempo also from ``<metronome>`` marks and tempo words (:data:`TEMPO_WORDS`)
   when a direction has no ``<sound tempo>``.
 * Presets: ``<midi-program>`` through the GM table of :mod:`synth.midi.gm`;
@@ -54,7 +54,7 @@ from .errors import ScoreError, SynthWarning
 from .files import read_bytes
 from .midi import gm
 from .midi.reader import build_meter_map
-from .notation import ARTICULATIONS
+from .notation import ARTICULATIONS, LEGATO_OVERLAP
 from .score import KeyChange, MeterChange, Metadata, Note, Part, Score, TempoMap
 from .units import PITCH_CLASSES
 
@@ -315,6 +315,8 @@ def _read_part(pid, pinfo, measures, tempos, meters, keys, warn, meter_part, key
     first_len = None
     # an open hairpin: [direction (+1/-1), velocity at its start, indices of its notes, where]
     hairpin: list | None = None
+    slurs: set[str] = set()              # numbers of the slurs open in this part
+    slurred: set[int] = set()            # notes under a slur that goes on after them
 
     def set_dynamic(value: int, where: str) -> int:
         nonlocal hairpin
@@ -422,6 +424,11 @@ def _read_part(pid, pinfo, measures, tempos, meters, keys, warn, meter_part, key
                 tie_key = (voice, pitch)
                 idx = open_ties.pop(tie_key, None) if "stop" in ties else None
                 factor = Fraction(min((ARTICULATIONS[m][1] for m in marks), default=1.0))
+                for sl in el.findall("notations/slur"):
+                    if sl.get("type") == "start":
+                        slurs.add(sl.get("number", "1"))
+                    elif sl.get("type") == "stop":
+                        slurs.discard(sl.get("number", "1"))
                 if idx is not None and notes[idx][0] + notes[idx][1] == start:
                     notes[idx][1] += length
                     notes[idx][5] = factor
@@ -435,14 +442,23 @@ def _read_part(pid, pinfo, measures, tempos, meters, keys, warn, meter_part, key
                             hairpin[2].append([idx])
                 if "start" in ties:
                     open_ties[tie_key] = idx
+                if slurs:
+                    slurred.add(idx)
+                else:
+                    slurred.discard(idx)
         if first_len is None:
             first_len = furthest - measure_start
         measure_start = furthest
     if hairpin is not None and hairpin[2]:
         warn.append(f"{hairpin[3]}: a {'crescendo' if hairpin[0] > 0 else 'diminuendo'} "
                     "never reaches a dynamic mark; velocities unchanged")
-    for n in notes:          # articulations: the sounding length (staccato, ...)
-        n[1] = n[1] * n.pop()
+    starts = {n[0] for n in notes}
+    for i, n in enumerate(notes):  # articulations: the sounding length (staccato, ...)
+        factor = n.pop()
+        if i in slurred and n[0] + n[1] in starts:
+            n[1] = n[1] + LEGATO_OVERLAP     # legato: held into the next note, as `{ }` does
+        else:
+            n[1] = n[1] * factor
     return notes, unpitched_seen, first_len
 
 

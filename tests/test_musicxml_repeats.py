@@ -130,3 +130,13 @@ def test_info_prints_a_mid_bar_tempo_change_with_its_beat(tmp_path):
                          capture_output=True, text=True)
     tempo = json.loads(run.stdout)["tempo"]
     assert tempo[1] == {"beat": 4.5, "bar": 2, "bar_beat": 2.5, "bpm": 72.0, "ramp": "step"}
+
+
+def test_slurs_hold_each_note_into_the_next():
+    def q(step, slur=""):
+        notations = f"<notations><slur type=\"{slur}\" number=\"1\"/></notations>" if slur else ""
+        return (f"<note><pitch><step>{step}</step><octave>4</octave></pitch><duration>1</duration>"
+                f"<type>quarter</type>{notations}</note>")
+    score, _ = read_musicxml_report(doc(f'<measure number="1">{ATTR}{q("C", "start")}{q("D")}'
+                                        f'{q("E", "stop")}{q("F")}</measure>'))
+    assert [n.duration for n in score.parts[0].notes] == [1.0625, 1.0625, 1.0, 1.0]
