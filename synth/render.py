@@ -61,6 +61,12 @@ SR_MIN, SR_MAX = 22_050, 96_000
 DEFAULT_SR = 44_100
 DEFAULT_CHUNK = 1 << 16
 DEFAULT_MAX_SECONDS = 3600.0
+#: How long after its key is released a note still counts in the pre-scan
+#: of ``--master limit`` (:meth:`RenderPlan.prescan_peak`), in seconds.
+PRESCAN_RING_SECONDS = 0.25
+#: The pre-scan's power sum times this is its peak estimate (measured on the
+#: shipped pieces, see :meth:`RenderPlan.prescan_peak`).
+PRESCAN_CREST = 1.3
 #: A part without effects is summed in *lanes*: the notes that start in each
 #: stretch of this many samples (about 12 s at 44.1 kHz).  Lanes are the unit
 #: of work shared between ``--jobs`` processes; the part is the sum of its
@@ -88,12 +94,22 @@ class MasterSettings:
         oversampled) above the ceiling: then the gain stops at the ceiling and
         a :class:`~synth.errors.SynthWarning` says what loudness was reached.
         Takes precedence over ``normalize``.
+    limit : bool
+        The streaming master (``--master limit``): a fixed gain that puts
+        the peak estimated from the planned notes
+        (:meth:`RenderPlan.prescan_peak`) at the ceiling, then a true-peak
+        look-ahead limiter (:mod:`synth.dsp.limiter`, 5 ms look-ahead, 50 ms
+        hold) that keeps the true peak at or below the ceiling.  Needs no
+        pass over the whole mix, so the first block is out as soon as it is
+        rendered (``synth play``, ``-o -``).  Takes precedence over
+        ``normalize``; cannot be combined with ``loudness``.
     """
 
     ceiling_db: float = -1.0
     normalize: bool = True
     gain_db: float = 0.0
     loudness: float | None = None
+    limit: bool = False
 
     def __post_init__(self):
         if not (math.isfinite(self.ceiling_db) and -60.0 <= self.ceiling_db <= 0.0):
@@ -101,6 +117,9 @@ class MasterSettings:
         if self.loudness is not None and not (math.isfinite(self.loudness)
                                               and -70.0 <= self.loudness <= 0.0):
             raise RenderError(f"loudness target must be -70..0 LUFS, got {self.loudness!r}")
+        if self.limit and self.loudness is not None:
+            raise RenderError("a loudness target needs the whole mix: use it with the "
+                              "normalize master, not the streaming limit master")
 
     @property
     def ceiling(self) -> float:
@@ -204,6 +223,8 @@ class RenderPlan:
             raise RenderError(f"the render lasts {self.frames / self.sr:.1f} s with its release "
                               f"tails, more than the limit of {max_seconds:g} s")
         self.lanes = self._plan_lanes()
+        self._prescan: float | None = None
+        self.raw_peak = 0.0     # of the raw mix, once limited_chunks has run
 
     def _plan_part(self, part: Part, patch: Patch, chain: Chain, index: int) -> _PartPlan:
         sr, tempo = self.sr, self.score.tempo
@@ -266,6 +287,99 @@ class RenderPlan:
     @property
     def seconds(self) -> float:
         return self.frames / self.sr
+
+    def prescan_peak(self) -> float:
+        """The raw mix's peak estimated from the planned notes, without rendering the piece.
+
+        Each part plays one probe note (its median pitch, full velocity, a
+        gate of at most half a second) through a fresh copy of its pan, gain
+        and effects; a note's level is the probe's peak in each channel times
+        its velocity law.  The notes sounding at each onset (from the onset to
+        the end of the key-held gate plus :data:`PRESCAN_RING_SECONDS`, or
+        the end of the release if sooner) add by power, as unrelated partials
+        do, and the largest such sum in either channel, times
+        :data:`PRESCAN_CREST`, is the estimate.  It costs a few milliseconds
+        per part (the effects' share mostly); the look-ahead limiter of ``--master limit`` takes care of
+        the peaks the estimate misses.
+
+        Returns
+        -------
+        float
+            Linear peak estimate (> 0).
+        """
+        from .voice import render_note
+
+        sr, bpm0 = self.sr, self.score.tempo.changes[0].bpm
+        ring = int(PRESCAN_RING_SECONDS * sr)
+        onsets, ends, energy = [], [], []
+        for pp in self.parts:
+            if not len(pp.starts):
+                continue
+            notes = pp.part.notes
+            pitches = np.array([n.pitch for n in notes], dtype=np.float64)
+            i = int(np.argsort(pitches, kind="stable")[len(pitches) // 2])
+            gate = int(max(1, min(pp.gates[i], sr // 4)))
+            probe = render_note(pp.patch, pitch=float(pitches[i]), velocity=127,
+                                gate_samples=gate, sr=sr,
+                                rng=seeds.LazyRng(self.seed, "prescan", pp.part.name))
+            stereo = np.stack([probe * pp.left, probe * pp.right])
+            if pp.part.effects:
+                chain = build_chain(pp.part.effects, sr=sr, bpm=bpm0)
+                tail = min(chain.tail_samples, sr // 4)
+                stereo = np.concatenate([chain.process(stereo), chain.process(np.zeros((2, tail)))],
+                                        axis=1)
+            level = np.max(np.abs(stereo), axis=1) if stereo.size else np.zeros(2)
+            vel = np.array([n.velocity for n in notes], dtype=np.float64) / 127.0
+            amp = vel ** pp.patch.velocity_curve
+            onsets.append(pp.starts)
+            ends.append(pp.starts + np.minimum(pp.lengths, pp.gates + ring))
+            energy.append((amp[:, None] * level[None, :]) ** 2)
+        start = np.concatenate(onsets)
+        end = np.concatenate(ends)
+        e = np.concatenate(energy)
+        by_start, by_end = np.argsort(start, kind="stable"), np.argsort(end, kind="stable")
+        started = np.vstack([np.zeros((1, 2)), np.cumsum(e[by_start], axis=0)])
+        ended = np.vstack([np.zeros((1, 2)), np.cumsum(e[by_end], axis=0)])
+        # power sounding at each onset: notes started at or before it, minus those ended
+        on = started[np.searchsorted(start[by_start], start, side="right")]
+        off = ended[np.searchsorted(end[by_end], start, side="right")]
+        power = np.maximum(on - off, 0.0)
+        peak = float(np.sqrt(power.max())) * PRESCAN_CREST
+        return peak if peak > 0 else 1.0
+
+    def limited_chunks(self, master: MasterSettings, chunk_samples: int = DEFAULT_CHUNK,
+                       jobs: int = 1, stems: bool = False):
+        """The mix through the streaming master (``master.limit``), block by block.
+
+        Yields
+        ------
+        stems : list of np.ndarray [shape=(2, m)] or None
+            Each part's block times the fixed gain (before the limiter), as
+            :meth:`chunks_with_stems`; None unless ``stems``.
+        mix : np.ndarray [shape=(2, m')]
+            The limited mix.  It lags the raw mix by a few milliseconds (the
+            look-ahead), so its blocks are not aligned with the stems' and
+            the first may be shorter; together they cover exactly
+            :attr:`frames` samples.
+        """
+        from .dsp.limiter import limit_block, limiter_flush, limiter_state
+
+        gain = self.limit_gain(master)
+        state = limiter_state(master.ceiling, sr=self.sr)
+        self.raw_peak = 0.0
+        for part_blocks, raw in self.chunks_with_stems(chunk_samples, jobs, stems=stems):
+            if raw.size:
+                self.raw_peak = max(self.raw_peak, float(np.max(np.abs(raw))))
+            y, state = limit_block(raw * gain, state)
+            _check_finite(y)
+            yield ([b * gain for b in part_blocks] if stems else None), y
+        yield ([] if stems else None), limiter_flush(state)
+
+    def limit_gain(self, master: MasterSettings) -> float:
+        """The fixed gain of the streaming master: the pre-scan's peak at the ceiling."""
+        if self._prescan is None:
+            self._prescan = self.prescan_peak()
+        return master.ceiling / self._prescan
 
     def _voice(self, pp: _PartPlan, i: int) -> Iterator[np.ndarray]:
         """Note ``i`` of a part as consecutive pieces (one piece unless it is long)."""
@@ -799,9 +913,71 @@ def _apply_master(block: np.ndarray, gain: float, master: MasterSettings) -> np.
     y = block * gain
     if not master.normalize and master.loudness is None:
         y = soft_limit(y, master.ceiling)
+    _check_finite(y)
+    return y
+
+
+def _check_finite(y: np.ndarray) -> None:
     if y.size and not np.isfinite(np.max(np.abs(y))):     # NaN or inf anywhere
         raise RenderError("the render produced non-finite samples (NaN or infinity)")
-    return y
+
+
+def _wav_header(*, sr: int, frames: int, subtype: str, metadata: Mapping[str, str] | None) -> bytes:
+    """A complete WAV header for ``frames`` stereo frames that will follow it.
+
+    ``fmt`` (PCM 16/24 bit, or IEEE float with its ``fact`` chunk), a
+    ``LIST/INFO`` chunk with the metadata (as libsndfile writes it) and the
+    ``data`` chunk's header with its exact size: the length is known from
+    the plan, so the header is right for sox, ffmpeg and any reader, with
+    no seeking back.
+    """
+    import struct
+
+    bits = {"PCM_16": 16, "PCM_24": 24, "FLOAT": 32}[subtype]
+    tag = 3 if subtype == "FLOAT" else 1
+    align = 2 * bits // 8
+    data_bytes = frames * align
+    chunks = [b"fmt " + struct.pack("<IHHIIHH", 16, tag, 2, sr, sr * align, align, bits)]
+    if subtype == "FLOAT":
+        chunks.append(b"fact" + struct.pack("<II", 4, frames))
+    ids = {"title": b"INAM", "artist": b"IART", "software": b"ISFT", "comment": b"ICMT",
+           "copyright": b"ICOP", "date": b"ICRD", "album": b"IPRD", "genre": b"IGNR",
+           "tracknumber": b"ITRK", "license": b"ILIC"}
+    info = b""
+    for key, value in (metadata or {}).items():
+        if value and key in ids:
+            text = str(value).encode("ascii", "replace") + b"\0"
+            info += ids[key] + struct.pack("<I", len(text)) + text + (b"\0" if len(text) % 2 else b"")
+    if info:
+        chunks.append(b"LIST" + struct.pack("<I", 4 + len(info)) + b"INFO" + info)
+    body = b"".join(chunks)
+    riff_size = 4 + len(body) + 8 + data_bytes
+    if riff_size >= 1 << 32:
+        raise RenderError(f"{frames} frames of {subtype} are more than a WAV file can hold (4 GiB)")
+    return (b"RIFF" + struct.pack("<I", riff_size) + b"WAVE" + body
+            + b"data" + struct.pack("<I", data_bytes))
+
+
+def _stream_wav(out, blocks, *, sr: int, frames: int, subtype: str,
+                metadata: Mapping[str, str] | None) -> None:
+    """Write a WAV of exactly ``frames`` frames to the binary stream ``out`` as blocks arrive."""
+    from .audio import _encode
+
+    out.write(_wav_header(sr=sr, frames=frames, subtype=subtype, metadata=metadata))
+    written = 0
+    for block in blocks:
+        written += block.shape[1]
+        if written > frames:
+            raise RenderError(f"internal: the stream ran past its planned {frames} frames")
+        pcm = _encode(block, subtype)
+        if subtype == "PCM_24":     # the top three bytes of each little-endian int32
+            pcm = np.ascontiguousarray(pcm, dtype="<i4").view(np.uint8).reshape(-1, 4)[:, 1:]
+        else:
+            pcm = pcm.astype(pcm.dtype.newbyteorder("<"))
+        out.write(np.ascontiguousarray(pcm).tobytes())
+        out.flush()
+    if written != frames:
+        raise RenderError(f"internal: the stream had {written} frames, {frames} planned")
 
 
 def render(score: Score, *, sr: int = DEFAULT_SR, seed: int | None = None,
@@ -845,17 +1021,23 @@ def render(score: Score, *, sr: int = DEFAULT_SR, seed: int | None = None,
     """
     plan = RenderPlan(score, sr=sr, seed=seed, max_seconds=max_seconds, patches=patches)
     mixes, stem_blocks = [], [[] for _ in plan.parts]
-    for part_blocks, mix in plan.chunks_with_stems(chunk_samples, jobs, stems=stems):
+    source = (plan.limited_chunks(master, chunk_samples, jobs, stems=stems) if master.limit
+              else plan.chunks_with_stems(chunk_samples, jobs, stems=stems))
+    for part_blocks, mix in source:
         mixes.append(mix)
         if stems:
             for acc, block in zip(stem_blocks, part_blocks or ()):
                 acc.append(block)
     raw = np.concatenate(mixes, axis=1)
-    peak = float(np.max(np.abs(raw))) if raw.size else 0.0
-    gain = _master_gain(peak, master, raw, plan.sr)
-    out = [_apply_master(raw, gain, master)]
+    if master.limit:        # already mastered (the stems already carry the gain)
+        gain, peak = plan.limit_gain(master), plan.raw_peak
+        out, stem_gain = [raw], 1.0
+    else:
+        peak = float(np.max(np.abs(raw))) if raw.size else 0.0
+        gain = _master_gain(peak, master, raw, plan.sr)
+        out, stem_gain = [_apply_master(raw, gain, master)], gain
     if stems:
-        out.append({pp.part.name: np.concatenate(b, axis=1) * gain
+        out.append({pp.part.name: np.concatenate(b, axis=1) * stem_gain
                     for pp, b in zip(plan.parts, stem_blocks)})
     if return_result:
         out.append(RenderResult(plan.sr, plan.seed, plan.frames, peak, gain))
@@ -917,6 +1099,10 @@ def render_to_file(score: Score, path, *, sr: int = DEFAULT_SR, seed: int | None
                       for i, pp in enumerate(plan.parts)]
         for sp in stem_paths:
             audio_io.check_writable(sp, force=force)
+    if master.limit:
+        return _limited_to_file(plan, path, score=score, subtype=subtype, force=force,
+                                master=master, chunk_samples=chunk_samples, metadata=metadata,
+                                stem_paths=stem_paths, jobs=jobs, progress=progress)
     spool = _Spool()
     stem_spools = [_Spool() for _ in stem_paths]
     try:
@@ -940,15 +1126,63 @@ def render_to_file(score: Score, path, *, sr: int = DEFAULT_SR, seed: int | None
                     progress("write", done, plan.frames)
                 yield _apply_master(raw, gain, master) if limit else raw * gain
 
-        audio_io.write_wav(path, scaled(spool.blocks(chunk_samples)), sr=plan.sr,
-                           subtype=subtype, force=force, metadata=metadata)
-        for sp_path, sp, pp in zip(stem_paths, stem_spools, plan.parts):
-            stem_meta = dict(metadata or {})
-            stem_meta["title"] = f"{stem_meta.get('title', score.title)} [{pp.part.name}]"
-            audio_io.write_wav(sp_path, scaled(sp.blocks(chunk_samples), limit=False),
-                               sr=plan.sr, subtype=subtype, force=force, metadata=stem_meta)
+        _write_out(path, scaled(spool.blocks(chunk_samples)), plan=plan, subtype=subtype,
+                   force=force, metadata=metadata)
+        _write_stems(stem_paths, stem_spools, plan, score, subtype=subtype, force=force,
+                     metadata=metadata, chunk_samples=chunk_samples,
+                     scale=lambda blocks: scaled(blocks, limit=False))
     finally:
         spool.close()
         for sp in stem_spools:
             sp.close()
     return RenderResult(plan.sr, plan.seed, plan.frames, peak, gain)
+
+
+def _write_out(path, blocks, *, plan: RenderPlan, subtype: str, force: bool, metadata) -> None:
+    """The mix to a WAV file (atomically), or to standard output as it comes for ``"-"``."""
+    from . import audio as audio_io
+
+    if str(path) == "-":
+        import sys
+
+        _stream_wav(sys.stdout.buffer, blocks, sr=plan.sr, frames=plan.frames, subtype=subtype,
+                    metadata=metadata)
+    else:
+        audio_io.write_wav(path, blocks, sr=plan.sr, subtype=subtype, force=force,
+                           metadata=metadata)
+
+
+def _write_stems(stem_paths, stem_spools, plan: RenderPlan, score: Score, *, subtype, force,
+                 metadata, chunk_samples, scale) -> None:
+    from . import audio as audio_io
+
+    for sp_path, sp, pp in zip(stem_paths, stem_spools, plan.parts):
+        stem_meta = dict(metadata or {})
+        stem_meta["title"] = f"{stem_meta.get('title', score.title)} [{pp.part.name}]"
+        audio_io.write_wav(sp_path, scale(sp.blocks(chunk_samples)), sr=plan.sr,
+                           subtype=subtype, force=force, metadata=stem_meta)
+
+
+def _limited_to_file(plan: RenderPlan, path, *, score, subtype, force, master, chunk_samples,
+                     metadata, stem_paths, jobs, progress) -> RenderResult:
+    """:func:`render_to_file` with the streaming master: no spool, blocks go out as rendered."""
+    stem_spools = [_Spool() for _ in stem_paths]
+    try:
+        def blocks():
+            done = 0
+            for part_blocks, y in plan.limited_chunks(master, chunk_samples, jobs,
+                                                      stems=bool(stem_spools)):
+                for sp, b in zip(stem_spools, part_blocks or ()):
+                    sp.write(b)
+                done += y.shape[1]
+                if progress:
+                    progress("render", done, plan.frames)
+                yield y
+
+        _write_out(path, blocks(), plan=plan, subtype=subtype, force=force, metadata=metadata)
+        _write_stems(stem_paths, stem_spools, plan, score, subtype=subtype, force=force,
+                     metadata=metadata, chunk_samples=chunk_samples, scale=lambda b: b)
+    finally:
+        for sp in stem_spools:
+            sp.close()
+    return RenderResult(plan.sr, plan.seed, plan.frames, plan.raw_peak, plan.limit_gain(master))
