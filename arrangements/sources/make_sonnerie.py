@@ -149,8 +149,8 @@ def _bar_text(w: _Writer, notes, bar: int) -> str:
     return " ".join(tokens) + " |"
 
 
-def _plan() -> list[tuple[int, int, str]]:
-    score = compose()
+def _plan(score) -> list[tuple[int, int, str]]:
+    """(first bar, last bar, texture) of each phrase, from the transform's provenance."""
     out = []
     for item in score.metadata.provenance["divisions_plan"].split("; "):
         span, text = item.split(" ", 1)
@@ -164,6 +164,12 @@ def _part_text(notes, plan) -> str:
     lines = []
     starts = {a: (a, b, text) for a, b, text in plan}
     notes = sorted(notes, key=lambda n: (n.start, n.pitch))
+    by_bar: dict[int, list] = {}        # each note under every bar it sounds in
+    for n in notes:
+        first = int(n.start // BEATS) + 1
+        last = int((n.start + n.duration - 1e-9) // BEATS) + 1
+        for b in range(first, last + 1):
+            by_bar.setdefault(b, []).append(n)
     rests = 0
     for bar in range(1, BARS + 2):
         if bar in starts:
@@ -172,7 +178,7 @@ def _part_text(notes, plan) -> str:
                 rests = 0
             a, b, text = starts[bar]
             lines.append(f"% bars {a}-{b}: {text}")
-        text = _bar_text(w, notes, bar)
+        text = _bar_text(w, by_bar.get(bar, []), bar)
         if text == "R |":
             rests += 1
             continue
@@ -205,7 +211,7 @@ def _ground_text(score, plan) -> str:
 def build_sonnerie_toml() -> str:
     """The full text of ``sonnerie.toml`` (deterministic)."""
     score = compose()
-    plan = _plan()
+    plan = _plan(score)
     violin = _part_text(score.part("violin").notes, plan)
     viol = _part_text(score.part("viol").notes, plan)
     ground = _ground_text(score, plan)

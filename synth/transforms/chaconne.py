@@ -50,6 +50,7 @@ statement at the end.
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
@@ -255,6 +256,8 @@ class _Planner:
         self.dynamics = dynamics
         self.phrases = self._phrases(phrase_bars)
         self.climax = self._climaxes()
+        self._phrase_at = {b: p for p in self.phrases for b in range(p.first, p.last + 1)}
+        self.bar_starts = [b.start for b in bars]
 
     def _phrases(self, length: int) -> list[_Phrase]:
         out: list[_Phrase] = []
@@ -349,10 +352,7 @@ class _Planner:
         return out
 
     def phrase_of(self, bar: int) -> _Phrase | None:
-        for p in self.phrases:
-            if p.first <= bar <= p.last:
-                return p
-        return None
+        return self._phrase_at.get(bar)
 
     # ------------------------------------------------------------ harmony
 
@@ -926,10 +926,9 @@ class _Composer:
 
 
 def _bar_number(plan: _Planner, t: Fraction) -> int:
-    for b in plan.bars:
-        if b.start <= t < b.start + b.length:
-            return b.number
-    return plan.bars[-1].number
+    """Number of the bar holding beat ``t`` (bisection over the bar starts)."""
+    i = bisect.bisect_right(plan.bar_starts, t) - 1
+    return plan.bars[max(0, i)].number
 
 
 def _stability(key: Key | None, pcs) -> dict[int, float]:
