@@ -41,7 +41,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 
 from .errors import ArrangementError, PatchError, SynthError, TransformError
-from .score import Score, TempoChange, TempoMap
+from .score import Score, TempoMap
 from .seeds import derive_seed
 from .transforms import Transform, make
 from .transforms.base import step_keys
@@ -539,7 +539,7 @@ def arrange(arr: Arrangement, source: Score, *, seed: int) -> Score:
     if arr.tempo is not None:
         score = replace(score, tempo=TempoMap.constant(arr.tempo))
     elif arr.tempo_scale is not None:
-        score = replace(score, tempo=TempoMap([TempoChange(c.beat, c.bpm * arr.tempo_scale)
+        score = replace(score, tempo=TempoMap([replace(c, bpm=c.bpm * arr.tempo_scale)
                                                for c in score.tempo.changes]))
     plan = requested_tension(arr, source)
     drives = []

@@ -126,3 +126,14 @@ def test_remeter_preserves_pitch_sequence_and_order(notes, meter):
     old = sorted({n.start for n in s.part("m").notes})
     new = sorted({n.start for n in out.part("m").notes})
     assert len(old) == len(new)
+
+
+def test_remeter_keeps_tempo_ramps():
+    from synth.score import TempoChange, TempoMap
+    s = Score(parts=(Part("a", tuple(Note(i, 1.0, 60) for i in range(12))),),
+              meters=MeterMap([MeterChange(0.0, 3, 4)]),
+              tempo=TempoMap([TempoChange(0.0, 60.0, "linear"), TempoChange(6.0, 120.0)]))
+    out = make("remeter", meter="2/4")(s, seed=0)
+    assert [c.ramp for c in out.tempo.changes] == ["linear", "step"]
+    # 3/4 bar 3 starts at beat 6 -> 2/4 bar 3 at beat 4: the ramp now ends there
+    assert [c.beat for c in out.tempo.changes] == [0.0, 4.0]

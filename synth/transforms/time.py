@@ -8,7 +8,7 @@ from fractions import Fraction
 import numpy as np
 
 from ..errors import ScoreError, TransformError
-from ..score import MeterChange, MeterMap, Part, Score, TempoChange, TempoMap, parse_meter
+from ..score import MeterChange, MeterMap, Part, Score, TempoMap, parse_meter
 from .base import Param, Selection, add_generated, fit_pitch, map_parts, register, voiced_like
 
 __all__ = ["default_groups", "remeter_map"]
@@ -252,6 +252,6 @@ def remeter(score: Score, sel: Selection, streams, *, meter: str, groups) -> Sco
             bend = tuple((off * scale, st) for off, st in n.bend)
             notes.append(replace(n, start=float(a), duration=float(b - a), bend=bend))
         parts.append(p.with_notes(notes))
-    tempo = TempoMap([TempoChange(float(f(c.beat)), c.bpm) for c in score.tempo.changes])
+    tempo = TempoMap([replace(c, beat=float(f(c.beat))) for c in score.tempo.changes])  # ramps kept
     keys = tuple(replace(k, beat=float(f(k.beat))) for k in score.keys)
     return replace(score, parts=tuple(parts), tempo=tempo, meters=new_meters, keys=keys)
