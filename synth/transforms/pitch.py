@@ -12,8 +12,9 @@ from dataclasses import replace
 
 import numpy as np
 
-from ..errors import TransformError
+from ..errors import ScoreError, TransformError
 from ..score import Note, Part, Score
+from ..tuning import load_tuning
 from ..units import PITCH_CLASSES
 from .base import (Param, Selection, add_generated, fit_pitch, map_parts, onset_groups, register,
                    voiced_like)
@@ -66,16 +67,70 @@ def _each_selected(fn):
     return per_part
 
 
+# ---------------------------------------------------------------- moving by steps of a tuning
+
+_TUNING_PARAM = Param("str", default="", doc="count the interval in steps of this tuning ('19-edo', "
+                      "'31-edo', 'just', 'just-7' or a .scl file) instead of 100-cent semitones")
+
+
+def interval_mover(tuning: str, interval: float, key: str):
+    """``pitch -> pitch`` moved by ``interval``: semitones, or steps of ``tuning``.
+
+    With a tuning, a note is read as the tuning's nearest key plus a remainder
+    (a detuned note keeps its detuning), and moved ``interval`` keys along
+    the tuning's keyboard: in 19-EDO one step is 63.2 cents; in a just scale
+    the steps are the scale's own unequal ones.  Without one (``""``), the
+    interval is in semitones of 100 cents, whatever tuning the notes were
+    written in.
+
+    Raises
+    ------
+    TransformError
+        An unknown tuning, or a fractional number of steps (naming ``key``).
+    """
+    if not tuning:
+        return lambda pitch: pitch + interval
+    if float(interval) != int(interval):
+        raise TransformError(f"{key}: with tuning {tuning!r} the interval counts steps and must be "
+                             f"a whole number, got {interval!r}")
+    try:
+        t = load_tuning(tuning)
+    except ScoreError as exc:
+        raise TransformError(f"tuning: {exc.message}") from None
+    keys, pitches = [], []
+    for k in range(t.kbm.first, t.kbm.last + 1):
+        try:
+            p = t.pitch(k)
+        except ScoreError:      # a key the keyboard mapping leaves out
+            continue
+        if 0.0 <= p <= 127.0:
+            keys.append(k)
+            pitches.append(p)
+    table = np.asarray(pitches)
+    steps = int(interval)
+
+    def move(pitch: float) -> float:
+        i = int(np.argmin(np.abs(table - pitch)))
+        j = i + steps
+        if not 0 <= j < len(table):
+            return pitch + 1000.0           # off the keyboard: fit_pitch reports it
+        return float(table[j] + (pitch - table[i]))
+    return move
+
+
 # ---------------------------------------------------------------- transpose, invert
 
 @register("transpose", "pitch", {
-    "semitones": Param("float", lo=-96, hi=96, unit="semitones",
-                       doc="interval to move by; fractional values are microtonal"),
+    "semitones": Param("float", lo=-96, hi=96, unit="semitones (or steps)",
+                       doc="interval to move by; fractional values are microtonal; with "
+                           "`tuning`, steps of that tuning"),
+    "tuning": _TUNING_PARAM,
 })
-def transpose(score: Score, sel: Selection, streams, *, semitones: float) -> Score:
-    """Move every selected note by ``semitones``."""
+def transpose(score: Score, sel: Selection, streams, *, semitones: float, tuning: str) -> Score:
+    """Move every selected note by ``semitones`` (or by that many steps of ``tuning``)."""
+    move = interval_mover(tuning, semitones, "semitones")
     return map_parts(score, sel, _each_selected(
-        lambda n, p: replace(n, pitch=fit_pitch(n.pitch + semitones, what=f"transpose: {p.name}: "))))
+        lambda n, p: replace(n, pitch=fit_pitch(move(n.pitch), what=f"transpose: {p.name}: "))))
 
 
 @register("invert", "pitch", {
@@ -224,13 +279,14 @@ def detune(score: Score, sel: Selection, streams, *, cents: float, drift_cents: 
 # ---------------------------------------------------------------- shadow, double
 
 def _parallel(score: Score, sel: Selection, *, interval: float, part: str, velocity_scale: float,
-              what: str) -> Score:
+              what: str, tuning: str = "") -> Score:
     chosen = sel.part_names(score)
     span = sel.span(score)
+    move = interval_mover(tuning, interval, "interval")
     for name in chosen:
         src = score.part(name)
         mask = sel.mask(src.notes, span)
-        copies = [replace(n, pitch=fit_pitch(n.pitch + interval, what=f"{what}: {name}: "),
+        copies = [replace(n, pitch=fit_pitch(move(n.pitch), what=f"{what}: {name}: "),
                           velocity=max(1, min(127, int(round(n.velocity * velocity_scale)))))
                   for n, m in zip(src.notes, mask) if m]
         if not part:
@@ -250,6 +306,7 @@ _PARALLEL_PARAMS = {
                                          "name); empty: add the notes to the part itself"),
     "velocity_scale": Param("float", default=0.8, lo=0, hi=2, doc="velocity of the copy relative "
                                                                   "to the original"),
+    "tuning": _TUNING_PARAM,
 }
 
 
@@ -259,10 +316,10 @@ _PARALLEL_PARAMS = {
     **_PARALLEL_PARAMS,
 })
 def shadow(score: Score, sel: Selection, streams, *, interval: float, part: str,
-           velocity_scale: float) -> Score:
+           velocity_scale: float, tuning: str) -> Score:
     """A parallel voice a dissonant interval away, in the part or as a new part."""
     return _parallel(score, sel, interval=interval, part=part, velocity_scale=velocity_scale,
-                     what="shadow")
+                     what="shadow", tuning=tuning)
 
 
 @register("double", "texture", {
@@ -271,10 +328,10 @@ def shadow(score: Score, sel: Selection, streams, *, interval: float, part: str,
     **_PARALLEL_PARAMS,
 })
 def double(score: Score, sel: Selection, streams, *, interval: float, part: str,
-           velocity_scale: float) -> Score:
+           velocity_scale: float, tuning: str) -> Score:
     """Doubling at a consonant interval (octave by default), in the part or as a new part."""
     return _parallel(score, sel, interval=interval, part=part, velocity_scale=velocity_scale,
-                     what="doubling")
+                     what="doubling", tuning=tuning)
 
 
 # ---------------------------------------------------------------- cluster
