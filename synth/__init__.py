@@ -4,7 +4,8 @@ The public API, one line per entry (everything else lives in submodules):
 
 Load and build scores
     load(path, seed=None, variation=0)     score file, arrangement, MIDI or MusicXML -> Score
-    Score, Part, Note                      the immutable score model (times in beats)
+    Score, Part, Note                      the immutable score model (times in beats;
+                                           Note(0, 1, "E5") takes note names)
     TempoMap, MeterMap, MeterChange, KeyChange, Metadata
 Instruments
     Patch, Envelope                        a voice description
@@ -13,6 +14,7 @@ Instruments
 Render
     render(score, sr=44100, seed=None)     -> np.ndarray (2, n) float64, peak at -1 dBFS
     render_to_file(score, path, ...)       streaming, atomic WAV write
+    write(path, audio, sr)                 (channels, n) audio -> .wav/.flac/.ogg, atomically
     MasterSettings                         ceiling and normalisation
 Units and seeds
     midi_to_hz, hz_to_midi, note_name, parse_note_name
@@ -39,13 +41,14 @@ from .loader import load
 from .patch import Envelope, Patch, get_preset, preset_names, resolve_patch
 from . import presets as _presets  # noqa: F401  (registers the preset table in synth.patch)
 from .render import MasterSettings, render, render_to_file
+from .audio import write
 from .score import KeyChange, Metadata, MeterChange, MeterMap, Note, Part, Score, TempoMap
 from .units import hz_to_midi, midi_to_hz, note_name, parse_note_name
 
 __all__ = [
     "load", "Score", "Part", "Note", "TempoMap", "MeterMap", "MeterChange", "KeyChange",
     "Metadata", "Patch", "Envelope", "preset_names", "get_preset", "resolve_patch",
-    "render", "render_to_file", "MasterSettings", "midi_to_hz", "hz_to_midi", "note_name",
-    "parse_note_name", "seeds", "SynthError", "ScoreError", "PatchError", "RenderError",
+    "render", "render_to_file", "write", "MasterSettings", "midi_to_hz", "hz_to_midi",
+    "note_name", "parse_note_name", "seeds", "SynthError", "ScoreError", "PatchError", "RenderError",
     "MidiError", "ArrangementError", "TransformError", "AudioFileError", "SynthWarning",
 ]

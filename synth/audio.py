@@ -20,8 +20,8 @@ import soundfile as sf
 
 from .errors import AudioFileError
 
-__all__ = ["SUBTYPES", "BIT_DEPTHS", "check_writable", "write_wav", "read_audio",
-           "read_metadata", "atomic_output"]
+__all__ = ["SUBTYPES", "BIT_DEPTHS", "FORMATS", "check_writable", "check_suffix", "write",
+           "write_wav", "read_audio", "read_metadata", "atomic_output"]
 
 #: CLI bit depth -> soundfile subtype
 BIT_DEPTHS = {"16": "PCM_16", "24": "PCM_24", "float": "FLOAT"}
@@ -54,6 +54,26 @@ def _encode(block: np.ndarray, subtype: str) -> np.ndarray:
     out = scaled.astype(np.int32)
     out <<= 8                       # libsndfile keeps the top 24 bits of an int32
     return out
+
+
+#: file suffix -> (soundfile format, default subtype) of :func:`write`
+FORMATS = {".wav": ("WAV", "PCM_24"), ".flac": ("FLAC", "PCM_24"), ".ogg": ("OGG", "VORBIS")}
+
+
+def check_suffix(path, allowed=tuple(FORMATS)) -> str:
+    """The soundfile format for ``path``'s suffix; AudioFileError for any other suffix.
+
+    ``"-"`` (standard output) is WAV.  Called before any work, so ``-o x.mp3``
+    fails at once instead of writing WAV bytes under an .mp3 name.
+    """
+    if str(path) == "-":
+        return "WAV"
+    suffix = os.path.splitext(os.fspath(path))[1].lower()
+    if suffix not in allowed:
+        what = f"{suffix!r} files" if suffix else "a file without a suffix"
+        names = ", ".join(allowed[:-1]) + " or " + allowed[-1] if len(allowed) > 1 else allowed[0]
+        raise AudioFileError(f"{path}: cannot write {what}; use {names}")
+    return FORMATS[suffix][0]
 
 
 def check_writable(path, *, force: bool) -> None:
@@ -152,6 +172,62 @@ def write_wav(path, blocks: Iterable[np.ndarray] | np.ndarray, *, sr: int,
         with sf.SoundFile(tmp, "w", samplerate=sr, channels=2, subtype=subtype, format="WAV") as f:
             _set_metadata(f, metadata)
             write_all(f)
+
+
+def write(path, audio, sr: int, *, subtype: str | None = None, force: bool = False,
+          metadata: Mapping[str, str] | None = None) -> None:
+    """Write audio to a WAV, FLAC or Ogg Vorbis file chosen by the suffix, atomically.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Ends in ``.wav``, ``.flac`` or ``.ogg`` (any other suffix is refused).
+    audio : np.ndarray [shape=(channels, n) or (n,)]
+        Samples in -1..1, channels first as :func:`synth.render` returns them
+        (``(2, n)``); a 1-D array is mono.  PCM formats round to the nearest
+        step and clip at full scale.
+    sr : int
+        Sample rate in Hz.
+    subtype : str, optional
+        soundfile subtype: ``"PCM_16"``, ``"PCM_24"`` (default for WAV and
+        FLAC), ``"FLOAT"`` (WAV only); Ogg is always ``"VORBIS"``.
+    force : bool
+        Replace an existing file (like ``synth render --force``).
+    metadata : mapping, optional
+        Title, artist, comment, ... (as :func:`write_wav`).
+
+    Raises
+    ------
+    AudioFileError
+        Unknown suffix or subtype, existing file without ``force``, missing
+        folder, non-finite samples, more than 8 channels.
+    """
+    fmt = check_suffix(path)
+    if str(path) == "-":
+        raise AudioFileError("synth.write needs a file name; use write_wav(\"-\", ...) for "
+                             "standard output")
+    suffix = os.path.splitext(os.fspath(path))[1].lower()
+    subtype = subtype or FORMATS[suffix][1]
+    allowed = {"WAV": SUBTYPES, "FLAC": ("PCM_16", "PCM_24"), "OGG": ("VORBIS",)}[fmt]
+    if subtype not in allowed:
+        raise AudioFileError(f"{path}: subtype {subtype!r} cannot be written as {fmt}; "
+                             f"expected one of {', '.join(allowed)}")
+    x = np.asarray(audio, dtype=np.float64)
+    if x.ndim == 1:
+        x = x[None, :]
+    if x.ndim != 2 or not 1 <= x.shape[0] <= 8:
+        raise AudioFileError(f"{path}: audio must be shaped (channels, n) with 1..8 channels "
+                             f"(as synth.render returns it), got shape {np.shape(audio)!r}")
+    if not isinstance(sr, (int, np.integer)) or isinstance(sr, bool) or not 1 <= sr <= 768000:
+        raise AudioFileError(f"{path}: sample rate must be an integer number of Hz, got {sr!r}")
+    if x.size and not np.isfinite(x).all():
+        raise AudioFileError(f"{path}: refusing to write non-finite samples")
+    frames = _encode(x, subtype) if subtype in SUBTYPES else x.T.astype(np.float32)
+    with atomic_output(path, force=force, suffix=suffix) as tmp:
+        with sf.SoundFile(tmp, "w", samplerate=int(sr), channels=x.shape[0], subtype=subtype,
+                          format=fmt) as f:
+            _set_metadata(f, metadata)
+            f.write(frames)
 
 
 def read_audio(path) -> tuple[np.ndarray, int]:

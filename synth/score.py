@@ -21,7 +21,7 @@ from typing import Iterable, Mapping
 import numpy as np
 
 from .errors import ScoreError
-from .units import PITCH_CLASSES, note_name
+from .units import PITCH_CLASSES, note_name, parse_note_name
 
 __all__ = [
     "Note",
@@ -51,8 +51,10 @@ class Note:
         Absolute onset in beats (quarter notes) from the start of the piece.
     duration : float
         Length in beats (> 0): the time the key is held; the release follows.
-    pitch : float
+    pitch : float or str
         MIDI number; fractional values are microtones (60.5 = C4 + 50 cents).
+        A note name (``"E5"``, ``"C#4"``, ``"A4+25c"``) is converted to its
+        MIDI number.
     velocity : int
         1..127, MIDI-style loudness.
     bend : tuple of (float, float)
@@ -67,12 +69,25 @@ class Note:
     bend: tuple[tuple[float, float], ...] = ()
 
     def __post_init__(self):
-        if not (math.isfinite(self.start) and self.start >= 0):
-            raise ScoreError(f"note start must be a finite beat >= 0, got {self.start!r}")
-        if not (math.isfinite(self.duration) and self.duration > 0):
-            raise ScoreError(f"note duration must be > 0 beats, got {self.duration!r}")
-        if not (math.isfinite(self.pitch) and 0.0 <= self.pitch <= 127.0):
-            raise ScoreError(f"note pitch must be within MIDI 0..127, got {self.pitch!r}")
+        if isinstance(self.pitch, str):                     # a note name: "E5", "C#4+25c"
+            object.__setattr__(self, "pitch", parse_note_name(self.pitch))
+        try:
+            if not (math.isfinite(self.start) and self.start >= 0):
+                raise ScoreError(f"note start must be a finite beat >= 0, got {self.start!r}")
+            if not (math.isfinite(self.duration) and self.duration > 0):
+                raise ScoreError(f"note duration must be > 0 beats, got {self.duration!r}")
+            if not (math.isfinite(self.pitch) and 0.0 <= self.pitch <= 127.0):
+                raise ScoreError(f"note pitch must be within MIDI 0..127, got {self.pitch!r}")
+        except TypeError:                                   # not a number at all
+            for name in ("start", "duration", "pitch"):
+                value = getattr(self, name)
+                try:
+                    math.isfinite(value)
+                except TypeError:
+                    raise ScoreError(f"note {name} must be a number"
+                                     + (" or a note name such as 'E5'" if name == "pitch" else "")
+                                     + f", got {value!r}") from None
+            raise
         if not (isinstance(self.velocity, (int, np.integer)) and 1 <= self.velocity <= 127):
             raise ScoreError(f"note velocity must be an integer 1..127, got {self.velocity!r}")
 

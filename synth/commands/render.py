@@ -6,7 +6,7 @@ import dataclasses
 import os
 
 from .. import __version__
-from ..audio import BIT_DEPTHS, check_writable
+from ..audio import BIT_DEPTHS, check_suffix, check_writable
 from ..patch import get_preset
 from ..render import DEFAULT_MAX_SECONDS, DEFAULT_SR, MasterSettings, render_to_file
 from ._common import Progress, add_seed_options, default_output, eprint, load_input
@@ -69,6 +69,7 @@ def _bar_range(text: str) -> tuple[int, int]:
 
 def run(args) -> int:
     out = args.output or default_output(args.input, ".wav")
+    check_suffix(out, allowed=(".wav",))          # -o x.mp3: exit 2, not WAV bytes
     check_writable(out, force=args.force)        # fail before any work
     if args.preset:
         get_preset(args.preset)
