@@ -17,7 +17,8 @@ from . import __version__
 from .errors import SynthError, SynthWarning
 
 #: subcommand modules in synth/commands, in --help order
-COMMANDS = ["render", "batch", "info", "presets", "analyze", "export", "plot", "new"]
+COMMANDS = ["render", "batch", "info", "presets", "transforms", "effects", "analyze", "export",
+            "plot", "new"]
 
 EPILOG = """examples:
   synth render arrangements/laurel-waltz-nightmare-march.toml -o march.wav
@@ -26,7 +27,9 @@ EPILOG = """examples:
   synth info arrangements/sources/laurel-waltz.toml
   synth new bells && synth render bells.toml -o bells.wav
   synth plot examples/first-score.toml -o first.png
-  synth presets
+  synth presets cmi_bell
+  synth transforms shadow
+  synth effects reverb
 
 exit status: 0 ok, 2 bad input or usage, 1 internal error"""
 

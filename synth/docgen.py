@@ -2,8 +2,11 @@
 
 Every transform comes from the registry (:data:`synth.transforms.REGISTRY`:
 name, family, docstring, parameters with kinds, defaults, ranges, units and
-one-line docs) and every preset from :data:`synth.patch.PRESETS` (name,
-sound source, envelope, level, description).
+one-line docs), every preset from :data:`synth.patch.PRESETS` (name,
+sound source, envelope, level, description), every patch key and effect
+parameter from :mod:`synth.catalog` (which reads them from the validators
+and :data:`synth.fx.EFFECTS`).  ``synth presets NAME``, ``synth transforms
+NAME`` and ``synth effects NAME`` print the same facts.
 
 Usage::
 
@@ -123,13 +126,53 @@ def _preset_table() -> list[str]:
     return out + [""]
 
 
+def _patch_key_tables() -> list[str]:
+    from .catalog import SOURCE_DOCS, patch_keys_info
+    from .patch import SOURCE_PARAMS, Patch
+    out = ["| key | kind | range / unit | default | what it does |", "|---|---|---|---|---|"]
+    for k in patch_keys_info(None):
+        rng = " ".join(x for x in (k.range, k.unit) if x)
+        out.append(f"| `{k.key}` | {k.kind} | {_cell(rng)} | {_cell(_value(k.default))} | "
+                   f"{_cell(_rst_to_md(k.doc))} |")
+    out += ["", "Source parameters (`params.*`) depend on the `source`:", "",
+            "| source | key | kind | range / unit | default | what it does |",
+            "|---|---|---|---|---|---|"]
+    for source in sorted(SOURCE_PARAMS):
+        keys = [k for k in patch_keys_info(Patch("probe", source=source))
+                if k.key.startswith("params.")]
+        if not keys:
+            out.append(f"| `{source}` | | | | | {_cell(SOURCE_DOCS.get(source, ''))}; "
+                       "no parameters |")
+        for k in keys:
+            rng = " ".join(x for x in (k.range, k.unit) if x)
+            default = _value(k.default) if len(repr(k.default)) < 40 else "(long list)"
+            out.append(f"| `{source}` | `{k.key}` | {k.kind} | {_cell(rng)} | {_cell(default)} | "
+                       f"{_cell(_rst_to_md(k.doc))} |")
+    return out + [""]
+
+
+def _effect_sections() -> list[str]:
+    from .catalog import EFFECT_PARAMS, effect_info
+    out = []
+    for name in sorted(EFFECT_PARAMS):
+        info = effect_info(name)
+        out += [f"### `{name}` effect", "", info["doc"][0].upper() + info["doc"][1:] + ".", "",
+                "| parameter | default | range | unit | what it does |", "|---|---|---|---|---|"]
+        for p in info["params"]:
+            default = "-" if p["default"] is None else _value(p["default"])
+            out.append(f"| `{p['name']}` | {default} | {_cell(p['range'])} | {p['unit']} | "
+                       f"{_cell(p['doc'])} |")
+        out += ["", f"Example: `{info['example']}`", ""]
+    return out
+
+
 def reference_markdown() -> str:
     """The whole reference page as Markdown text (deterministic)."""
-    out = ["# Reference: transforms and presets", "",
+    out = ["# Reference: transforms, presets, patch keys and effects", "",
            "<!-- GENERATED FILE: do not edit.  It is made from the code by "
            f"`{REGENERATE}`; a test fails when it is stale. -->", "",
            f"This page is generated from the code (`{REGENERATE}`), so it lists exactly "
-           "the transforms and presets this version of synth has.  What the transforms do "
+           "the transforms, presets, patch keys and effects this version of synth has.  What the transforms do "
            "musically, selections, seeds and the arrangement format: "
            "[transforms.md](transforms.md).", "",
            "## Transforms", "",
@@ -158,6 +201,15 @@ def reference_markdown() -> str:
             "override any setting with `patch` keys such as `envelope.release`.  "
             "`synth presets` prints the same list.", ""]
     out += _preset_table()
+    out += ["## Patch keys", "",
+            "Every key a part's `patch` table (or `synth.resolve_patch`) may set; "
+            "`synth presets NAME` shows a preset's values.  What they do to the sound, "
+            "with examples: [sound-design.md](sound-design.md).", ""]
+    out += _patch_key_tables()
+    out += ["## Effects", "",
+            "A part's `effects` (a list of `{type = NAME, ...}` tables, applied in order); "
+            "`synth effects NAME` prints the same.", ""]
+    out += _effect_sections()
     return "\n".join(out).rstrip("\n") + "\n"
 
 

@@ -20,7 +20,7 @@ LAYERS = [
     {"notation", "voice", "fx", "analysis", "transforms", "midi", "musicxml", "scorefile",
      "presets", "tension"},
     {"render", "sources"},
-    {"arrangement", "docgen", "plot"},
+    {"arrangement", "docgen", "plot", "catalog"},
     {"loader"},
     {"batch"},
     {"cli", "commands", "__init__", "__main__"},

@@ -1,4 +1,4 @@
-"""``synth presets``: list the presets, or render an audition of each."""
+"""``synth presets [NAME]``: list the presets, explain one, or render an audition of each."""
 
 from __future__ import annotations
 
@@ -23,13 +23,24 @@ _GROUPS = (
 
 
 def register(sub) -> None:
-    p = sub.add_parser("presets", help="list the instrument presets (or render auditions)",
+    p = sub.add_parser("presets", help="list the instrument presets, explain one (NAME), "
+                       "or render auditions",
                        description="List every preset with its sound source and a line about "
-                                   "it, grouped by kind; with --render, write a short audition "
-                                   "WAV of each (a few notes and a chord; drums a pattern).",
-                       epilog="examples:\n  synth presets\n"
-                              "  synth presets --render auditions/ --sample-rate 44100",
+                                   "it, grouped by kind.  With NAME: every patch key of that "
+                                   "preset with its value, unit and range, its sound source "
+                                   "and a summary of its partial spectrum.  With --render, "
+                                   "write a short audition WAV of each (a few notes and a "
+                                   "chord; drums a pattern).",
+                       epilog="examples:\n  synth presets\n  synth presets cmi_bell\n"
+                              "  synth presets cmi_bell --json\n"
+                              "  synth presets --render auditions/ --sample-rate 44100\n\n"
+                              "Override any key in a part of a score or arrangement:\n"
+                              "  [parts.bells.patch]\n  envelope.release = 2.0\n"
+                              "Every key and effect, with examples: docs/sound-design.md",
                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("name", nargs="?", metavar="NAME",
+                   help="explain this preset: its keys, values, ranges and spectrum")
+    p.add_argument("--json", action="store_true", help="print JSON instead of text")
     p.add_argument("--render", metavar="DIR",
                    help="write DIR/<preset>.wav for every preset (DIR is created)")
     p.add_argument("--force", action="store_true", help="overwrite existing audition files")
@@ -59,11 +70,45 @@ def _listing() -> list[str]:
     return lines
 
 
+def _explain(name: str) -> list[str]:
+    from ..catalog import preset_info
+    from ._explain import fmt_value, table, wrap
+    info = preset_info(name)
+    spec = info["spectrum"]
+    loudest = ", ".join(f"{r:g} ({a:.2f})" for r, a in spec["partials"])
+    lines = [f"{info['name']}: {info['description']}",
+             f"source: {info['source']} ({info['source_doc']})",
+             f"spectrum: {spec['count']} partials, "
+             f"{'harmonic' if spec['harmonic'] else 'inharmonic'}, centroid {spec['centroid']:g} "
+             "x the note frequency",
+             *wrap(f"partials (ratio to the note, amplitude): {loudest}", "  "), ""]
+    rows = [(k["key"], fmt_value(k["value"]),
+             " ".join(x for x in (k["range"], k["unit"]) if x), k["doc"]) for k in info["keys"]]
+    lines += table(("key", "value", "range / unit", "what it does"), rows, caps=(24, 12, 20))
+    lines += ["", f"Override a key in a part: [parts.NAME.patch] then e.g. "
+              f"envelope.release = 2.0 (preset = \"{name}\").",
+              "Effects: synth effects; every key with examples: docs/sound-design.md"]
+    return lines
+
+
 def run(args) -> int:
-    if not args.render:
-        print("\n".join(_listing()))
+    if args.name and not args.render:
+        if args.json:
+            from ..catalog import preset_info
+            from ._explain import print_json
+            print_json(preset_info(args.name))
+        else:
+            print("\n".join(_explain(args.name)))
         return 0
-    names = args.only or preset_names()
+    if not args.render:
+        if args.json:
+            from ._explain import print_json
+            print_json([{"name": n, "source": get_preset(n).source,
+                         "description": get_preset(n).description} for n in preset_names()])
+        else:
+            print("\n".join(_listing()))
+        return 0
+    names = args.only or ([args.name] if args.name else preset_names())
     for name in names:
         get_preset(name)                                   # unknown name: exit 2 before writing
     os.makedirs(args.render, exist_ok=True)
