@@ -56,6 +56,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from .errors import SynthError
+from .resources import DISTRIBUTION, install_hint
 
 __all__ = [
     "BatchError", "RenderOptions", "Item", "InputInfo", "BatchProgress", "BatchSummary",
@@ -739,7 +740,7 @@ def _dask_client(scheduler, jobs: int):
         from distributed import Client, LocalCluster
     except ImportError:
         raise BatchError("--scheduler needs dask.distributed, which is not installed: "
-                         "pip install 'synth[dask]'") from None
+                         f"{install_hint('dask')}") from None
     if scheduler == "local":
         # one single-threaded worker process per job, on this machine only; the
         # dashboard (if bokeh is installed) on a free port, not a fixed one
@@ -791,7 +792,7 @@ def run_batch(items: Sequence[Item], outdir, *, jobs: int | None = None,
     if version is None:
         from importlib.metadata import PackageNotFoundError, version as _v
         try:
-            version = _v("synth")
+            version = _v(DISTRIBUTION)
         except PackageNotFoundError:
             version = "unknown"
     outdir = os.fspath(outdir)

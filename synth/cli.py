@@ -17,10 +17,12 @@ from . import __version__
 from .errors import SynthError, SynthWarning
 
 #: subcommand modules in synth/commands, in --help order
-COMMANDS = ["render", "batch", "info", "presets", "transforms", "effects", "analyze", "export",
-            "plot", "new"]
+COMMANDS = ["render", "batch", "info", "pieces", "presets", "transforms", "effects", "analyze",
+            "export", "plot", "new"]
 
 EPILOG = """examples:
+  synth pieces
+  synth render sonnerie-bells-in-the-ice -o ice.wav
   synth render arrangements/laurel-waltz-nightmare-march.toml -o march.wav
   synth render arrangements/sonnerie-bells-in-the-ice.toml --variation 2 -o ice2.wav
   synth render song.mid --preset calliope -o song.wav --bit-depth 16

@@ -18,9 +18,8 @@ and other changes made on the user's behalf are reported as
 
 from __future__ import annotations
 
-import os
-
 from .errors import SynthError
+from .resources import resolve_input
 from .score import Score
 from .sources import SUFFIXES, is_arrangement, load_source
 
@@ -34,6 +33,9 @@ def load(path, *, seed: int | None = None, variation: int = 0,
     Parameters
     ----------
     path : str or os.PathLike
+        A file, or the name of a bundled piece (``"sonnerie-bells-in-the-ice"``,
+        ``"sources/sonnerie"``: see :func:`synth.resources.pieces`) when no
+        such file exists.
     seed : int, optional
         The seed of the seeded transforms (arrangements) and voices (default:
         the file's own).  The seed used is stored in ``score.metadata.seed``.
@@ -47,7 +49,7 @@ def load(path, *, seed: int | None = None, variation: int = 0,
     SynthError
         Naming the file and the problem.
     """
-    p = os.fspath(path)
+    p = resolve_input(path)
     if is_arrangement(p):
         from .arrangement import load_arrangement
         try:

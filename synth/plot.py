@@ -9,7 +9,7 @@ seconds:
    pair sum / partial energy, independent of loudness) with its mean;
 3. a spectrogram of the render (optional: ``audio=False`` skips rendering).
 
-matplotlib is an optional dependency (``pip install 'synth[plot]'``); it is
+matplotlib is an optional dependency (``pip install 'synth-liquidsky[plot]'``); it is
 imported only inside :func:`plot_score`, which raises :class:`PlotUnavailable`
 when it is missing.  The figure is drawn with the Agg backend (no display
 needed) and written atomically at exactly ``width`` x ``height`` pixels.
@@ -32,6 +32,7 @@ from .analysis import PartialsFor, default_partials, roughness_timeline
 from .audio import atomic_output
 from .errors import SynthError
 from .render import RenderPlan
+from .resources import install_hint
 from .score import Score
 from .units import note_name
 
@@ -43,7 +44,7 @@ PLOT_SR = 22_050
 #: the spectrogram never has more columns than this, however long the piece
 MAX_SPECTRO_FRAMES = 1600
 #: how to get matplotlib
-INSTALL_HINT = "pip install 'synth[plot]'"
+INSTALL_HINT = install_hint("plot")
 
 # distinct, colour-blind-friendly part colours (Okabe-Ito, then tab10)
 _COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442",

@@ -299,7 +299,7 @@ def test_missing_dask_is_a_clear_error(inputs, tmp_path, monkeypatch, capsys):
     code = cli("batch", "tiny.toml", "-o", tmp_path, "--scheduler", "local", "--quiet",
                cwd=inputs)
     assert code == 2
-    assert "pip install 'synth[dask]'" in capsys.readouterr().err
+    assert "pip install 'synth-liquidsky[dask]'" in capsys.readouterr().err
 
 
 def _version():

@@ -98,7 +98,7 @@ def test_missing_matplotlib_exits_2_with_install_hint(score_file, tmp_path, monk
     err = capsys.readouterr().err
     assert err.count("\n") == 1, err
     assert err.startswith("synth: error: ")
-    assert "matplotlib" in err and "pip install 'synth[plot]'" in err
+    assert "matplotlib" in err and "pip install 'synth-liquidsky[plot]'" in err
     assert not out.exists()
 
 

@@ -67,7 +67,7 @@ def register(sub) -> None:
     p.add_argument("--scheduler", metavar="ADDR",
                    help="send the items to dask.distributed: 'local' (a LocalCluster of "
                    "--jobs workers) or a scheduler address tcp://HOST:PORT "
-                   "(needs: pip install 'synth[dask]')")
+                   "(needs: pip install 'synth-liquidsky[dask]')")
     p.add_argument("--dry-run", action="store_true",
                    help="list the items (index, name, seed, variation) and exit")
     p.add_argument("--quiet", action="store_true", help="no progress lines, no summary")

@@ -22,10 +22,12 @@ from ._common import eprint
 HELP = """examples:
   synth new bells                       # writes bells.toml and bells-source.toml
   synth render bells.toml -o bells.wav
-  synth new waltz --from arrangements/sources/laurel-waltz.toml -o my-waltz.toml
+  synth new waltz --from sources/laurel-waltz -o my-waltz.toml   # a bundled source
 
-The file explains itself: edit the seed, uncomment a transform, change a preset
-(see 'synth presets'), render again.  Walk-through: docs/tutorial.md."""
+The file explains itself: edit the seed, uncomment a transform, change a preset,
+render again.  What each takes: synth transforms NAME, synth presets NAME,
+synth effects NAME.  The bundled pieces, and the folder of the docs (tutorial.md,
+reference.md, sound-design.md): synth pieces."""
 
 #: the built-in source: a tune over a four-note descending ground (9 bars of 4/4 at 120 bpm)
 STARTER_SCORE = '''\
@@ -68,7 +70,8 @@ _HEADER = '''\
 # An arrangement is a source piece + transforms (applied from top to bottom)
 # + an orchestration (which preset plays each part).  Lines starting with '#'
 # are comments: remove the '#' in front of a [[transform]] block to try it.
-# Every transform and preset: docs/reference.md; walk-through: docs/tutorial.md.
+# What each transform, preset and effect takes: synth transforms NAME, synth
+# presets NAME, synth effects NAME.{docs}
 
 [arrangement]
 title = {title_q}
@@ -146,7 +149,10 @@ def starter_arrangement(title: str, file_name: str, source_rel: str, parts, *,
                 (f"synth analyze {file_name}", "how rough (dissonant) it is")]
     pad = max(len(c) for c, _ in commands)
     listing = "\n".join(f"#   {c:<{pad}}  {what}" for c, what in commands)
-    out = [_HEADER.format(title=title, commands=listing, title_q=toml_string(title),
+    from ..resources import data_dir
+    docs = data_dir("docs")
+    docs = (f"  Walk-through: {docs / 'tutorial.md'}" if docs else "")
+    out = [_HEADER.format(title=title, commands=listing, title_q=toml_string(title), docs=docs,
                           source_q=toml_string(source_rel.replace(os.sep, "/")),
                           source_comment=comment)]
     q = toml_string
@@ -259,6 +265,17 @@ def run(args) -> int:
                                    + "-source.toml")
         check_writable(source_path, force=args.force)
     else:
+        from ..resources import resolve_input
+        bundled = resolve_input(args.source)
+        if bundled != args.source:        # a bundled piece's name: copy its file beside NAME.toml
+            copy = os.path.join(folder, os.path.basename(bundled))
+            check_writable(copy, force=args.force)
+            with atomic_output(copy, force=args.force, suffix=".toml") as tmp:
+                with open(bundled, "rb") as f, open(tmp, "wb") as g:
+                    g.write(f.read())
+            if not args.quiet:
+                eprint(f"copied the bundled {args.source!r} to {os.path.relpath(copy)}")
+            args.source = copy
         source_path = os.path.abspath(args.source)
         if source_path == out_abs:
             raise ArrangementError(f"--from {args.source!r} is the file to write")

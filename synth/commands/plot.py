@@ -13,7 +13,7 @@ HELP = """examples:
   synth plot arrangements/sonnerie-bells-in-the-ice.toml --seed 7 -o ice7.png --width 2400 --height 1200
   synth plot song.mid -o song.png --no-audio      # piano roll and roughness only (fast)
 
-Needs matplotlib: pip install 'synth[plot]'."""
+Needs matplotlib: pip install 'synth-liquidsky[plot]'."""
 
 
 def register(sub) -> None:
