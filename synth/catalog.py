@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from .errors import PatchError
-from .patch import (SOURCE_PARAMS, SOURCES, Envelope, Filter, Lfo, Patch, PitchEnv,
+from .patch import (SOURCE_PARAMS, SOURCES, UNPITCHED_SOURCES, Envelope, Filter, Lfo, Patch, PitchEnv,
                     apply_overrides, get_preset, patch_keys, patch_partials)
 
 __all__ = ["KeyInfo", "EffectParam", "EFFECT_PARAMS", "EFFECT_DOCS", "SOURCE_DOCS",
@@ -235,7 +235,11 @@ def spectrum_summary(patch: Patch, max_partials: int = 8) -> dict:
 
     Returns a dict: ``partials`` (``[ratio, amplitude]`` pairs of the loudest,
     in ratio order), ``count``, ``harmonic`` (every ratio a whole multiple of
-    the lowest), ``centroid`` (amplitude-weighted mean ratio).
+    the lowest), ``centroid`` (amplitude-weighted mean ratio) and ``model``:
+    ``"exact"`` where the source defines its spectrum, ``"approximate"`` for
+    the sources :func:`~synth.patch.patch_partials` models with a generic
+    6-harmonic spectrum (fm3, sync) or by the carrier alone (ring), and
+    ``"unpitched"`` for noise and drums (the figures are then the generic model's).
     """
     ratios, amps = patch_partials(patch)
     top = np.sort(np.argsort(-amps, kind="stable")[:max_partials])
@@ -245,7 +249,9 @@ def spectrum_summary(patch: Patch, max_partials: int = 8) -> dict:
             "partials": [[round(float(r), 3), round(float(a), 3)] for r, a in
                          zip(ratios[top], amps[top])],
             "harmonic": harmonic,
-            "centroid": round(float(np.sum(ratios * amps) / np.sum(amps)), 3)}
+            "centroid": round(float(np.sum(ratios * amps) / np.sum(amps)), 3),
+            "model": ("unpitched" if patch.source in UNPITCHED_SOURCES else
+                      "approximate" if patch.source in ("fm3", "sync", "ring") else "exact")}
 
 
 def preset_info(name: str) -> dict:

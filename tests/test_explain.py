@@ -223,3 +223,12 @@ def test_sound_design_page_covers_every_patch_key_and_effect():
         missing += [f"effect {kind}: {p} has no example" for p in params
                     if not re.search(rf'"type": "{kind}"[^}}]*"{p}"', code)]
     assert not missing, f"docs/sound-design.md does not cover: {missing}"
+
+
+@pytest.mark.parametrize("name", preset_names())
+def test_every_preset_explains_itself(capsys, name):
+    code, out, err = run(capsys, "presets", name)
+    assert code == 0, err
+    assert out.startswith(f"{name}: ") and "\nspectrum: " in out
+    model = catalog.spectrum_summary(catalog.get_preset(name))["model"]
+    assert ("unpitched" in out) == (model == "unpitched")

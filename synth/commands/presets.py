@@ -77,11 +77,15 @@ def _explain(name: str) -> list[str]:
     spec = info["spectrum"]
     loudest = ", ".join(f"{r:g} ({a:.2f})" for r, a in spec["partials"])
     lines = [f"{info['name']}: {info['description']}",
-             f"source: {info['source']} ({info['source_doc']})",
-             f"spectrum: {spec['count']} partials, "
-             f"{'harmonic' if spec['harmonic'] else 'inharmonic'}, centroid {spec['centroid']:g} "
-             "x the note frequency",
-             *wrap(f"partials (ratio to the note, amplitude): {loudest}", "  "), ""]
+             f"source: {info['source']} ({info['source_doc']})"]
+    if spec["model"] == "unpitched":
+        lines += ["spectrum: unpitched (noise or drums): no partial series", ""]
+    else:
+        lines += [f"spectrum: {spec['count']} partials, "
+                  f"{'harmonic' if spec['harmonic'] else 'inharmonic'}, centroid "
+                  f"{spec['centroid']:.2f} x the note frequency"
+                  + (" (approximate model)" if spec["model"] == "approximate" else ""),
+                  *wrap(f"partials (ratio to the note, amplitude): {loudest}", "  "), ""]
     rows = [(k["key"], fmt_value(k["value"]),
              " ".join(x for x in (k["range"], k["unit"]) if x), k["doc"]) for k in info["keys"]]
     lines += table(("key", "value", "range / unit", "what it does"), rows, caps=(24, 12, 20))
