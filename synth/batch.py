@@ -850,6 +850,15 @@ def _error_text(e: BaseException) -> str:
     return f"internal error: {type(e).__name__}: {e}"
 
 
+def _preload() -> None:
+    """Import what a render needs once, before forking: the workers inherit it."""
+    from . import analysis, audio, loudness, midi, render  # noqa: F401
+    try:
+        import pyloudnorm  # noqa: F401  (synth.loudness imports it on first use)
+    except ImportError:
+        pass
+
+
 def _run_pool(todo: list[Item], outdir: str, version: str, jobs: int, finished) -> int:
     """Items across a process pool (fork where possible: the parsed inputs are inherited)."""
     import multiprocessing as mp
@@ -866,6 +875,8 @@ def _run_pool(todo: list[Item], outdir: str, version: str, jobs: int, finished) 
                 continue
             finished(it, record, None)
         return 1
+    if fork:
+        _preload()
     ctx = mp.get_context("fork" if fork else "spawn")
     pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_pdeathsig)
     queue = list(reversed(todo))
