@@ -17,14 +17,16 @@ from . import __version__
 from .errors import SynthError, SynthWarning
 
 #: subcommand modules in synth/commands, in --help order
-COMMANDS = ["render", "batch", "info", "pieces", "presets", "transforms", "effects", "analyze",
-            "export", "plot", "new"]
+COMMANDS = ["render", "play", "watch", "batch", "info", "pieces", "presets", "transforms",
+            "effects", "analyze", "export", "plot", "new"]
 
 EPILOG = """examples:
   synth pieces
   synth render sonnerie-bells-in-the-ice -o ice.wav
   synth render arrangements/laurel-waltz-nightmare-march.toml -o march.wav
   synth render arrangements/sonnerie-bells-in-the-ice.toml --variation 2 -o ice2.wav
+  synth play arrangements/sonnerie-bells-in-the-ice.toml --from 120
+  synth watch piece.toml              # plays the bar you changed, each time you save
   synth render song.mid --preset calliope -o song.wav --bit-depth 16
   synth info arrangements/sources/laurel-waltz.toml
   synth new bells && synth render bells.toml -o bells.wav

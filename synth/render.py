@@ -712,6 +712,8 @@ def _worker(plan: "RenderPlan", lane_ids, chunk_samples, ring: _Ring, conn, free
     sends back, on ``freed_conn``, the ring position up to which it has
     finished reading.
     """
+    _die_with_parent()
+    parent = os.getppid()
     head = freed = 0
     try:
         for blocks in plan.lane_chunks(lane_ids, chunk_samples):
@@ -733,6 +735,10 @@ def _worker(plan: "RenderPlan", lane_ids, chunk_samples, ring: _Ring, conn, free
                     while freed_conn.poll():
                         freed = int.from_bytes(freed_conn.recv_bytes(), "little")
                     while head + m - freed > ring.size:      # the parent is behind: wait
+                        if not freed_conn.poll(0.5):
+                            if os.getppid() != parent:       # the parent is gone: stop
+                                return
+                            continue
                         freed = int.from_bytes(freed_conn.recv_bytes(), "little")
                     ring.data[pos:pos + m] = flat
                     head += m
@@ -749,6 +755,23 @@ def _worker(plan: "RenderPlan", lane_ids, chunk_samples, ring: _Ring, conn, free
             pass
     finally:
         conn.close()
+
+
+def _die_with_parent() -> None:
+    """Have Linux end this (forked worker) process when its parent dies.
+
+    A worker killed with its parent (SIGKILL, SIGTERM: no clean-up runs)
+    would otherwise wait forever on a pipe whose other end it inherited
+    itself.  Elsewhere the worker notices the parent is gone while waiting.
+    """
+    try:
+        import ctypes
+        import signal
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, int(signal.SIGKILL))
+    except (OSError, AttributeError):
+        pass
 
 
 def _receive_block(ring: _Ring, conn) -> tuple[dict, int]:

@@ -16,7 +16,7 @@ HELP = """examples:
   synth render arrangements/sonnerie-bells-in-the-ice.toml --seed 7 -o ice7.wav --force
   synth render song.mid --preset saw --sample-rate 48000 --bit-depth float
   synth render piece.toml --stems stems/ --loudness -16 -o piece.wav
-  synth render piece.toml -o - | play -t wav -"""
+  synth render piece.toml -o - --master limit | play -t wav -   # plays as it renders"""
 
 
 def register(sub) -> None:
@@ -28,30 +28,72 @@ def register(sub) -> None:
     p.add_argument("input", metavar="INPUT")
     p.add_argument("-o", "--output", metavar="OUT",
                    help="output WAV ('-' for standard output; default: INPUT's name with .wav)")
-    p.add_argument("--sample-rate", type=int, default=DEFAULT_SR, metavar="HZ",
-                   help=f"sample rate, 22050..96000 (default {DEFAULT_SR})")
-    add_seed_options(p)
+    add_render_options(p)
     p.add_argument("--bit-depth", choices=sorted(BIT_DEPTHS), default="24",
                    help="16, 24 (default) or float (32-bit)")
     p.add_argument("--force", action="store_true", help="overwrite an existing output file")
-    p.add_argument("--max-seconds", type=float, default=DEFAULT_MAX_SECONDS, metavar="S",
-                   help="refuse renders longer than S seconds (default 3600)")
-    p.add_argument("--preset", metavar="NAME", help="play every part with this preset")
-    p.add_argument("--bars", metavar="A-B", type=_bar_range,
-                   help="render only bars A to B (inclusive), e.g. --bars 5-12")
     p.add_argument("--stems", metavar="DIR",
                    help="also write one WAV per part into DIR (they sum to the mix)")
     p.add_argument("--loudness", type=float, metavar="LUFS",
                    help="normalise to this integrated loudness (ITU-R BS.1770), e.g. -16, "
                    "keeping the true peak under the ceiling")
+    add_master_option(p, default="normalize")
+    p.add_argument("--quiet", action="store_true", help="no progress bar, no warnings")
+    p.set_defaults(func=run)
+
+
+def add_render_options(p, *, sample_rate_default=DEFAULT_SR) -> None:
+    """The options that choose what is rendered, shared by render, play and watch."""
+    p.add_argument("--sample-rate", type=int, default=sample_rate_default, metavar="HZ",
+                   help=f"sample rate, 22050..96000 (default {DEFAULT_SR})"
+                   if sample_rate_default else "sample rate, 22050..96000 "
+                   "(default: the output device's, else 44100)")
+    add_seed_options(p)
+    p.add_argument("--max-seconds", type=float, default=DEFAULT_MAX_SECONDS, metavar="S",
+                   help="refuse renders longer than S seconds (default 3600)")
+    p.add_argument("--preset", metavar="NAME", help="play every part with this preset")
+    p.add_argument("--bars", metavar="A-B", type=_bar_range,
+                   help="render only bars A to B (inclusive), e.g. --bars 5-12")
     p.add_argument("--ceiling", type=float, default=-1.0, metavar="DB",
                    help="peak ceiling in dBFS / dBTP (default -1)")
     p.add_argument("--jobs", "-j", type=int, default=os.cpu_count() or 1, metavar="N",
                    help="processes sharing the notes (default: all cores; one where "
                    "processes cannot be forked, as on Windows; the output is "
                    "bit-identical for any N)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar, no warnings")
-    p.set_defaults(func=run)
+
+
+def add_master_option(p, *, default: str) -> None:
+    p.add_argument("--master", choices=("normalize", "limit"), default=default,
+                   help="normalize: the whole mix's peak at the ceiling (needs the whole "
+                   "render first); limit: a fixed gain from a pre-scan of the notes and a "
+                   "true-peak look-ahead limiter, streaming (first audio at once; "
+                   f"default {default})")
+
+
+def master_settings(args) -> MasterSettings:
+    return MasterSettings(ceiling_db=args.ceiling, loudness=getattr(args, "loudness", None),
+                          limit=args.master == "limit")
+
+
+def load_for_render(args):
+    """``args.input`` loaded, with ``--preset`` and ``--bars`` applied; and its WAV metadata."""
+    if args.preset:
+        get_preset(args.preset)
+    score = load_input(args, seed=args.seed, variation=args.variation,
+                       max_seconds=args.max_seconds)
+    if args.preset:
+        score = score.with_parts(dataclasses.replace(p, preset=args.preset, patch={})
+                                 for p in score.parts)
+    if args.bars:
+        score = score.excerpt(*args.bars)
+    meta = score.metadata
+    comment = (f"source: {os.path.basename(args.input)}; seed: {meta.seed}; "
+               f"re-render: synth render {os.path.basename(args.input)} --seed {meta.seed}"
+               + (f" --bars {args.bars[0]}-{args.bars[1]}" if args.bars else "")
+               + (" --master limit" if getattr(args, "master", "") == "limit" else ""))
+    metadata = {"title": meta.title, "artist": meta.arranger or meta.composer,
+                "software": f"synth {__version__}", "comment": comment}
+    return score, metadata
 
 
 def _bar_range(text: str) -> tuple[int, int]:
@@ -71,27 +113,14 @@ def run(args) -> int:
     out = args.output or default_output(args.input, ".wav")
     check_suffix(out, allowed=(".wav",))          # -o x.mp3: exit 2, not WAV bytes
     check_writable(out, force=args.force)        # fail before any work
-    if args.preset:
-        get_preset(args.preset)
-    score = load_input(args, seed=args.seed, variation=args.variation,
-                       max_seconds=args.max_seconds)
-    if args.preset:
-        score = score.with_parts(dataclasses.replace(p, preset=args.preset, patch={})
-                                 for p in score.parts)
-    if args.bars:
-        score = score.excerpt(*args.bars)
+    master = master_settings(args)
+    score, metadata = load_for_render(args)
     meta = score.metadata
-    comment = (f"source: {os.path.basename(args.input)}; seed: {meta.seed}; "
-               f"re-render: synth render {os.path.basename(args.input)} --seed {meta.seed}"
-               + (f" --bars {args.bars[0]}-{args.bars[1]}" if args.bars else ""))
-    metadata = {"title": meta.title, "artist": meta.arranger or meta.composer,
-                "software": f"synth {__version__}", "comment": comment}
     progress = Progress(args.sample_rate, enabled=not args.quiet and out != "-")
     try:
         result = render_to_file(score, out, sr=args.sample_rate, seed=meta.seed,
                                 subtype=BIT_DEPTHS[args.bit_depth], force=args.force,
-                                master=MasterSettings(ceiling_db=args.ceiling,
-                                                      loudness=args.loudness),
+                                master=master,
                                 max_seconds=args.max_seconds, metadata=metadata,
                                 stems_dir=args.stems, jobs=max(1, args.jobs),
                                 progress=progress)

@@ -1,0 +1,321 @@
+"""``synth play``: render in blocks and play them as they come (PortAudio via sounddevice).
+
+The streaming master (``--master limit``: a fixed gain from a pre-scan of the
+notes and a true-peak look-ahead limiter, see
+:meth:`synth.render.RenderPlan.limited_chunks`) lets the first block go to
+the audio device as soon as it is rendered.  A thread renders ahead into a
+queue of about :data:`AHEAD_SECONDS` of audio; the main thread writes the
+blocks to a blocking PortAudio stream (PortAudio's own thread plays them
+without needing Python), and counts the underruns PortAudio reports.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import sys
+import threading
+import time
+
+import numpy as np
+
+from ..errors import SynthError
+from ..render import SR_MAX, SR_MIN, MasterSettings, RenderPlan
+from ..resources import install_hint
+from ._common import eprint
+
+HELP = """examples:
+  synth play arrangements/laurel-waltz-nightmare-march.toml
+  synth play arrangements/sonnerie-bells-in-the-ice.toml --from 120
+  synth play piece.toml --bars 5-12 --seed 3
+  synth play --list-devices
+keys (on a terminal): space pauses and resumes, q stops."""
+
+#: Audio rendered ahead of the device, in seconds (blocks queued).
+AHEAD_SECONDS = 4.0
+#: Frames per rendered block: small, so the first block is out quickly.
+BLOCK = 4096
+
+
+def register(sub) -> None:
+    import argparse
+
+    from .render import add_render_options
+
+    p = sub.add_parser("play", help="play a score, arrangement or MIDI file as it renders",
+                       description="Render INPUT in blocks and play them on the default audio "
+                       "output (or --device) as they come, through a streaming master "
+                       "(a fixed gain from a pre-scan of the notes and a true-peak "
+                       f"look-ahead limiter). Needs PortAudio and the 'play' extra "
+                       f"({install_hint('play')}).", epilog=HELP,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("input", metavar="INPUT", nargs="?")
+    add_render_options(p, sample_rate_default=None)
+    p.add_argument("--from", dest="from_bar", type=int, metavar="BAR",
+                   help="start at bar BAR (to the end)")
+    p.add_argument("--device", metavar="NAME|N",
+                   help="output device: a number or part of a name from --list-devices")
+    p.add_argument("--latency", type=float, default=0.2, metavar="S",
+                   help="device buffer in seconds (default 0.2)")
+    p.add_argument("--list-devices", action="store_true", help="list the audio devices and exit")
+    p.add_argument("--stats", action="store_true",
+                   help="print a machine-readable line at the end (start-up to first block, "
+                   "underruns)")
+    p.add_argument("--quiet", action="store_true", help="no status line, no warnings")
+    p.set_defaults(func=run)
+
+
+def import_sounddevice():
+    """The sounddevice module, or a SynthError (exit 2) saying what to install."""
+    try:
+        import sounddevice
+    except ImportError:
+        raise SynthError(f"playing needs the sounddevice package: {install_hint('play')}") from None
+    except OSError:     # sounddevice is there, the PortAudio library is not
+        raise SynthError("playing needs the PortAudio library: install it with your package "
+                         "manager (Debian/Ubuntu: apt-get install libportaudio2; Fedora: dnf "
+                         "install portaudio; macOS: brew install portaudio)") from None
+    return sounddevice
+
+
+def output_device(sd, device: str | None):
+    """``(index, info)`` of the output device, or a SynthError naming what is missing."""
+    if device is not None and device.isdigit():
+        device = int(device)
+    try:
+        info = sd.query_devices(device, "output")
+    except ValueError as e:
+        raise SynthError(f"no audio output device {device!r} ({e}); "
+                         "see synth play --list-devices") from None
+    except sd.PortAudioError:
+        raise SynthError("no audio output device found (PortAudio sees none: is a sound "
+                         "server or card there? see synth play --list-devices)") from None
+    return info["index"], info
+
+
+def list_devices(sd) -> None:
+    print(sd.query_devices())
+
+
+def choose_rate(args, info) -> int:
+    if args.sample_rate:
+        return args.sample_rate
+    rate = int(round(info.get("default_samplerate") or 44100))
+    return rate if SR_MIN <= rate <= SR_MAX else 44100
+
+
+def prepare(args):
+    """The score to play: ``--bars`` or ``--from`` applied."""
+    from .render import load_for_render
+
+    if args.from_bar is not None and args.bars:
+        raise SynthError("give --from or --bars, not both")
+    score, _ = load_for_render(args)
+    if args.from_bar is not None:
+        last = max(score.bar_count, args.from_bar)
+        score = score.excerpt(args.from_bar, last)
+    return score
+
+
+class Controls:
+    """Pause and quit flags that :func:`play_plan` obeys."""
+
+    def __init__(self):
+        self.paused = threading.Event()
+        self.quit = threading.Event()
+
+
+class _Keys(Controls):
+    """Space and q from a terminal, read without echo in a thread (POSIX only)."""
+
+    def __init__(self):
+        super().__init__()
+        self._old = None
+        try:
+            import termios
+            import tty
+
+            if not sys.stdin.isatty():
+                return
+            fd = sys.stdin.fileno()
+            self._old = termios.tcgetattr(fd)
+            tty.setcbreak(fd)
+        except (ImportError, OSError, ValueError):
+            self._old = None
+            return
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        while not self.quit.is_set():
+            ch = sys.stdin.read(1)
+            if ch in ("q", "Q", ""):
+                self.quit.set()
+            elif ch == " ":
+                if self.paused.is_set():
+                    self.paused.clear()
+                else:
+                    self.paused.set()
+
+    def close(self):
+        if self._old is not None:
+            import termios
+
+            termios.tcsetattr(sys.stdin.fileno(), termios.TCSADRAIN, self._old)
+
+
+def play_plan(sd, plan: RenderPlan, master: MasterSettings, *, device, jobs: int,
+              latency: float, status=None, keys: Controls | None = None,
+              first_block=None) -> dict:
+    """Render ``plan`` and play it as it comes; returns timing and underrun figures.
+
+    ``status(frames)`` is called after each block, ``first_block()`` once the
+    first block is in PortAudio's hands; ``keys`` pauses or stops playing.
+    """
+    ahead = max(2, int(AHEAD_SECONDS * plan.sr / BLOCK))
+    blocks: queue.Queue = queue.Queue(maxsize=ahead)
+    stop = threading.Event()
+    failure: list[BaseException] = []
+    source = plan.limited_chunks(master, BLOCK, jobs)
+    # The first block starts the render's worker processes (forked).  PortAudio
+    # must not be open then: a forked child would inherit its connection to
+    # the sound server (JACK waits for such a "client" forever and stalls).
+    # So PortAudio is shut down around the fork and started again after it.
+    sd._terminate()
+    try:
+        first = next(source)[1]
+    finally:
+        sd._initialize()
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                blocks.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                pass
+        return False
+
+    def produce():
+        try:
+            block = first
+            while block is not None:
+                if block.shape[1] and not put(np.ascontiguousarray(block.T, dtype=np.float32)):
+                    return                      # stopped: the player is gone
+                block = next(source, (None, None))[1]
+        except BaseException as e:  # noqa: BLE001 - handed to the main thread
+            failure.append(e)
+        finally:
+            source.close()                      # ends the render's worker processes
+            put(None)
+
+    producer = threading.Thread(target=produce, name="synth-render", daemon=True)
+    producer.start()
+    stats = {"first_block_at": None, "underruns": 0, "frames": 0}
+    stream = None
+    try:
+        stream = sd.OutputStream(samplerate=plan.sr, channels=2, dtype="float32",
+                                 device=device, latency=latency)
+        started = False
+        while True:
+            if keys is not None and keys.quit.is_set():
+                break
+            if keys is not None and keys.paused.is_set():
+                if started and stream.active:
+                    stream.stop()
+                time.sleep(0.05)
+                continue
+            block = blocks.get()
+            if block is None:
+                break
+            if not started or not stream.active:
+                stream.start()
+                started = True
+            if stats["first_block_at"] is None:
+                stats["first_block_at"] = time.time()
+            if stream.write(block):
+                stats["underruns"] += 1
+            if not stats["frames"] and first_block:
+                first_block()
+            stats["frames"] += len(block)
+            if status:
+                status(stats["frames"])
+        if failure:
+            raise failure[0]
+        if started and not (keys is not None and keys.quit.is_set()):
+            # let the device play what it holds
+            time.sleep(min(stream.latency + 0.05, 2.0))
+    finally:
+        stop.set()
+        producer.join()
+        if stream is not None:
+            stream.close(ignore_errors=True)
+    return stats
+
+
+def _process_start() -> float:
+    """Wall-clock time the process started (Linux /proc), else now."""
+    try:
+        with open("/proc/self/stat") as f:
+            ticks = int(f.read().rsplit(")", 1)[1].split()[19])
+        with open("/proc/uptime") as f:
+            uptime = float(f.read().split()[0])
+        return time.time() - uptime + ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return time.time()
+
+
+def run(args) -> int:
+    sd = import_sounddevice()
+    if args.list_devices:
+        list_devices(sd)
+        return 0
+    if not args.input:
+        raise SynthError("synth play needs an INPUT file (or --list-devices)")
+    device, info = output_device(sd, args.device)
+    sr = choose_rate(args, info)
+    try:
+        sd.check_output_settings(device=device, samplerate=sr, channels=2, dtype="float32")
+    except Exception as e:  # noqa: BLE001 - PortAudio's reasons vary
+        raise SynthError(f"the output device {info['name']!r} cannot play stereo at {sr} Hz "
+                         f"({e}); try --sample-rate") from None
+    score = prepare(args)
+    plan = RenderPlan(score, sr=sr, seed=score.metadata.seed, max_seconds=args.max_seconds)
+    master = MasterSettings(ceiling_db=args.ceiling, limit=True)
+    show = not args.quiet and sys.stderr.isatty()
+    total = plan.seconds
+    where = f" from bar {args.from_bar}" if args.from_bar else (
+        f" bars {args.bars[0]}-{args.bars[1]}" if args.bars else "")
+    if not args.quiet:
+        eprint(f"playing {score.title or os.path.basename(args.input)}{where} on "
+               f"{info['name']} ({sr} Hz, {total:.1f} s, seed {score.metadata.seed})")
+
+    last = [0.0]
+
+    def status(frames):
+        now = time.perf_counter()
+        if show and now - last[0] > 0.25:
+            last[0] = now
+            t = frames / sr
+            sys.stderr.write(f"\r{int(t // 60)}:{t % 60:04.1f} / {int(total // 60)}:"
+                             f"{total % 60:04.1f}")
+            sys.stderr.flush()
+
+    keys = _Keys() if show else None
+    try:
+        stats = play_plan(sd, plan, master, device=device, jobs=max(1, args.jobs),
+                          latency=args.latency, status=status, keys=keys)
+    finally:
+        if keys is not None:
+            keys.quit.set()
+            keys.close()
+        if show:
+            sys.stderr.write("\n")
+    if args.stats:
+        first = stats["first_block_at"]
+        print(f"stats: first_block_after_start={first - _process_start() if first else -1:.3f} "
+              f"first_block_wall={first or -1:.6f} "
+              f"underruns={stats['underruns']} frames={stats['frames']} sr={sr}", flush=True)
+    if stats["underruns"] and not args.quiet:
+        eprint(f"synth: warning: {stats['underruns']} underrun(s): the render fell behind the "
+               "device (try --jobs, --latency or a lower --sample-rate)")
+    return 0
