@@ -1,0 +1,171 @@
+"""Latency of the listening loop (issue 17): play, watch, and ``-o -`` streaming.
+
+Three measurements, each from a fresh ``synth`` process as a user starts it:
+
+* **play**: ``synth play INPUT --stats`` on the default audio output; the
+  time from spawning the process to the first block handed to PortAudio
+  (the process reports the wall-clock time of its first ``write``), and the
+  underruns PortAudio reported over what was played.  ``--bars A-B`` plays
+  a stretch instead of the whole piece (the whole 9-minute piece takes 9
+  minutes: ``--bars all`` does it).
+* **stream**: ``synth render INPUT -o - --master limit``; the time from
+  spawning the process to the first byte on its standard output, and to the
+  end.
+* **watch**: ``synth watch MARCH --stats`` (playing), on a copy of
+  ``arrangements/``; one note of bar 9 of the march's source is changed the
+  way an editor saves (a temporary file renamed over the original) and the
+  time from the save to the first block of the new version handed to
+  PortAudio is reported, over a few edits.
+
+The start-up figures include Python's start, importing synth, loading (and
+for an arrangement composing) the piece, planning it, the pre-scan of the
+streaming master and the first block; the load is printed separately
+(measured in this process) because for the Sonnerie arrangements it is most
+of the total.
+
+Usage::
+
+    python bench/bench_play.py [--input FILE] [--bars 1-16|all] [--edits 5] [--skip play,watch,stream]
+
+Needs an audio output (CI and the tests use a JACK dummy server, see
+``.ci/run``) and the ``play`` and ``watch`` extras.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import select
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ICE = os.path.join(ROOT, "arrangements", "sonnerie-bells-in-the-ice.toml")
+MARCH = os.path.join(ROOT, "arrangements", "laurel-waltz-nightmare-march.toml")
+SYNTH = [sys.executable, "-m", "synth"]
+ENV = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+
+
+def load_seconds(path: str) -> float:
+    sys.path.insert(0, ROOT)
+    from synth.loader import load
+
+    t0 = time.perf_counter()
+    load(path)
+    return time.perf_counter() - t0
+
+
+def bench_play(path: str, bars: str | None) -> dict:
+    argv = SYNTH + ["play", path, "--stats", "--quiet"] + (["--bars", bars] if bars else [])
+    t0 = time.time()
+    run = subprocess.run(argv, capture_output=True, text=True, env=ENV)
+    if run.returncode != 0:
+        raise SystemExit(f"synth play failed: {run.stderr.strip()}")
+    stats = dict(re.findall(r"(\w+)=(\S+)", run.stdout.strip().splitlines()[-1]))
+    return {"first_block_s": float(stats["first_block_wall"]) - t0,
+            "underruns": int(stats["underruns"]),
+            "played_s": int(stats["frames"]) / int(stats["sr"]),
+            "wall_s": time.time() - t0}
+
+
+def bench_stream(path: str) -> dict:
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(SYNTH + ["render", path, "-o", "-", "--master", "limit", "--quiet"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV)
+    first = proc.stdout.read(1)
+    t_first = time.perf_counter() - t0
+    total = len(first)
+    while chunk := proc.stdout.read(1 << 20):
+        total += len(chunk)
+    proc.wait()
+    if proc.returncode != 0:
+        raise SystemExit(f"synth render -o - failed: {proc.stderr.read().decode().strip()}")
+    return {"first_byte_s": t_first, "total_s": time.perf_counter() - t0, "bytes": total}
+
+
+def bench_watch(path: str, edits: int) -> dict:
+    work = tempfile.mkdtemp(prefix="bench-watch-")
+    try:
+        # the arrangement and its source, side by side as in arrangements/
+        shutil.copytree(os.path.dirname(path), os.path.join(work, "arr"),
+                        ignore=shutil.ignore_patterns("*.wav"))
+        target = os.path.join(work, "arr", os.path.basename(path))
+        proc = subprocess.Popen(SYNTH + ["watch", target, "--stats", "--quiet"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                env=ENV)
+        lat, bars_from = [], []
+        try:
+            _wait_line(proc, 120)           # the first version playing
+            source = os.path.join(work, "arr", "sources", "laurel-waltz.toml")
+            original = open(source).read()
+            bar = "A5:4 G5 F5 | Eb5:2"          # bar 9 of the waltz's tune
+            assert bar in original
+            for i in range(edits):
+                time.sleep(1.5)
+                # one note of one bar of the source, changed as an editor saves it
+                text = original.replace(bar, f"A5:4 G5 {'EDCBA'[i % 5]}5 | Eb5:2", 1)
+                tmp = source + ".tmp"
+                with open(tmp, "w") as f:
+                    f.write(text)
+                t0 = time.time()
+                os.replace(tmp, source)
+                line = _wait_line(proc, 60)
+                lat.append(float(re.search(r"first_block_wall=(\S+)", line)[1]) - t0)
+                bars_from.append(int(re.search(r"playing_from_bar=(\d+)", line)[1]))
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+        return {"edit_to_first_block_s": lat, "from_bars": bars_from}
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _wait_line(proc, timeout: float) -> str:
+    end = time.time() + timeout
+    while time.time() < end:
+        ready, _, _ = select.select([proc.stdout], [], [], 0.5)
+        if ready:
+            line = proc.stdout.readline()
+            if "first_block_wall" in line:
+                return line
+        if proc.poll() is not None:
+            raise SystemExit(f"synth watch exited: {proc.stderr.read()}")
+    raise SystemExit("synth watch: no new version played in time")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--input", default=ICE)
+    ap.add_argument("--bars", default="1-16", help="bars to play ('all': the whole piece)")
+    ap.add_argument("--watch-input", default=MARCH)
+    ap.add_argument("--edits", type=int, default=5)
+    ap.add_argument("--skip", default="", help="comma-separated: play,stream,watch")
+    args = ap.parse_args()
+    skip = set(filter(None, args.skip.split(",")))
+    name = os.path.basename(args.input)
+    print(f"load (and compose) {name} in this process: {load_seconds(args.input):.2f} s")
+    if "play" not in skip:
+        r = bench_play(args.input, None if args.bars == "all" else args.bars)
+        print(f"play {name} bars {args.bars}: first block {r['first_block_s']:.2f} s after "
+              f"spawning; {r['underruns']} underruns over {r['played_s']:.1f} s played "
+              f"(wall {r['wall_s']:.1f} s)")
+    if "stream" not in skip:
+        r = bench_stream(args.input)
+        print(f"render {name} -o - --master limit: first byte {r['first_byte_s']:.2f} s, "
+              f"all {r['bytes'] / 1e6:.1f} MB in {r['total_s']:.1f} s")
+    if "watch" not in skip:
+        r = bench_watch(args.watch_input, args.edits)
+        lat = r["edit_to_first_block_s"]
+        print(f"watch {os.path.basename(args.watch_input)}: save -> first block of the new "
+              f"version, median {statistics.median(lat):.2f} s (min {min(lat):.2f}, "
+              f"max {max(lat):.2f}) over {len(lat)} edits of one note in bar 9 of its source; "
+              f"played from bars {sorted(set(r['from_bars']))}")
+
+
+if __name__ == "__main__":
+    main()
