@@ -3,8 +3,8 @@ into a fresh virtualenv outside the checkout, works from an empty folder: the bu
 pieces render by name, the CLI explains presets, transforms and effects, and
 `synth new` points to files that exist in the installed package.
 
-The wheel is built once (without build isolation when the test interpreter can build
-wheels itself: no network); the venv reuses the
+The wheel is built once, without build isolation and without the package index (the
+test extra brings a setuptools that builds wheels itself: no network); the venv reuses the
 test interpreter's third-party packages through a path file, so nothing is
 downloaded and the test stays well under a minute.
 """
@@ -64,10 +64,11 @@ def wheel(tmp_path_factory) -> pathlib.Path:
         else:
             shutil.copy2(path, src / name)
     out = tmp_path_factory.mktemp("wheel")
-    # without build isolation when this interpreter can build wheels itself (fast, offline);
-    # else pip fetches the build requirements of pyproject.toml
-    isolation = ["--no-build-isolation"] if _can_build_wheels() else []
-    _run([sys.executable, "-m", "pip", "wheel", "--no-deps", *isolation,
+    # without build isolation, so the test needs no network: the test extra brings a
+    # setuptools that builds wheels itself
+    assert _can_build_wheels(), ("this interpreter cannot build wheels offline: "
+                                 "pip install 'setuptools>=70.1' (the test extra has it)")
+    _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index",
           "--disable-pip-version-check", "-q", "-w", out, src], cwd=src, timeout=300)
     (whl,) = out.glob("*.whl")
     return whl
