@@ -1,8 +1,9 @@
 """True-peak look-ahead limiter for a stream of stereo blocks.
 
 The gain computer looks at the signal 4x oversampled (the same polyphase
-interpolation as :func:`scipy.signal.resample_poly`, which the BS.1770
-true-peak meter uses), so peaks *between* samples are caught too:
+interpolation filter as :func:`scipy.signal.resample_poly`, which the BS.1770
+true-peak meter of :mod:`synth.loudness` uses), so peaks *between* samples
+are caught too:
 
 1. ``p[k]``: the largest magnitude over both channels at sample ``k`` and
    at the interpolated points on either side of it;
@@ -25,7 +26,8 @@ covers.  Both channels get the same gain (the stereo image holds).
 The state (pending input, the last ``hold - 1`` gains, the FIR state) is
 carried from block to block and every step works sample by sample or with
 a fixed-length window, so the output does not depend on how the stream is
-cut into blocks, bit for bit.  Pure NumPy/SciPy: arrays in, arrays out.
+cut into blocks, bit for bit.  Pure NumPy (SciPy's import would delay the
+first block by half a second): arrays in, arrays out.
 """
 
 from __future__ import annotations
@@ -89,18 +91,64 @@ def limiter_state(ceiling: float, *, sr: int, channels: int = 2, lookahead_s: fl
     return LimiterState(ceiling * 10 ** (-margin_db / 20), lookahead, hold, channels)
 
 
-def _required_gains(x: np.ndarray, ceiling: float) -> np.ndarray:
-    """``g`` for the samples ``x[:, CONTEXT:-CONTEXT]`` (which has CONTEXT on each side)."""
-    from scipy.signal import resample_poly
+def _interpolator(oversample: int = OVERSAMPLE, half_taps: int = 10) -> np.ndarray:
+    """The polyphase taps of ``resample_poly(x, oversample, 1)``, shape (oversample, 2*half_taps+1).
 
-    up = np.abs(resample_poly(x, OVERSAMPLE, 1, axis=1)).max(axis=0)
+    The same windowed sinc as SciPy's default (a Kaiser window, beta 5, over
+    ``2 * 10 * oversample + 1`` taps, cut off at the original Nyquist
+    frequency, DC gain ``oversample``), written out with NumPy so the first
+    block does not wait for ``scipy.signal`` to import.  Row ``phase`` holds
+    the taps of the points ``phase / oversample`` after each sample, for the
+    samples ``+half_taps .. -half_taps`` around it.
+    """
+    half = half_taps * oversample
+    m = np.arange(2 * half + 1) - half
+    cutoff = 1.0 / oversample
+    h = cutoff * np.sinc(cutoff * m) * np.kaiser(2 * half + 1, 5.0)
+    h *= oversample / h.sum()
+    taps = np.zeros((oversample, 2 * half_taps + 1))
+    for phase in range(oversample):
+        row = h[phase::oversample]
+        taps[phase, :len(row)] = row
+    return taps
+
+
+_TAPS = _interpolator()
+
+
+def _running_min(a: np.ndarray, w: int) -> np.ndarray:
+    """``out[i] = min(a[i:i + w])`` for every full window (van Herk / Gil-Werman)."""
+    n = len(a)
+    padded = np.full(-(-n // w) * w, np.inf)
+    padded[:n] = a
+    blocks = padded.reshape(-1, w)
+    prefix = np.minimum.accumulate(blocks, axis=1).ravel()
+    suffix = np.minimum.accumulate(blocks[:, ::-1], axis=1)[:, ::-1].ravel()
+    return np.minimum(suffix[:n - w + 1], prefix[w - 1:n])
+
+
+def _required_gains(x: np.ndarray, ceiling: float) -> np.ndarray:
+    """``g`` for the samples ``x[:, CONTEXT:-CONTEXT]`` (which has CONTEXT on each side).
+
+    The peak of sample ``k`` is the largest magnitude at ``k`` and at the
+    interpolated points between ``k - 1`` and ``k + 1``, over the channels.
+    The interpolation is summed tap by tap in a fixed order (no BLAS dot
+    products, whose order depends on memory alignment), so every value is the
+    same wherever the block starts.
+    """
     n = x.shape[1] - 2 * CONTEXT
-    # the points of sample k: 4k - 3 .. 4k + 3 (k counted in x), both neighbours' gaps
-    first = OVERSAMPLE * CONTEXT - (OVERSAMPLE - 1)
-    windows = np.lib.stride_tricks.sliding_window_view(up[first:first + OVERSAMPLE * n
-                                                          + 2 * (OVERSAMPLE - 1)],
-                                                       2 * OVERSAMPLE - 1)[::OVERSAMPLE]
-    peak = np.maximum(windows.max(axis=1)[:n], np.abs(x[:, CONTEXT:CONTEXT + n]).max(axis=0))
+    half = (_TAPS.shape[1] - 1) // 2
+    lo, hi = CONTEXT - 1, CONTEXT + n          # points after samples lo .. hi - 1
+    peak = np.abs(x[:, CONTEXT:CONTEXT + n]).max(axis=0)
+    for phase in range(1, OVERSAMPLE):
+        acc = np.zeros((x.shape[0], hi - lo))
+        for i, tap in enumerate(_TAPS[phase]):
+            if tap:
+                # the point after sample k weighs sample k + half - i
+                acc += tap * x[:, lo + half - i:hi + half - i]
+        mag = np.abs(acc).max(axis=0)
+        np.maximum(peak, mag[1:], out=peak)     # the gap after sample k
+        np.maximum(peak, mag[:-1], out=peak)    # the gap before it
     gains = np.ones(n)
     over = peak > ceiling
     gains[over] = ceiling / peak[over]
@@ -124,8 +172,6 @@ def limit_block(x: np.ndarray, state: LimiterState) -> tuple[np.ndarray, Limiter
         output is exactly as long as the whole input).
     state : LimiterState
     """
-    from scipy.ndimage import minimum_filter1d
-
     x = np.asarray(x, dtype=np.float64)
     buf = np.concatenate([state.pending, x], axis=1)
     # gains are computable for the samples with CONTEXT samples on each side
@@ -135,9 +181,9 @@ def limit_block(x: np.ndarray, state: LimiterState) -> tuple[np.ndarray, Limiter
         return np.zeros((x.shape[0], 0)), state
     g = _required_gains(buf, state.ceiling)
     state.pending = buf[:, -2 * CONTEXT:]
-    # running minimum over the last `hold` gains (centred filter, sliced to be causal)
+    # running minimum over the last `hold` gains
     hist = np.concatenate([state.gains, g])
-    h = minimum_filter1d(hist, state.hold, mode="nearest")[state.hold // 2:state.hold // 2 + n]
+    h = _running_min(hist, state.hold)
     state.gains = hist[-(state.hold - 1):] if state.hold > 1 else hist[:0]
     # box average over the last `lookahead` values of h, exact in integers
     hq = np.concatenate([state.recent, np.floor(h * _ONE).astype(np.int64)])
