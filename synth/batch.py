@@ -56,7 +56,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from .errors import SynthError
-from .resources import DISTRIBUTION, install_hint
+from .resources import DISTRIBUTION, find_piece, install_hint, resolve_input
 
 __all__ = [
     "BatchError", "RenderOptions", "Item", "InputInfo", "BatchProgress", "BatchSummary",
@@ -66,7 +66,7 @@ __all__ = [
 
 MANIFEST = "manifest.jsonl"
 _BATCH_KEYS = ("input", "name", "seeds", "variations", "sample_rate", "bit_depth", "preset",
-               "bars", "loudness", "ceiling", "max_seconds", "stems", "midi")
+               "bars", "loudness", "ceiling", "master", "max_seconds", "stems", "midi")
 
 
 class BatchError(SynthError, ValueError):
@@ -149,13 +149,14 @@ class RenderOptions:
     bars: tuple[int, int] | None = None
     loudness: float | None = None
     ceiling: float = -1.0
+    master: str = "normalize"
     max_seconds: float = 3600.0
     stems: bool = False
     midi: bool = False
 
     def __post_init__(self):
         from .audio import BIT_DEPTHS
-        from .render import SR_MAX, SR_MIN, MasterSettings
+        from .render import SR_MAX, SR_MIN
 
         sr = self.sample_rate
         if isinstance(sr, bool) or not isinstance(sr, int) or not SR_MIN <= sr <= SR_MAX:
@@ -169,14 +170,22 @@ class RenderOptions:
                 raise BatchError(f"bars must be A-B with 1 <= A <= B, got {self.bars!r}")
         if not (isinstance(self.max_seconds, (int, float)) and self.max_seconds > 0):
             raise BatchError(f"max_seconds must be > 0, got {self.max_seconds!r}")
+        if self.master not in ("normalize", "limit"):
+            raise BatchError(f"master must be 'normalize' or 'limit', got {self.master!r}")
         try:
-            MasterSettings(ceiling_db=self.ceiling, loudness=self.loudness)
+            self.master_settings()
         except SynthError as e:
             raise BatchError(e.message) from None
         if self.preset is not None:
             from .patch import get_preset
             from . import presets as _presets  # noqa: F401  (fills the preset table)
             get_preset(self.preset)
+
+    def master_settings(self):
+        """The :class:`synth.render.MasterSettings` ``synth render`` uses for these options."""
+        from .render import MasterSettings
+        return MasterSettings(ceiling_db=self.ceiling, loudness=self.loudness,
+                              limit=self.master == "limit")
 
     def as_dict(self) -> dict:
         """The options as JSON values (``bars`` as ``"A-B"``), in a fixed order."""
@@ -189,12 +198,19 @@ class RenderOptions:
 class InputInfo:
     """An input file as the batch saw it when planning."""
 
-    path: str                   # as given (batch-file rows: joined to the file's folder)
+    path: str                   # the file read (a bundled piece's name resolved)
     sha256: str
     arrangement: bool
     default_seed: int
     source: str | None = None   # an arrangement's source, relative to the arrangement's folder
     source_sha256: str | None = None
+    given: str | None = None    # as given, if not ``path``: a bundled piece's name
+
+    @property
+    def label(self) -> str:
+        """The input as given (batch-file rows: joined to the file's folder), as
+        ``synth render`` names it in the WAV's comment and the manifest records it."""
+        return self.given or self.path
 
 
 @dataclass(frozen=True)
@@ -246,7 +262,13 @@ def _sha256_file(path: str, error: bool = True) -> str | None:
 
 
 def _inspect_input(path: str) -> InputInfo:
-    """Hash ``path``, tell an arrangement from a score, find the default seed (and load it)."""
+    """Hash ``path``, tell an arrangement from a score, find the default seed (and load it).
+
+    A bundled piece may be named instead of a path, as for ``synth render``.
+    """
+    given = path
+    path = resolve_input(path)
+    given = given if given != path else None
     if not os.path.exists(path):
         raise BatchError("no such file", source=path)
     if os.path.isdir(path):
@@ -257,8 +279,8 @@ def _inspect_input(path: str) -> InputInfo:
         arr = prepared[1]
         source = os.path.relpath(arr.source_path, os.path.dirname(os.path.abspath(path)))
         return InputInfo(path, digest, True, int(arr.seed), source,
-                         _sha256_file(arr.source_path))
-    return InputInfo(path, digest, False, int(prepared[1].metadata.seed))
+                         _sha256_file(arr.source_path), given)
+    return InputInfo(path, digest, False, int(prepared[1].metadata.seed), given=given)
 
 
 def _stem(path: str) -> str:
@@ -303,7 +325,7 @@ def plan_items(inputs: Iterable[str], *, seeds: Sequence[int] | None = None,
         opts = over.get("options", options)
         if not info.arrangement and own_vars != [0]:
             raise BatchError("variations vary an arrangement's seeded choices; this is not "
-                             "an arrangement file (vary it with --seeds)", source=info.path)
+                             "an arrangement file (vary it with --seeds)", source=info.label)
         stem = (names[k] if names and names[k] else None) or _stem(info.path)
         for seed in (own_seeds if own_seeds else [info.default_seed]):
             for variation in own_vars:
@@ -314,8 +336,8 @@ def plan_items(inputs: Iterable[str], *, seeds: Sequence[int] | None = None,
     for it in items:
         if it.name in seen:
             other = seen[it.name]
-            raise BatchError(f"items {other.index} ({other.input.path}) and {it.index} "
-                             f"({it.input.path}) would both write {it.name}.wav: give the "
+            raise BatchError(f"items {other.index} ({other.input.label}) and {it.index} "
+                             f"({it.input.label}) would both write {it.name}.wav: give the "
                              "rows different inputs, seeds or a 'name'")
         seen[it.name] = it
     return items
@@ -426,7 +448,10 @@ def read_batch_file(path, *, defaults: Mapping[str, Any] | None = None, start: i
         if not values.get("input"):
             raise BatchError(f"{where}: no 'input'", source=p)
         inp = values.pop("input")
-        inputs.append(inp if os.path.isabs(inp) else os.path.normpath(os.path.join(folder, inp)))
+        joined = inp if os.path.isabs(inp) else os.path.normpath(os.path.join(folder, inp))
+        if not os.path.exists(joined) and find_piece(inp) is not None:
+            joined = inp                    # a bundled piece by name
+        inputs.append(joined)
         names.append(values.pop("name", None))
         over: dict[str, Any] = {}
         for key in ("seeds", "variations"):
@@ -506,11 +531,12 @@ def _score_of(item: Item):
 def _wav_metadata(item: Item, score, version: str) -> dict:
     """The WAV INFO strings, exactly as ``synth render`` writes them (so the bytes match)."""
     meta = score.metadata
-    base = os.path.basename(item.input.path)
+    base = os.path.basename(item.input.label)
     bars = item.options.bars
     comment = (f"source: {base}; seed: {meta.seed}; "
                f"re-render: synth render {base} --seed {meta.seed}"
-               + (f" --bars {bars[0]}-{bars[1]}" if bars else ""))
+               + (f" --bars {bars[0]}-{bars[1]}" if bars else "")
+               + (" --master limit" if item.options.master == "limit" else ""))
     return {"title": meta.title, "artist": meta.arranger or meta.composer,
             "software": f"synth {version}", "comment": comment}
 
@@ -537,7 +563,7 @@ def render_item(item: Item, outdir: str, *, version: str, jobs: int = 1) -> dict
     from .analysis import mean_roughness
     from .audio import BIT_DEPTHS, atomic_output, read_audio
     from .loudness import integrated_loudness
-    from .render import MasterSettings, render_to_file
+    from .render import render_to_file
 
     opts = item.options
     score = _score_of(item)
@@ -545,8 +571,7 @@ def render_item(item: Item, outdir: str, *, version: str, jobs: int = 1) -> dict
     stems_dir = os.path.join(outdir, item.stems_dir) if opts.stems else None
     result = render_to_file(score, wav, sr=opts.sample_rate, seed=score.metadata.seed,
                             subtype=BIT_DEPTHS[opts.bit_depth], force=True,
-                            master=MasterSettings(ceiling_db=opts.ceiling,
-                                                  loudness=opts.loudness),
+                            master=opts.master_settings(),
                             max_seconds=opts.max_seconds,
                             metadata=_wav_metadata(item, score, version),
                             stems_dir=stems_dir, jobs=max(1, int(jobs)))
@@ -568,7 +593,7 @@ def render_item(item: Item, outdir: str, *, version: str, jobs: int = 1) -> dict
     return {
         "item": item.index,
         "name": item.name,
-        "input": item.input.path,
+        "input": item.input.label,
         "input_sha256": item.input.sha256,
         "source": item.input.source,
         "source_sha256": item.input.source_sha256,

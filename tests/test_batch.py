@@ -162,6 +162,16 @@ def test_score_file_items_equal_synth_render(inputs, tmp_path):
     assert (out / "tiny-s5-v0.wav").read_bytes() != (tmp_path / "r.wav").read_bytes()
 
 
+def test_a_bundled_piece_by_name_with_the_limit_master_equals_synth_render(tmp_path):
+    args = ["laurel-waltz-nightmare-march", "--bars", "1-1", "--master", "limit",
+            "--sample-rate", SR, "--quiet"]
+    assert cli("batch", *args, "--variations", "1", "-o", tmp_path / "out", cwd=tmp_path) == 0
+    assert cli("render", *args, "--variation", "1", "-o", tmp_path / "r.wav", cwd=tmp_path) == 0
+    rec, = read_manifest(tmp_path / "out" / "manifest.jsonl")
+    assert rec["input"] == "laurel-waltz-nightmare-march" and rec["options"]["master"] == "limit"
+    assert (tmp_path / "out" / f"{rec['name']}.wav").read_bytes() == (tmp_path / "r.wav").read_bytes()
+
+
 def test_manifest_records_what_was_rendered(inputs, reference):
     rec = read_manifest(reference / "manifest.jsonl")[0]
     assert rec["input"] == "tinyarr.toml" and rec["source"] == "tiny.toml"

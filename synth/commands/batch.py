@@ -53,6 +53,8 @@ def register(sub) -> None:
     p.add_argument("--loudness", type=float, metavar="LUFS",
                    help="normalise each render to this integrated loudness")
     p.add_argument("--ceiling", type=float, metavar="DB", help="peak ceiling (default -1)")
+    p.add_argument("--master", choices=("normalize", "limit"),
+                   help="the master stage, as synth render --master (default normalize)")
     p.add_argument("--max-seconds", type=float, metavar="S",
                    help=f"refuse renders longer than S seconds (default {DEFAULT_MAX_SECONDS:g})")
     p.add_argument("--stems", action="store_true", default=None,
@@ -78,6 +80,7 @@ def _options(args) -> dict:
     """Options given on the command line (the rest keep RenderOptions' defaults)."""
     values = {"sample_rate": args.sample_rate, "bit_depth": args.bit_depth,
               "preset": args.preset, "loudness": args.loudness, "ceiling": args.ceiling,
+              "master": args.master,
               "max_seconds": args.max_seconds, "stems": args.stems, "midi": args.midi}
     if args.bars:
         try:
@@ -154,7 +157,7 @@ def run(args) -> int:
     if args.dry_run:
         for it in items:
             if shard_spec is None or it.index % shard_spec[1] == shard_spec[0]:
-                print(f"{it.index}\t{it.name}\t{it.input.path}\tseed {it.seed}\t"
+                print(f"{it.index}\t{it.name}\t{it.input.label}\tseed {it.seed}\t"
                       f"variation {it.variation}")
         return 0
     jobs = args.jobs or default_jobs()
