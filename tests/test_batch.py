@@ -6,7 +6,6 @@ item takes a few milliseconds; the whole file runs in well under a minute.
 
 from __future__ import annotations
 
-import filecmp
 import json
 import os
 import pathlib
