@@ -81,13 +81,16 @@ def venv(wheel, tmp_path_factory) -> pathlib.Path:
     py = env_dir / "bin" / "python"
     purelib = pathlib.Path(_run([py, "-c", "import sysconfig; print(sysconfig.get_paths()"
                                  "['purelib'])"], cwd=env_dir).stdout.strip())
+    # the wheel first, before the parent's packages are visible: pip would otherwise find
+    # the synth installed in the test interpreter (CI installs it non-editable) and skip it
+    _run([sys.executable, "-m", "pip", "--python", py, "install", "--no-deps", "--no-index",
+          "--ignore-installed", "--disable-pip-version-check", "-q", wheel],
+         cwd=env_dir.parent, timeout=300)
     # numpy, scipy, soundfile, ... from the test interpreter, after the venv's own packages
     # (plain paths: the parent's own .pth files, such as an editable synth, are not run)
     parents = [p for p in site.getsitepackages() + [sysconfig.get_paths()["purelib"]]
                if os.path.isdir(p)]
     (purelib / "zz_parent_site.pth").write_text("\n".join(dict.fromkeys(parents)) + "\n")
-    _run([sys.executable, "-m", "pip", "--python", py, "install", "--no-deps", "--no-index",
-          "--disable-pip-version-check", "-q", wheel], cwd=env_dir.parent, timeout=300)
     return env_dir
 
 
