@@ -62,7 +62,9 @@ def register(sub) -> None:
                    help="print a machine-readable line at the end (start-up to first block, "
                    "underruns)")
     p.add_argument("--quiet", action="store_true", help="no status line, no warnings")
-    p.set_defaults(func=run)
+    # one process: a piece renders 10-40x faster than it plays, and forking
+    # render workers costs start-up time (default --jobs 1 here, unlike render)
+    p.set_defaults(func=run, jobs=1)
 
 
 def import_sounddevice():
@@ -176,15 +178,18 @@ def play_plan(sd, plan: RenderPlan, master: MasterSettings, *, device, jobs: int
     stop = threading.Event()
     failure: list[BaseException] = []
     source = plan.limited_chunks(master, BLOCK, jobs)
-    # The first block starts the render's worker processes (forked).  PortAudio
-    # must not be open then: a forked child would inherit its connection to
-    # the sound server (JACK waits for such a "client" forever and stalls).
-    # So PortAudio is shut down around the fork and started again after it.
-    sd._terminate()
-    try:
+    if jobs > 1:
+        # The first block starts the render's worker processes (forked).
+        # PortAudio must not be open then: a forked child would inherit its
+        # connection to the sound server (JACK waits for such a "client"
+        # forever and stalls).  So PortAudio is shut down around the fork.
+        sd._terminate()
+        try:
+            first = next(source)[1]
+        finally:
+            sd._initialize()
+    else:
         first = next(source)[1]
-    finally:
-        sd._initialize()
 
     def put(item) -> bool:
         while not stop.is_set():

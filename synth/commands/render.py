@@ -57,9 +57,9 @@ def add_render_options(p, *, sample_rate_default=DEFAULT_SR) -> None:
     p.add_argument("--ceiling", type=float, default=-1.0, metavar="DB",
                    help="peak ceiling in dBFS / dBTP (default -1)")
     p.add_argument("--jobs", "-j", type=int, default=os.cpu_count() or 1, metavar="N",
-                   help="processes sharing the notes (default: all cores; one where "
-                   "processes cannot be forked, as on Windows; the output is "
-                   "bit-identical for any N)")
+                   help="processes sharing the notes (default: all cores, but one for "
+                   "synth play and for synth watch without -o; one where processes "
+                   "cannot be forked, as on Windows; the output is bit-identical for any N)")
 
 
 def add_master_option(p, *, default: str) -> None:

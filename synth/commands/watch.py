@@ -59,7 +59,8 @@ def register(sub) -> None:
     p.add_argument("--stats", action="store_true",
                    help="print a machine-readable line for every render")
     p.add_argument("--quiet", action="store_true", help="no status lines, no warnings")
-    p.set_defaults(func=run)
+    # --jobs: all cores for -o, one process when playing (see synth play)
+    p.set_defaults(func=run, jobs=None)
 
 
 def import_watchfiles():
@@ -147,7 +148,7 @@ class _Player:
         def go():
             try:
                 stats = play_plan(self.sd, plan, master, device=self.device,
-                                  jobs=max(1, self.args.jobs), latency=self.args.latency,
+                                  jobs=max(1, self.args.jobs or 1), latency=self.args.latency,
                                   keys=keys, first_block=on_first)
                 if stats["underruns"] and not self.args.quiet:
                     eprint(f"synth: warning: {stats['underruns']} underrun(s)")
@@ -201,7 +202,7 @@ def run(args) -> int:
                                subtype={"16": "PCM_16", "24": "PCM_24",
                                         "float": "FLOAT"}[args.bit_depth],
                                master=master, max_seconds=args.max_seconds, metadata=metadata,
-                               jobs=max(1, args.jobs))
+                               jobs=max(1, args.jobs or os.cpu_count() or 1))
                 took = time.time() - changed_at
                 if not args.quiet:
                     eprint(f"wrote {out} ({took:.2f} s {why})")
