@@ -803,7 +803,7 @@ class _Composer:
         """The lower voice in tenths (or thirteenths) below the upper, one interval for
         the bar: the one that puts the lower voice on the key's tonic triad more (a
         tenth under the tonic is the submediant, a thirteenth the mediant)."""
-        upper = [e for e in self.events["upper"] if bar.start <= e.start < bar.start + bar.length]
+        upper = self._bar_events("upper", bar)
         lo, hi = self.ranges["lower"]
         best: list[_Ev] = []
         best_score = None
@@ -833,8 +833,7 @@ class _Composer:
 
     def _contrary_bar(self, bar: _Bar, ph: _Phrase) -> None:
         """A slower lower line, one chord tone a beat, moving against the upper voice."""
-        upper = [e for e in self.events["upper"] if bar.start <= e.start < bar.start + bar.length
-                 and e.pitch is not None]
+        upper = [e for e in self._bar_events("upper", bar) if e.pitch is not None]
         lo, hi = self.ranges["lower"]
         start = self.last["lower"] if self.last["lower"] is not None else (lo + hi) // 2
         evs: list[_Ev] = []
@@ -863,6 +862,17 @@ class _Composer:
                 break
         self.last["lower"] = evs[-1].pitch
         self._emit("lower", bar, evs, vel=ph.level - 6)
+
+    def _bar_events(self, role: str, bar: _Bar) -> list[_Ev]:
+        """The voice's events that start in ``bar`` (the last ones written: the
+        voices are composed bar by bar, so a backward scan stops early)."""
+        out = []
+        for e in reversed(self.events[role]):
+            if e.start < bar.start:
+                break
+            if e.start < bar.start + bar.length:
+                out.append(e)
+        return out[::-1]
 
     # ------------------------------------------------------------ checks and output
 
