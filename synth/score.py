@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import bisect
 import math
+import operator
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Iterable, Mapping
@@ -100,8 +101,10 @@ class Note:
         return f"{note_name(self.pitch)}@{self.start:g}+{self.duration:g}v{self.velocity}"
 
 
-def _note_key(n: Note):
-    return (n.start, n.pitch, n.duration, n.velocity)
+#: Sort key of a part's notes: (start, pitch, duration, velocity).  An attrgetter
+#: (C code) rather than a Python function: parts are re-sorted on every change,
+#: and tension curves change them segment by segment.
+_note_key = operator.attrgetter("start", "pitch", "duration", "velocity")
 
 
 @dataclass(frozen=True)
@@ -144,9 +147,10 @@ class Part:
         if not isinstance(self.name, str) or not self.name:
             raise ScoreError(f"part name must be a non-empty string, got {self.name!r}")
         notes = tuple(self.notes)
-        for n in notes:
-            if not isinstance(n, Note):
-                raise ScoreError(f"part {self.name!r}: expected Note, got {type(n).__name__}")
+        if not all(type(n) is Note for n in notes):     # fast path: exactly Note
+            for n in notes:
+                if not isinstance(n, Note):
+                    raise ScoreError(f"part {self.name!r}: expected Note, got {type(n).__name__}")
         object.__setattr__(self, "notes", tuple(sorted(notes, key=_note_key)))
         object.__setattr__(self, "patch", dict(self.patch))
         object.__setattr__(self, "effects", tuple(dict(e) for e in self.effects))
