@@ -143,6 +143,28 @@ def test_every_running_bar_spans_at_least_a_major_third(sonnerie):
             assert run <= 3, (name, _bar(b.start))
 
 
+def test_the_two_voices_avoid_parallel_octaves_and_fifths(sonnerie):
+    """Between successive moments where both voices sound (at most a beat
+    apart), the two move in parallel octaves or fifths in under 2 % of cases."""
+    def sounding(notes, t):
+        return next((n.pitch for n in notes if n.start <= t < n.end), None)
+
+    violin, viol = sonnerie.part("violin").notes, sonnerie.part("viol").notes
+    times = sorted({n.start for n in violin} | {n.start for n in viol})
+    both = [(t, sounding(violin, t), sounding(viol, t)) for t in times]
+    both = [(t, a, b) for t, a, b in both if a is not None and b is not None]
+    moves = parallels = 0
+    for (t0, a0, b0), (t1, a1, b1) in zip(both, both[1:]):
+        if t1 - t0 > 1:
+            continue
+        moves += 1
+        same_way = (a1 - a0) * (b1 - b0) > 0
+        perfect = (a0 - b0) % 12 == (a1 - b1) % 12 and (a0 - b0) % 12 in (0, 7)
+        parallels += same_way and perfect
+    print(f"parallel octaves or fifths: {parallels} of {moves} moves")
+    assert moves > 1000 and parallels < 0.02 * moves
+
+
 def test_rhythm_has_many_values_rests_and_ties(sonnerie):
     notes = [n for p in UPPER for n in sonnerie.part(p).notes]
     values = {Fraction(n.duration).limit_denominator(48) for n in notes}

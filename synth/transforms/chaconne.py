@@ -536,7 +536,7 @@ class _Composer:
                     p = b + 12 if si == 0 and b + 12 <= hi else b
                     evs.append(_Ev(s.start, s.length, p, vel))
             sig = _signature(evs, bar.start)
-            if sig != prev:
+            if sig != prev and (plain or attempt >= 4 or not self._parallel_octaves(evs, bar)):
                 break
             variant = 1 + (variant % 4)
         self._emit(role, bar, evs)
@@ -858,7 +858,8 @@ class _Composer:
                 prev_up = u
             pitches = [e.pitch for e in evs]
             if (max(pitches) - min(pitches) >= 4 or len(evs) < 3) \
-                    and _signature(evs, bar.start) != self.prev_bar["lower"]:
+                    and _signature(evs, bar.start) != self.prev_bar["lower"] \
+                    and (attempt >= 5 or not self._parallel_octaves(evs, bar)):
                 break
         self.last["lower"] = evs[-1].pitch
         self._emit("lower", bar, evs, vel=ph.level - 6)
@@ -888,7 +889,30 @@ class _Composer:
         for a, b in zip(pitches, pitches[1:]):
             run = run + 1 if a == b else 1
             best = max(best, run)
-        return best <= 3
+        return best <= 3 and (role != "lower" or not self._parallel_octaves(evs, bar))
+
+    def _parallel_octaves(self, evs: list[_Ev], bar: _Bar) -> bool:
+        """True if the lower voice moves with the upper in octaves or fifths (the
+        consecutive perfect intervals that part-writing forbids between two voices)."""
+        upper = [e for e in self._bar_events("upper", bar) if e.pitch is not None]
+        if not upper:
+            return False
+
+        def above(t):
+            for e in upper:
+                if e.start <= t < e.start + e.dur:
+                    return e.pitch
+            return None
+
+        lower = [e for e in evs if e.pitch is not None]
+        for a, b in zip(lower, lower[1:]):
+            ua, ub = above(a.start), above(b.start)
+            if ua is None or ub is None or ua == ub or a.pitch == b.pitch:
+                continue
+            same_way = (ub - ua) * (b.pitch - a.pitch) > 0
+            if same_way and (ua - a.pitch) % 12 == (ub - b.pitch) % 12 and (ua - a.pitch) % 12 in (0, 7):
+                return True
+        return False
 
     def _emit(self, role: str, bar: _Bar, evs: list[_Ev], *, vel: int | None = None,
               check: bool = True) -> None:
