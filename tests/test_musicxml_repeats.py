@@ -6,7 +6,6 @@ import pathlib
 import subprocess
 import sys
 
-import pytest
 
 from synth.musicxml import playback_order, read_musicxml_report
 from synth.notation import ARTICULATIONS

@@ -9,7 +9,7 @@ import pytest
 from synth.arrangement import Step, apply_curves, load_arrangement, read_arrangement
 from synth.errors import ArrangementError, TransformError
 from synth.score import Note, Part, Score
-from synth.tension import (QUANTUM, TensionCurve, measured_windows, parse_param_curve,
+from synth.tension import (QUANTUM, measured_windows, parse_param_curve,
                            parse_tension, pearson, quantise)
 from synth.transforms import make, spec
 

@@ -6,7 +6,6 @@ import subprocess
 import sys
 from fractions import Fraction
 
-import numpy as np
 import pytest
 
 from conftest import cents, peak_frequency

@@ -11,7 +11,6 @@ file atomically (a reader never sees half a file).
 from __future__ import annotations
 
 import os
-import sys
 import threading
 import time
 
