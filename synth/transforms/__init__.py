@@ -3,7 +3,7 @@
 Public API
 ----------
 make(name, *, parts=None, bars=None, **params) -> Transform   validated step
-Transform(score, *, seed, index=0) -> Score                    apply one step
+Transform(score, *, seed, key=None) -> Score                   apply one step (streams keyed by name)
 Pipeline(steps)(score, *, seed) -> Score                       apply in order
 names() -> list[str]; spec(name) -> TransformSpec              the registry
 Selection(parts=None, bars=None)                               parts and bar range
