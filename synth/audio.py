@@ -90,12 +90,27 @@ def check_writable(path, *, force: bool) -> None:
         raise AudioFileError(f"{p}: folder {folder!r} does not exist")
 
 
+def current_umask() -> int:
+    """The process's umask, read without changing it where Linux allows
+    (``/proc/self/status``); elsewhere set and restored at once."""
+    with contextlib.suppress(OSError, ValueError):
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_output(path, *, force: bool, suffix: str = ".tmp"):
     """Yield a temporary path beside ``path``; rename it onto ``path`` on success.
 
     On an exception (including KeyboardInterrupt) the temporary file is
-    removed and ``path`` is untouched.
+    removed and ``path`` is untouched.  The file gets the mode a plain
+    ``open(path, "w")`` would (``0o666`` less the umask), not the private
+    ``0o600`` of a temporary file.
     """
     check_writable(path, force=force)
     p = os.path.abspath(os.fspath(path))
@@ -106,6 +121,7 @@ def atomic_output(path, *, force: bool, suffix: str = ".tmp"):
         yield tmp
         if not force and os.path.exists(p):
             raise AudioFileError(f"{path}: file appeared while rendering (use --force to overwrite)")
+        os.chmod(tmp, 0o666 & ~current_umask())
         os.replace(tmp, p)
     except BaseException:
         with contextlib.suppress(OSError):
