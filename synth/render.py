@@ -197,6 +197,10 @@ class RenderPlan:
         self.seed = int(score.metadata.seed if seed is None else seed)
         if score.note_count == 0:
             raise RenderError("nothing to render: the score has no notes")
+        if not (isinstance(max_seconds, (int, float)) and math.isfinite(max_seconds)
+                and max_seconds > 0):
+            raise RenderError(f"the render length limit must be a finite number of seconds > 0, "
+                              f"got {max_seconds!r} (--max-seconds)")
         end_s = score.duration_seconds
         if not math.isfinite(end_s) or end_s > max_seconds:
             raise RenderError(f"the score lasts {end_s:.1f} s, more than the limit of "

@@ -33,10 +33,21 @@ def load_input(args, **kwargs):
     return score
 
 
+def _seed(text: str) -> int:
+    import argparse
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"a seed is a whole number >= 0, got {value}")
+    return value
+
+
 def add_seed_options(p) -> None:
-    p.add_argument("--seed", type=int, metavar="N",
+    p.add_argument("--seed", type=_seed, metavar="N",
                    help="seed for seeded transforms and voices (default: the file's own)")
-    p.add_argument("--variation", type=int, default=0, metavar="N",
+    p.add_argument("--variation", type=_seed, default=0, metavar="N",
                    help="a different but reproducible variation of the default seed")
 
 

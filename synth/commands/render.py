@@ -99,8 +99,8 @@ def load_for_render(args):
 def _bar_range(text: str) -> tuple[int, int]:
     import argparse
     try:
-        a, _, b = text.partition("-")
-        first, last = int(a), int(b or a)
+        a, dash, b = text.partition("-")
+        first, last = int(a), int(b if dash else a)    # "17-" is an error, not bar 17
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected A-B (bar numbers), got {text!r}") from None
     if first < 1 or last < first:
