@@ -551,7 +551,7 @@ class _Composer:
             tones = _pitches([key.tonic], lo, top - 1) or _pitches([key.tonic], lo, hi)
             target = self.last[role] if self.last[role] is not None else (lo + hi) / 2
             p = tones[_nearest(tones, target)]
-            self._emit(role, bar, [_Ev(bar.start, bar.length, p, vel)], check=False)
+            self._emit(role, bar, [_Ev(bar.start, bar.length, p, vel)])
 
     # ------------------------------------------------------------ divisions
 
@@ -914,8 +914,9 @@ class _Composer:
                 return True
         return False
 
-    def _emit(self, role: str, bar: _Bar, evs: list[_Ev], *, vel: int | None = None,
-              check: bool = True) -> None:
+    def _emit(self, role: str, bar: _Bar, evs: list[_Ev], *, vel: int | None = None) -> None:
+        """Append one bar of a voice (``vel`` sets every velocity; a ``_TIE`` event
+        lengthens the voice's last note over its span instead of sounding)."""
         if vel is not None:
             for e in evs:
                 e.vel = vel
