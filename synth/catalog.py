@@ -35,7 +35,7 @@ import numpy as np
 
 from .errors import PatchError
 from .patch import (SOURCE_PARAMS, SOURCES, UNPITCHED_SOURCES, Envelope, Filter, Lfo, Patch, PitchEnv,
-                    apply_overrides, get_preset, patch_keys, patch_partials)
+                    _suggest, apply_overrides, get_preset, patch_keys, patch_partials)
 
 __all__ = ["KeyInfo", "EffectParam", "EFFECT_PARAMS", "EFFECT_DOCS", "SOURCE_DOCS",
            "patch_keys_info", "all_patch_keys", "preset_info", "spectrum_summary",
@@ -365,11 +365,8 @@ def effect_info(name: str) -> dict:
     """What effect ``name`` does and takes (``synth effects NAME --json``)."""
     from .fx import EFFECTS
     if name not in EFFECTS or name not in EFFECT_PARAMS:
-        import difflib
-        close = difflib.get_close_matches(str(name), sorted(EFFECTS), n=1)
-        raise PatchError(f"unknown effect {name!r}"
-                         + (f" (did you mean {close[0]!r}?)" if close else "")
-                         + f"; effects: {', '.join(sorted(EFFECTS))}")
+        raise PatchError(f"unknown effect {name!r}{_suggest(name, EFFECTS)}; "
+                         f"effects: {', '.join(sorted(EFFECTS))}")
     return {"name": name, "doc": EFFECT_DOCS.get(name, ""),
             "params": [{"name": k, "default": p.default, "range": p.range, "unit": p.unit,
                         "doc": p.doc} for k, p in EFFECT_PARAMS[name].items()],
@@ -425,7 +422,6 @@ def transform_example(name: str, part: str = "melody") -> str:
 def transform_info(name: str) -> dict:
     """Everything about transform ``name``, JSON-friendly (``synth transforms NAME --json``)."""
     from .docgen import _paragraphs
-    from .transforms import REGISTRY
     from .transforms.base import spec
     sp = spec(name)
     params = []
@@ -435,5 +431,5 @@ def transform_info(name: str) -> dict:
                        "lo": p.lo, "hi": p.hi,
                        "choices": list(p.choices) if p.choices is not None else None,
                        "unit": p.unit, "doc": p.doc})
-    return {"name": name, "family": REGISTRY[name].family, "whole_score": sp.whole_score,
+    return {"name": name, "family": sp.family, "whole_score": sp.whole_score,
             "doc": _paragraphs(sp.doc), "params": params, "example": transform_example(name)}
