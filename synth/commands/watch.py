@@ -14,6 +14,7 @@ import os
 import threading
 import time
 
+from ..audio import BIT_DEPTHS
 from ..errors import SynthError
 from ..render import MasterSettings, RenderPlan, render_to_file
 from ._common import eprint
@@ -32,7 +33,6 @@ ALWAYS = (".scl", ".kbm")
 def register(sub) -> None:
     import argparse
 
-    from ..audio import BIT_DEPTHS
     from .render import add_master_option, add_render_options
 
     p = sub.add_parser("watch", help="re-render (and play) whenever the file changes",
@@ -162,7 +162,7 @@ class _Player:
 
 def run(args) -> int:
     watchfiles = import_watchfiles()
-    from .render import load_for_render
+    from .render import load_for_render, master_settings
 
     out = args.output
     sd = device = info = None
@@ -182,7 +182,7 @@ def run(args) -> int:
     path = resolve_input(args.input)      # a file, or a bundled piece by name
     if not os.path.exists(path):
         raise SynthError(f"{args.input}: no such file")
-    master = MasterSettings(ceiling_db=args.ceiling, limit=args.master == "limit")
+    master = master_settings(args)
     player = _Player(sd, device, args) if out is None else None
     previous = None
 
@@ -198,8 +198,7 @@ def run(args) -> int:
         try:
             if out is not None:
                 render_to_file(score, out, sr=sr, seed=score.metadata.seed, force=True,
-                               subtype={"16": "PCM_16", "24": "PCM_24",
-                                        "float": "FLOAT"}[args.bit_depth],
+                               subtype=BIT_DEPTHS[args.bit_depth],
                                master=master, max_seconds=args.max_seconds, metadata=metadata,
                                jobs=max(1, args.jobs or os.cpu_count() or 1))
                 took = time.time() - changed_at
