@@ -137,3 +137,21 @@ def test_remeter_keeps_tempo_ramps():
     assert [c.ramp for c in out.tempo.changes] == ["linear", "step"]
     # 3/4 bar 3 starts at beat 6 -> 2/4 bar 3 at beat 4: the ramp now ends there
     assert [c.beat for c in out.tempo.changes] == [0.0, 4.0]
+
+
+def test_remeter_keeps_the_pickup_bar():
+    # 3/4 with a one-beat pickup ("pah") -> 2/4: the pickup is the last beat of
+    # a 3/4 bar, so it becomes the last eighth of a 2/4 bar, and bar 1 still
+    # starts on its downbeat
+    s = Score(parts=(Part("a", tuple(Note(float(i), 1.0, 60 + i) for i in range(7))),),
+              meters=MeterMap([MeterChange(0.0, 3, 4)], pickup=1.0))
+    out = make("remeter", meter="2/4")(s, seed=0)
+    m = out.meters
+    assert m.pickup == 0.5 and [str(c) for c in m.changes] == ["2/4"]
+    assert [(n.start, n.duration) for n in out.part("a").notes] == [
+        (0, 0.5), (0.5, 1), (1.5, 0.5), (2, 0.5), (2.5, 1), (3.5, 0.5), (4, 0.5)]
+    assert [m.bar_at(n.start) for n in out.part("a").notes] == [0, 1, 1, 1, 2, 2, 2]
+    # bars outside the range keep their meter, and the pickup with them
+    kept = make("remeter", meter="2/4", bars=[2, 2])(s, seed=0)
+    assert kept.meters.pickup == 1.0
+    assert [n.start for n in kept.part("a").notes] == [0, 1, 2, 3, 4, 5, 5.5]

@@ -186,16 +186,33 @@ def remeter_map(score: Score, bars: tuple[int, int] | None, meter: str,
     pos_new = Fraction(0)
     new_changes: list[MeterChange] = []
     prev_sig = None
+
+    def knots(bar, mc):
+        if first <= bar <= last:
+            s, t = _bar_knots(mc.numerator, Fraction(4, mc.denominator), grp, tgt_unit)
+            return s, t, (num, den)
+        return [Fraction(0), mc.bar_beats], [Fraction(0), mc.bar_beats], (mc.numerator, mc.denominator)
+
+    pickup = Fraction(meters.pickup).limit_denominator(1 << 20)
+    if pickup:
+        # the pickup bar (bar 0) is the tail of a bar of the first meter, remetered
+        # with bar 1: map a whole bar and keep the part after its first
+        # (bar - pickup) beats; the new pickup is what that tail becomes
+        mc = meters.meter_at(0.0)
+        s, t, prev_sig = knots(1, mc)
+        cut_old = mc.bar_beats - pickup
+        j = next(j for j in range(1, len(s)) if s[j] > cut_old)
+        cut_new = t[j - 1] + (t[j] - t[j - 1]) * (cut_old - s[j - 1]) / (s[j] - s[j - 1])
+        for a, b in zip(s[j:], t[j:]):
+            src_pts.append(a - cut_old)
+            tgt_pts.append(b - cut_new)
+        new_changes.append(MeterChange(0.0, *prev_sig))
+        pos_old, pos_new = pickup, t[-1] - cut_new
+    new_pickup = float(pos_new)
     for bar in range(1, last_bar + 2):
         mc = meters.meter_at(float(pos_old))
         bar_len = mc.bar_beats
-        if first <= bar <= last:
-            src_unit = Fraction(4, mc.denominator)
-            s, t = _bar_knots(mc.numerator, src_unit, grp, tgt_unit)
-            sig = (num, den)
-        else:
-            s, t = [Fraction(0), bar_len], [Fraction(0), bar_len]
-            sig = (mc.numerator, mc.denominator)
+        s, t, sig = knots(bar, mc)
         if bar <= last_bar and sig != prev_sig:
             new_changes.append(MeterChange(float(pos_new), *sig))
             prev_sig = sig
@@ -213,7 +230,7 @@ def remeter_map(score: Score, bars: tuple[int, int] | None, meter: str,
         beyond = b > xs[-1]
         out = np.where(beyond, ys[-1] + (b - xs[-1]), out)   # after the last bar: plain shift
         return out
-    return f, MeterMap(new_changes)
+    return f, MeterMap(new_changes, pickup=new_pickup)
 
 
 @register("remeter", "time", {
