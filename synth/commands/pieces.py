@@ -30,13 +30,13 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from ..errors import SynthError
-    from ..resources import data_dir, pieces
+    from ..resources import DATA_NAMES, data_dir, install_hint, pieces
     from ._common import eprint
     from ._explain import print_json, table
     found = pieces()
     if not found:
         raise SynthError("no bundled pieces in this installation (synth/_data is missing); "
-                         "reinstall with: pip install synth-liquidsky")
+                         f"reinstall with: {install_hint()}")
     if args.copy:
         src = data_dir("arrangements")
         if os.path.exists(args.copy) and not args.force and any(
@@ -48,7 +48,7 @@ def run(args) -> int:
         eprint(f"copied {len(found)} pieces to {args.copy}; render one with: "
                f"synth render {os.path.join(args.copy, found[0].path.name)}")
         return 0
-    folders = {name: str(data_dir(name) or "") for name in ("arrangements", "examples", "docs")}
+    folders = {name: str(data_dir(name) or "") for name in DATA_NAMES}
     if args.json:
         print_json({"pieces": [{"name": p.name, "kind": p.kind, "title": p.title,
                                 "path": str(p.path), "description": p.description}
