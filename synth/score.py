@@ -334,32 +334,6 @@ class TempoMap:
                                out)
         return float(out) if out.ndim == 0 else out
 
-    def staircase(self, step_beats: float) -> list[tuple[float, float]]:
-        """The map as held tempos only: ``(beat, bpm)`` with ramps cut into steps.
-
-        Each ramp becomes steps of ``step_beats`` (the last one may be
-        shorter); a step's bpm is its *mean* tempo (its beats over its exact
-        seconds), so the seconds at every step boundary equal the ramp's.
-        Held tempos are returned as they are.  Used by MIDI export, which
-        has only held tempos.
-        """
-        if not (math.isfinite(step_beats) and step_beats > 0):
-            raise ScoreError(f"step_beats must be > 0, got {step_beats!r}")
-        out: list[tuple[float, float]] = []
-        for i, c in enumerate(self.changes):
-            if self._kind[i] == _STEP:
-                out.append((c.beat, c.bpm))
-                continue
-            end = self.changes[i + 1].beat
-            n = max(1, math.ceil((end - c.beat) / step_beats - 1e-9))
-            edges = np.minimum(c.beat + np.arange(n + 1) * step_beats, end)
-            edges[-1] = end
-            secs = np.asarray(self.seconds(edges))
-            for a, b, sa, sb in zip(edges[:-1], edges[1:], secs[:-1], secs[1:]):
-                if b > a:
-                    out.append((float(a), float(60.0 * (b - a) / (sb - sa))))
-        return out
-
     def __eq__(self, other):
         return isinstance(other, TempoMap) and self.changes == other.changes
 
