@@ -182,7 +182,9 @@ def run(args) -> int:
     path = resolve_input(args.input)      # a file, or a bundled piece by name
     if not os.path.exists(path):
         raise SynthError(f"{args.input}: no such file")
-    master = master_settings(args)
+    # playing always goes through the streaming master (the first block plays at once)
+    master = master_settings(args) if out is not None else MasterSettings(
+        ceiling_db=args.ceiling, limit=True)
     player = _Player(sd, device, args) if out is None else None
     previous = None
 
@@ -212,7 +214,6 @@ def run(args) -> int:
                 score = score.excerpt(bar, max(bar, score.bar_count))
             plan = RenderPlan(score, sr=sr, seed=score.metadata.seed,
                               max_seconds=args.max_seconds)
-            play_master = MasterSettings(ceiling_db=args.ceiling, limit=True)
 
             def started():
                 took = time.time() - changed_at
@@ -222,7 +223,7 @@ def run(args) -> int:
                     print(f"stats: playing_from_bar={bar} first_block_wall={time.time():.6f} "
                           f"after_change={took:.3f}", flush=True)
 
-            player.start(plan, play_master, started)
+            player.start(plan, master, started)
         except SynthError as e:
             eprint(f"synth: error: {e}")
 
