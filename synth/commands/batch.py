@@ -13,6 +13,7 @@ from ..batch import (BatchError, RenderOptions, default_jobs, parse_range, parse
                      plan_items, read_batch_file, run_batch)
 from ..render import DEFAULT_MAX_SECONDS, DEFAULT_SR
 from ._common import eprint
+from .render import _bar_range
 
 HELP = """examples:
   synth batch arrangements/laurel-waltz-nightmare-march.toml --variations 0:10 -o march/
@@ -49,7 +50,8 @@ def register(sub) -> None:
                    help=f"sample rate, 22050..96000 (default {DEFAULT_SR})")
     p.add_argument("--bit-depth", choices=sorted(BIT_DEPTHS), help="16, 24 (default) or float")
     p.add_argument("--preset", metavar="NAME", help="play every part with this preset")
-    p.add_argument("--bars", metavar="A-B", help="render only bars A to B (inclusive)")
+    p.add_argument("--bars", metavar="A-B", type=_bar_range,
+                   help="render only bars A to B (inclusive)")
     p.add_argument("--loudness", type=float, metavar="LUFS",
                    help="normalise each render to this integrated loudness")
     p.add_argument("--ceiling", type=float, metavar="DB", help="peak ceiling (default -1)")
@@ -80,14 +82,8 @@ def _options(args) -> dict:
     """Options given on the command line (the rest keep RenderOptions' defaults)."""
     values = {"sample_rate": args.sample_rate, "bit_depth": args.bit_depth,
               "preset": args.preset, "loudness": args.loudness, "ceiling": args.ceiling,
-              "master": args.master,
+              "master": args.master, "bars": args.bars,
               "max_seconds": args.max_seconds, "stems": args.stems, "midi": args.midi}
-    if args.bars:
-        try:
-            a, _, b = args.bars.partition("-")
-            values["bars"] = (int(a), int(b or a))
-        except ValueError:
-            raise BatchError(f"--bars {args.bars!r}: expected A-B (bar numbers)") from None
     return {k: v for k, v in values.items() if v is not None}
 
 
