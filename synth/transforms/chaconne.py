@@ -59,7 +59,7 @@ import numpy as np
 from ..errors import TransformError
 from ..score import Note, Part, Score
 from .base import Param, Selection, _suggest, add_generated, register
-from .harmony import Chord, Key, chord_options, key_of
+from .harmony import Chord, Key, chord_options, key_of, nearest_index, pitches_in
 
 __all__ = ["TEXTURES", "FIGURES"]
 
@@ -398,15 +398,6 @@ class _Planner:
 
 # ---------------------------------------------------------------- the voices
 
-def _pitches(pcs, lo: int, hi: int) -> list[int]:
-    pcs = {p % 12 for p in pcs}
-    return [p for p in range(lo, hi + 1) if p % 12 in pcs]
-
-
-def _nearest(values: list[int], target: float) -> int:
-    return int(np.argmin(np.abs(np.asarray(values, dtype=float) - target)))
-
-
 def _cells(density: int, figure: str) -> list[list[Fraction]]:
     """Rhythm cells of one beat for a running figure at ``density`` notes a beat."""
     if figure == "dotted":
@@ -436,7 +427,7 @@ class _Composer:
                 # the climax note: the highest chord tone under the ceiling in the climax bar
                 bar = plan.by_number.get(plan.climax.get(si, -1))
                 if bar is not None:
-                    top = max(max(_pitches(s.chord.pcs, lo, top) or [lo]) for s in bar.slots)
+                    top = max(max(pitches_in(s.chord.pcs, lo, top) or [lo]) for s in bar.slots)
                 self.ceiling[(role, si)] = top
 
     # ------------------------------------------------------------ top level
@@ -506,7 +497,7 @@ class _Composer:
                     b += 12
                 while b > hi:
                     b -= 12
-                above = _pitches(s.chord.pcs, b + 3, min(hi, b + 12))
+                above = pitches_in(s.chord.pcs, b + 3, min(hi, b + 12))
                 stable = [p for p in above if p % 12 in _tonic_triad(s.key)]
                 pool = stable or above
                 up = pool[int(g.integers(len(pool)))] if pool else b
@@ -548,9 +539,9 @@ class _Composer:
         for role in ("upper", "lower"):
             lo, hi = self.ranges[role]
             top = self.ceiling[(role, len(self.plan.sections) - 1)]
-            tones = _pitches([key.tonic], lo, top - 1) or _pitches([key.tonic], lo, hi)
+            tones = pitches_in([key.tonic], lo, top - 1) or pitches_in([key.tonic], lo, hi)
             target = self.last[role] if self.last[role] is not None else (lo + hi) / 2
-            p = tones[_nearest(tones, target)]
+            p = tones[nearest_index(tones, target)]
             self._emit(role, bar, [_Ev(bar.start, bar.length, p, vel)])
 
     # ------------------------------------------------------------ divisions
@@ -628,7 +619,7 @@ class _Composer:
         of more than a sixth from the last note, leaning on the key's tonic triad (the
         notes that tell the listener the key when the ground itself does not)."""
         lo, _ = self.ranges[role]
-        tones = _pitches(pcs, lo, cap)
+        tones = pitches_in(pcs, lo, cap)
         last = self.last[role]
         bonus = _stability(key, pcs)
         cost = [abs(p - target) + (0.6 * max(0, abs(p - last) - 9) + (0.5 if p == last else 0)
@@ -665,15 +656,15 @@ class _Composer:
                     anchor = self._anchor(role, chord_pcs, target, cap, shift, s.key)
                 else:   # the six-four resolves: the nearest tone of V at or below
                     last = self.last[role]
-                    cand = _pitches(chord_pcs, lo, cap)
+                    cand = pitches_in(chord_pcs, lo, cap)
                     below = [c for c in cand if last - 3 <= c <= last and c != last] or cand
-                    anchor = below[_nearest(below, last - 1)]
+                    anchor = below[nearest_index(below, last - 1)]
                 pcs = chord_pcs if kind == "chord" else s.key.scale_over(chord_pcs, up)
-                tones = _pitches(pcs, lo, cap)
+                tones = pitches_in(pcs, lo, cap)
                 i0 = tones.index(anchor)
                 pedal = None
                 if fig == "bariolage":
-                    ped = _pitches([s.key.tonic, (s.key.tonic + 7) % 12], anchor + 3, cap)
+                    ped = pitches_in([s.key.tonic, (s.key.tonic + 7) % 12], anchor + 3, cap)
                     pedal = ped[0] if ped else None
                 first_k = k
                 while k < len(cell) and (t < until or hi_i == len(halves) - 1):
@@ -708,8 +699,8 @@ class _Composer:
                         p = self._anchor(role, slot.chord.pcs, guide - 3 * direction, cap, shift,
                                          slot.key)
                     else:   # on along the chord tones, a third or so at a time
-                        cand = [q for q in _pitches(slot.chord.pcs, lo, cap) if q != p]
-                        p = cand[_nearest(cand, p + 3 * direction)]
+                        cand = [q for q in pitches_in(slot.chord.pcs, lo, cap) if q != p]
+                        p = cand[nearest_index(cand, p + 3 * direction)]
                     evs.append(_Ev(bar.start + t, d, p))
                     self.last[role] = p
                 return evs
@@ -718,7 +709,7 @@ class _Composer:
             # resolved down by step onto a chord tone, then a new preparation
             prep = self.last[role]
             lo, _ = self.ranges[role]
-            res = [p for p in _pitches(s0.chord.pcs, lo, cap) if 1 <= prep - p <= 2]
+            res = [p for p in pitches_in(s0.chord.pcs, lo, cap) if 1 <= prep - p <= 2]
             if res and prep % 12 not in s0.chord.pcs:
                 evs.append(_Ev(bar.start, F(1), None, _TIE))   # the tie over the bar line
                 evs.append(_Ev(bar.start + 1, F(1), res[0]))
@@ -739,13 +730,13 @@ class _Composer:
             p = self._anchor(role, s2.chord.pcs, first - 3 * direction, cap, 0, s2.key)
             if abs(p - first) < 4:
                 lo, _ = self.ranges[role]
-                tones = _pitches(s2.chord.pcs, lo, cap)
+                tones = pitches_in(s2.chord.pcs, lo, cap)
                 far = [q for q in tones if abs(q - first) >= 4]
-                p = far[_nearest(far, first - 5 * direction)] if far else p
+                p = far[nearest_index(far, first - 5 * direction)] if far else p
             if s2.chord.pre:   # six-four then five-three: two eighths, falling by step
                 lo, _ = self.ranges[role]
                 app = self._anchor(role, s2.chord.pre, p + 1, cap, 0, s2.key)
-                res = [q for q in _pitches(s2.chord.pcs, lo, cap) if 0 < app - q <= 2]
+                res = [q for q in pitches_in(s2.chord.pcs, lo, cap) if 0 < app - q <= 2]
                 if res:
                     evs += [_Ev(s2.start, s2.length / 2, app), _Ev(s2.start + s2.length / 2,
                                                                    s2.length / 2, res[-1])]
@@ -765,11 +756,11 @@ class _Composer:
         lo, _ = self.ranges[role]
         third = (key.tonic + (3 if key.mode == "minor" else 4)) % 12
         goal_pc = next((pc for pc in (key.tonic, third) if pc in s0.chord.pcs), s0.chord.root)
-        tones = _pitches([goal_pc], lo, cap)
+        tones = pitches_in([goal_pc], lo, cap)
         last = self.last[role] if self.last[role] is not None else guide
-        p = tones[_nearest(tones, 0.5 * last + 0.5 * guide)]
+        p = tones[nearest_index(tones, 0.5 * last + 0.5 * guide)]
         if shift:
-            p = tones[max(0, min(len(tones) - 1, _nearest(tones, p) + (1 if shift > 0 else -1)))]
+            p = tones[max(0, min(len(tones) - 1, nearest_index(tones, p) + (1 if shift > 0 else -1)))]
         self.last[role] = p
         if len(bar.slots) < 3:
             return [_Ev(bar.start, bar.length, p)]
@@ -844,8 +835,8 @@ class _Composer:
             for k, s in enumerate(bar.slots):
                 ups = [e.pitch for e in upper if s.start <= e.start < s.start + s.length]
                 u = ups[0] if ups else prev_up
-                tones = _pitches(s.chord.pcs, lo, min(hi, (u - 3) if u else hi)) \
-                    or _pitches(s.chord.pcs, lo, hi)
+                tones = pitches_in(s.chord.pcs, lo, min(hi, (u - 3) if u else hi)) \
+                    or pitches_in(s.chord.pcs, lo, hi)
                 if u is not None and prev_up is not None and u != prev_up:
                     want = cur - 3 if u > prev_up else cur + 3
                 else:

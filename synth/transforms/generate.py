@@ -9,7 +9,7 @@ import numpy as np
 from ..errors import TransformError
 from ..score import Note, Part, Score, parse_key
 from .base import Param, Selection, _suggest, add_generated, register, voiced_like
-from .harmony import chord_options, key_of
+from .harmony import chord_options, key_of, nearest_index, pitches_in
 
 __all__ = ["ground_harmony"]
 
@@ -44,10 +44,6 @@ def ground_harmony(ground_pc: int, tonic: str, mode: str, g: np.random.Generator
     return set(chord.pcs), set(key.scale_over(chord.pcs, True))
 
 
-def _pitches_in(pcs: set[int], low: float, high: float) -> list[float]:
-    return [float(p) for p in range(int(np.ceil(low)), int(np.floor(high)) + 1) if p % 12 in pcs]
-
-
 def _bounce(tones: list[float], start: int, count: int, direction: int):
     """``count`` tones walked from ``start`` in ``direction`` (+1/-1), turning at either end.
 
@@ -61,10 +57,6 @@ def _bounce(tones: list[float], start: int, count: int, direction: int):
             direction = -direction
         i += direction
     return seq, direction
-
-
-def _nearest_index(values: list[float], pitch: float) -> int:
-    return int(np.argmin(np.abs(np.asarray(values) - pitch)))
 
 
 @register("divisions", "generate", {
@@ -135,19 +127,19 @@ def divisions(score: Score, sel: Selection, streams, *, ground: str, part: str, 
             tonic, mode = (kc.tonic, kc.mode) if kc else ("C", "major")
         gpc = int(round(gn.pitch)) % 12
         chord, scale = ground_harmony(gpc, tonic, mode, g_harm)
-        chord_tones = _pitches_in(chord, low, high)
-        scale_tones = _pitches_in(scale | chord, low, high)
+        chord_tones = pitches_in(chord, low, high)
+        scale_tones = pitches_in(scale | chord, low, high)
         count = max(1, int(round(length * (2 if style == "bells" else subdivision))))
         dur = length / count
         seq: list[float] = []
         if style == "arpeggio":
-            seq, direction = _bounce(chord_tones, _nearest_index(chord_tones, pos), count,
+            seq, direction = _bounce(chord_tones, nearest_index(chord_tones, pos), count,
                                      direction)
         elif style == "scale":
-            start = scale_tones.index(chord_tones[_nearest_index(chord_tones, pos)])
+            start = scale_tones.index(chord_tones[nearest_index(chord_tones, pos)])
             seq, direction = _bounce(scale_tones, start, count, direction)
         elif style == "bells":
-            top = _nearest_index(chord_tones, pos)
+            top = nearest_index(chord_tones, pos)
             peal = chord_tones[max(0, top - 3):top + 1][::-1] or [chord_tones[top]]
             if len(peal) > 2 and g_fig.random() < 0.5:   # a "change": swap an inner pair
                 k = 1 + int(g_fig.integers(len(peal) - 2))
@@ -158,11 +150,11 @@ def divisions(score: Score, sel: Selection, streams, *, ground: str, part: str, 
             cur = pos
             for k in range(count):
                 pcs = {motif[k % len(motif)]}
-                cand = _pitches_in(pcs, low, high)
-                cur = cand[_nearest_index(cand, cur)]
+                cand = pitches_in(pcs, low, high)
+                cur = cand[nearest_index(cand, cur)]
                 seq.append(cur)
         for k, p in enumerate(seq):
-            notes.append(Note(gn.start + k * dur, dur, p, velocity))
+            notes.append(Note(gn.start + k * dur, dur, float(p), velocity))
         pos = seq[-1]
     return add_generated(score, Part(part, tuple(notes)),
                          f"chaconne divisions over the ground {ground!r} "

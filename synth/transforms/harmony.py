@@ -35,11 +35,14 @@ cadences (:func:`chord_options`, ``function="D"``).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+
+import numpy as np
 
 from ..score import parse_key
 
-__all__ = ["Key", "Chord", "chord_options", "key_of"]
+__all__ = ["Key", "Chord", "chord_options", "key_of", "pitches_in", "nearest_index"]
 
 _PC = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
 
@@ -215,3 +218,14 @@ def chord_options(bass_pc: int, key: Key, *, function: str | None = None
         if kept:
             return kept
     return out
+
+
+def pitches_in(pcs, low: float, high: float) -> list[int]:
+    """The whole MIDI pitches in ``[low, high]`` whose pitch class is in ``pcs``, rising."""
+    classes = {int(p) % 12 for p in pcs}
+    return [p for p in range(math.ceil(low), math.floor(high) + 1) if p % 12 in classes]
+
+
+def nearest_index(values, target: float) -> int:
+    """Index of the value nearest ``target`` (the first of equals)."""
+    return int(np.argmin(np.abs(np.asarray(values, dtype=np.float64) - target)))
