@@ -9,8 +9,8 @@ import time
 
 from .. import __version__
 from ..audio import BIT_DEPTHS
-from ..batch import (BatchError, RenderOptions, default_jobs, parse_range, parse_shard,
-                     plan_items, read_batch_file, run_batch)
+from ..batch import (BatchError, RenderOptions, parse_range, parse_shard, plan_items,
+                     read_batch_file, run_batch, shard)
 from ..render import DEFAULT_MAX_SECONDS, DEFAULT_SR
 from ._common import eprint
 from .render import _bar_range
@@ -151,12 +151,10 @@ def run(args) -> int:
                                  f"{it.name}.wav: give the rows different seeds or a 'name'")
             names[it.name] = it.index
     if args.dry_run:
-        for it in items:
-            if shard_spec is None or it.index % shard_spec[1] == shard_spec[0]:
-                print(f"{it.index}\t{it.name}\t{it.input.label}\tseed {it.seed}\t"
-                      f"variation {it.variation}")
+        for it in shard(items, *shard_spec) if shard_spec else items:
+            print(f"{it.index}\t{it.name}\t{it.input.label}\tseed {it.seed}\t"
+                  f"variation {it.variation}")
         return 0
-    jobs = args.jobs or default_jobs()
     reporter = _Reporter(enabled=not args.quiet)
     previous = signal.getsignal(signal.SIGTERM)
 
@@ -165,7 +163,7 @@ def run(args) -> int:
 
     signal.signal(signal.SIGTERM, terminate)
     try:
-        summary = run_batch(items, args.output_dir, jobs=jobs, shard_spec=shard_spec,
+        summary = run_batch(items, args.output_dir, jobs=args.jobs, shard_spec=shard_spec,
                             scheduler=args.scheduler, version=__version__, progress=reporter)
     finally:
         signal.signal(signal.SIGTERM, previous)
