@@ -34,6 +34,11 @@ def position(score, beat: float) -> tuple[int, float]:
     return bar, round((beat - start) / unit + 1.0, 6)
 
 
+def _where(score, beat: float) -> dict:
+    bar, bar_beat = position(score, beat)
+    return {"bar": bar, "bar_beat": bar_beat}
+
+
 def _at(entry: dict) -> str:
     where = f"bar {entry['bar']}"
     return where if entry["bar_beat"] == 1 and entry["bar"] else f"{where} beat {entry['bar_beat']:g}"
@@ -56,13 +61,11 @@ def describe(score) -> dict:
         "duration_seconds": round(score.duration_seconds, 3),
         "beats": round(score.end_beat, 6), "bars": score.bar_count,
         "notes": score.note_count,
-        "tempo": [{"beat": c.beat, "bar": position(score, c.beat)[0],
-                   "bar_beat": position(score, c.beat)[1], "bpm": c.bpm, "ramp": c.ramp}
+        "tempo": [{"beat": c.beat, **_where(score, c.beat), "bpm": c.bpm, "ramp": c.ramp}
                   for c in score.tempo.changes],
         "meter": [{"beat": c.beat, "bar": score.meters.bar_at(c.beat), "meter": str(c)}
                   for c in score.meters.changes],
-        "key": [{"beat": k.beat, "bar": position(score, k.beat)[0],
-                 "bar_beat": position(score, k.beat)[1], "key": str(k)} for k in score.keys],
+        "key": [{"beat": k.beat, **_where(score, k.beat), "key": str(k)} for k in score.keys],
         "parts": parts,
         "provenance": dict(md.provenance),
     }
