@@ -226,8 +226,13 @@ def _parse_tree(text: str, ctx: _Context) -> _Group:
     pos = 0
     n = len(text)
 
-    def articulation(p: int, token: str, marks: str) -> str:
-        return marks[1::2]
+    def open_hairpin(p: int, tok: str) -> None:
+        nonlocal hairpin
+        if hairpin is not None:
+            raise ctx.error(p, f"hairpin {tok!r} while the {hairpin[1]!r} at "
+                               f"{_where(ctx, hairpin[0])} has not reached its "
+                               "dynamic (end a hairpin with a dynamic mark)")
+        hairpin = (p, tok, HAIRPINS[tok], velocity, [])
 
     def set_dynamic(p: int, tok: str, value: int) -> None:
         nonlocal velocity, hairpin
@@ -311,11 +316,7 @@ def _parse_tree(text: str, ctx: _Context) -> _Group:
                 set_dynamic(start, tok, value)
                 continue
             if tok in HAIRPINS:
-                if hairpin is not None:
-                    raise ctx.error(start, f"hairpin {tok!r} while the {hairpin[1]!r} at "
-                                           f"{_where(ctx, hairpin[0])} has not reached its "
-                                           "dynamic (end a hairpin with a dynamic mark)")
-                hairpin = (start, tok, HAIRPINS[tok], velocity, [])
+                open_hairpin(start, tok)
                 continue
             em = _EVENT_RE.match(tok)
             if not em:
@@ -326,7 +327,7 @@ def _parse_tree(text: str, ctx: _Context) -> _Group:
             rep = int(em.group("rep")) if em.group("rep") else 1
             if em.group("rep") is not None and rep < 1:
                 raise ctx.error(start, f"repeat count in {tok!r} must be >= 1")
-            art = articulation(start, tok, em.group("art"))
+            art = em.group("art")[1::2]            # "-.->" -> ".>"
             if art and head in ("r", "R"):
                 raise ctx.error(start, f"a rest takes no articulation: {tok!r}")
             if head == "R":
@@ -358,16 +359,12 @@ def _parse_tree(text: str, ctx: _Context) -> _Group:
                                            sm.group("dots"))
             ev = _Event(chord[0], text[chord[0]:pos], tuple(chord[1]), duration, velocity,
                         tie=bool(sm.group("tie")), repeat=rep,
-                        art=articulation(start, tok + suffix, sm.group("art")))
+                        art=sm.group("art")[1::2])
             add_event(ev)
             last_event = ev
             chord = None
         elif kind == "hairpin":
-            if hairpin is not None:
-                raise ctx.error(start, f"hairpin {tok!r} while the {hairpin[1]!r} at "
-                                       f"{_where(ctx, hairpin[0])} has not reached its "
-                                       "dynamic (end a hairpin with a dynamic mark)")
-            hairpin = (start, tok, HAIRPINS[tok], velocity, [])
+            open_hairpin(start, tok)
         elif kind == "slur_open":
             if slur is not None:
                 raise ctx.error(start, f"'{{' inside the slur opened at {_where(ctx, slur[0])}")
@@ -455,7 +452,7 @@ class _BarGrid:
         self.meters = [str(c) for c in meters.changes]
         self.denominators = [c.denominator for c in meters.changes]
         bar = 1
-        pickup = Fraction(getattr(meters, "pickup", 0.0)).limit_denominator(1 << 20)
+        pickup = Fraction(meters.pickup).limit_denominator(1 << 20)
         if pickup:
             # bar 0: the pickup, a segment one (short) bar long before bar 1
             self.starts.append(Fraction(0))
