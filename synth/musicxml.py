@@ -221,7 +221,6 @@ def _read(data: bytes, source: str | None) -> tuple[Score, list[str]]:
     pickup = None
     order = playback_order(part_elems[0][1]) if part_elems else []
     for pid, measures in part_elems:
-        written = measures
         measures = [measures[i] for i in order if i < len(measures)]
         pinfo = info.get(pid, {"name": pid or "part", "program": None, "channel": None,
                                "unpitched": {}})
@@ -229,7 +228,6 @@ def _read(data: bytes, source: str | None) -> tuple[Score, list[str]]:
                                                       keys, warn, meter_part, key_part)
         if pickup is None and measures and order and order[0] == 0:
             pickup = first_len
-        del written
         if meters and meter_part is None:
             meter_part = pid
         if keys and key_part is None:
@@ -541,8 +539,7 @@ class _Marks:
     def _words_marks(self, measure, sounds):
         """Playback words (D.C., D.S., Fine, To Coda) when no <sound> says it."""
         if any(snd.attrib.keys() & {"dacapo", "dalsegno", "fine", "tocoda"} for snd in sounds):
-            return []
-        found = []
+            return
         for w in measure.findall("direction/direction-type/words"):
             t = " ".join((w.text or "").lower().split())
             if t.startswith(("d.c.", "da capo")):
@@ -553,10 +550,6 @@ class _Marks:
                 self.fine = True
             elif t.startswith("to coda"):
                 self.tocoda = True
-            else:
-                continue
-            found.append(t)
-        return found
 
 
 def playback_order(measures: list[ET.Element]) -> list[int]:
