@@ -394,18 +394,6 @@ def _split_curves(name, params: dict, where: str, path: str, tension) -> tuple[d
     return plain, curves
 
 
-def _curve_key(arr: Arrangement, index: int) -> str:
-    """Stable name of step ``index`` for its seeded choices: its stream key
-    (:func:`synth.transforms.base.step_keys`: its ``id``, else its transform name
-    and occurrence, ``"shadow#2"`` = the second shadow step)."""
-    st = arr.steps[index]
-    if st.key:
-        return st.key
-    name = st.transform.name
-    count = sum(1 for s in arr.steps[:index + 1] if s.transform.name == name)
-    return f"{name}#{count}"
-
-
 def requested_tension(arr: Arrangement, source: Score | None = None):
     """The arrangement's requested tension per bar (index 0 = bar 1), or None.
 
@@ -461,7 +449,7 @@ def apply_curves(st: Step, score: Score, per_bar, tension=None, *, seed: int, ke
         The plan (its sections name the bars for ``section`` mappings).
     seed : int
     key : str
-        Stable name of the step (see :func:`_curve_key`).
+        Stable name of the step (its stream key, :func:`synth.transforms.step_keys`).
     run : callable
         ``run(transform, score) -> score``.
     """
@@ -542,18 +530,21 @@ def arrange(arr: Arrangement, source: Score, *, seed: int) -> Score:
         score = replace(score, tempo=TempoMap([replace(c, bpm=c.bpm * arr.tempo_scale)
                                                for c in score.tempo.changes]))
     plan = requested_tension(arr, source)
+    # read_arrangement fills each step's key; a Step built by hand gets the same default
+    keys = [st.key or k for st, k in zip(arr.steps, step_keys([st.transform.name for st in arr.steps],
+                                                              [st.id for st in arr.steps]))]
     drives = []
     applied = []   # the steps as applied (driven parameters filled in)
     for i, st in enumerate(arr.steps):
         where = f"transform[{i}]"
         try:
             if st.curves:
-                score = apply_curves(st, score, plan, arr.tension, seed=seed, key=_curve_key(arr, i),
-                                     run=lambda t, s, k=st.key: t(s, seed=seed, key=k))
+                score = apply_curves(st, score, plan, arr.tension, seed=seed, key=keys[i],
+                                     run=lambda t, s, k=keys[i]: t(s, seed=seed, key=k))
                 applied.append(_CurvedStep(st))
                 continue
             if st.drive is None:
-                score = st.transform(score, seed=seed, key=st.key)
+                score = st.transform(score, seed=seed, key=keys[i])
                 applied.append(st.transform)
                 continue
             from .analysis import drive_to_roughness, mean_roughness
@@ -561,7 +552,7 @@ def arrange(arr: Arrangement, source: Score, *, seed: int) -> Score:
             if target is None:
                 target = st.target_ratio * mean_roughness(score)
             lo, hi = st.drive_range
-            result = drive_to_roughness(score, _KeyedStep(st.transform, st.key), st.drive, target,
+            result = drive_to_roughness(score, _KeyedStep(st.transform, keys[i]), st.drive, target,
                                         lo=lo, hi=hi, seed=seed)
             score = result.score
             applied.append(result.step.inner)
