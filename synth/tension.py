@@ -25,7 +25,6 @@ measurement with a curve.
 
 from __future__ import annotations
 
-import difflib
 import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
@@ -33,6 +32,7 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 
 from .errors import ArrangementError
+from .transforms.base import _suggest
 
 __all__ = ["SHAPES", "QUANTUM", "Section", "TensionCurve", "Choice", "ParamCurve", "parse_tension",
            "parse_param_curve", "is_param_curve", "quantise", "pearson", "coefficient_of_variation",
@@ -56,13 +56,16 @@ _TENSION_KEYS = _CURVE_KEYS + ("last_bar", "section")
 _SECTION_KEYS = _CURVE_KEYS + ("bars", "name", "release", "release_bars", "release_to")
 
 
-def _suggest(word: str, options) -> str:
-    close = difflib.get_close_matches(str(word), list(options), n=1, cutoff=0.5)
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
 def _err(msg: str, source: str | None) -> ArrangementError:
     return ArrangementError(msg, source=source)
+
+
+def _check_keys(table: Mapping, valid: Sequence[str], where: str, source) -> None:
+    """Refuse a key of ``table`` not in ``valid``, naming it with a "did you mean"."""
+    for key in table:
+        if key not in valid:
+            raise _err(f"{where}.{key}: unknown key{_suggest(key, valid)} "
+                       f"(valid: {', '.join(valid)})", source)
 
 
 def _is_number(v) -> bool:
@@ -337,10 +340,7 @@ def parse_tension(table, *, source: str | None = None) -> TensionCurve:
     """
     if not isinstance(table, dict):
         raise _err(f"tension: expected a [tension] table, got {table!r}", source)
-    for key in table:
-        if key not in _TENSION_KEYS:
-            raise _err(f"tension.{key}: unknown key{_suggest(key, _TENSION_KEYS)} "
-                       f"(valid: {', '.join(_TENSION_KEYS)})", source)
+    _check_keys(table, _TENSION_KEYS, "tension", source)
     curve = _parse_shape(table, "tension", source)
     last_bar = (_num(table["last_bar"], "tension.last_bar", source, lo=1, integer=True)
                 if "last_bar" in table else None)
@@ -353,10 +353,7 @@ def parse_tension(table, *, source: str | None = None) -> TensionCurve:
         where = f"tension.section[{i}]"
         if not isinstance(s, dict):
             raise _err(f"{where}: expected a table, got {s!r}", source)
-        for key in s:
-            if key not in _SECTION_KEYS:
-                raise _err(f"{where}.{key}: unknown key{_suggest(key, _SECTION_KEYS)} "
-                           f"(valid: {', '.join(_SECTION_KEYS)})", source)
+        _check_keys(s, _SECTION_KEYS, where, source)
         bars = s.get("bars")
         if (not isinstance(bars, list) or len(bars) != 2
                 or not all(isinstance(b, int) and not isinstance(b, bool) for b in bars)
@@ -465,10 +462,7 @@ def is_param_curve(value) -> bool:
 
 
 def _parse_choice(value, key: str, source) -> Choice:
-    for k in value:
-        if k not in ("choose", "every"):
-            raise _err(f"{key}.{k}: unknown key{_suggest(k, ('choose', 'every'))} "
-                       f"(valid: choose, every)", source)
+    _check_keys(value, ("choose", "every"), key, source)
     opts = value.get("choose")
     if not isinstance(opts, list) or not opts:
         raise _err(f"{key}.choose: expected a non-empty list of values, got {opts!r}", source)
@@ -506,10 +500,7 @@ def parse_param_curve(value, key: str, *, source: str | None = None,
     if form == "choose":
         pc = ParamCurve("choose", _parse_choice(value, key, source))
     elif form == "tension":
-        for k in value:
-            if k not in ("tension", "levels"):
-                raise _err(f"{key}.{k}: unknown key{_suggest(k, ('tension', 'levels'))} "
-                           f"(valid: tension, levels)", source)
+        _check_keys(value, ("tension", "levels"), key, source)
         vals = value["tension"]
         if not isinstance(vals, list) or len(vals) < 2:
             raise _err(f"{key}.tension: expected a list of at least two values "
@@ -524,10 +515,7 @@ def parse_param_curve(value, key: str, *, source: str | None = None,
                        f"(use levels = true)", source)
         pc = ParamCurve("tension", vals, levels)
     else:
-        for k in value:
-            if k not in ("section", "default"):
-                raise _err(f"{key}.{k}: unknown key{_suggest(k, ('section', 'default'))} "
-                           f"(valid: section, default)", source)
+        _check_keys(value, ("section", "default"), key, source)
         table = value["section"]
         if not isinstance(table, dict) or not table:
             raise _err(f"{key}.section: expected a table of section name = value, got {table!r}",
