@@ -61,7 +61,7 @@ from .resources import DISTRIBUTION, find_piece, install_hint, resolve_input
 __all__ = [
     "BatchError", "RenderOptions", "Item", "InputInfo", "BatchProgress", "BatchSummary",
     "parse_range", "parse_shard", "plan_items", "read_batch_file", "shard", "run_batch",
-    "read_manifest", "manifest_name", "render_item", "default_jobs",
+    "read_manifest", "manifest_name", "render_item", "default_jobs", "check_unique_names",
 ]
 
 MANIFEST = "manifest.jsonl"
@@ -332,6 +332,12 @@ def plan_items(inputs: Iterable[str], *, seeds: Sequence[int] | None = None,
                 items.append(Item(index, info, int(seed), int(variation), opts,
                                   f"{stem}-s{seed}-v{variation}"))
                 index += 1
+    check_unique_names(items)
+    return items
+
+
+def check_unique_names(items: Iterable[Item]) -> None:
+    """Raise :class:`BatchError` if two items would write the same output files."""
     seen: dict[str, Item] = {}
     for it in items:
         if it.name in seen:
@@ -340,7 +346,6 @@ def plan_items(inputs: Iterable[str], *, seeds: Sequence[int] | None = None,
                              f"({it.input.label}) would both write {it.name}.wav: give the "
                              "rows different inputs, seeds or a 'name'")
         seen[it.name] = it
-    return items
 
 
 def _batch_value(key: str, value, where: str, path: str):

@@ -9,8 +9,8 @@ import time
 
 from .. import __version__
 from ..audio import BIT_DEPTHS
-from ..batch import (BatchError, RenderOptions, parse_range, parse_shard, plan_items,
-                     read_batch_file, run_batch, shard)
+from ..batch import (BatchError, RenderOptions, check_unique_names, parse_range,
+                     parse_shard, plan_items, read_batch_file, run_batch, shard)
 from ..render import DEFAULT_MAX_SECONDS, DEFAULT_SR
 from ._common import eprint
 from .render import _bar_range
@@ -144,12 +144,7 @@ def run(args) -> int:
         if variations is not None:
             defaults["variations"] = variations
         items += read_batch_file(args.batch_file, defaults=defaults, start=len(items))
-        names = {}
-        for it in items:
-            if it.name in names:
-                raise BatchError(f"items {names[it.name]} and {it.index} would both write "
-                                 f"{it.name}.wav: give the rows different seeds or a 'name'")
-            names[it.name] = it.index
+        check_unique_names(items)           # the INPUT items against the file's
     if args.dry_run:
         for it in shard(items, *shard_spec) if shard_spec else items:
             print(f"{it.index}\t{it.name}\t{it.input.label}\tseed {it.seed}\t"
