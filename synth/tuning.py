@@ -214,7 +214,7 @@ def parse_scl(text: str, source: str | None = None) -> tuple[str, tuple[float, .
         fewer or more pitches than the count says.
     """
     lines = list(_lines(text))
-    if not text.strip():
+    if not lines or not text.strip():          # nothing, or only a '!' comment line
         raise ScoreError("empty Scala file (a description line, a note count and the "
                          "pitches are expected)", source=source, line=1)
     desc_line, description = lines[0]

@@ -105,6 +105,7 @@ def write(tmp_path, name, data: bytes):
     (b"desc\ntwelve\n", r"bad\.scl:2: the note count must be a whole number, got 'twelve'"),
     (b"desc\n2\n9/8\n2/1\n! caf\xe9\n", r"bad\.scl:5: not UTF-8: byte 0xe9"),
     (b"", r"bad\.scl:1: empty Scala file"),
+    (b"! only a comment, no newline", r"bad\.scl:1: empty Scala file"),
 ])
 def test_malformed_scl_names_the_file_and_line(tmp_path, data, message):
     path = write(tmp_path, "bad.scl", data)
