@@ -546,17 +546,6 @@ def _wav_metadata(item: Item, score, version: str) -> dict:
             "software": f"synth {version}", "comment": comment}
 
 
-def _pdeathsig() -> None:
-    """Linux: a pool worker dies with its parent (a killed batch leaves no orphans)."""
-    try:
-        import ctypes
-        import signal
-
-        ctypes.CDLL("libc.so.6").prctl(1, int(signal.SIGKILL))   # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
-
-
 def render_item(item: Item, outdir: str, *, version: str, jobs: int = 1) -> dict:
     """Render one item into ``outdir`` (atomically) and return its manifest record.
 
@@ -893,9 +882,11 @@ def _run_pool(todo: list[Item], outdir: str, version: str, jobs: int, finished) 
     """Items across a process pool (fork where possible: the parsed inputs are inherited)."""
     import multiprocessing as mp
 
+    from .render import _can_fork, _die_with_parent
+
     workers = min(jobs, len(todo))
     render_jobs = max(1, jobs // workers)
-    fork = "fork" in mp.get_all_start_methods()
+    fork = _can_fork()
     if workers == 1 or not fork and len(todo) == 1:
         for it in todo:
             try:
@@ -908,7 +899,9 @@ def _run_pool(todo: list[Item], outdir: str, version: str, jobs: int, finished) 
     if fork:
         _preload()
     ctx = mp.get_context("fork" if fork else "spawn")
-    pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_pdeathsig)
+    # a pool worker dies with its parent: a killed batch leaves no orphans
+    pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
+                                  initializer=_die_with_parent)
     queue = list(reversed(todo))
     running: dict[cf.Future, Item] = {}
     try:
