@@ -249,7 +249,7 @@ def plot_score(score: Score, path, *, width: int = 1600, height: int = 1000, for
             ax.legend(loc="upper right", fontsize="small", frameon=False)
             ax.set_ylim(0, timeline.peak * 1.1)
             if tension is not None:
-                _draw_tension(ax, score, np.asarray(tension, dtype=np.float64), partials_for)
+                _draw_tension(ax, score, np.asarray(tension, dtype=np.float64), timeline)
         if spectro is not None:
             ax = axes["spectrogram"]
             keep = (spectro.freqs >= 40.0) & (spectro.freqs <= 10000.0)
@@ -283,14 +283,13 @@ def plot_score(score: Score, path, *, width: int = 1600, height: int = 1000, for
             "mean_roughness": timeline.mean if has_roughness else None}
 
 
-def _draw_tension(ax, score: Score, tension: np.ndarray, partials_for, window_bars: int = 8) -> None:
+def _draw_tension(ax, score: Score, tension: np.ndarray, timeline, window_bars: int = 8) -> None:
     """Over the roughness panel: the normalised roughness per ``window_bars`` bars
     (steps) and the requested tension per bar (a line on a 0..1 axis at the right)."""
     from .analysis import windowed_roughness
     from .tension import pearson
 
-    win = windowed_roughness(score, window_bars=window_bars,
-                             partials_for=partials_for or default_partials)
+    win = windowed_roughness(score, window_bars=window_bars, timeline=timeline)
     if not len(win.values):
         return
     edges = [score.meters.bar_start(int(b)) for b in win.first_bars]

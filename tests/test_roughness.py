@@ -221,6 +221,19 @@ def test_windowed_roughness_windows_and_silent_windows():
         windowed_roughness(s, window_bars=0)
 
 
+def test_windowed_roughness_reuses_a_given_timeline():
+    s = score_of(("a", [(0, 4, 60, 127), (12, 4, 60, 127), (16, 2, 60, 127)]),
+                 ("b", [(0, 4, 61, 127)]))
+    tl = roughness_timeline(s, partials_for=pure)
+    given = windowed_roughness(s, window_bars=2, timeline=tl)
+    assert given.values == pytest.approx([0.84826 / 2, 0.0, 0.0], abs=1e-4)
+    # the given timeline is used as it is, not recomputed from the score
+    other = roughness_timeline(score_of(("a", [(0, 4, 60, 127)]), ("b", [(0, 4, 60.5, 127)])),
+                               partials_for=pure)
+    assert windowed_roughness(s, window_bars=2, timeline=other).values[0] != \
+        pytest.approx(given.values[0], abs=1e-6)
+
+
 def _scaled(score, factor):
     return score.with_parts([replace(p, notes=tuple(replace(n, velocity=max(1, round(n.velocity * factor)))
                                                     for n in p.notes)) for p in score.parts])

@@ -12,7 +12,7 @@ spectrum_roughness(freqs, amps, *, raw=False) -> float
 default_partials(preset) -> (ratios, amps)         the preset's real spectrum
 roughness_timeline(score, *, partials_for=None) -> RoughnessTimeline   (.values, .raw, .energy)
 mean_roughness(score, *, partials_for=None) -> float
-windowed_roughness(score, *, window_bars=8, partials_for=None) -> WindowedRoughness
+windowed_roughness(score, *, window_bars=8, partials_for=None, timeline=None) -> WindowedRoughness
 bar_roughness(score, *, partials_for=None) -> ndarray (bars,)
 analyze_roughness(score, *, partials_for=None) -> RoughnessReport
 interval_class_counts(score) -> ndarray (7,)

@@ -435,8 +435,12 @@ class WindowedRoughness:
 
 
 def windowed_roughness(score: Score, *, window_bars: int = 8,
-                       partials_for: PartialsFor | None = None) -> WindowedRoughness:
+                       partials_for: PartialsFor | None = None,
+                       timeline: RoughnessTimeline | None = None) -> WindowedRoughness:
     """Normalised roughness over consecutive windows of ``window_bars`` bars.
+
+    ``timeline``: the score's :func:`roughness_timeline` when the caller has
+    it already (then ``partials_for`` is not used); computed otherwise.
 
     Raises
     ------
@@ -452,7 +456,9 @@ def windowed_roughness(score: Score, *, window_bars: int = 8,
         return WindowedRoughness(first, np.zeros(0), last, int(window_bars))
     edges = np.array([score.meters.bar_start(int(b)) for b in first]
                      + [score.meters.bar_start(bars + 1)], dtype=np.float64)
-    values = roughness_timeline(score, partials_for=partials_for).window_means(edges)
+    if timeline is None:
+        timeline = roughness_timeline(score, partials_for=partials_for)
+    values = timeline.window_means(edges)
     return WindowedRoughness(first, values, last, int(window_bars))
 
 

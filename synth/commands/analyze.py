@@ -65,7 +65,7 @@ def summarize(score, window_bars: int = 8) -> dict:
     pair sum's mean is ``raw_mean_roughness``, for reference only)."""
     rep = analyze_roughness(score, partials_for=partials_for)
     bars = rep.bar_means
-    win = windowed_roughness(score, window_bars=window_bars, partials_for=partials_for)
+    win = windowed_roughness(score, window_bars=window_bars, timeline=rep.timeline)
     windows = [{"bars": [int(a), int(b)], "mean": round(float(v), 6)}
                for a, b, v in zip(win.first_bars, win.last_bars, win.values)]
     wmean = float(win.values.mean()) if win.values.size else 0.0
