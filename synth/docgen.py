@@ -76,10 +76,15 @@ def _value(v) -> str:
     return f"`{v!r}`"
 
 
-def _range(p: Param) -> str:
+def _range(p: Param, quote=lambda c: f"`{c!r}`") -> str:
+    """A transform parameter's choices, bounds, pitch note and unit, joined by "; ".
+
+    ``quote`` writes each choice (Markdown code here; ``synth transforms NAME``
+    passes ``str``).
+    """
     bits = []
     if p.choices is not None:
-        bits.append(", ".join(f"`{c!r}`" for c in p.choices))
+        bits.append(", ".join(map(quote, p.choices)))
     if p.lo is not None or p.hi is not None:
         lo = "" if p.lo is None else f"{p.lo:g}"
         hi = "" if p.hi is None else f"{p.hi:g}"

@@ -29,23 +29,9 @@ def _first_sentence(paragraphs) -> str:
     return text.split(". ")[0].rstrip(".") + "." if text else ""
 
 
-def _range(p: dict) -> str:
-    bits = []
-    if p["choices"] is not None:
-        bits.append(", ".join(map(str, p["choices"])))
-    if p["lo"] is not None or p["hi"] is not None:
-        lo = "" if p["lo"] is None else f"{p['lo']:g}"
-        hi = "" if p["hi"] is None else f"{p['hi']:g}"
-        bits.append(f"{lo} .. {hi}")
-    if p["kind"] in ("pitch", "pitches"):
-        bits.append("MIDI or note name")
-    if p["unit"]:
-        bits.append(p["unit"])
-    return "; ".join(bits)
-
-
 def run(args) -> int:
     from ..catalog import transform_info
+    from ..docgen import _FAMILIES, _range
     from ..transforms import REGISTRY
     from ._explain import fmt_value, print_json, table, wrap
     if args.name is None:
@@ -56,7 +42,7 @@ def run(args) -> int:
             return 0
         lines = []
         for family in sorted({i["family"] for i in infos},
-                             key=lambda f: (["pitch", "time", "texture", "generate"] + [f]).index(f)):
+                             key=lambda f: ([f for f, _ in _FAMILIES] + [f]).index(f)):
             lines.append(f"{family.capitalize()} transforms:")
             lines += table(("", ""), [(i["name"], _first_sentence(i["doc"]))
                                       for i in infos if i["family"] == family])[1:]
@@ -74,10 +60,11 @@ def run(args) -> int:
         lines += wrap("Acts on every part at once (it changes the shared bar grid): `parts` "
                       "is refused; `bars` is allowed.") + [""]
     if info["params"]:
+        params = REGISTRY[args.name].params
         rows = [(p["name"], p["kind"], "required" if p["required"] else fmt_value(p["default"]),
-                 _range(p), p["doc"]) for p in info["params"]]
+                 _range(params[p["name"]], quote=str), p["doc"]) for p in info["params"]]
         lines += table(("parameter", "kind", "default", "range / unit", "what it does"), rows,
-                       caps=(18, 7, 14, 22)) + [""]
+                       caps=(18, 7, 14, 24)) + [""]
     else:
         lines += ["No parameters.", ""]
     lines += ["Example (in an arrangement file; uncomment a line to change a default):", ""]
