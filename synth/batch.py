@@ -552,8 +552,6 @@ def render_item(item: Item, outdir: str, *, version: str, jobs: int = 1) -> dict
     The WAV (and stems) are byte for byte what ``synth render INPUT --seed
     SEED --variation V`` with the same options writes.
     """
-    import numpy as np
-
     from .analysis import mean_roughness
     from .audio import BIT_DEPTHS, atomic_output, read_audio
     from .loudness import integrated_loudness
@@ -601,7 +599,7 @@ def render_item(item: Item, outdir: str, *, version: str, jobs: int = 1) -> dict
         "duration_seconds": round(result.seconds, 6),
         "sample_rate": result.sr,
         "loudness_lufs": round(loudness, 4) if math.isfinite(loudness) else None,
-        "roughness": round(roughness, 6) if np.isfinite(roughness) else None,
+        "roughness": round(roughness, 6) if math.isfinite(roughness) else None,
     }
 
 
@@ -887,7 +885,7 @@ def _run_pool(todo: list[Item], outdir: str, version: str, jobs: int, finished) 
     workers = min(jobs, len(todo))
     render_jobs = max(1, jobs // workers)
     fork = _can_fork()
-    if workers == 1 or not fork and len(todo) == 1:
+    if workers == 1:
         for it in todo:
             try:
                 record = render_item(it, outdir, version=version, jobs=render_jobs)
