@@ -269,7 +269,6 @@ def run(args) -> int:
         bundled = resolve_input(args.source)
         if bundled != args.source:        # a bundled piece's name: copy its file beside NAME.toml
             copy = os.path.join(folder, os.path.basename(bundled))
-            check_writable(copy, force=args.force)
             with atomic_output(copy, force=args.force, suffix=".toml") as tmp:
                 with open(bundled, "rb") as f, open(tmp, "wb") as g:
                     g.write(f.read())
