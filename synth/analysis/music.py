@@ -75,6 +75,7 @@ import numpy as np
 from ..errors import ScoreError
 from ..score import Note, Part, Score, parse_key
 from ..units import PITCH_CLASSES
+from .roughness import _bar_edges
 
 __all__ = [
     "KRUMHANSL_KESSLER_MAJOR", "KRUMHANSL_KESSLER_MINOR", "KOSTKA_PAYNE_MAJOR",
@@ -150,11 +151,6 @@ def _chosen_parts(score: Score, parts: Iterable[str] | None) -> list[Part]:
     if not names:
         raise ScoreError("parts must name at least one part")
     return [score.part(n) for n in names]
-
-
-def _bar_starts(score: Score, bars: int) -> np.ndarray:
-    """Beats at which bars 1..bars+1 begin, shape (bars + 1,)."""
-    return np.array([score.meters.bar_start(b) for b in range(1, bars + 2)])
 
 
 def _bar_of(starts: np.ndarray, beat: float) -> int:
@@ -370,7 +366,7 @@ def _bar_contents(part: Part, starts: np.ndarray) -> list[frozenset]:
 def repeated_bars(score: Score, *, parts: Sequence[str] | None = None) -> dict[str, RepeatReport]:
     """Runs of identical consecutive non-empty bars, per part (see the module notes)."""
     chosen = _chosen_parts(score, parts)
-    starts = _bar_starts(score, score.bar_count)
+    starts = _bar_edges(score)
     out = {}
     for part in chosen:
         contents = _bar_contents(part, starts)
@@ -406,15 +402,13 @@ class Density:
 def notes_per_bar(score: Score, *, parts: Sequence[str] | None = None) -> dict[str, np.ndarray]:
     """Number of notes starting in each bar, per part [shape=(bar_count,), dtype=int]."""
     chosen = _chosen_parts(score, parts)
-    starts = _bar_starts(score, score.bar_count)
+    starts = _bar_edges(score)
     out = {}
     for part in chosen:
-        counts = np.zeros(score.bar_count, dtype=np.int64)
-        for n in part.notes:
-            i = _bar_of(starts, n.start)
-            if 0 <= i < len(counts):
-                counts[i] += 1
-        out[part.name] = counts
+        onsets = np.array([n.start for n in part.notes], dtype=np.float64)
+        i = np.searchsorted(starts, onsets + 1e-9, side="right") - 1     # as _bar_of, for all notes
+        i = i[(i >= 0) & (i < score.bar_count)]
+        out[part.name] = np.bincount(i, minlength=score.bar_count).astype(np.int64)
     return out
 
 
