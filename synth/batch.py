@@ -376,8 +376,8 @@ def _batch_value(key: str, value, where: str, path: str):
                 return False
             raise ValueError(value)
         if key == "bars":
-            a, _, b = str(value).partition("-")
-            return int(a), int(b or a)
+            a, dash, b = str(value).partition("-")
+            return int(a), int(b if dash else a)        # "17-" is an error, as for --bars
         return str(value)
     except BatchError as e:
         raise BatchError(f"{where}.{e.message}", source=path) from None

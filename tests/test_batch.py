@@ -374,6 +374,9 @@ def test_batch_file_errors_name_file_and_key(tmp_path):
     bad.write_text('[[render]]\ninput = "x.toml"\nseeds = "1:0"\n')
     with pytest.raises(BatchError, match=r"render\[0\]\.seeds '1:0': .*empty"):
         read_batch_file(bad)
+    bad.write_text('[[render]]\ninput = "x.toml"\nbars = "5-"\n')
+    with pytest.raises(BatchError, match=r"render\[0\]\.bars: bad value '5-'"):
+        read_batch_file(bad)
 
 
 # --------------------------------------------------------------------------- CLI errors
@@ -418,3 +421,10 @@ def test_progress_lines_and_summary(inputs, tmp_path, capsys):
     assert cli("batch", "tiny.toml", "--seeds", "0:3", "--sample-rate", SR, "-o", tmp_path,
                "--quiet", cwd=inputs) == 0
     assert capsys.readouterr().err == ""
+
+
+def test_bars_option_is_parsed_as_synth_render_parses_it(inputs, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        cli("batch", "tiny.toml", "--bars", "2-", "-o", tmp_path, "--dry-run", cwd=inputs)
+    assert exit_.value.code == 2
+    assert "argument --bars: expected A-B (bar numbers), got '2-'" in capsys.readouterr().err
