@@ -163,3 +163,13 @@ def test_arrangement_id_keeps_streams_when_a_step_of_the_same_name_comes_first(t
 def test_arrangement_bad_ids(tmp_path, body, match):
     with pytest.raises((ArrangementError, TransformError), match=match):
         read_arrangement(arrangement(tmp_path, body))
+
+
+def test_steps_built_without_a_key_get_the_stable_default(tmp_path):
+    from dataclasses import replace
+    from synth.arrangement import arrange, load_source
+    arr = read_arrangement(arrangement(tmp_path, DETUNE_BASS + OCTAVE + OCTAVE))
+    assert [st.key for st in arr.steps] == ["detune", "octave", "octave#2"]
+    bare = replace(arr, steps=tuple(replace(st, key="") for st in arr.steps))
+    src = load_source(arr)
+    assert arrange(bare, src, seed=4) == arrange(arr, src, seed=4)
