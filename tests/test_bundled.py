@@ -82,6 +82,13 @@ def test_new_from_a_bundled_source_copies_it(capsys, tmp_path, monkeypatch):
                  "--quiet"]) == 0
 
 
+def test_new_refuses_a_bundled_source_copied_onto_the_output(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["new", "laurel-waltz", "--from", "sources/laurel-waltz"]) == 2
+    assert "the file to write" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []             # refused before anything was copied
+
+
 def test_install_hints_name_the_distribution():
     assert DISTRIBUTION == "synth-liquidsky"
     assert install_hint("plot") == "pip install 'synth-liquidsky[plot]'"

@@ -269,6 +269,9 @@ def run(args) -> int:
         bundled = resolve_input(args.source)
         if bundled != args.source:        # a bundled piece's name: copy its file beside NAME.toml
             copy = os.path.join(folder, os.path.basename(bundled))
+            if copy == out_abs:       # checked before copying, so a refusal leaves no file
+                raise ArrangementError(f"--from {args.source!r} is copied to {out}, the file "
+                                       "to write; choose another NAME or -o")
             with atomic_output(copy, force=args.force, suffix=".toml") as tmp:
                 with open(bundled, "rb") as f, open(tmp, "wb") as g:
                     g.write(f.read())
