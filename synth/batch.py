@@ -56,7 +56,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from .errors import SynthError
-from .resources import DISTRIBUTION, find_piece, install_hint, resolve_input
+from .resources import find_piece, install_hint, resolve_input
 
 __all__ = [
     "BatchError", "RenderOptions", "Item", "InputInfo", "BatchProgress", "BatchSummary",
@@ -796,7 +796,8 @@ def run_batch(items: Sequence[Item], outdir, *, jobs: int | None = None,
         workers instead of a process pool.  Workers must see ``outdir`` and
         the inputs at the same paths (a shared file system).
     version : str, optional
-        synth's version for the manifest and the WAV's software tag.
+        synth's version for the manifest and the WAV's software tag (default:
+        ``synth.__version__``, as ``synth render`` writes it).
     progress : callable, optional
         Called with a :class:`BatchProgress` after each item.
 
@@ -807,11 +808,7 @@ def run_batch(items: Sequence[Item], outdir, *, jobs: int | None = None,
         errors do not stop the batch.
     """
     if version is None:
-        from importlib.metadata import PackageNotFoundError, version as _v
-        try:
-            version = _v(DISTRIBUTION)
-        except PackageNotFoundError:
-            version = "unknown"
+        from . import __version__ as version     # what synth render tags its WAVs with
     outdir = os.fspath(outdir)
     jobs = max(1, int(jobs or default_jobs()))
     mine = shard(items, *shard_spec) if shard_spec else list(items)

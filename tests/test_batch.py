@@ -159,6 +159,11 @@ def test_score_file_items_equal_synth_render(inputs, tmp_path):
                "-o", tmp_path / "r.wav", "--quiet", cwd=inputs) == 0
     assert (out / "tiny-s9-v0.wav").read_bytes() == (tmp_path / "r.wav").read_bytes()
     assert (out / "tiny-s5-v0.wav").read_bytes() != (tmp_path / "r.wav").read_bytes()
+    # the library call, without a version, tags the WAV as synth render does
+    items = plan_items([inputs / "tiny.toml"], seeds=[9],
+                       options=RenderOptions(sample_rate=22050, bit_depth="16"))
+    run_batch(items, tmp_path / "lib", jobs=1)
+    assert (tmp_path / "lib" / "tiny-s9-v0.wav").read_bytes() == (tmp_path / "r.wav").read_bytes()
 
 
 def test_a_bundled_piece_by_name_with_the_limit_master_equals_synth_render(tmp_path):
