@@ -168,8 +168,9 @@ class RenderOptions:
             a, b = self.bars
             if not (isinstance(a, int) and isinstance(b, int) and 1 <= a <= b):
                 raise BatchError(f"bars must be A-B with 1 <= A <= B, got {self.bars!r}")
-        if not (isinstance(self.max_seconds, (int, float)) and self.max_seconds > 0):
-            raise BatchError(f"max_seconds must be > 0, got {self.max_seconds!r}")
+        if not (isinstance(self.max_seconds, (int, float)) and math.isfinite(self.max_seconds)
+                and self.max_seconds > 0):       # as RenderPlan: refused once, not per item
+            raise BatchError(f"max_seconds must be a finite number > 0, got {self.max_seconds!r}")
         if self.master not in ("normalize", "limit"):
             raise BatchError(f"master must be 'normalize' or 'limit', got {self.master!r}")
         try:

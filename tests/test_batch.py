@@ -393,6 +393,7 @@ def test_batch_file_errors_name_file_and_key(tmp_path):
     (["nope.toml"], "nope.toml: no such file"),
     (["tiny.toml", "--variations", "0:3"], "tiny.toml: variations vary an arrangement"),
     (["tiny.toml", "--sample-rate", "8000"], "sample_rate must be an integer 22050..96000"),
+    (["tiny.toml", "--max-seconds", "inf"], "max_seconds must be a finite number > 0"),
     ([], "nothing to render"),
 ])
 def test_cli_errors_exit_2_with_one_line(inputs, tmp_path, capsys, extra, message):
