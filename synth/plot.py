@@ -287,7 +287,7 @@ def _draw_tension(ax, score: Score, tension: np.ndarray, timeline, window_bars: 
     """Over the roughness panel: the normalised roughness per ``window_bars`` bars
     (steps) and the requested tension per bar (a line on a 0..1 axis at the right)."""
     from .analysis import windowed_roughness
-    from .tension import pearson
+    from .tension import bar_window_means, pearson
 
     win = windowed_roughness(score, window_bars=window_bars, timeline=timeline)
     if not len(win.values):
@@ -295,8 +295,7 @@ def _draw_tension(ax, score: Score, tension: np.ndarray, timeline, window_bars: 
     edges = [score.meters.bar_start(int(b)) for b in win.first_bars]
     edges.append(score.meters.bar_start(int(win.first_bars[-1]) + window_bars))
     edge_s = np.asarray(score.tempo.seconds(np.asarray(edges, dtype=np.float64)), dtype=np.float64)
-    wanted = [float(tension[max(int(a) - 1, 0):int(a) - 1 + window_bars].mean())
-              if int(a) - 1 < len(tension) else float(tension[-1]) for a in win.first_bars]
+    wanted = bar_window_means(tension, win.first_bars, win.first_bars + window_bars - 1)
     ax.stairs(win.values, edge_s, color="#7f1d00", lw=1.6,
               label=f"per {window_bars} bars (r = {pearson(win.values, wanted):.2f} with the plan)")
     ax.legend(loc="upper right", fontsize="small", frameon=False)

@@ -12,6 +12,7 @@ TensionCurve.per_bar(n_bars) -> ndarray (n_bars,)     value of each bar (index 0
 TensionCurve.at(bars, n_bars) -> ndarray               at fractional bar positions
 TensionCurve.per_beat(meters, beats, n_bars) -> ndarray at beats, through a meter map
 TensionCurve.window_means(n_bars, first_bars, window_bars) -> ndarray
+bar_window_means(per_bar, first_bars, last_bars) -> ndarray   the same, of a per-bar array
 parse_tension(table, *, source) -> TensionCurve        the validated ``[tension]`` table
 ParamCurve, parse_param_curve(...)                     a transform parameter that follows it
 quantise(values) -> ndarray                            the 1/16 steps used to cut segments
@@ -36,7 +37,7 @@ from .transforms.base import _suggest
 
 __all__ = ["SHAPES", "QUANTUM", "Section", "TensionCurve", "Choice", "ParamCurve", "parse_tension",
            "parse_param_curve", "is_param_curve", "quantise", "pearson", "coefficient_of_variation",
-           "measured_windows"]
+           "measured_windows", "bar_window_means"]
 
 #: Named shapes of a curve and the keys each one reads (besides ``low``/``high``).
 SHAPES = {
@@ -251,12 +252,8 @@ class TensionCurve:
         -------
         np.ndarray, shape (len(first_bars),)
         """
-        per = self.per_bar(n_bars)
-        out = []
-        for f in np.asarray(first_bars, dtype=int):
-            chunk = per[max(f - 1, 0):min(f - 1 + window_bars, len(per))]
-            out.append(float(chunk.mean()) if chunk.size else 0.0)
-        return np.asarray(out)
+        first = np.asarray(first_bars, dtype=int)
+        return bar_window_means(self.per_bar(n_bars), first, first + int(window_bars) - 1)
 
     def section_names(self, n_bars: int) -> list[str]:
         """The section name of each bar ('' outside every section), index 0 = bar 1."""
@@ -265,6 +262,24 @@ class TensionCurve:
             for b in range(max(s.first, 1), min(s.last, len(names)) + 1):
                 names[b - 1] = s.name
         return names
+
+
+def bar_window_means(per_bar, first_bars, last_bars) -> np.ndarray:
+    """Mean of ``per_bar`` (index 0 = bar 1) over each window of bars
+    ``[first, last]``; a window wholly past the end holds the last value (as
+    :func:`synth.arrangement.apply_curves` does), 0 when ``per_bar`` is empty.
+
+    Returns
+    -------
+    np.ndarray, shape (len(first_bars),)
+    """
+    per = np.asarray(per_bar, dtype=np.float64)
+    hold = float(per[-1]) if per.size else 0.0
+    out = []
+    for f, la in zip(np.asarray(first_bars, dtype=int), np.asarray(last_bars, dtype=int)):
+        chunk = per[max(f - 1, 0):max(la, 0)]
+        out.append(float(chunk.mean()) if chunk.size else hold)
+    return np.asarray(out, dtype=np.float64)
 
 
 def quantise(values) -> np.ndarray:

@@ -104,18 +104,15 @@ def tension_summary(path, windows: list[dict]) -> dict | None:
         and ``sections``.
     """
     from ..arrangement import read_arrangement, requested_tension
-    from ..tension import coefficient_of_variation, pearson
+    from ..tension import bar_window_means, coefficient_of_variation, pearson
 
     arr = read_arrangement(path)
     per_bar = requested_tension(arr)
     if per_bar is None or not windows:
         return None
-    rows = []
-    for w in windows:
-        a, b = w["bars"]
-        chunk = per_bar[max(a - 1, 0):min(b, len(per_bar))]
-        want = float(chunk.mean()) if chunk.size else float(per_bar[-1])
-        rows.append({"bars": [a, b], "requested": round(want, 6), "roughness": w["mean"]})
+    first, last = zip(*(w["bars"] for w in windows))
+    rows = [{"bars": w["bars"], "requested": round(float(want), 6), "roughness": w["mean"]}
+            for w, want in zip(windows, bar_window_means(per_bar, first, last))]
     measured = [r["roughness"] for r in rows]
     wanted = [r["requested"] for r in rows]
     return {
