@@ -59,6 +59,13 @@ def test_per_beat_moves_within_a_bar_and_window_means():
     assert np.allclose(c.window_means(3, [1, 3], 2), [0.25, 1.0])
 
 
+def test_bar_window_means_clips_and_holds_the_last_value_past_the_end():
+    from synth.tension import bar_window_means
+    per = [0.0, 0.5, 1.0, 0.5]
+    assert np.allclose(bar_window_means(per, [1, 3, 4, 6], [2, 4, 5, 7]), [0.25, 0.75, 0.5, 0.5])
+    assert np.allclose(bar_window_means([], [1], [2]), [0.0])
+
+
 def test_quantise_is_sixteenths():
     assert QUANTUM == 1 / 16
     assert np.allclose(quantise([0.0, 0.03, 0.04, 0.5, 0.97]), [0, 0, 0.0625, 0.5, 1.0])
