@@ -221,19 +221,20 @@ class RoughnessTimeline:
         """Boolean ``(n,)``: something sounds in the segment."""
         return self.energy > 0
 
+    def _sounding_mean(self, per_segment: np.ndarray) -> float:
+        dur = np.diff(self.seconds) * self.sounding
+        total = dur.sum()
+        return float(np.dot(per_segment, dur) / total) if total > 0 else 0.0
+
     @property
     def mean(self) -> float:
         """Normalised roughness, time-weighted (seconds) over sounding time."""
-        dur = np.diff(self.seconds) * self.sounding
-        total = dur.sum()
-        return float(np.dot(self.values, dur) / total) if total > 0 else 0.0
+        return self._sounding_mean(self.values)
 
     @property
     def raw_mean(self) -> float:
         """The raw pair sum, time-weighted over sounding time (for reference only)."""
-        dur = np.diff(self.seconds) * self.sounding
-        total = dur.sum()
-        return float(np.dot(self.raw, dur) / total) if total > 0 else 0.0
+        return self._sounding_mean(self.raw)
 
     @property
     def peak(self) -> float:
