@@ -293,7 +293,7 @@ def _draw_tension(ax, score: Score, tension: np.ndarray, timeline, window_bars: 
     if not len(win.values):
         return
     edges = [score.meters.bar_start(int(b)) for b in win.first_bars]
-    edges.append(score.meters.bar_start(int(win.first_bars[-1]) + window_bars))
+    edges.append(score.meters.bar_start(int(win.last_bars[-1]) + 1))   # a short last window ends with the piece
     edge_s = np.asarray(score.tempo.seconds(np.asarray(edges, dtype=np.float64)), dtype=np.float64)
     wanted = bar_window_means(tension, win.first_bars, win.first_bars + window_bars - 1)
     ax.stairs(win.values, edge_s, color="#7f1d00", lw=1.6,
