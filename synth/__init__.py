@@ -32,7 +32,7 @@ Example
 2
 """
 
-__version__ = "0.1.0"
+from .version import __version__
 
 from . import seeds
 from .errors import (ArrangementError, AudioFileError, MidiError, PatchError, RenderError,

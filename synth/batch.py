@@ -809,7 +809,7 @@ def run_batch(items: Sequence[Item], outdir, *, jobs: int | None = None,
         errors do not stop the batch.
     """
     if version is None:
-        from . import __version__ as version     # what synth render tags its WAVs with
+        from .version import __version__ as version     # what synth render tags its WAVs with
     outdir = os.fspath(outdir)
     jobs = max(1, int(jobs or default_jobs()))
     mine = shard(items, *shard_spec) if shard_spec else list(items)

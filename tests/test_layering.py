@@ -14,7 +14,7 @@ import pytest
 PACKAGE = pathlib.Path(__file__).resolve().parents[1] / "synth"
 
 LAYERS = [
-    {"errors", "units", "files", "resources"},
+    {"errors", "units", "files", "resources", "version"},
     {"dsp", "seeds", "audio", "loudness"},
     {"score", "patch", "tuning"},
     {"notation", "voice", "fx", "analysis", "transforms", "midi", "musicxml", "scorefile",
