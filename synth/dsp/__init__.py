@@ -17,6 +17,7 @@ Modules, one DSP family each (stacked: none imports a sibling above it):
 ``fairlight``    the CMI voice: 8-bit storage, per-voice clock, zero-order hold
                  put on the output grid with band-limited steps, Mode 1/4
 ``mix``          equal-power panning, soft limiter
+``jit``          compiled kernels: numba imported on first use, its cache folder
 
 Conventions: ``sr`` is the sample rate in Hz (keyword-only); frequencies in
 Hz; phase in cycles (unwrapped: a kernel returns the phase *after* its last

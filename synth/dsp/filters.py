@@ -35,6 +35,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from .jit import kernel
+
 __all__ = [
     "FILTER_KINDS",
     "SUB_BLOCK",
@@ -181,8 +183,7 @@ def apply(x, sos, state=None):
     state : np.ndarray [shape=(sections, ..., 2)]
     """
     x = np.asarray(x, dtype=np.float64)
-    zi = _zi(sos, x) if state is None else state
-    return sosfilt(sos, x, zi=zi)
+    return filter_runs(x, [sos], [0, x.shape[-1]], state)
 
 
 def modulated_filter(x, cutoff, *, sr: float, kind: str = "lowpass", q=1 / np.sqrt(2),
@@ -230,13 +231,10 @@ def modulated_filter(x, cutoff, *, sr: float, kind: str = "lowpass", q=1 / np.sq
             bounds.append(int(start))
             coeffs.append(sos)
     bounds.append(n)
-    pieces = []
-    for lo, hi, sos in zip(bounds[:-1], bounds[1:], coeffs):
-        if hi > lo:
-            y, zi = sosfilt(sos, x[..., lo:hi], zi=zi)
-            pieces.append(y)
     current = coeffs[-1]
-    y = np.concatenate(pieces, axis=-1) if pieces else x[..., :0].copy()
+    if current is None:             # a fresh filter given no samples
+        return x[..., :0].copy(), {"zi": zi, "offset": offset, "sos": None}
+    y, zi = filter_runs(x, coeffs, bounds, zi)
     return y, {"zi": zi, "offset": (offset + n) % SUB_BLOCK, "sos": current}
 
 
@@ -264,41 +262,35 @@ def sos_response(sos, freqs, *, sr: float) -> np.ndarray:
     return h
 
 
-@lru_cache(maxsize=1)
-def _sosfilt_kernel():
-    """The compiled loop inside :func:`scipy.signal.sosfilt`, loaded on its own.
+@kernel
+def _sosfilt_runs(designs, bounds, x, zi):
+    """Second-order sections whose coefficients change at ``bounds``, in place.
 
-    ``import scipy.signal`` costs about 0.55 s and 70 MB in every process
-    that filters (it imports ``scipy.stats`` and parses docstrings), yet the
-    kernel needs only NumPy.  So the extension module is loaded straight from
-    SciPy's folder, without running the package's ``__init__``.  Returns
-    ``None`` where that does not work (another SciPy layout); the callers
-    then use the public function, which gives the same samples.
+    The transposed direct form II recursion of :func:`scipy.signal.sosfilt`,
+    the same operations in the same order (so the same samples, bit for
+    bit), with run ``r`` (samples ``bounds[r]:bounds[r + 1]``) filtered
+    through ``designs[r]``.
+
+    Parameters
+    ----------
+    designs : np.ndarray [shape=(runs, sections, 6), dtype=float64]
+    bounds : np.ndarray [shape=(runs + 1,), dtype=int64]
+    x : np.ndarray [shape=(signals, n), dtype=float64]
+        Overwritten with the output.
+    zi : np.ndarray [shape=(signals, sections, 2), dtype=float64]
+        Overwritten with the final state.
     """
-    import importlib.machinery
-    import importlib.util
-    import os
-
-    try:
-        scipy_dir = os.path.dirname(importlib.util.find_spec("scipy").origin)
-        name = "scipy.signal._sosfilt"
-        for suffix in importlib.machinery.EXTENSION_SUFFIXES:
-            path = os.path.join(scipy_dir, "signal", "_sosfilt" + suffix)
-            if os.path.exists(path):
-                loader = importlib.machinery.ExtensionFileLoader(name, path)
-                module = importlib.util.module_from_spec(
-                    importlib.util.spec_from_file_location(name, path, loader=loader))
-                loader.exec_module(module)
-                return module._sosfilt
-    except Exception:  # pragma: no cover - any surprise: the public function
-        pass
-    return None  # pragma: no cover
-
-
-def _kernel_sos(sos) -> np.ndarray:
-    """``sos`` as the compiled kernel takes it: float64, C order, writable
-    (a cached, read-only design is copied; the kernel does not write to it)."""
-    return np.require(sos, dtype=np.float64, requirements=["C", "W"])
+    for i in range(x.shape[0]):
+        for r in range(designs.shape[0]):
+            sos = designs[r]
+            for t in range(bounds[r], bounds[r + 1]):
+                x_cur = x[i, t]
+                for s in range(sos.shape[0]):
+                    x_new = sos[s, 0] * x_cur + zi[i, s, 0]
+                    zi[i, s, 0] = sos[s, 1] * x_cur - sos[s, 4] * x_new + zi[i, s, 1]
+                    zi[i, s, 1] = sos[s, 2] * x_cur - sos[s, 5] * x_new
+                    x_cur = x_new
+                x[i, t] = x_cur
 
 
 def sosfilt(sos, x, zi=None):
@@ -318,11 +310,7 @@ def sosfilt(sos, x, zi=None):
     zf : np.ndarray [shape=(sections, ..., 2)]
         Final state, when ``zi`` was given.
     """
-    kernel = _sosfilt_kernel()
-    if kernel is None:  # pragma: no cover
-        from scipy.signal import sosfilt as public
-        return public(sos, x, axis=-1) if zi is None else public(sos, x, axis=-1, zi=zi)
-    sos = _kernel_sos(sos)
+    sos = np.asarray(sos, dtype=np.float64)
     x = np.asarray(x, dtype=np.float64)
     shape, sections = x.shape, sos.shape[0]
     y = np.array(x.reshape(-1, shape[-1]), dtype=np.float64, order="C")   # filtered in place
@@ -332,7 +320,8 @@ def sosfilt(sos, x, zi=None):
         # SciPy's (sections, ..., 2) -> the kernel's (signals, sections, 2)
         state = np.array(np.moveaxis(np.asarray(zi, dtype=np.float64), 0, -2)
                          .reshape(-1, sections, 2), order="C")   # a copy: updated in place
-    kernel(sos, y, state)
+    _sosfilt_runs(np.ascontiguousarray(sos)[None], np.array([0, shape[-1]], dtype=np.int64),
+                  y, state)
     y = y.reshape(shape)
     if zi is None:
         return y
@@ -345,34 +334,34 @@ def filter_runs(x, designs, bounds, state=None):
     Run ``i`` (samples ``bounds[i]:bounds[i + 1]``) goes through ``designs[i]``
     (second-order sections, all with the same number of sections), starting
     from the state the previous run left: a filter whose coefficients step
-    over time.  Equal, sample for sample, to calling
-    :func:`scipy.signal.sosfilt` run by run with ``zi`` carried, but with the
-    per-call checks done once (a swept note has dozens of short runs).
+    over time, in one compiled pass.  Equal, sample for sample, to calling
+    :func:`scipy.signal.sosfilt` run by run with ``zi`` carried.
 
     Parameters
     ----------
-    x : np.ndarray [shape=(n,)]
+    x : np.ndarray [shape=(..., n)]
+        One signal, or several (e.g. stereo) filtered alike.
     designs : sequence of np.ndarray [shape=(sections, 6)]
     bounds : sequence of int
         ``len(designs) + 1`` increasing sample indices from 0 to ``n``.
-    state : np.ndarray [shape=(sections, 2)], optional
+    state : np.ndarray [shape=(sections, ..., 2)], optional
         Filter memory left by the previous block of the same signal
         (``None``: at rest).
 
     Returns
     -------
-    y : np.ndarray [shape=(n,), dtype=float64]
-    state : np.ndarray [shape=(sections, 2)]
+    y : np.ndarray [shape=(..., n), dtype=float64]
+    state : np.ndarray [shape=(sections, ..., 2)]
         The memory after the last sample, for the next block.
     """
-    sections = np.asarray(designs[0]).shape[0]
-    buf = np.array(x, dtype=np.float64, order="C")[None, :]
-    zi = np.zeros((1, sections, 2)) if state is None else np.array(state, dtype=np.float64)[None]
-    for sos, lo, hi in zip(designs, bounds[:-1], bounds[1:]):
-        sos = _kernel_sos(sos)
-        kernel = _sosfilt_kernel()
-        if kernel is not None:
-            kernel(sos, buf[:, lo:hi], zi)
-        else:  # pragma: no cover
-            buf[0, lo:hi], zi[0] = sosfilt(sos, buf[0, lo:hi], zi=zi[0])
-    return buf[0], zi[0]
+    designs = np.ascontiguousarray(np.asarray(designs, dtype=np.float64))
+    x = np.asarray(x, dtype=np.float64)
+    shape, sections = x.shape, designs.shape[1]
+    buf = np.array(x.reshape(-1, shape[-1]), dtype=np.float64, order="C")
+    if state is None:
+        zi = np.zeros((buf.shape[0], sections, 2))
+    else:
+        zi = np.array(np.moveaxis(np.asarray(state, dtype=np.float64), 0, -2)
+                      .reshape(-1, sections, 2), order="C")
+    _sosfilt_runs(designs, np.asarray(bounds, dtype=np.int64), buf, zi)
+    return buf.reshape(shape), np.moveaxis(zi.reshape(shape[:-1] + (sections, 2)), -2, 0)

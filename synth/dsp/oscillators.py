@@ -20,6 +20,7 @@ from functools import lru_cache
 import numpy as np
 
 from . import filters
+from .jit import kernel
 
 __all__ = [
     "phase_ramp",
@@ -289,48 +290,38 @@ def read_shape(shape: str, phases, *, sr: float, max_freq: float, tone=None) -> 
     if shape == "sine":
         return np.sin(2.0 * np.pi * (phases - np.floor(phases)))
     table, slopes = _table_and_slopes(shape, max_harmonics(max_freq, sr=sr), tone)
-    size = len(table)
-    phases = np.asarray(phases, dtype=np.float64)
+    phases = np.ascontiguousarray(phases, dtype=np.float64)
     out = np.empty(phases.shape)
-    # Work through the samples in cache-sized pieces with preallocated scratch
-    # arrays: the same arithmetic, twice as fast as whole-array temporaries
-    # that spill out of the cache on a long note.
-    width = min(_READ_BLOCK, phases.shape[-1]) if phases.ndim else 1
-    pos = np.empty(phases.shape[:-1] + (width,))
-    whole = np.empty_like(pos)
-    index = np.empty(pos.shape, dtype=np.int64)
-    scratch = np.empty_like(pos)
-    total = phases.shape[-1] if phases.ndim else 1
-    flat_in = phases if phases.ndim else phases.reshape(1)
-    flat_out = out if out.ndim else out.reshape(1)
-    for a in range(0, total, width):
-        b = min(a + width, total)
-        m = b - a
-        p = pos[..., :m]
-        np.multiply(flat_in[..., a:b], size, out=p)
-        _read_positions(table, slopes, p, flat_out[..., a:b],
-                        whole[..., :m], index[..., :m], scratch[..., :m])
+    _read_table(table, slopes, phases.reshape(-1), out.reshape(-1))
     return out
 
 
-def _read_positions(table, slopes, pos, out, whole, index, scratch) -> None:
-    """``out[...] =`` the table read at ``pos`` (in table samples, any real value).
+@kernel
+def _read_table(table, slopes, phases, out):
+    """``out[i] =`` the guarded-cycle ``table`` read at ``phases[i]`` cycles.
 
-    Linear interpolation with precomputed slopes; ``pos`` is overwritten
-    (it ends as the fraction between table points) and ``whole``,
-    ``index``, ``scratch`` are scratch arrays of its shape.
+    Linear interpolation with precomputed ``slopes`` (``table[k + 1] -
+    table[k]``); the table size is a power of two, so the integer part of
+    the position wraps with a mask.  One pass, no temporaries.
+
+    Parameters
+    ----------
+    table, slopes : np.ndarray [shape=(size,)]
+    phases : np.ndarray [shape=(n,)]
+        Unwrapped phases in cycles (any real value).
+    out : np.ndarray [shape=(n,)]
+        Written.
     """
-    np.floor(pos, out=whole)
-    pos -= whole                      # the fraction between table points
-    index[...] = whole
-    index &= len(table) - 1           # the size is a power of two: wrap the integer part
-    np.take(slopes, index, out=scratch)
-    scratch *= pos
-    np.take(table, index, out=out)
-    out += scratch
+    size = table.shape[0]
+    mask = size - 1
+    for i in range(phases.shape[0]):
+        pos = phases[i] * size
+        whole = np.floor(pos)
+        k = np.int64(whole) & mask
+        out[i] = table[k] + slopes[k] * (pos - whole)
 
 
-#: Samples per piece in :func:`read_shape` (scratch arrays stay in the cache).
+#: Samples per piece in :func:`stack_sum` (scratch arrays stay in the cache).
 _READ_BLOCK = 16384
 
 
@@ -379,35 +370,56 @@ def stack_sum_stepped(shape: str, starts, increments, ratios, start_phases, *, s
         centre = expand_steps(np.asarray(starts), np.asarray(increments), step=step, n=n)
         return stack_sum(shape, centre, ratios, start_phases, sr=sr, max_freq=max_freq)
     table, slopes = _table_and_slopes(shape, max_harmonics(max_freq, sr=sr), tone)
-    size = len(table)
-    ratios = np.asarray(ratios, dtype=np.float64)[:, None]
-    offsets = np.asarray(start_phases, dtype=np.float64)[:, None]
-    starts = np.asarray(starts, dtype=np.float64)
-    increments = np.asarray(increments, dtype=np.float64)
+    starts = np.ascontiguousarray(starts, dtype=np.float64)
+    increments = np.ascontiguousarray(increments, dtype=np.float64)
     out = np.empty(n)
-    per = max(_READ_BLOCK // step, 1)           # runs per piece
-    voices = len(ratios)
-    ramp = np.arange(step, dtype=np.float64)
-    pos3 = np.empty((voices, per, step))
-    whole, scratch = np.empty((voices, per * step)), np.empty((voices, per * step))
-    index, y = np.empty((voices, per * step), dtype=np.int64), np.empty((voices, per * step))
-    for k0 in range(0, len(starts), per):
-        k1 = min(k0 + per, len(starts))
-        a, b = k0 * step, min(k1 * step, n)
-        m, runs = b - a, k1 - k0
-        # table position of voice v, run k, sample j: size * (offset + ratio * (start + inc * j))
-        first = ratios * starts[k0:k1]
-        first += offsets
-        first *= size
-        slope = ratios * increments[k0:k1]
-        slope *= size
-        p3 = pos3[:, :runs]
-        np.multiply(slope[..., None], ramp, out=p3)
-        p3 += first[..., None]
-        pos = pos3.reshape(voices, -1)[:, :m]
-        _read_positions(table, slopes, pos, y[:, :m], whole[:, :m], index[:, :m], scratch[:, :m])
-        np.sum(y[:, :m], axis=0, out=out[a:b])
+    _stack_stepped(table, slopes, starts, increments,
+                   np.ascontiguousarray(ratios, dtype=np.float64),
+                   np.ascontiguousarray(start_phases, dtype=np.float64), int(step), out)
     return out
+
+
+@kernel
+def _stack_stepped(table, slopes, starts, increments, ratios, offsets, step, out):
+    """Unison stack over a stepped centre phase, summed voice by voice.
+
+    Voice ``v`` at sample ``j`` of run ``k`` is read at table position
+    ``(ratio_v * inc_k * size) * j + (ratio_v * start_k + offset_v) * size``;
+    the voices are added in order (voice 0 first).
+
+    Parameters
+    ----------
+    table, slopes : np.ndarray [shape=(size,)]
+    starts, increments : np.ndarray [shape=(runs,)]
+        Centre phase (cycles) at each run's first sample, cycles per sample.
+    ratios, offsets : np.ndarray [shape=(voices,)]
+        Each voice's frequency ratio to the centre and start phase (cycles).
+    step : int
+        Samples per run.
+    out : np.ndarray [shape=(n,)]
+        Written; ``n <= runs * step``.
+    """
+    size = table.shape[0]
+    mask = size - 1
+    n = out.shape[0]
+    for k in range(starts.shape[0]):
+        lo = k * step
+        hi = min(lo + step, n)
+        for v in range(ratios.shape[0]):
+            first = ratios[v] * starts[k]
+            first += offsets[v]
+            first *= size
+            slope = ratios[v] * increments[k]
+            slope *= size
+            for j in range(hi - lo):
+                pos = slope * float(j) + first
+                whole = np.floor(pos)
+                i = np.int64(whole) & mask
+                y = table[i] + slopes[i] * (pos - whole)
+                if v == 0:
+                    out[lo + j] = y
+                else:
+                    out[lo + j] += y
 
 
 def _bandlimited(shape, freq, sr, n, phase, max_freq):
@@ -937,8 +949,43 @@ def fixed_pitch(shape: str, freq: float, *, sr: float, n: int, phase=0.0,
     scalar = f.ndim == 0
     f = np.atleast_1d(f)[:, None]
     p0 = np.broadcast_to(np.asarray(phase, dtype=np.float64), f.shape[:1])[:, None]
-    phases = np.arange(int(start), int(start) + int(n), dtype=np.float64) * (f / sr)
-    phases += p0
     top = float(np.max(f)) if max_freq is None else float(max_freq)
-    y = read_shape(shape, phases, sr=sr, max_freq=top, tone=tone)
+    if shape == "sine":
+        phases = np.arange(int(start), int(start) + int(n), dtype=np.float64) * (f / sr)
+        phases += p0
+        y = read_shape(shape, phases, sr=sr, max_freq=top)
+    else:
+        table, slopes = _table_and_slopes(shape, max_harmonics(top, sr=sr), tone)
+        y = np.empty((len(f), int(n)))
+        _fixed_pitch(table, slopes, np.ascontiguousarray((f / sr)[:, 0]),
+                     np.ascontiguousarray(p0[:, 0]), int(start), y)
     return y[0] if scalar else y
+
+
+@kernel
+def _fixed_pitch(table, slopes, increments, phases0, start, out):
+    """Rows of constant-frequency tones read from ``table``.
+
+    Row ``v``, sample ``i``: phase ``(start + i) * increments[v] + phases0[v]``
+    (cycles, closed form), read as :func:`_read_table` does.
+
+    Parameters
+    ----------
+    table, slopes : np.ndarray [shape=(size,)]
+    increments, phases0 : np.ndarray [shape=(voices,)]
+        Cycles per sample, phase at sample 0 (cycles).
+    start : int
+        Index of the first sample.
+    out : np.ndarray [shape=(voices, n)]
+        Written.
+    """
+    size = table.shape[0]
+    mask = size - 1
+    for v in range(out.shape[0]):
+        inc = increments[v]
+        p0 = phases0[v]
+        for i in range(out.shape[1]):
+            pos = (float(start + i) * inc + p0) * size
+            whole = np.floor(pos)
+            k = np.int64(whole) & mask
+            out[v, i] = table[k] + slopes[k] * (pos - whole)

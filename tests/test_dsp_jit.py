@@ -1,0 +1,132 @@
+"""Compiled kernels (synth/dsp/jit.py): lazy numba, cache folder policy, NumPy oracles.
+
+The oracles here are the NumPy formulations the compiled kernels replaced
+(same operations, same order): the kernels must give the same samples, bit
+for bit.  They live only in the tests.
+"""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from synth.dsp import jit, oscillators
+
+SR = 44100.0
+
+
+def test_importing_the_engine_and_the_cli_does_not_import_numba():
+    # numba costs ~0.5 s and ~70 MB to import: only a render that calls a kernel pays it
+    code = ("import sys\n"
+            "import synth.cli, synth.voice, synth.dsp.effects, synth.dsp.filters\n"
+            "import synth.dsp.oscillators, synth.dsp.fairlight\n"
+            "print(int('numba' in sys.modules))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["0"]
+
+
+def test_cache_dir_prefers_numbas_variable(monkeypatch, tmp_path):
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "mine"))
+    assert jit.cache_dir() == str(tmp_path / "mine")
+
+
+def test_cache_dir_is_numbas_default_where_the_package_is_writable(monkeypatch):
+    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
+    monkeypatch.setattr(os, "access", lambda path, mode: True)
+    assert jit.cache_dir() is None
+
+
+@pytest.mark.skipif(os.name == "nt", reason="the XDG layout is for POSIX systems")
+def test_cache_dir_of_a_read_only_install_is_a_user_folder(monkeypatch, tmp_path):
+    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
+    monkeypatch.setattr(os, "access", lambda path, mode: False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert jit.cache_dir() == str(tmp_path / "xdg" / "synth" / "numba")
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert jit.cache_dir() == str(tmp_path / "home" / ".cache" / "synth" / "numba")
+
+
+def test_a_read_only_install_compiles_into_the_user_cache(tmp_path):
+    # a copy of the package whose folders report "not writable" (os.access, as for a
+    # system-wide install; the tests may run as root, who can write anywhere): the
+    # kernels land in $XDG_CACHE_HOME/synth/numba, and a second process loads them
+    import shutil
+
+    root = tmp_path / "site"
+    shutil.copytree(os.path.dirname(os.path.dirname(jit.__file__)), root / "synth",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    env = {k: v for k, v in os.environ.items() if k not in ("NUMBA_CACHE_DIR", "PYTHONPATH")}
+    env.update(PYTHONPATH=str(root), XDG_CACHE_HOME=str(tmp_path / "cache"),
+               PYTHONDONTWRITEBYTECODE="1")
+    code = (f"import os\n"
+            f"real = os.access\n"
+            f"os.access = lambda p, m, **k: not str(p).startswith({str(root)!r}) and real(p, m, **k)\n"
+            "import numpy as np\n"
+            "from synth.dsp import filters\n"
+            "print(filters.sosfilt(np.array([[0.5, 0, 0, 1, -0.5, 0]]), np.ones(3)).tolist())\n"
+            "print(filters.__file__)\n")
+    for _ in range(2):
+        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                             text=True, check=True, cwd=tmp_path)
+        result, where = out.stdout.split("\n")[:2]
+        assert result == "[0.5, 0.75, 0.875]" and where.startswith(str(root)), out.stdout
+    cached = list((tmp_path / "cache" / "synth" / "numba").rglob("*.nbi"))
+    assert any("_sosfilt_runs" in p.name for p in cached), cached
+    assert not list(root.rglob("*.nbi"))
+
+
+# ---------------------------------------------------------------- NumPy oracles
+
+def _oracle_read(table, slopes, phases):
+    """The NumPy table read the compiled kernel replaced."""
+    pos = phases * len(table)
+    whole = np.floor(pos)
+    frac = pos - whole
+    index = whole.astype(np.int64) & (len(table) - 1)
+    return table[index] + slopes[index] * frac
+
+
+@pytest.mark.parametrize("shape", ["saw", "square", "triangle"])
+def test_table_read_equals_the_numpy_formulation(shape):
+    rng = np.random.default_rng(5)
+    phases = rng.uniform(-50.0, 1e5, (3, 7001))
+    table, slopes = oscillators._table_and_slopes(shape, oscillators.max_harmonics(523.0, sr=SR))
+    y = oscillators.read_shape(shape, phases, sr=SR, max_freq=523.0)
+    assert y.shape == phases.shape
+    assert np.array_equal(y, _oracle_read(table, slopes, phases))
+
+
+def test_fixed_pitch_equals_the_closed_form_phase_read_by_numpy():
+    freqs, phase0, start, n = np.array([219.0, 220.0, 221.5]), np.array([0.1, 0.5, 0.9]), 12345, 5000
+    y = oscillators.fixed_pitch("saw", freqs, sr=SR, n=n, phase=phase0, start=start)
+    phases = np.arange(start, start + n, dtype=np.float64) * (freqs[:, None] / SR) + phase0[:, None]
+    table, slopes = oscillators._table_and_slopes("saw", oscillators.max_harmonics(221.5, sr=SR))
+    assert np.array_equal(y, _oracle_read(table, slopes, phases))
+
+
+def test_stepped_stack_equals_the_numpy_formulation_summed_voice_by_voice():
+    rng = np.random.default_rng(9)
+    n, step = 10_000, 32
+    runs = -(-n // step)
+    starts, inc, _ = oscillators.stepped_phase(330.0 * 2 ** rng.normal(0, 0.02, runs), sr=SR,
+                                               n=n, step=step, phase=0.3)
+    ratios = 2.0 ** (oscillators.unison_offsets_cents(5, 25.0) / 1200.0)
+    offsets = rng.uniform(0, 1, 5)
+    y = oscillators.stack_sum_stepped("saw", starts, inc, ratios, offsets, step=step, n=n,
+                                      sr=SR, max_freq=340.0)
+    table, slopes = oscillators._table_and_slopes("saw", oscillators.max_harmonics(340.0, sr=SR))
+    size = len(table)
+    ramp = np.arange(step, dtype=np.float64)
+    expected = None
+    for ratio, offset in zip(ratios, offsets):
+        first = (ratio * starts + offset) * size
+        slope = (ratio * inc) * size
+        pos = (slope[:, None] * ramp + first[:, None]).reshape(-1)[:n]
+        whole = np.floor(pos)
+        index = whole.astype(np.int64) & (size - 1)
+        voice = table[index] + slopes[index] * (pos - whole)
+        expected = voice if expected is None else expected + voice
+    assert np.array_equal(y, expected)
