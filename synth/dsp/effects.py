@@ -26,6 +26,7 @@ from functools import lru_cache
 import numpy as np
 
 from . import filters
+from .jit import kernel
 from .oscillators import phase_ramp
 
 __all__ = [
@@ -76,26 +77,6 @@ def _fdn_delays(sr, size):
     return np.maximum(d, 1)
 
 
-def _hadamard8(v, scratch=None, normalise=True):
-    """Orthonormal 8x8 Hadamard mix along axis 0 by butterflies (exact, order-fixed).
-
-    ``v`` [shape=(8, L)] is overwritten (it serves as scratch); ``scratch``
-    is an optional second (8, L) array.  Returns the mixed rows (one of the
-    two arrays).  ``normalise=False`` leaves out the ``1 / sqrt(8)``.
-    """
-    a, b = v, np.empty_like(v) if scratch is None else scratch
-    length = v.shape[1]
-    for half in (4, 2, 1):
-        pairs = a.reshape(8 // (2 * half), 2, half, length)
-        out = b.reshape(8 // (2 * half), 2, half, length)
-        np.add(pairs[:, 0], pairs[:, 1], out=out[:, 0])
-        np.subtract(pairs[:, 0], pairs[:, 1], out=out[:, 1])
-        a, b = b, a
-    if normalise:
-        a *= 1.0 / np.sqrt(8.0)
-    return a
-
-
 def reverb(x, *, sr: float, rt60: float = 2.0, damping: float = 0.3, size: float = 1.0,
            mix: float = 0.25, state=None):
     """Feedback-delay-network reverb (8 lines, Hadamard feedback, per-line damping).
@@ -135,36 +116,88 @@ def reverb(x, *, sr: float, rt60: float = 2.0, damping: float = 0.3, size: float
     a = 0.85 * float(damping)
     if state is None:
         state = {"buf": np.zeros(int(d.sum())), "t": 0, "zi": np.zeros((8, 1))}
-    buf, t, zi = state["buf"].copy(), state["t"], state["zi"]
+    buf, t = state["buf"].copy(), int(state["t"])
+    zi = np.array(state["zi"][:, 0], dtype=np.float64)
     n = x.shape[1]
-    wet = np.empty((2, n))
-    # inject left into the even lines and right into the odd ones
-    inject_rows = np.array([0, 1, 0, 1, 0, 1, 0, 1])
-    step = int(d.min())
-    scratch = np.empty((8, step))
-    ramp = np.arange(step)
-    line_gains = (gains / np.sqrt(8.0))[:, None]    # the Hadamard's scale folded in
-    ends = (offsets + d)[:, None]                   # one past each line's last slot
-    for lo in range(0, n, step):
-        hi = min(n, lo + step)
-        # each line's slots for samples t+lo .. t+hi-1: a run that wraps at
-        # most once (the sub-block is no longer than the shortest line)
-        idx = (offsets + (t + lo) % d)[:, None] + ramp[:hi - lo]       # (8, L)
-        np.subtract(idx, d[:, None], out=idx, where=idx >= ends)
-        out = buf[idx]                                                  # written d samples ago
-        damped, zi = _one_pole(out, a, zi)
-        damped *= line_gains
-        mixed = _hadamard8(damped, scratch[:, :hi - lo], normalise=False)
-        mixed += x[inject_rows, lo:hi]
-        buf[idx] = mixed
-        # explicit sums, not a matrix product: a fixed summation order keeps blocks exact
-        # (that is ((o0 - o1) + (o2 - o3)) + ((o4 - o5) + (o6 - o7)), and the
-        # same with + inside and - between the pairs for the right channel)
-        diff, total = out[0::2] - out[1::2], out[0::2] + out[1::2]
-        np.add(diff[0] + diff[1], diff[2] + diff[3], out=wet[0, lo:hi])
-        np.add(total[0] - total[1], total[2] - total[3], out=wet[1, lo:hi])
-    y = (1.0 - mix) * x + (mix * 0.5) * wet
-    return y, {"buf": buf, "t": t + n, "zi": zi}
+    y = np.empty((2, n))
+    _fdn(np.ascontiguousarray(x), buf, offsets.astype(np.int64), d.astype(np.int64), t,
+         np.array([1.0 - a, 0.0, 0.0, 1.0, -a, 0.0]), gains / np.sqrt(8.0), zi,
+         1.0 - mix, mix * 0.5, y)
+    return y, {"buf": buf, "t": t + n, "zi": zi[:, None]}
+
+
+@kernel
+def _fdn(x, buf, offsets, delays, t, damp, line_gains, zi, dry, wet, y):
+    """The reverb's feedback delay network, one frame at a time.
+
+    Per frame: each line's oldest sample goes through its one-pole damping
+    filter (the second-order-section recursion of :func:`.filters.sosfilt`
+    with ``damp = [1 - a, 0, 0, 1, -a, 0]``, whose second state is restarted
+    every ``min(delays)`` frames as it was when the filter ran on sub-blocks
+    of that length; it is always a signed zero) and its gain; the eight
+    lines are mixed by an unnormalised Hadamard butterfly (the ``1/sqrt(8)``
+    is in ``line_gains``), left input added to the even lines and right to
+    the odd ones, and written back; the wet signal takes fixed-order sums
+    of the lines' outputs, and ``y = dry * x + wet * (wet signal)``.
+
+    Parameters
+    ----------
+    x : np.ndarray [shape=(2, n)]
+    buf : np.ndarray [shape=(sum(delays),)]
+        The eight delay lines end to end; updated in place.
+    offsets, delays : np.ndarray [shape=(8,), dtype=int64]
+        Where each line starts in ``buf``, and its length in frames.
+    t : int
+        Frames processed before this block (each line's read position is
+        ``t mod delay``).
+    damp : np.ndarray [shape=(6,)]
+    line_gains : np.ndarray [shape=(8,)]
+    zi : np.ndarray [shape=(8,)]
+        Damping filters' state; updated in place.
+    dry, wet : float
+        Gains of the input and of the network's output.
+    y : np.ndarray [shape=(2, n)]
+        Written.
+    """
+    n = x.shape[1]
+    step = delays.min()
+    pos = np.empty(8, dtype=np.int64)
+    for line in range(8):
+        pos[line] = t % delays[line]
+    z1 = np.zeros(8)
+    o = np.empty(8)
+    v = np.empty(8)
+    w = np.empty(8)
+    b0, b1, b2, a1, a2 = damp[0], damp[1], damp[2], damp[4], damp[5]
+    countdown = 0
+    for i in range(n):
+        if countdown == 0:
+            z1[:] = 0.0
+            countdown = step
+        countdown -= 1
+        for line in range(8):
+            out = buf[offsets[line] + pos[line]]
+            o[line] = out
+            damped = b0 * out + zi[line]
+            zi[line] = b1 * out - a1 * damped + z1[line]
+            z1[line] = b2 * out - a2 * damped
+            v[line] = damped * line_gains[line]
+        for j in range(4):                      # butterflies: pairs 4, 2, 1 apart
+            w[j], w[j + 4] = v[j] + v[j + 4], v[j] - v[j + 4]
+        for g in range(0, 8, 4):
+            for j in range(g, g + 2):
+                v[j], v[j + 2] = w[j] + w[j + 2], w[j] - w[j + 2]
+        for j in range(0, 8, 2):
+            w[j], w[j + 1] = v[j] + v[j + 1], v[j] - v[j + 1]
+        for line in range(8):
+            buf[offsets[line] + pos[line]] = w[line] + x[line % 2, i]
+            pos[line] += 1
+            if pos[line] == delays[line]:
+                pos[line] = 0
+        left = ((o[0] - o[1]) + (o[2] - o[3])) + ((o[4] - o[5]) + (o[6] - o[7]))
+        right = ((o[0] + o[1]) - (o[2] + o[3])) + ((o[4] + o[5]) - (o[6] + o[7]))
+        y[0, i] = dry * x[0, i] + wet * left
+        y[1, i] = dry * x[1, i] + wet * right
 
 
 def reverb_tail_seconds(*, rt60: float = 2.0, size: float = 1.0, **_ignored) -> float:
