@@ -15,8 +15,8 @@ PACKAGE = pathlib.Path(__file__).resolve().parents[1] / "synth"
 
 LAYERS = [
     {"errors", "units", "files", "resources", "version"},
-    {"dsp", "seeds", "audio", "loudness"},
-    {"score", "patch", "tuning"},
+    {"dsp", "seeds", "audio", "loudness", "params"},
+    {"score", "patch", "tuning", "sound_sources"},
     {"notation", "voice", "fx", "analysis", "transforms", "midi", "musicxml", "scorefile",
      "presets", "tension"},
     {"render", "sources"},
