@@ -6,8 +6,9 @@ transforms``, ``docs/reference.md`` and the coverage test of
 
 - **patch keys** (:func:`patch_keys_info`): every dotted key of
   :func:`synth.patch.patch_keys`; its kind, range and unit are read from the
-  validator itself (the key is given a value no validator accepts and the
-  refusal is parsed), its line of doc from the numpydoc of
+  validator itself (``params.*``: the source's :class:`synth.params.Param`
+  specs; the other keys: the key is given a value no validator accepts and
+  the refusal is parsed), its line of doc from the numpydoc of
   :class:`~synth.patch.Patch`, :class:`~synth.patch.Envelope`,
   :class:`~synth.patch.Filter`, :class:`~synth.patch.Lfo`,
   :class:`~synth.patch.PitchEnv` or :data:`~synth.patch.SOURCE_PARAMS`, so
@@ -29,13 +30,15 @@ import dataclasses
 import inspect
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterator, Mapping
 
 import numpy as np
 
 from .errors import PatchError
-from .patch import (SOURCE_PARAMS, SOURCES, UNPITCHED_SOURCES, Envelope, Filter, Lfo, Patch, PitchEnv,
-                    _suggest, apply_overrides, get_preset, patch_keys, patch_partials)
+from .params import Param, suggest
+from .patch import (SOURCE_PARAMS, SOURCES, Envelope, Filter, Lfo, Patch, PitchEnv,
+                    apply_overrides, get_preset, patch_keys, patch_partials)
+from .sound_sources import SOURCES as SOURCE_REGISTRY
 
 __all__ = ["KeyInfo", "EffectParam", "EFFECT_PARAMS", "EFFECT_DOCS", "SOURCE_DOCS",
            "patch_keys_info", "all_patch_keys", "preset_info", "spectrum_summary",
@@ -73,25 +76,21 @@ def _param_docs(obj) -> dict[str, str]:
 
 _SUB_CLASSES = {"envelope": Envelope, "filter": Filter, "lfo": Lfo, "pitch_env": PitchEnv}
 
-#: one line about each sound source (``source = "..."``)
-SOURCE_DOCS = {
-    "sine": "pure sine", "saw": "band-limited sawtooth (all harmonics, 1/k)",
-    "square": "band-limited square (odd harmonics, 1/k)",
-    "triangle": "band-limited triangle (odd harmonics, 1/k^2)",
-    "pulse": "band-limited pulse of width params.width",
-    "naive_saw": "aliasing sawtooth (deliberate grit)", "naive_square": "aliasing square",
-    "naive_triangle": "aliasing triangle", "noise": "white noise (pitch ignored)",
-    "pink": "pink noise (pitch ignored)",
-    "unison": "a stack of detuned oscillators (supersaw)",
-    "additive": "harmonic pages: rows of harmonic amplitudes crossfaded over time",
-    "drawn": "one drawn waveform period, played as a wavetable",
-    "partials": "inharmonic partials with their own decays (bells)",
-    "fm2": "two-operator FM with a decaying index", "fm3": "three-operator FM (stacked)",
-    "sync": "hard-synced oscillator with a ratio sweep", "ring": "ring modulation",
-    "fairlight": "the Fairlight CMI voice: 8-bit wavetable (Mode 1) or sample (Mode 4) "
-                 "at a per-voice clock",
-    "drums": "a General MIDI drum kit (pitch chooses the drum)",
-}
+class _SourceDocs(Mapping):
+    """source name -> its one line of doc (:attr:`synth.sound_sources.Source.doc`), live."""
+
+    def __getitem__(self, name: str) -> str:
+        return SOURCE_REGISTRY[name].doc
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(SOURCE_REGISTRY)
+
+    def __len__(self) -> int:
+        return len(SOURCE_REGISTRY)
+
+
+#: one line about each sound source (``source = "..."``), from the source registry
+SOURCE_DOCS: Mapping[str, str] = _SourceDocs()
 
 
 @dataclass(frozen=True)
@@ -130,6 +129,8 @@ def _probe(patch: Patch, key: str) -> tuple[str, str, str]:
         return ""
     if key == "source":
         return "choice", ", ".join(sorted(SOURCES)), ""
+    if key.startswith("params."):
+        return _spec_info(SOURCE_PARAMS[patch.source][key[len("params."):]])
     msg = refusal(_Bad())
     if m := _NUMBER.search(msg):
         return "number", f"{m['lo']} .. {m['hi']}", (m["unit"] or "").strip()
@@ -149,6 +150,24 @@ def _probe(patch: Patch, key: str) -> tuple[str, str, str]:
     if "must be a string" in msg or "file name" in msg or not msg:
         return "text", "", ""
     return "value", "", ""
+
+
+def _spec_info(p: Param) -> tuple[str, str, str]:
+    """(kind, range, unit) of a parameter spec, as the docs show them."""
+    def span() -> str:
+        return f"{p.lo:g} .. {p.hi:g}" if p.lo is not None and p.hi is not None else ""
+    if p.kind in ("float", "int"):
+        return ("number" if p.kind == "float" else "integer"), span(), p.unit
+    if p.kind in ("choice", "str") and p.choices is not None:
+        return "choice", ", ".join(map(str, p.choices)), ""
+    if p.kind == "custom":          # harmonic pages (the only custom source parameter)
+        return "pages", "1..32 rows of 1..32 amplitudes 0 .. 1000", ""
+    if p.kind in ("floats", "ints"):
+        bits = [span()] if span() else []
+        if p.min_len > 0:
+            bits.append(f"{p.min_len}..{p.max_len} values")
+        return "list", "; ".join(bits), ""
+    return "text", "", ""
 
 
 #: a line for the keys whose numpydoc entry has none
@@ -241,6 +260,7 @@ def spectrum_summary(patch: Patch, max_partials: int = 8) -> dict:
     6-harmonic spectrum (fm3, sync) or by the carrier alone (ring), and
     ``"unpitched"`` for noise and drums (the figures are then the generic model's).
     """
+    source = SOURCE_REGISTRY[patch.source]
     ratios, amps = patch_partials(patch)
     top = np.sort(np.argsort(-amps, kind="stable")[:max_partials])
     base = ratios.min()
@@ -250,8 +270,8 @@ def spectrum_summary(patch: Patch, max_partials: int = 8) -> dict:
                          zip(ratios[top], amps[top])],
             "harmonic": harmonic,
             "centroid": round(float(np.sum(ratios * amps) / np.sum(amps)), 3),
-            "model": ("unpitched" if patch.source in UNPITCHED_SOURCES else
-                      "approximate" if patch.source in ("fm3", "sync", "ring") else "exact")}
+            "model": ("unpitched" if not source.pitched else
+                      "exact" if source.spectrum_exact else "approximate")}
 
 
 def preset_info(name: str) -> dict:
@@ -365,7 +385,7 @@ def effect_info(name: str) -> dict:
     """What effect ``name`` does and takes (``synth effects NAME --json``)."""
     from .fx import EFFECTS
     if name not in EFFECTS or name not in EFFECT_PARAMS:
-        raise PatchError(f"unknown effect {name!r}{_suggest(name, EFFECTS)}; "
+        raise PatchError(f"unknown effect {name!r}{suggest(name, EFFECTS)}; "
                          f"effects: {', '.join(sorted(EFFECTS))}")
     return {"name": name, "doc": EFFECT_DOCS.get(name, ""),
             "params": [{"name": k, "default": p.default, "range": p.range, "unit": p.unit,

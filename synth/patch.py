@@ -26,16 +26,19 @@ naming the key (with a "did you mean"), never ignored.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import math
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from collections.abc import Set as AbstractSet
+from typing import Any, Callable, Iterator, Mapping
 
 import numpy as np
 
 from .dsp.envelopes import CURVES
 from .dsp.modulation import LFO_SHAPES
 from .errors import PatchError
+from .params import FrozenMap, Param, suggest
+from .sound_sources import SOURCES as SOURCE_REGISTRY
+from .sound_sources import get_source
 
 __all__ = [
     "Envelope",
@@ -62,7 +65,6 @@ __all__ = [
 
 ENVELOPE_KINDS = ("adsr", "multi", "cmi")
 FILTER_TYPES = ("off", "lowpass", "highpass", "bandpass")
-FAIRLIGHT_SERIES = ("I", "II")
 
 
 # ---------------------------------------------------------------- value checks
@@ -103,9 +105,8 @@ def _numbers(key: str, v, lo: float, hi: float, *, min_len: int = 1, max_len: in
     return tuple(float(x) for x in out)
 
 
-def _suggest(word, choices) -> str:
-    close = difflib.get_close_matches(str(word), sorted(map(str, choices)), n=1, cutoff=0.5)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+#: The package's one "did you mean" (kept under this name for its importers).
+_suggest = suggest
 
 
 # ---------------------------------------------------------------- settings
@@ -289,138 +290,50 @@ class PitchEnv:
 
 # ---------------------------------------------------------------- source parameters
 
-@dataclass(frozen=True)
-class SourceParam:
-    """One source parameter: its default, its check, and a line of doc."""
-
-    default: Any
-    check: Callable[[str, Any], Any]
-    doc: str
+#: A source parameter's spec (the package-wide :class:`synth.params.Param`).
+SourceParam = Param
 
 
-def _num(lo, hi, unit=""):
-    return lambda key, v: _number(key, v, lo, hi, unit)
+class _SourceParamsView(Mapping):
+    """source name -> {parameter: Param}, read live from the source registry."""
+
+    def __getitem__(self, name: str) -> Mapping[str, Param]:
+        return SOURCE_REGISTRY[name].params
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(SOURCE_REGISTRY)
+
+    def __len__(self) -> int:
+        return len(SOURCE_REGISTRY)
 
 
-def _int(lo, hi):
-    return lambda key, v: _integer(key, v, lo, hi)
+class _SourceNames(AbstractSet):
+    """Names of the registered sources (for which ``keep(source)``), read live."""
+
+    def __init__(self, keep: Callable[[Any], bool] = lambda _s: True):
+        self._keep = keep
+
+    def _names(self) -> list[str]:
+        return [n for n, s in SOURCE_REGISTRY.items() if self._keep(s)]
+
+    def __contains__(self, name: object) -> bool:
+        s = SOURCE_REGISTRY.get(name) if isinstance(name, str) else None
+        return s is not None and self._keep(s)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names())
+
+    def __len__(self) -> int:
+        return len(self._names())
 
 
-def _one_of(*choices):
-    return lambda key, v: _choice(key, v, choices)
-
-
-def _list(lo, hi, min_len=1, max_len=4096):
-    return lambda key, v: _numbers(key, v, lo, hi, min_len=min_len, max_len=max_len)
-
-
-def _pages(key, v):
-    """Harmonic pages: 1..32 rows (time segments) of 1..32 harmonic amplitudes."""
-    if isinstance(v, (str, bytes)) or not hasattr(v, "__len__") or not 1 <= len(v) <= 32:
-        raise PatchError(f"{key!r} must be a list of 1..32 rows of harmonic amplitudes, got {v!r}")
-    rows = v if all(hasattr(r, "__len__") and not isinstance(r, str) for r in v) else [v]
-    out = tuple(_numbers(key, r, 0, 1000, min_len=1, max_len=32) for r in rows)
-    if len({len(r) for r in out}) != 1:
-        raise PatchError(f"{key!r}: every row needs the same number of harmonics, "
-                         f"got {[len(r) for r in out]}")
-    if not any(any(r) for r in out):
-        raise PatchError(f"{key!r}: all harmonic amplitudes are 0 (silent)")
-    return out
-
-
-def _path(key, v):
-    if not isinstance(v, str):
-        raise PatchError(f"{key!r} must be a file name (string), got {v!r}")
-    return v
-
-
-_NOISE_DOC = "no parameters (pitch ignored)"
-_BELL_RATIOS = (0.5, 1.0, 1.183, 1.506, 2.0, 2.514, 2.662, 3.011, 4.166, 5.433)
-_DRAWBARS = ((1.0, 0.7, 0.35, 0.5, 0.0, 0.3, 0.0, 0.25),)
-
-#: source name -> {parameter: SourceParam}.  ``params.<name>`` in overrides.
-SOURCE_PARAMS: dict[str, dict[str, SourceParam]] = {
-    "sine": {}, "saw": {}, "square": {}, "triangle": {},
-    "naive_saw": {}, "naive_square": {}, "naive_triangle": {},
-    "noise": {}, "pink": {},
-    "pulse": {
-        "width": SourceParam(0.5, _num(0.01, 0.99), "fraction of the cycle high (0.5 = square)"),
-    },
-    "unison": {
-        "shape": SourceParam("saw", _one_of("saw", "square", "triangle", "sine", "pulse"),
-                             "oscillator stacked"),
-        "voices": SourceParam(7, _int(1, 16), "copies in the stack"),
-        "spread_cents": SourceParam(20.0, _num(0, 200, " cents"), "total detune spread"),
-        "width": SourceParam(0.5, _num(0.01, 0.99), "pulse width (shape pulse)"),
-    },
-    "additive": {
-        "pages": SourceParam(((1.0, 0.5, 0.33, 0.25),), _pages,
-                             "harmonic pages: rows = time segments, columns = harmonics 1..32"),
-        "segment_seconds": SourceParam(0.05, _num(0.001, 10, " seconds"),
-                                       "time from one row to the next"),
-    },
-    "drawn": {
-        "cycle": SourceParam(tuple(np.sin(2 * np.pi * np.arange(128) / 128).round(6)),
-                             _list(-10, 10, 4, 4096), "one drawn period (e.g. 128 numbers)"),
-    },
-    "partials": {
-        "ratios": SourceParam(_BELL_RATIOS, _list(0.01, 64, 1, 64), "frequency / note frequency"),
-        "amps": SourceParam((0.3, 1.0, 0.5, 0.35, 0.6, 0.2, 0.25, 0.15, 0.1, 0.06),
-                            _list(0, 10, 1, 64), "initial amplitude of each partial"),
-        "decays": SourceParam((6.0, 4.0, 3.0, 2.5, 2.0, 1.5, 1.4, 1.0, 0.7, 0.5),
-                              _list(0, 600, 1, 64), "seconds to fall 60 dB (0 = no decay)"),
-    },
-    "fm2": {
-        "ratio": SourceParam(1.0, _num(0.01, 32), "modulator / carrier frequency"),
-        "index": SourceParam(2.0, _num(0, 50, " rad"), "modulation index at note-on"),
-        "index_floor": SourceParam(1.0, _num(0, 1), "index after its decay, as a fraction"),
-        "index_time": SourceParam(0.5, _num(0.001, 60, " seconds"), "time constant of the decay"),
-    },
-    "fm3": {
-        "ratios": SourceParam((1.0, 2.0), _list(0.01, 32, 2, 2), "op2 and op3 / carrier"),
-        "indices": SourceParam((1.5, 1.0), _list(0, 50, 2, 2), "op2->carrier, op3->op2 (rad)"),
-        "index_floor": SourceParam(1.0, _num(0, 1), "indices after their decay, as a fraction"),
-        "index_time": SourceParam(0.5, _num(0.001, 60, " seconds"), "time constant of the decay"),
-    },
-    "sync": {
-        "ratio": SourceParam(2.0, _num(1, 16), "slave / master frequency at note-on"),
-        "ratio_end": SourceParam(0.0, lambda k, v: v if v == 0 else _number(k, v, 1, 16),
-                                 "slave ratio after the sweep (0 = no sweep)"),
-        "sweep_time": SourceParam(0.5, _num(0.001, 60, " seconds"), "duration of the sweep"),
-    },
-    "ring": {
-        "shape": SourceParam("saw", _one_of("sine", "saw", "square", "triangle"), "carrier"),
-        "ratio": SourceParam(1.5, _num(0.01, 16), "modulator (sine) / carrier frequency"),
-        "mix": SourceParam(1.0, _num(0, 1), "0 = carrier only, 1 = ring product only"),
-    },
-    "fairlight": {
-        "mode": SourceParam(1, _one_of(1, 4), "1 = 32-segment wavetable, 4 = one-shot sample"),
-        "series": SourceParam("II", _one_of(*FAIRLIGHT_SERIES),
-                              "I: ~24 kHz, ideal clock; II: ~30 kHz, IIx clock law"),
-        "pages": SourceParam(((1.0, 0.5, 0.33, 0.25, 0.2),), _pages,
-                             "Mode 1 harmonic pages (rows = segments, <= 32 x 32)"),
-        "cycle": SourceParam((), _list(-10, 10, 0, 128),
-                             "Mode 1: one drawn 128-sample cycle instead of pages"),
-        "segment_seconds": SourceParam(0.08, _num(0.005, 10, " seconds"),
-                                       "Mode 1: time each segment sounds"),
-        "sample": SourceParam("", _path, "Mode 4: WAV file, relative to the score or arrangement "
-                              "file naming it (else the working directory); '' = a built-in "
-                              "synthetic sample; mixed to mono, resampled to the series' rate, "
-                              "cut to 16384 samples (one voice's memory)"),
-        "root": SourceParam(60.0, _num(0, 127), "Mode 4: MIDI pitch of the sample at its own speed"),
-        "rate_hz": SourceParam(0.0, lambda k, v: v if v == 0 else _number(k, v, 1000, 100000, " Hz"),
-                               "Mode 4: recording rate (0 = the series' maximum)"),
-        "brightness": SourceParam(0.5, _num(0.05, 2), "output filter cutoff / (clock / 2)"),
-    },
-    "drums": {
-        "tune": SourceParam(0.0, _num(-24, 24, " semitones"), "retunes every drum"),
-        "decay_scale": SourceParam(1.0, _num(0.1, 4), "scales every drum's decay"),
-    },
-}
+#: source name -> {parameter: Param} (``params.<name>`` in overrides), from
+#: the registry :mod:`synth.sound_sources`.
+SOURCE_PARAMS: Mapping[str, Mapping[str, Param]] = _SourceParamsView()
 #: Sound sources a patch may name.
-SOURCES = frozenset(SOURCE_PARAMS)
+SOURCES: AbstractSet[str] = _SourceNames()
 #: Sources that ignore the played pitch (no tuning test applies).
-UNPITCHED_SOURCES = frozenset({"noise", "pink", "drums"})
+UNPITCHED_SOURCES: AbstractSet[str] = _SourceNames(lambda s: not s.pitched)
 
 
 def _freeze(value):
@@ -490,9 +403,7 @@ class Patch:
     def __post_init__(self):
         who = f"patch {self.name!r}: "
         try:
-            if self.source not in SOURCES:
-                raise PatchError(f"unknown source {self.source!r}" + _suggest(self.source, SOURCES)
-                                 + f"; sources: {', '.join(sorted(SOURCES))}")
+            get_source(self.source)             # unknown: "did you mean" and the list
             for key, cls in _SUBS.items():
                 if not isinstance(getattr(self, key), cls):
                     raise PatchError(f"{key!r} must be a {cls.__name__}, got {getattr(self, key)!r}")
@@ -504,7 +415,8 @@ class Patch:
             _integer("max_voices", self.max_voices, 0, 256)
             if not isinstance(self.description, str):
                 raise PatchError(f"'description' must be a string, got {self.description!r}")
-            schema = SOURCE_PARAMS[self.source]
+            source = get_source(self.source)
+            schema = source.params
             params = {}
             for key, value in dict(self.params).items():
                 if key not in schema:
@@ -512,24 +424,18 @@ class Patch:
                     raise PatchError(f"unknown patch key {'params.' + str(key)!r} for source "
                                      f"{self.source!r}" + _suggest(f'params.{key}', [f'params.{k}' for k in schema])
                                      + f"; its parameters: {known}")
-                params[key] = _freeze(schema[key].check(f"params.{key}", _freeze(value)))
-            object.__setattr__(self, "params", params)
-            if self.source == "partials":
-                lens = {len(self.param(k)) for k in ("ratios", "amps", "decays")}
-                if len(lens) != 1:
-                    raise PatchError("'params.ratios', 'params.amps' and 'params.decays' need "
-                                     f"the same length, got {sorted(lens)}")
-            if self.source == "fairlight" and self.param("cycle") and len(self.param("cycle")) != 128:
-                raise PatchError(f"'params.cycle' of a Fairlight voice must have 128 values, "
-                                 f"got {len(self.param('cycle'))}")
+                params[key] = _freeze(schema[key].check(_freeze(value), f"params.{key}", PatchError))
+            object.__setattr__(self, "params", FrozenMap(params))
+            if source.check is not None:
+                source.check(self)
         except PatchError as e:
             raise PatchError(who + e.message) from None
 
-    def param(self, key: str):
+    def param(self, key: str) -> Any:
         """Source parameter ``key``: the patch's own value or the source's default."""
         if key in self.params:
             return self.params[key]
-        return SOURCE_PARAMS[self.source][key].default
+        return SOURCE_REGISTRY[self.source].params[key].default
 
     def __hash__(self):
         return hash((self.name, self.source, self.envelope, self.gain_db, self.octave,
@@ -599,7 +505,7 @@ def apply_overrides(patch: Patch, overrides: Mapping[str, Any]) -> Patch:
                 changes[sub] = dataclasses.replace(getattr(patch, sub), **values)
         source = changes.get("source", patch.source)
         params = dict(patch.params)
-        if source != patch.source and source in SOURCE_PARAMS:
+        if source != patch.source and source in SOURCE_REGISTRY:
             params = {k: v for k, v in params.items() if k in SOURCE_PARAMS[source]}
         params.update(param_changes)
         if params != patch.params:
@@ -647,59 +553,28 @@ def resolve_patch(name: str, overrides: Mapping[str, Any] | None = None) -> Patc
 
 # ---------------------------------------------------------------- spectra
 
-def _harmonics(amps) -> tuple[np.ndarray, np.ndarray]:
-    a = np.abs(np.asarray(amps, dtype=np.float64))
-    return np.arange(1, len(a) + 1, dtype=np.float64), a
-
-
 def patch_partials(patch: Patch, max_partials: int = 16) -> tuple[np.ndarray, np.ndarray]:
     """The steady spectrum of ``patch``: partial ratios to the played note and amplitudes.
 
-    Exact where the source defines it (band-limited shapes' Fourier series,
-    additive and Fairlight pages averaged over their segments, drawn cycles,
-    bell partials, FM sidebands from Bessel functions); a 6-harmonic
-    spectrum (amplitudes ``0.88**(k-1)``) otherwise.  Ratios include the
-    patch's octave; the loudest partial has amplitude 1; at most
-    ``max_partials`` of the loudest are kept.
+    Exact where the source defines it (:attr:`synth.sound_sources.Source.spectrum`:
+    band-limited shapes' Fourier series, additive and Fairlight pages
+    averaged over their segments, drawn cycles, bell partials, FM sidebands
+    from Bessel functions); a 6-harmonic spectrum (amplitudes
+    ``0.88**(k-1)``) otherwise.  Ratios include the patch's octave; the
+    loudest partial has amplitude 1; at most ``max_partials`` of the
+    loudest are kept.
 
     Returns
     -------
     ratios, amps : np.ndarray [shape=(k,)]
     """
-    src = patch.source
-    k = np.arange(1, 17, dtype=np.float64)
-    shape = patch.param("shape") if src in ("unison", "ring") else src
-    if src in ("sine",) or shape == "sine" and src == "unison":
-        ratios, amps = np.array([1.0]), np.array([1.0])
-    elif shape in ("saw", "naive_saw"):
-        ratios, amps = k, 1 / k
-    elif shape in ("square", "naive_square"):
-        ratios, amps = k, np.where(k % 2 == 1, 1 / k, 0.0)
-    elif shape in ("triangle", "naive_triangle"):
-        ratios, amps = k, np.where(k % 2 == 1, 1 / k ** 2, 0.0)
-    elif shape == "pulse":
-        w = patch.param("width")
-        ratios, amps = k, np.abs(np.sin(np.pi * k * w)) / k
-    elif src == "additive" or (src == "fairlight" and not patch.param("cycle")
-                               and patch.param("mode") == 1):
-        ratios, amps = _harmonics(np.mean(np.asarray(patch.param("pages")), axis=0))
-    elif src in ("drawn", "fairlight") and (patch.param("cycle") or src == "drawn"):
-        cyc = np.asarray(patch.param("cycle"), dtype=np.float64)
-        spec = np.abs(np.fft.rfft(cyc))[1:min(33, len(cyc) // 2)]
-        ratios, amps = _harmonics(spec)
-    elif src == "partials":
-        ratios, amps = np.asarray(patch.param("ratios")), np.asarray(patch.param("amps"))
-    elif src == "fm2":
-        from scipy.special import jv
-        order = np.arange(-12, 13)
-        f = np.abs(1.0 + order * patch.param("ratio"))
-        a = np.abs(jv(order, patch.param("index") * patch.param("index_floor")))
-        uniq = np.unique(np.round(f, 9))
-        ratios = uniq[uniq > 0]
-        amps = np.array([a[np.isclose(f, r)].sum() for r in ratios])
-    else:
+    source = get_source(patch.source)
+    spectrum = source.spectrum(patch) if source.spectrum is not None else None
+    if spectrum is None:
         ratios = np.arange(1, 7, dtype=np.float64)
         amps = 0.88 ** (ratios - 1)
+    else:
+        ratios, amps = spectrum
     ratios = np.asarray(ratios, dtype=np.float64) * 2.0 ** patch.octave
     amps = np.asarray(amps, dtype=np.float64)
     keep = amps > 1e-3 * amps.max()

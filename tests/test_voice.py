@@ -364,7 +364,7 @@ def _harmonic_levels(y, sr, f0, count):
 def _time_domain(monkeypatch):
     import importlib
 
-    monkeypatch.setattr(importlib.import_module("synth.voice"), "_BAKE_MAX_Q", -1.0)
+    monkeypatch.setattr(importlib.import_module("synth.sound_sources.registry"), "BAKE_MAX_Q", -1.0)
 
 
 def test_baked_lowpass_has_the_butterworth_response_on_the_harmonics():
