@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .jit import kernel
+
 __all__ = ["adsr", "adsr_length", "CURVES"]
 
 CURVES = ("linear", "exp")
@@ -41,33 +43,6 @@ def _exp_ramp(k0: int, k1: int, length: float, scale: float, offset: float,
     grid = np.multiply.outer(rows, np.exp((-c / length) * np.arange(r, dtype=np.float64)))
     out = grid.reshape(-1)[k0 - q0 * r:k1 - q0 * r]
     out += offset
-    return out
-
-
-def _segment(k0: int, k1: int, length: int, curve: str, start: float, end: float) -> np.ndarray:
-    """Level at samples ``k0 <= k < k1`` of a segment from ``start`` (k = 0) to ``end`` (k = length).
-
-    ``"linear"`` is a straight line; ``"exp"`` covers its way like an RC
-    circuit, fast first, ``1 - e^-c`` (99.3 %) of it exponentially, then
-    pulled onto ``end`` (the curve is rescaled so it arrives exactly).
-    ``k = 0`` gives exactly ``start`` and ``k >= length`` exactly ``end``.
-    """
-    if curve not in CURVES:
-        raise ValueError(f"unknown envelope curve {curve!r}; expected one of {CURVES}")
-    inside = min(k1, length)
-    if curve == "linear" or inside <= k0:
-        x = np.minimum(np.arange(k0, k1, dtype=np.float64) / max(length, 1), 1.0)
-        out = start + (end - start) * x
-    else:
-        # start + (end - start) * (1 - e^(-c k / L)) / (1 - e^-c), as offset + scale * e^(..)
-        g = (end - start) / -np.expm1(-_EXP_STEEPNESS)
-        out = np.empty(k1 - k0)
-        out[:inside - k0] = _exp_ramp(k0, inside, length, -g, start + g)
-        out[inside - k0:] = end
-    if k0 == 0 and k1 > 0:
-        out[0] = start
-    if k1 > length >= k0:
-        out[length - k0:] = end
     return out
 
 
@@ -116,31 +91,78 @@ def adsr(n: int, *, sr: float, gate_samples: int, attack: float, decay: float,
     """
     if not 0.0 <= sustain <= 1.0:
         raise ValueError(f"sustain must be within 0..1, got {sustain!r}")
-    a, d, r = _samples(attack, sr), _samples(decay, sr), _samples(release, sr)
-    g = int(gate_samples)
-    lo, hi = int(start), int(start) + int(n)
+    if curve not in CURVES:
+        raise ValueError(f"unknown envelope curve {curve!r}; expected one of {CURVES}")
     out = np.empty(int(n))
-
-    def held(lo: int, hi: int) -> np.ndarray:
-        """Levels before the key is released at samples ``lo <= k < hi``, segment by segment."""
-        level = np.empty(hi - lo)
-        top, held_level = float(peak), float(sustain) * float(peak)
-        for seg_lo, seg_hi, v0, v1 in ((0, a, 0.0, top), (a, a + d, top, held_level)):
-            x0, x1 = max(lo, seg_lo), min(hi, seg_hi)
-            if x1 > x0:
-                level[x0 - lo:x1 - lo] = _segment(x0 - seg_lo, x1 - seg_lo, seg_hi - seg_lo,
-                                                  curve, v0, v1)
-        level[max(a + d, lo) - lo:] = held_level
-        return level
-
-    # each segment is evaluated on its own slice (no masks over the whole note)
-    split = min(max(g, lo), hi)
-    if split > lo:
-        out[:split - lo] = held(lo, split)
-    if split < hi:
-        level_at_gate = float(held(g, g + 1)[0])
-        if r > 0:
-            out[split - lo:] = _segment(split - g, hi - g, r, curve, level_at_gate, 0.0)
-        else:
-            out[split - lo:] = 0.0
+    _adsr(out, int(start), _samples(attack, sr), _samples(decay, sr), _samples(release, sr),
+          int(gate_samples), float(peak), float(sustain) * float(peak), curve == "exp", _EXP_GAIN)
     return out
+
+
+#: ``1 - e^-c``: the share of its way an exponential segment covers before
+#: it is pulled onto its target.
+_EXP_GAIN = float(-np.expm1(-_EXP_STEEPNESS))
+
+
+@kernel
+def _adsr(out, lo, a, d, r, g, top, held_level, exp_curve, exp_gain):
+    """The ADSR of :func:`adsr` at samples ``lo .. lo + len(out) - 1``, written to ``out``.
+
+    Segments (attack ``0 -> top`` over ``a`` samples, decay ``top ->
+    held_level`` over ``d``, sustain, release from the level at the gate
+    ``g`` to 0 over ``r``, then 0) each evaluated as one segment of the
+    envelope: the first sample exactly the segment's start, a straight line, or
+    ``offset + scale * e^(-c k / L)`` as the separable product of
+    :func:`_exp_ramp` (one exponential per row of ``_EXP_ROW`` samples
+    times a row of ``_EXP_ROW`` of them).
+    """
+    hi = lo + out.shape[0]
+    rows = _EXP_ROW
+    c = _EXP_STEEPNESS
+    column = np.empty(rows)
+    # the level at the gate, where the release starts (also mid-attack or mid-decay)
+    lag = held_level
+    for seg_lo, length, v0, v1 in ((0, a, 0.0, top), (a, d, top, held_level)):
+        if seg_lo <= g < seg_lo + length:
+            k = g - seg_lo
+            if k == 0:
+                lag = v0
+            elif not exp_curve:
+                lag = v0 + (v1 - v0) * min(k / max(length, 1), 1.0)
+            else:
+                gain = (v1 - v0) / exp_gain
+                lag = (-gain * np.exp((-c * rows / length) * float(k // rows))
+                       * np.exp((-c / length) * float(k % rows)) + (v0 + gain))
+    # (first sample, end, length, start level, end level) of each segment
+    attack_end, decay_end = min(a, g), min(a + d, g)
+    segments = ((0, attack_end, a, 0.0, top), (a, decay_end, d, top, held_level),
+                (a + d, g, 0, held_level, held_level), (g, g + r, r, lag, 0.0),
+                (g + r, hi, 0, 0.0, 0.0))
+    for seg_lo, seg_hi, length, v0, v1 in segments:
+        k0, k1 = max(seg_lo, lo), min(seg_hi, hi)
+        if k1 <= k0:
+            continue
+        if length == 0:                     # a level held
+            for k in range(k0, k1):
+                out[k - lo] = v1
+            continue
+        if not exp_curve:
+            for k in range(k0, k1):
+                x = min((k - seg_lo) / max(length, 1), 1.0)
+                out[k - lo] = v0 + (v1 - v0) * x
+        else:
+            gain = (v1 - v0) / exp_gain
+            scale, offset = -gain, v0 + gain
+            row_rate, column_rate = -c * rows / length, -c / length
+            for j in range(rows):
+                column[j] = np.exp(column_rate * float(j))
+            q = -1
+            row = 0.0
+            for k in range(k0, k1):
+                kk = k - seg_lo
+                if kk // rows != q:
+                    q = kk // rows
+                    row = scale * np.exp(row_rate * float(q))
+                out[k - lo] = row * column[kk % rows] + offset
+        if k0 == seg_lo:
+            out[k0 - lo] = v0
