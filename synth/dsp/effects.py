@@ -38,19 +38,6 @@ __all__ = [
 ]
 
 
-def _one_pole(x, a: float, zi):
-    """Rows of ``x`` through ``y[n] = (1 - a) x[n] + a y[n - 1]``, state carried.
-
-    ``zi`` [shape=(rows, 1)] is the state in :func:`scipy.signal.lfilter`'s
-    layout; returns ``(y, zf)``.  Runs the compiled second-order-section
-    kernel (:func:`synth.dsp.filters.sosfilt`) with one first-order section.
-    """
-    state = np.zeros((1, x.shape[0], 2))
-    state[0, :, 0] = zi[:, 0]
-    y, state = filters.sosfilt(np.array([[1.0 - a, 0.0, 0.0, 1.0, -a, 0.0]]), x, zi=state)
-    return y, state[0, :, :1].copy()
-
-
 def _stereo(x, name):
     x = np.asarray(x, dtype=np.float64)
     if x.ndim != 2 or x.shape[0] != 2:
@@ -244,17 +231,59 @@ def delay(x, *, sr: float, time: float, feedback: float = 0.35, mix: float = 0.3
     a = 0.9 * float(damping)
     if state is None:
         state = {"buf": np.zeros((2, D)), "t": 0, "zi": np.zeros((2, 1))}
-    buf, t, zi = state["buf"].copy(), state["t"], state["zi"]
-    n = x.shape[1]
-    wet = np.empty((2, n))
-    for lo in range(0, n, D):
-        hi = min(n, lo + D)
-        idx = np.arange(t + lo, t + hi) % D
-        out = buf[:, idx]
-        wet[:, lo:hi] = out
-        fed, zi = _one_pole(out, a, zi)
-        buf[:, idx] = x[:, lo:hi] + feedback * fed
-    return (1.0 - mix) * x + mix * wet, {"buf": buf, "t": t + n, "zi": zi}
+    buf, t = state["buf"].copy(), int(state["t"])
+    zi = np.array(state["zi"][:, 0], dtype=np.float64)
+    y = np.empty((2, x.shape[1]))
+    _echo(np.ascontiguousarray(x), buf, t, np.array([1.0 - a, 0.0, 0.0, 1.0, -a, 0.0]),
+          float(feedback), zi, 1.0 - mix, float(mix), y)
+    return y, {"buf": buf, "t": t + x.shape[1], "zi": zi[:, None]}
+
+
+@kernel
+def _echo(x, buf, t, damp, feedback, zi, dry, wet, y):
+    """The feedback delay, one frame at a time, both channels.
+
+    Per frame and channel: the line's oldest sample is the wet output; it
+    goes through the damping one-pole (the section recursion of
+    :func:`.filters.sosfilt` with ``damp = [1 - a, 0, 0, 1, -a, 0]``, its
+    second state restarted every ``D`` frames as when the filter ran on
+    sub-blocks of one delay) and back into the line, ``x + feedback *
+    damped``; ``y = dry * x + wet * out``.
+
+    Parameters
+    ----------
+    x : np.ndarray [shape=(2, n)]
+    buf : np.ndarray [shape=(2, D)]
+        The delay lines; updated in place.
+    t : int
+        Frames processed before this block (read position ``t mod D``).
+    damp : np.ndarray [shape=(6,)]
+    feedback, dry, wet : float
+    zi : np.ndarray [shape=(2,)]
+        Damping filters' state; updated in place.
+    y : np.ndarray [shape=(2, n)]
+        Written.
+    """
+    size = buf.shape[1]
+    b0, b1, b2, a1, a2 = damp[0], damp[1], damp[2], damp[4], damp[5]
+    z1 = np.zeros(2)
+    pos = t % size
+    countdown = 0
+    for i in range(x.shape[1]):
+        if countdown == 0:
+            z1[:] = 0.0
+            countdown = size
+        countdown -= 1
+        for c in range(2):
+            out = buf[c, pos]
+            damped = b0 * out + zi[c]
+            zi[c] = b1 * out - a1 * damped + z1[c]
+            z1[c] = b2 * out - a2 * damped
+            buf[c, pos] = x[c, i] + feedback * damped
+            y[c, i] = dry * x[c, i] + wet * out
+        pos += 1
+        if pos == size:
+            pos = 0
 
 
 def delay_tail_seconds(*, time: float, feedback: float = 0.35, **_ignored) -> float:
