@@ -131,6 +131,22 @@ def _preset_table() -> list[str]:
     return out + [""]
 
 
+def _sample_library_section() -> list[str]:
+    """The Fairlight sample library and kit (tables kept with the data in synth.dsp)."""
+    from .dsp import cmi_kit, cmi_library
+    return (["### Sampled voices (the built-in Fairlight library)", "",
+             "Made by synth's own DSP (no recordings) and stored as the CMI stored a "
+             "sample: 8-bit words, at most 16384 per voice, a recording rate, a recorded "
+             "root (the pitch at that rate) and a recording level (a quiet recording keeps "
+             "its 8-bit noise when turned up).  Play one with `source = \"fairlight\"`, "
+             "`params.mode = 4`, `params.voice = NAME` (the `cmi_*` presets do).", ""]
+            + cmi_library.reference_table()
+            + ["### The sampled percussion kit (`params.voice = \"kit\"`, preset `cmi_drums`)",
+               "", "The GM drum note (MIDI channel 10, or a drum name in a score) picks the hit.",
+               ""]
+            + cmi_kit.reference_table())
+
+
 def _patch_key_tables() -> list[str]:
     from .catalog import SOURCE_DOCS, patch_keys_info
     from .patch import SOURCE_PARAMS, Patch
@@ -206,6 +222,7 @@ def reference_markdown() -> str:
             "override any setting with `patch` keys such as `envelope.release`.  "
             "`synth presets` prints the same list.", ""]
     out += _preset_table()
+    out += _sample_library_section()
     out += ["## Patch keys", "",
             "Every key a part's `patch` table (or `synth.resolve_patch`) may set; "
             "`synth presets NAME` shows a preset's values.  What they do to the sound, "

@@ -68,8 +68,6 @@ _CMI_CHOIR_PAGES = tuple(
 # "Synth voice": a nasal 'ee' (low first formant, high second), static.
 _CMI_VOICE_PAGES = (tuple(round(float(v), 5) for v in _formant_weights(
     28, (1.2, 9.0, 12.0), (0.6, 1.8, 2.5), (0.8, 0.7, 0.3))),)
-# Strings: a saw spectrum whose top opens over the first segments (bowing).
-_CMI_STRINGS_PAGES = _pages(1.0 / _H[:24] * 0.3, segments=8, grow=0.7 / _H[:24] * (_H[:24] <= 24))
 # Drawbar organ 8' 4' 2 2/3' 2' 1 3/5' 1 1/3' 1': harmonics 1 2 3 4 5 6 8.
 _ORGAN = (1.0, 0.7, 0.45, 0.5, 0.2, 0.3, 0.0, 0.25)
 
@@ -156,8 +154,9 @@ PRESET_TABLE: tuple[Patch, ...] = (
           description="additive choir: 'ooh' opening to 'aah', choral vibrato"),
     # Church-bell partials (hum 0.5, prime 1, tierce 1.183, quint 1.506,
     # nominal 2, ...), each with its own decay; the prime is the loudest so
-    # the bell sounds at the written pitch.
-    Patch("bell", "partials", Envelope(0.001, 0.0, 1.0, 1.5, "exp"), gain_db=-4.0,
+    # the bell sounds at the written pitch.  A 4 ms attack: a 1 ms one
+    # clicked (a burst of highs 6-14 dB over the ring, C3-C5).
+    Patch("bell", "partials", Envelope(0.004, 0.0, 1.0, 1.5, "exp"), gain_db=-4.0,
           params={"ratios": (0.5, 1.0, 1.183, 1.506, 2.0, 2.514, 2.662, 3.011, 4.166),
                   "amps": (0.35, 1.0, 0.45, 0.3, 0.55, 0.2, 0.22, 0.15, 0.08),
                   "decays": (7.0, 5.0, 3.5, 3.0, 2.5, 1.8, 1.6, 1.2, 0.8)},
@@ -189,38 +188,98 @@ PRESET_TABLE: tuple[Patch, ...] = (
           filter=Filter("highpass", 12, 600.0),
           description="clock tick: short FM woodblock strike (one-shot)"),
     # ---- the Fairlight voices (8-bit, per-voice clock, 8-voice limit)
-    # Mode-1 bell: 16 harmonic pages, upper harmonics dying first; the CMI
-    # envelope decays while held; Series II clock law; grit from the 8-bit
-    # cycle and its images on the harmonics.
-    Patch("cmi_bell", "fairlight", Envelope(0.002, release=1.6, kind="cmi", held_damping=2.5),
-          gain_db=-4.0, max_voices=8,
-          params={"mode": 1, "series": "II", "pages": _CMI_BELL_PAGES, "segment_seconds": 0.09,
-                  "brightness": 0.6},
-          description="Fairlight bell: 8-bit Mode-1 pages, bright strike fading to a pure tone"),
-    # Mode-1 choir: formant pages drifting 'ooh' -> 'aah', slow attack,
-    # vibrato (the CMI's one LFO goes to pitch), Series I.
-    Patch("cmi_choir", "fairlight", Envelope(0.25, release=0.9, kind="cmi"), gain_db=-5.0,
-          max_voices=8, lfo=Lfo("sine", 5.0, delay=0.25, to_pitch_cents=10.0),
-          params={"mode": 1, "series": "I", "pages": _CMI_CHOIR_PAGES, "segment_seconds": 0.12},
-          description="Fairlight choir: 8-bit formant pages, slow attack, vibrato"),
+    # All but cmi_sample play through MAME's model of the CMI-01A channel
+    # card (params.card = "cmi01a"): the SSM2045 output filter at the filter
+    # latch, stepping by octave register, the 8-bit envelope counter and
+    # zero-crossing gating.  A high latch (220-250) leaves the filter open
+    # enough for the DAC images to be heard, as on the records.
+    #
+    # Mode 4: sampled voices of the built-in library (synth.dsp.cmi_library),
+    # each stepped out at a clock proportional to the played pitch: below the
+    # voice's root the clock drops and its images fall into the audible band,
+    # half-way between the harmonics (inharmonic, moving with the pitch).
+    Patch("cmi_choir", "fairlight", Envelope(0.08, release=0.9, kind="cmi"), gain_db=-1.0,
+          max_voices=8, params={"mode": 4, "series": "II", "voice": "choir_aah", "card": "cmi01a",
+                                "latch": 235},
+          description="Fairlight choir: sampled breathy 'aah' (8-bit, looped), Mode 4"),
+    Patch("cmi_ooh", "fairlight", Envelope(0.1, release=1.0, kind="cmi"), gain_db=-1.0,
+          max_voices=8, params={"mode": 4, "series": "II", "voice": "male_ooh", "card": "cmi01a",
+                                "latch": 225},
+          description="Fairlight male 'ooh': a quiet recording, its 8-bit hiss turned up"),
+    # Tubular bell sampled at 12.1 kHz to hold 1.35 s of ring in 16 KB: its
+    # images sit in the 5-12 kHz band around the root.
+    Patch("cmi_bell", "fairlight", Envelope(0.0, release=1.6, kind="cmi"), gain_db=-2.0,
+          max_voices=8, params={"mode": 4, "series": "II", "voice": "tubular_bell", "card": "cmi01a",
+                                "latch": 240},
+          description="Fairlight bell: sampled tubular bell at a low rate, gritty ring"),
+    Patch("cmi_glass", "fairlight", Envelope(0.0, release=1.0, kind="cmi"), gain_db=-3.0,
+          max_voices=8, params={"mode": 4, "series": "II", "voice": "glass", "card": "cmi01a",
+                                "latch": 240},
+          description="Fairlight struck glass: sparse modes, bright and brittle"),
+    Patch("cmi_plate", "fairlight", Envelope(0.0, release=0.8, kind="cmi"), gain_db=-1.0,
+          max_voices=8, params={"mode": 4, "series": "II", "voice": "metal_plate", "card": "cmi01a",
+                                "latch": 245},
+          description="Fairlight metal plate: dense inharmonic clang"),
+    Patch("cmi_strings", "fairlight", Envelope(0.12, release=0.7, kind="cmi"), gain_db=-3.0,
+          max_voices=8, params={"mode": 4, "series": "II", "voice": "bowed_string", "card": "cmi01a",
+                                "latch": 230},
+          description="Fairlight strings: a sampled bowed low string, looped, Mode 4"),
+    Patch("cmi_pluck", "fairlight", Envelope(0.0, release=0.4, kind="cmi"), gain_db=-3.0,
+          max_voices=8, params={"mode": 4, "series": "II", "voice": "plucked_string", "card": "cmi01a",
+                                "latch": 235},
+          description="Fairlight pluck: a sampled plucked string"),
+    Patch("cmi_breath", "fairlight", Envelope(0.25, release=1.2, kind="cmi"), gain_db=-2.0,
+          max_voices=8, params={"mode": 4, "series": "II", "voice": "breath", "card": "cmi01a",
+                                "latch": 250},
+          description="Fairlight breath: quietly recorded wind noise, 8-bit hiss and all"),
+    Patch("cmi_ha", "fairlight", Envelope(0.0, release=0.3, kind="cmi"), gain_db=-2.0,
+          max_voices=8, params={"mode": 4, "series": "II", "voice": "vocal_ha", "card": "cmi01a",
+                                "latch": 235},
+          description="Fairlight vocal 'ha': a sampled sung stab"),
+    Patch("cmi_tom", "fairlight", Envelope(0.0, release=0.4, kind="cmi"), gain_db=-2.0,
+          max_voices=8, params={"mode": 4, "series": "II", "voice": "tuned_drum", "card": "cmi01a",
+                                "latch": 235},
+          description="Fairlight tuned drum: membrane modes, playable as a melody"),
+    Patch("cmi_gong", "fairlight", Envelope(0.0, release=2.0, kind="cmi"), gain_db=-2.0,
+          max_voices=8, params={"mode": 4, "series": "II", "voice": "gong", "card": "cmi01a",
+                                "latch": 240},
+          description="Fairlight gong: low modes with a late bloom, sampled at 10 kHz"),
+    # The percussion kit: the GM drum note picks a sampled hit
+    # (synth.dsp.cmi_kit): bass drum, snare with rattling wires, toms,
+    # woodblocks, cymbals, hats, gong; every hit is a one-shot.
+    Patch("cmi_drums", "cmi_kit", Envelope(0.0, 0.0, 1.0, 0.0), gain_db=-1.0, max_voices=16,
+          params={"series": "II", "card": "cmi01a", "latch": 235},
+          description="Fairlight drum kit: sampled hits by GM drum note (channel 10)"),
+    # Mode 1: waveform voices from the harmonic pages, through the same card
+    # (cmi_organ keeps the classic clock-tracking filter: a clean reference).
     # Mode-1 'synth voice': a static nasal 'ee' with many harmonics: the
     # brittle, metallic vocal of early-80s records.
     Patch("cmi_voice", "fairlight", Envelope(0.06, release=0.5, kind="cmi"), gain_db=-5.0,
           max_voices=8, lfo=Lfo("sine", 5.5, delay=0.3, to_pitch_cents=8.0),
-          params={"mode": 1, "series": "II", "pages": _CMI_VOICE_PAGES, "brightness": 0.7},
+          params={"mode": 1, "series": "II", "pages": _CMI_VOICE_PAGES, "card": "cmi01a",
+                  "latch": 215},
           description="Fairlight synth voice: nasal 8-bit 'ee', bright and brittle"),
-    Patch("cmi_strings", "fairlight", Envelope(0.2, release=0.7, kind="cmi"), gain_db=-6.0,
-          max_voices=8, lfo=Lfo("sine", 5.2, delay=0.4, to_pitch_cents=6.0),
-          params={"mode": 1, "series": "II", "pages": _CMI_STRINGS_PAGES,
-                  "segment_seconds": 0.06},
-          description="Fairlight strings: 8-bit saw pages opening like a bow stroke"),
+    # Mode-1 bell (the earlier cmi_bell): 16 harmonic pages, upper harmonics
+    # dying first; the envelope decays while held.
+    Patch("cmi_bell_pages", "fairlight", Envelope(0.002, release=1.6, kind="cmi", held_damping=2.5),
+          gain_db=-4.0, max_voices=8,
+          params={"mode": 1, "series": "II", "pages": _CMI_BELL_PAGES, "segment_seconds": 0.09,
+                  "card": "cmi01a", "latch": 210},
+          description="Fairlight Mode-1 bell: 8-bit harmonic pages fading to a pure tone"),
+    # Mode-1 choir (the earlier cmi_choir): formant pages drifting 'ooh' ->
+    # 'aah', slow attack, vibrato, Series I.
+    Patch("cmi_choir_pages", "fairlight", Envelope(0.25, release=0.9, kind="cmi"), gain_db=-5.0,
+          max_voices=8, lfo=Lfo("sine", 5.0, delay=0.25, to_pitch_cents=10.0),
+          params={"mode": 1, "series": "I", "pages": _CMI_CHOIR_PAGES, "segment_seconds": 0.12,
+                  "card": "cmi01a", "latch": 200},
+          description="Fairlight Mode-1 choir: 8-bit formant pages, slow attack, vibrato"),
     Patch("cmi_organ", "fairlight", Envelope(0.005, release=0.15, kind="cmi"), gain_db=-6.0,
           max_voices=8, params={"mode": 1, "series": "I", "pages": (_ORGAN,)},
           description="Fairlight organ: drawbar cycle in 8 bits, Series I"),
-    # Mode 4: a one-shot sample stepped out at the pitch-scaled clock.  The
-    # default is a built-in synthetic breathy vowel (no recording shipped);
-    # set params.sample to your own WAV (resampled to the series' rate, cut
-    # to 16 KB of voice memory).
+    # Mode 4 with your own sample: a one-shot stepped out at the pitch-scaled
+    # clock.  The default is a built-in synthetic breathy vowel (no recording
+    # shipped); set params.sample to your own WAV (resampled to the series'
+    # rate, cut to 16 KB of voice memory, fading out where memory ends).
     Patch("cmi_sample", "fairlight", Envelope(0.002, release=0.3, kind="cmi"), gain_db=-4.0,
           max_voices=8, params={"mode": 4, "series": "II", "root": 60.0},
           description="Fairlight Mode 4: a one-shot sample (params.sample = your WAV)"),

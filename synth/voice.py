@@ -307,6 +307,10 @@ class _Note:
     def _envelope(self, a, m, scale=1.0):
         """Amplitude envelope for samples ``a .. a + m - 1``, times ``scale``."""
         env = self.patch.envelope
+        if self.source.envelope is not None:         # the source's own (the CMI-01A counter)
+            own = self.source.envelope(self, a, m)
+            if own is not None:
+                return own * scale
         if env.kind == "adsr":
             return envelopes.adsr(m, sr=self.sr, gate_samples=self.gate, attack=env.attack,
                                   decay=env.decay, sustain=env.sustain, release=env.release,

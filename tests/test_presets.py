@@ -13,6 +13,7 @@ from synth.patch import (PRESETS, UNPITCHED_SOURCES, apply_overrides, get_preset
                          preset_partials, resolve_patch)
 from synth.presets import CMI_PRESETS, REQUIRED_PRESETS, audition_score
 from synth.score import Note, Part, Score, TempoMap
+from synth.dsp import filters
 from synth.voice import note_length, render_note
 
 from conftest import cents, peak_frequency
@@ -21,8 +22,9 @@ SR = 22050
 
 #: Presets whose strongest partial is deliberately not the written note:
 #: ring modulation suppresses the carrier, the clock tick is a woodblock
-#: strike (inharmonic FM), noise has no pitch.
-NOT_IN_TUNE = {"ring_bell", "clock_tick"}
+#: strike (inharmonic FM), noise has no pitch (the sampled breath is wind
+#: noise; the sampled kit plays a cymbal on A3, GM note 57).
+NOT_IN_TUNE = {"ring_bell", "clock_tick", "cmi_breath", "cmi_drums"}
 
 
 def test_required_names_exist_and_the_table_is_big_enough():
@@ -215,3 +217,76 @@ def test_cli_renders_auditions_atomically(tmp_path, capsys):
     assert cli_main(args + ["--force"]) == 0
     assert cli_main(["presets", "--render", str(out), "--only", "sien"]) == 2
     assert "did you mean 'sine'" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- clicks and DC
+
+#: Presets whose onset is a deliberate strike transient (a stick, a beater, a
+#: woodblock): their first milliseconds are brighter than what follows by
+#: design, so only the rest of the note is held to the click test.
+STRUCK = {"clock_tick", "cmi_tom", "cmi_drums", "drums"}
+_WINDOW = 0.003
+
+
+def _hf_excess_db(y, sr, *, skip_seconds=0.0, hf=3000.0, context=10, floor_db=-60.0):
+    """The click measure: the largest excess (dB) of one 3 ms window's level above
+    ``hf`` over the loudest of the windows around it (up to 30 ms either side,
+    its immediate neighbours excluded), counting only windows louder than
+    ``floor_db`` below the note's peak.  A click is a burst of high frequencies
+    the sound around it does not have: an envelope step, a sample ending on a
+    cliff, a loop jump."""
+    win = int(round(_WINDOW * sr))
+    sos = filters.design_filter("highpass", hf, sr=sr, order=4)
+    h, _ = filters.apply(np.concatenate([y, np.zeros(2 * win)]), sos)
+    m = len(h) // win
+    level = np.sqrt(np.mean(h[:m * win].reshape(m, win) ** 2, axis=1))
+    floor = np.max(np.abs(y)) * 10 ** (floor_db / 20)
+    worst = -np.inf
+    for i in range(int(np.ceil(skip_seconds * sr / win)), m):
+        around = np.concatenate([level[max(0, i - context):max(0, i - 1)], level[i + 2:i + 2 + context]])
+        if len(around):
+            worst = max(worst, 20 * np.log10(max(level[i], 1e-30) / max(np.max(around), floor)))
+    return worst
+
+
+def _cliff_db(y, sr, floor_db=-40.0):
+    """The largest fall (dB) of the 10 ms RMS level from one window to the next
+    (levels held at ``floor_db`` below the peak): a sound that stops dead."""
+    win = int(round(0.01 * sr))
+    m = len(y) // win
+    level = np.maximum(np.sqrt(np.mean(y[:m * win].reshape(m, win) ** 2, axis=1)),
+                       np.max(np.abs(y)) * 10 ** (floor_db / 20))
+    return float(np.max(20 * np.log10(level[:-1] / level[1:])))
+
+
+def test_the_click_measure_hears_a_step_and_a_cliff_and_passes_a_smooth_tone():
+    sr = 22050
+    t = np.arange(sr) / sr
+    smooth = np.sin(2 * np.pi * 440 * t) * np.sin(np.pi * t) ** 2
+    assert _hf_excess_db(smooth, sr) < 0 and _cliff_db(smooth, sr) < 6
+    stepped = smooth.copy()
+    stepped[sr // 2:] += 0.05                          # a DC step mid-note: a click
+    assert _hf_excess_db(stepped, sr) > 10
+    cut = smooth.copy()
+    cut[sr // 2:] = 0.0                                # stops dead
+    assert _cliff_db(cut, sr) > 30
+
+
+@pytest.mark.parametrize("name", sorted(PRESETS))
+def test_every_preset_is_free_of_clicks(name):
+    """No burst of highs above the sound around it (6 dB), no cliff (20 dB in 10 ms):
+    at onset (except struck presets), sustain, loop, sample end and release."""
+    patch = get_preset(name)
+    pitches = (38, 42, 49) if name in ("drums", "cmi_drums") else (48, 72)
+    for pitch in pitches:
+        y = render_note(patch, pitch=pitch, velocity=100, gate_samples=int(0.6 * SR), sr=SR,
+                        rng=np.random.default_rng(1))
+        skip = 0.012 if name in STRUCK else 0.0
+        assert _hf_excess_db(y, SR, skip_seconds=skip) < 6.0, (name, pitch)
+        assert _cliff_db(y, SR) < 20.0, (name, pitch)
+
+
+def test_sync_lead_has_no_dc_offset():
+    y = render_note(get_preset("sync_lead"), pitch=57, velocity=100, gate_samples=SR, sr=SR)
+    rms = np.sqrt(np.mean(y ** 2))
+    assert 20 * np.log10(abs(np.mean(y)) / rms) < -60

@@ -80,7 +80,7 @@ def test_registering_a_name_twice_is_refused(octaves):
 
 def test_patch_and_registry_agree():
     assert sorted(SOURCES) == source_names() == sorted(REGISTRY)
-    assert sorted(UNPITCHED_SOURCES) == ["drums", "noise", "pink"]
+    assert sorted(UNPITCHED_SOURCES) == ["cmi_kit", "drums", "noise", "pink"]
     for name in source_names():
         assert dict(SOURCE_PARAMS[name]) == dict(get_source(name).params)
 

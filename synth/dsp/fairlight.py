@@ -61,6 +61,11 @@ __all__ = [
     "mode4_clock",
     "quantize_clock",
     "output_cutoff",
+    "octave_register",
+    "ssm2045_cutoff",
+    "design_ssm2045",
+    "channel_card_envelope",
+    "ZERO_CROSSING_TICKS",
     "sample_to_memory",
     "play",
     "mode1_wavetables",
@@ -285,14 +290,271 @@ def output_cutoff(clock_hz, *, sr: float, brightness: float = 0.5):
                       filters.MAX_CUTOFF_FRACTION * sr)
 
 
+# ---------------------------------------------------------------- the channel card (CMI-01A)
+#
+# The formulas below follow MAME's model of the CMI-01A channel card,
+# src/mame/fairlight/cmi01a.cpp (the version with update_filters(), by Phil
+# Bennett and contributors; read, not copied): the SSM2045 output filter and
+# its cutoff law "calibrated using the graph on page 133 of the CMI Mainframe
+# Service Manual", the 8-bit envelope counter with its level-dependent clock
+# divider, and the zero-crossing pulses that gate envelope loads and segment
+# changes.
+
+#: Cutoff law of the SSM2045: ``fc = 6410 Hz x 1.02162 ** (octave * 32 + latch - 256)``.
+SSM2045_REF_HZ = 6410.0
+SSM2045_STEP = 1.02162
+#: The law is capped here (a second filter takes over above it on the card).
+SSM2045_MAX_HZ = 14000.0
+#: The two unequal 2-pole stages: (cutoff ratio, damping = 1/Q).
+SSM2045_STAGES = ((1.0, 1.81659021245849), (1.22474487139159, 1.48323969741913))
+#: The cascade is -6 dB at this fraction of ``fc`` (the bilinear transform is
+#: prewarped there, so the digital filter's -6 dB point is the analogue one).
+SSM2045_MINUS_6DB = 0.916
+#: Filter tracking modes of :func:`ssm2045_cutoff`.
+TRACKING = ("octave", "note")
+#: DAC clock ticks between two zero-crossing pulses (bit 6 of the word address).
+ZERO_CROSSING_TICKS = 64
+
+
+def octave_register(clock_hz, *, tune: int = _TUNE_CENTRE):
+    """Octave register (0..7) and position within it (0..1) of a voice clock.
+
+    The divider of :func:`quantize_clock`: octave ``o`` spans clocks
+    ``[b_o / 2, b_o)``, ``b_o = f_master / 16 / 2 ** (8 - o)`` (2.03-4.05 kHz
+    for octave 0 at the centre tune, doubling per octave).  Clocks outside
+    the eight octaves are held at the ends (fraction clipped to 0..1).
+
+    Returns
+    -------
+    octave : np.ndarray of int (shape of ``clock_hz``)
+    fraction : np.ndarray of float
+        ``log2(clock / (b_o / 2))``: how far up its octave the clock is.
+    """
+    f_master = (3840 + int(tune)) * (_MASTER_CLOCK_HZ / 2.0) / 4096.0
+    clock = np.asarray(clock_hz, dtype=np.float64)
+    base = f_master / 16.0 / 2.0 ** (8 - np.arange(8))
+    octave = np.clip(np.searchsorted(base, clock, side="right"), 0, 7)
+    fraction = np.clip(np.log2(clock / (base[octave] / 2.0)), 0.0, 1.0)
+    return octave, fraction
+
+
+def ssm2045_cutoff(clock_hz, latch: float, *, tracking: str = "octave", tune: int = _TUNE_CENTRE):
+    """Cutoff (Hz) of the SSM2045 output filter for a voice clock and filter latch.
+
+    ``fc = 6410 Hz x 1.02162 ** (octave * 32 + latch - 256)``, at most 14 kHz
+    (MAME's cmi01a.cpp, ``update_filters()``).  ``1.02162 ** 32 = 1.98``, so
+    one octave-register step moves the cutoff by about an octave.
+
+    Parameters
+    ----------
+    clock_hz : float or np.ndarray
+        Voice clock(s), Hz; the octave register comes from it
+        (:func:`octave_register`).
+    latch : float
+        The 8-bit filter latch, 0..255 (the card's brightness control).
+    tracking : {"octave", "note"}
+        ``"octave"`` (the hardware): the cutoff steps once per octave
+        register and stays put within an octave, so notes in the upper part
+        of an octave sound darker than those just above the step.
+        ``"note"``: the software rewrites the latch per note, adding
+        ``32 x`` the clock's position within its octave, so the cutoff
+        follows the pitch smoothly (about ``clock x constant``).
+    tune : int
+        Master tune (moves the octave boundaries).
+
+    Returns
+    -------
+    np.ndarray (shape of ``clock_hz``)
+    """
+    if tracking not in TRACKING:
+        raise ValueError(f"filter tracking must be one of {TRACKING}, got {tracking!r}")
+    if not 0 <= float(latch) <= 255:
+        raise ValueError(f"filter latch must lie in 0..255, got {latch!r}")
+    octave, fraction = octave_register(clock_hz, tune=tune)
+    fval = 32.0 * octave + float(latch)
+    if tracking == "note":
+        fval = fval + 32.0 * fraction
+    return np.minimum(SSM2045_REF_HZ * SSM2045_STEP ** (fval - 256.0), SSM2045_MAX_HZ)
+
+
+def design_ssm2045(cutoff: float, *, sr: float) -> np.ndarray:
+    """The SSM2045 as the CMI-01A wires it: two unequal non-resonant 2-pole low-passes.
+
+    Stage 1 at ``fc`` with damping 1.81659 (Q 0.55), stage 2 at
+    ``1.22474 fc`` with damping 1.48324 (Q 0.67), each
+    ``H(s) = 1 / (s**2 / w**2 + d s / w + 1)``; bilinear transform
+    prewarped at the cascade's -6 dB point (``0.916 fc``).  The cutoff is
+    held below 0.45 ``sr`` so the design stays inside the band.
+
+    Parameters
+    ----------
+    cutoff : float
+        ``fc`` in Hz (:func:`ssm2045_cutoff`).
+    sr : float
+        Sample rate in Hz.
+
+    Returns
+    -------
+    sos : np.ndarray [shape=(2, 6)]
+        Second-order sections for :func:`synth.dsp.filters.apply`.
+    """
+    return _ssm2045_sos(float(min(cutoff, filters.MAX_CUTOFF_FRACTION * sr / 1.22474487139159)),
+                        float(sr)).copy()
+
+
+@lru_cache(maxsize=512)
+def _ssm2045_sos(fc: float, sr: float) -> np.ndarray:
+    if not 0 < fc < sr / 2:
+        raise ValueError(f"SSM2045 cutoff must lie in (0, sr/2), got {fc!r} at sr={sr!r}")
+    f_warp = SSM2045_MINUS_6DB * fc
+    k = 2.0 * np.pi * f_warp / np.tan(np.pi * f_warp / sr)     # s = k (1 - 1/z) / (1 + 1/z)
+    rows = []
+    for ratio, damping in SSM2045_STAGES:
+        w = 2.0 * np.pi * fc * ratio
+        a2, a1 = (k / w) ** 2, damping * k / w
+        a0 = a2 + a1 + 1.0
+        rows.append([1.0 / a0, 2.0 / a0, 1.0 / a0, 1.0, (2.0 - 2.0 * a2) / a0, (a2 - a1 + 1.0) / a0])
+    sos = np.array(rows)
+    sos.setflags(write=False)
+    return sos
+
+
+def _envelope_divider(level: np.ndarray, up: bool) -> np.ndarray:
+    """The counter's rate-multiplier setting at each level (3..63 of 64).
+
+    Going up it is set from the complement of the level, going down from
+    the level itself (bits 4-7 of the count, then the two low bits forced
+    on), so the counter runs fast far from its target and slows as it gets
+    near: a roughly exponential attack and decay in 8-bit steps.
+    """
+    source = (255 - level) if up else level
+    return ((source >> 2) & 0x3C) | 0x03
+
+
+def _sweep_ticks(up: bool) -> np.ndarray:
+    """Relative duration of each count of a full sweep (``64 / divider``), in order."""
+    levels = np.arange(0, 255) if up else np.arange(255, 0, -1)
+    return 64.0 / _envelope_divider(levels, up)
+
+
+_FULL_UP = float(np.sum(_sweep_ticks(True)))
+_FULL_DOWN = float(np.sum(_sweep_ticks(False)))
+
+
+def _counter_run(level: int, up: bool, t0: float, full_samples: float, until: float):
+    """Event times (samples) and levels of the counter moving from ``level``,
+    a full 0<->255 sweep lasting ``full_samples``, cut at ``until``."""
+    if up:
+        counts = np.arange(level, 255)
+        steps = 64.0 / _envelope_divider(counts, True)
+        values = counts + 1
+    else:
+        counts = np.arange(level, 0, -1)
+        steps = 64.0 / _envelope_divider(counts, False)
+        values = counts - 1
+    unit = full_samples / (_FULL_UP if up else _FULL_DOWN)
+    times = t0 + np.cumsum(steps * unit)
+    keep = times < until
+    return times[keep], values[keep]
+
+
+def channel_card_envelope(n: int, *, sr: float, gate_samples: int, attack: float, damping: float,
+                          zero_crossing_samples: float, held_damping: float | None = None,
+                          release_samples: int | None = None, start: int = 0) -> np.ndarray:
+    """The CMI-01A envelope: an 8-bit up/down counter whose speed depends on its level.
+
+    The counter multiplies the voice (the VCA); it counts up from 0 at
+    note-on (the attack), and down while the key is held (``held_damping``)
+    or after it is released (``damping``).  Its clock passes a 6-bit rate
+    multiplier set from the current count (:func:`_envelope_divider`), so
+    each count takes ``64 / divider`` base periods: fast far from the
+    target, slow near it.  A change of direction (the software loading a new
+    target) is taken only at a zero-crossing pulse, every
+    :data:`ZERO_CROSSING_TICKS` clock ticks of the voice (every
+    ``zero_crossing_samples`` output samples): the key-up starts the
+    release at the first pulse after the gate, the held decay starts at the
+    first pulse after the attack has reached the top.
+
+    Parameters
+    ----------
+    n : int
+        Samples to compute.
+    sr : float
+        Sample rate in Hz.
+    gate_samples : int
+        Key-up, in samples from note-on.
+    attack : float
+        Seconds for the full 0 -> 255 count.
+    damping : float
+        Release: seconds to fall 60 dB in :func:`synth.dsp.modulation.cmi_envelope`'s
+        terms; the full 255 -> 0 count here takes ``damping x 80 / 60``
+        seconds less one zero-crossing period, so a note ends no later than
+        :func:`~synth.dsp.modulation.cmi_envelope_length` says.
+    zero_crossing_samples : float
+        Output samples between zero-crossing pulses: ``64 x sr / clock``.
+    held_damping : float, optional
+        Seconds (60 dB, as ``damping``) of the decay while the key is held.
+    release_samples : int, optional
+        Override of the release length (samples) the sweep must fit in.
+    start : int
+        First sample to compute (blocks join exactly).
+
+    Returns
+    -------
+    np.ndarray [shape=(n,)]
+        Counter / 255, piecewise constant (0 .. 1).
+    """
+    if damping < 0 or attack < 0 or (held_damping is not None and held_damping <= 0):
+        raise ValueError(f"CMI envelope times must be >= 0 (held_damping > 0), got attack={attack!r}, "
+                         f"damping={damping!r}, held_damping={held_damping!r}")
+    if not zero_crossing_samples > 0:
+        raise ValueError(f"zero_crossing_samples must be > 0, got {zero_crossing_samples!r}")
+    zc = float(zero_crossing_samples)
+    g = int(gate_samples)
+    r = (int(round(damping * 80.0 / 60.0 * sr)) if release_samples is None
+         else int(release_samples))
+    key_up = np.ceil(g / zc) * zc                       # the first pulse at or after the gate
+    times, values = [np.array([0.0])], [np.array([0 if attack > 0 else 255])]
+    level, t = int(values[0][0]), 0.0
+    if level < 255:
+        tt, vv = _counter_run(level, True, 0.0, attack * sr, key_up)
+        times.append(tt)
+        values.append(vv)
+        if len(vv):
+            level, t = int(vv[-1]), float(tt[-1])
+    if held_damping is not None and level == 255:
+        turn = np.ceil(t / zc) * zc
+        if turn < key_up:
+            tt, vv = _counter_run(255, False, turn, held_damping * 80.0 / 60.0 * sr, key_up)
+            times.append(tt)
+            values.append(vv)
+            if len(vv):
+                level = int(vv[-1])
+    full_release = max(float(g + r - key_up) - 1.0, 0.0)
+    if level > 0:
+        # the release: a full sweep lasts what is left of the announced tail
+        tt, vv = _counter_run(level, False, key_up, full_release, np.inf)
+        if full_release <= 0:
+            tt, vv = np.array([key_up]), np.array([0])
+        times.append(tt)
+        values.append(vv)
+    ev_t, ev_v = np.concatenate(times), np.concatenate(values)
+    k = np.arange(int(start), int(start) + int(n), dtype=np.float64)
+    idx = np.searchsorted(ev_t, k, side="right") - 1
+    return ev_v[np.maximum(idx, 0)] / 255.0
+
+
 # ---------------------------------------------------------------- playback
 
-def _lookup(stored: np.ndarray, mode: int, loops: int, ticks: np.ndarray) -> np.ndarray:
+def _lookup(stored: np.ndarray, mode: int, loops: int, ticks: np.ndarray, loop=None) -> np.ndarray:
     """Stored value at each clock tick (tick 0 = first sample of the note)."""
     if mode == 1:
         segments = stored.shape[0]
         seg = np.minimum(ticks // (SEGMENT_LENGTH * loops), segments - 1)   # last one sustains
         return stored[seg, ticks % SEGMENT_LENGTH]
+    if loop is not None:                              # Mode 4 sustain loop: end -> start
+        start, end = loop
+        ticks = np.where(ticks >= end, start + (ticks - start) % (end - start), ticks)
     out = np.zeros(ticks.shape)
     inside = ticks < len(stored)
     out[inside] = stored[ticks[inside]]
@@ -304,7 +566,7 @@ _PLAY_BLOCK = 4096
 
 
 def play(stored, clock_hz, *, sr: float, n: int | None = None, mode: int = 1, loops: int = 1,
-         bandlimited: bool = True, state=None):
+         bandlimited: bool = True, loop=None, state=None):
     """Step through 8-bit stored samples at a clock: the held DAC output.
 
     Parameters
@@ -328,6 +590,9 @@ def play(stored, clock_hz, *, sr: float, n: int | None = None, mode: int = 1, lo
         lags by ``BLEP_LATENCY`` samples).  False: the naive hold sampled on
         the output grid (aliases; its values are exactly the stored ones,
         which tests use to check the 8-bit grid).
+    loop : (int, int), optional
+        Mode 4 only: ``(start, end)`` words; after word ``end - 1`` the
+        address jumps back to ``start`` for as long as the note sounds.
     state : dict, optional
         From the previous block (``None`` = note-on).
 
@@ -345,6 +610,11 @@ def play(stored, clock_hz, *, sr: float, n: int | None = None, mode: int = 1, lo
         raise ValueError(f"Mode 4 needs a 1-D sample, got shape {stored.shape!r}")
     if int(loops) < 1:
         raise ValueError(f"loops must be >= 1, got {loops!r}")
+    if loop is not None:
+        loop = (int(loop[0]), int(loop[1]))
+        if mode != 4 or not 0 <= loop[0] < loop[1] <= len(stored):
+            raise ValueError(f"loop must be (start, end) with 0 <= start < end <= {len(stored)} "
+                             f"words, in Mode 4; got {loop!r} in Mode {mode}")
     clock = np.asarray(clock_hz, dtype=np.float64)
     if clock.ndim == 0:
         if n is None:
@@ -355,16 +625,16 @@ def play(stored, clock_hz, *, sr: float, n: int | None = None, mode: int = 1, lo
     pieces = []
     for lo in range(0, max(len(clock), 1), _PLAY_BLOCK):
         y, state = _play_block(stored, clock[lo:lo + _PLAY_BLOCK], sr, mode, int(loops),
-                               bandlimited, state)
+                               bandlimited, state, loop)
         pieces.append(y)
     return np.concatenate(pieces), state
 
 
-def _play_block(stored, clock, sr, mode, loops, bandlimited, state):
+def _play_block(stored, clock, sr, mode, loops, bandlimited, state, loop=None):
     pos0 = 0.0 if state is None else state["pos"]
     pos, pos_out = phase_ramp(clock, sr=sr, phase=pos0)
     n = len(pos)
-    naive = _lookup(stored, mode, loops, np.floor(pos).astype(np.int64))
+    naive = _lookup(stored, mode, loops, np.floor(pos).astype(np.int64), loop)
     new_state = {"pos": pos_out, "prev_pos": float(pos[-1]) if n else
                  (pos0 if state is None else state["prev_pos"]), "blep": None}
     if not bandlimited:
@@ -377,7 +647,7 @@ def _play_block(stored, clock, sr, mode, loops, bandlimited, state):
     m = np.searchsorted(pos, ticks, side="left")
     before = np.concatenate([[prev_first], pos[:-1]])[m]
     offset = (pos[m] - ticks) / (pos[m] - before)
-    heights = _lookup(stored, mode, loops, ticks) - _lookup(stored, mode, loops, ticks - 1)
+    heights = _lookup(stored, mode, loops, ticks, loop) - _lookup(stored, mode, loops, ticks - 1, loop)
     keep = heights != 0.0
     y, blep = bandlimit_steps(naive, m[keep], offset[keep], heights[keep],
                               None if state is None else state["blep"])
@@ -729,7 +999,8 @@ def play_fourier(stored, clock_hz, *, sr: float, n: int | None = None, loops: in
 def voice(waveform, freq, *, sr: float, n: int | None = None, mode: int = 1, series="II",
           loops: int = 1, root_freq: float = 261.6255653005986, rate_hz: float | None = None,
           envelope=None, gain: float = 1.0, brightness: float | None = 0.5, tune: int = _TUNE_CENTRE,
-          method: str = "fourier", state=None):
+          method: str = "fourier", loop=None, latch: float | None = None, tracking: str = "octave",
+          state=None):
     """One CMI voice: quantise, clock by pitch, hold, VCA, output low-pass.
 
     Parameters
@@ -765,6 +1036,15 @@ def voice(waveform, freq, *, sr: float, n: int | None = None, mode: int = 1, ser
         clock; ``None`` bypasses the filter (raw DAC output).
     tune : int
         Master tune for the ``"iix"`` clock law.
+    loop : (int, int), optional
+        Mode 4: sustain loop ``(start, end)`` in stored words (see :func:`play`).
+    latch : float, optional
+        The CMI-01A filter latch (0..255): the output filter is then the
+        SSM2045 model (:func:`design_ssm2045` at :func:`ssm2045_cutoff` of
+        the first sample's clock) instead of the clock-tracking 4-pole
+        (``brightness`` is ignored).
+    tracking : {"octave", "note"}
+        With ``latch``: how the cutoff follows the pitch (:func:`ssm2045_cutoff`).
     method : {"fourier", "blep"}
         Mode 1 only (Mode 4 always uses band-limited steps):
         ``"fourier"`` reads each segment's exact Fourier series
@@ -798,14 +1078,17 @@ def voice(waveform, freq, *, sr: float, n: int | None = None, mode: int = 1, ser
         held, play_state = play_fourier(stored, clock, sr=sr, loops=loops,
                                         state=None if state is None else state["play"])
     else:
-        held, play_state = play(stored, clock, sr=sr, mode=mode, loops=loops,
+        held, play_state = play(stored, clock, sr=sr, mode=mode, loops=loops, loop=loop,
                                 state=None if state is None else state["play"])
     y = held * float(gain)
     if envelope is not None:
         y = y * np.asarray(envelope, dtype=np.float64)
     if state is None:
         sos = None
-        if brightness is not None and len(clock):
+        if latch is not None and len(clock):
+            sos = design_ssm2045(float(ssm2045_cutoff(clock[0], latch, tracking=tracking, tune=tune)),
+                                 sr=sr)
+        elif brightness is not None and len(clock):
             sos = filters.design_fairlight_lowpass(float(output_cutoff(clock[0], sr=sr,
                                                                        brightness=brightness)), sr=sr)
         zi = None

@@ -52,7 +52,7 @@ from .registry import (BAKE_MAX_Q, CONTROL_SAMPLES, SOURCES, NoteContext, Source
                        unregister_source)
 
 # the built-in sources register themselves on import
-from . import oscillators, spectral, modulated, fairlight, drums  # noqa: E402,F401  isort:skip
+from . import oscillators, spectral, modulated, fairlight, drums, cmi_kit  # noqa: E402,F401  isort:skip
 
 __all__ = ["Source", "NoteContext", "Steps", "CONTROL_SAMPLES", "SOURCES", "BAKE_MAX_Q",
            "register_source", "unregister_source", "get_source", "source_names", "cost_weight",

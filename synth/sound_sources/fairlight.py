@@ -1,9 +1,23 @@
-"""The Fairlight CMI voice: Mode 1 (32-segment wavetable) and Mode 4 (one-shot sample).
+"""The Fairlight CMI voice: Mode 1 (32-segment wavetable) and Mode 4 (sample).
 
 It follows the machine rather than the generic voice: an 8-bit waveform
 stepped out at a pitch-proportional clock, then the envelope (a VCA after
 the DAC), then the key-tracked output low-pass
 (:func:`synth.dsp.fairlight.voice`), hence ``applies_envelope``.
+
+Mode 4 plays a WAV file (``params.sample``), the built-in vowel, or a voice
+of the built-in sample library (``params.voice``,
+:mod:`synth.dsp.cmi_library`: its own root, rate, level and loop).
+``params.card`` picks the channel card: ``"classic"`` (a clock-tracking
+4-pole filter at ``params.brightness``, the smooth CMI envelope) or
+``"cmi01a"``, MAME's model of the CMI-01A (src/mame/fairlight/cmi01a.cpp,
+``update_filters()``): the SSM2045 at the filter latch
+(:func:`synth.dsp.fairlight.ssm2045_cutoff`), the 8-bit envelope counter
+with its level-dependent speed and zero-crossing gating
+(:func:`synth.dsp.fairlight.channel_card_envelope`, this source's
+``envelope`` hook).  The cutoff steps by octave register by default, as the
+hardware does (the software may rewrite the latch per note, unconfirmed):
+``params.tracking = "note"`` follows every note instead.
 """
 
 from __future__ import annotations
@@ -15,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .. import seeds
-from ..dsp import fairlight, vowel
+from ..dsp import cmi_library, fairlight, modulation, vowel
 from ..errors import PatchError
 from ..params import Param
 from ..units import midi_to_hz
@@ -25,11 +39,14 @@ from .spectral import check_pages, cycle_spectrum, harmonic_spectrum
 if TYPE_CHECKING:
     from ..patch import Patch
 
-__all__ = ["MODE4_MAX_SAMPLES", "FAIRLIGHT_SERIES", "builtin_sample"]
+__all__ = ["MODE4_MAX_SAMPLES", "FAIRLIGHT_SERIES", "CARDS", "builtin_sample", "card_filter",
+           "voice_clock", "card_envelope"]
 
 #: A Mode-4 sample is cut to one voice's memory: 128 segments x 128 bytes.
 MODE4_MAX_SAMPLES = 128 * 128
 FAIRLIGHT_SERIES = ("I", "II")
+#: Channel-card models (see the module docstring).
+CARDS = ("classic", "cmi01a")
 #: Mode 1 stores one drawn cycle of this many samples.
 MODE1_CYCLE = 128
 
@@ -52,9 +69,19 @@ def _mode1_table(pages: tuple, cycle: tuple) -> np.ndarray:
 def builtin_sample(rate_hz: float) -> np.ndarray:
     """The built-in Mode-4 sample (:func:`synth.dsp.vowel.breathy_vowel`) at ``rate_hz``, read-only."""
     noise = seeds.rng(0, "voice", "builtin-mode4-sample").standard_normal(MODE4_MAX_SAMPLES)
-    y = vowel.breathy_vowel(rate_hz, noise)
+    y = _memory_end_fade(vowel.breathy_vowel(rate_hz, noise), rate_hz)
     y.setflags(write=False)
     return y
+
+
+def _memory_end_fade(y: np.ndarray, rate_hz: float, seconds: float = 0.08) -> np.ndarray:
+    """A sample cut by the end of voice memory ends on a raised-cosine fade to 0:
+    a release, not a cliff (the built-in vowel fell from -20 dBFS to silence)."""
+    k = min(len(y), max(16, int(round(seconds * rate_hz))))
+    out = np.array(y, dtype=np.float64)
+    if k:
+        out[-k:] *= 0.5 + 0.5 * np.cos(np.pi * np.arange(1, k + 1) / k)
+    return out
 
 
 @lru_cache(maxsize=16)
@@ -67,7 +94,8 @@ def _user_sample(path: str, mtime: float, rate_hz: float) -> np.ndarray:
     if int(round(rate_hz)) != file_sr:          # "recorded" into the machine at its rate
         g = np.gcd(int(round(rate_hz)), int(file_sr))
         mono = resample_poly(mono, int(round(rate_hz)) // g, int(file_sr) // g)
-    mono = mono[:MODE4_MAX_SAMPLES]
+    if len(mono) > MODE4_MAX_SAMPLES:                # cut by the end of memory: fade out
+        mono = _memory_end_fade(mono[:MODE4_MAX_SAMPLES], rate_hz)
     peak = np.max(np.abs(mono)) if len(mono) else 0.0
     if peak == 0:
         raise PatchError(f"params.sample {path!r} is silent")
@@ -88,6 +116,54 @@ def _mode4_sample(patch: "Patch", rate_hz: float) -> np.ndarray:
     return _user_sample(os.path.abspath(path), mtime, rate_hz)
 
 
+def card_filter(patch: "Patch") -> dict:
+    """Output-filter arguments of :func:`synth.dsp.fairlight.voice` for the patch's card."""
+    if patch.param("card") == "cmi01a":
+        return {"latch": patch.param("latch"), "tracking": patch.param("tracking")}
+    return {"brightness": patch.param("brightness")}
+
+
+def voice_clock(patch: "Patch", freq_hz: float, voice_name: str | None = None) -> float:
+    """The DAC clock (Hz) of a note at ``freq_hz``, after the series' clock law."""
+    series = fairlight.SERIES[patch.param("series")]
+    if voice_name is None and patch.param("mode") == 1:
+        clock = fairlight.mode1_clock(freq_hz)
+    else:
+        name = voice_name or patch.param("voice")
+        if name:
+            spec = cmi_library.VOICES[name]
+            root, rate = spec.root_hz, spec.rate_hz
+        else:
+            root = float(midi_to_hz(patch.param("root")))
+            rate = patch.param("rate_hz") or series.max_rate_hz
+        clock = fairlight.mode4_clock(freq_hz, root_freq=root, rate_hz=rate)
+    if series.clock_law == "iix":
+        clock = fairlight.quantize_clock(clock)
+    return float(clock)
+
+
+def card_envelope(patch: "Patch", n: int, *, sr: float, gate: int, clock: float, start: int,
+                  attack: float, damping: float, held_damping=None) -> np.ndarray:
+    """The CMI envelope on the patch's card: the CMI-01A counter or the smooth one."""
+    if patch.param("card") == "cmi01a":
+        return fairlight.channel_card_envelope(
+            n, sr=sr, gate_samples=gate, attack=attack, damping=damping, held_damping=held_damping,
+            zero_crossing_samples=fairlight.ZERO_CROSSING_TICKS * sr / clock, start=start)
+    return modulation.cmi_envelope(n, sr=sr, gate_samples=gate, attack=attack, damping=damping,
+                                   held_damping=held_damping, start=start)
+
+
+def _envelope(note: NoteContext, a: int, m: int):
+    """The CMI-01A counter for a 'cmi' envelope on card 'cmi01a' (it needs the clock)."""
+    patch = note.patch
+    env = patch.envelope
+    if patch.param("card") != "cmi01a" or env.kind != "cmi":
+        return None
+    return card_envelope(patch, m, sr=note.sr, gate=note.gate,
+                         clock=voice_clock(patch, note.note_hz), start=a, attack=env.attack,
+                         damping=env.release, held_damping=env.held_damping or None)
+
+
 def _render(note: NoteContext, a: int, m: int, freq: Any, lfo_values, envelope) -> np.ndarray:
     patch, sr = note.patch, note.sr
     series = fairlight.SERIES[patch.param("series")]
@@ -96,12 +172,21 @@ def _render(note: NoteContext, a: int, m: int, freq: Any, lfo_values, envelope) 
         loops = fairlight.mode1_loops(note.note_hz, patch.param("segment_seconds"))
         y, note.source_state = fairlight.voice(
             stored, freq, sr=sr, n=m, mode=1, series=series, loops=loops,
-            envelope=envelope, brightness=patch.param("brightness"), state=note.source_state)
+            envelope=envelope, state=note.source_state, **card_filter(patch))
+        return y
+    name = patch.param("voice")
+    if name:                              # a voice of the built-in library
+        spec, stored = cmi_library.VOICES[name], cmi_library.voice(name)
+        y, note.source_state = fairlight.voice(
+            stored.data / 128.0, freq, sr=sr, n=m, mode=4, series=series, root_freq=spec.root_hz,
+            rate_hz=spec.rate_hz, envelope=envelope, gain=10.0 ** (-spec.level_db / 20.0),
+            loop=stored.loop, state=note.source_state, **card_filter(patch))
         return y
     rate = patch.param("rate_hz") or series.max_rate_hz
-    y, _ = fairlight.voice(_mode4_sample(patch, float(rate)), freq, sr=sr, n=m, mode=4,
-                           series=series, root_freq=float(midi_to_hz(patch.param("root"))),
-                           rate_hz=rate, envelope=envelope, brightness=patch.param("brightness"))
+    y, note.source_state = fairlight.voice(
+        _mode4_sample(patch, float(rate)), freq, sr=sr, n=m, mode=4, series=series,
+        root_freq=float(midi_to_hz(patch.param("root"))), rate_hz=rate, envelope=envelope,
+        state=note.source_state, **card_filter(patch))
     return y
 
 
@@ -140,9 +225,23 @@ register_source(Source(
         "root": Param("float", 60.0, 0, 127, doc="Mode 4: MIDI pitch of the sample at its own speed"),
         "rate_hz": Param("float", 0.0, 1000, 100000, unit="Hz", off=0.0,
                          doc="Mode 4: recording rate (0 = the series' maximum)"),
-        "brightness": Param("float", 0.5, 0.05, 2, doc="output filter cutoff / (clock / 2)"),
+        "brightness": Param("float", 0.5, 0.05, 2,
+                            doc="output filter cutoff / (clock / 2) (card 'classic')"),
+        "voice": Param("choice", "", choices=("", *cmi_library.VOICES),
+                       doc="Mode 4: a voice of the built-in sample library (its own root, rate, "
+                       "level and loop); '' = params.sample"),
+        "card": Param("choice", "classic", choices=CARDS,
+                      doc="channel card: 'classic' = clock-tracking 4-pole and the smooth CMI "
+                      "envelope; 'cmi01a' = MAME's CMI-01A (SSM2045 filter at the latch, 8-bit "
+                      "envelope counter, zero-crossing gating)"),
+        "latch": Param("float", 200.0, 0, 255,
+                       doc="card 'cmi01a': filter latch (fc = 6410 Hz x 1.02162^(octave x 32 + "
+                       "latch - 256), at most 14 kHz)"),
+        "tracking": Param("choice", "octave", choices=fairlight.TRACKING,
+                          doc="card 'cmi01a': the cutoff steps by octave register (the "
+                          "hardware) or follows every note"),
     },
-    render=_render, applies_envelope=True,
-    segmentable=lambda p: p.param("mode") == 1,
+    render=_render, applies_envelope=True, envelope=_envelope,
+    segmentable=lambda p: True,
     cost=lambda p: 10.0 if p.param("mode") == 1 else 21.0,
     check=_check, spectrum=_spectrum))

@@ -67,6 +67,8 @@ class NoteContext(Protocol):
         :func:`synth.dsp.oscillators.read_shape`), or None.
     rng : numpy.random.Generator
         The note's random stream.
+    gate : int
+        Samples the key is held.
     phase : float
         Running phase in cycles, carried between pieces.
     source_state : object
@@ -80,6 +82,7 @@ class NoteContext(Protocol):
     max_freq: float
     tone: Any
     rng: np.random.Generator
+    gate: int
     phase: float
     source_state: Any
 
@@ -157,6 +160,12 @@ class Source:
         ``whole_note(patch, pitch, sr, n, rng) -> np.ndarray [shape=(n,)]``: a
         source that is a complete instrument (no voice filter or envelope);
         the voice scales it by velocity and gain.
+    envelope : callable, optional
+        ``envelope(note, start, m) -> np.ndarray [shape=(m,)] or None``: the
+        source's own amplitude envelope (levels 0..1) for samples ``start ..
+        start + m - 1`` (the Fairlight's CMI-01A counter, which depends on
+        the voice clock); None = the patch's envelope.  The voice scales it
+        by velocity and gain as usual.  It must end within the note's length.
     """
 
     name: str
@@ -175,6 +184,7 @@ class Source:
     spectrum_exact: bool = True
     note_length: Callable[["Patch", int, float, "float | None"], int] | None = None
     whole_note: Callable[..., np.ndarray] | None = None
+    envelope: Callable[[NoteContext, int, int], "np.ndarray | None"] | None = None
 
     def __post_init__(self) -> None:
         if (self.render is None) == (self.whole_note is None):
