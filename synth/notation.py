@@ -5,8 +5,9 @@ A part's ``notes`` string is a sequence of whitespace-separated tokens::
     mf C4:4 D4 E4:8 F4 | <C4 E4 G4>:2. | (3 G4:8 A4 B4) C5:4~ | C5:2 r:4 |
 
 Pitches are upper-case note names with accidentals and an octave
-(``C#4``, ``Eb3``, ``Bbb2``, ``F##5``, ``A4+25c``) or MIDI numbers (``60``,
-``60.5``, ``69-14c``).  ``:N`` after a note, chord or rest sets its duration
+(``C#4``, ``Eb3``, ``Bbb2``, ``F##5``, ``A4+25c``), MIDI numbers (``60``,
+``60.5``, ``69-14c``) or GM drum names for drum parts (``kick``, ``snare``,
+``hat``, ``woodblock``, ``gong``: :data:`synth.units.DRUM_NOTES`).  ``:N`` after a note, chord or rest sets its duration
 (``1`` whole .. ``64`` sixty-fourth, then ``.`` or ``..`` for dots); a note
 without one takes the previous duration (durations are *sticky*, starting at a
 quarter).  ``~`` ties to the next note, ``<...>`` is a chord, ``(3 ...)`` /
@@ -29,6 +30,7 @@ MAX_BEATS, MAX_NOTES : limits that refuse impossible lengths
 from __future__ import annotations
 
 import bisect
+import difflib
 import re
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -36,7 +38,7 @@ from typing import Callable, Union
 
 from .errors import ScoreError
 from .score import MeterMap, Note
-from .units import parse_note_name
+from .units import DRUM_NOTES, parse_note_name
 
 __all__ = [
     "parse_notation",
@@ -82,7 +84,9 @@ HAIRPINS = {"cresc": 1, "<<": 1, "dim": -1, "decresc": -1, ">>": -1}
 
 # -- tokens ------------------------------------------------------------------
 
-_PITCH = r"(?:[A-G](?:##|#|x|bb|b|n)?-?\d+|\d+(?:\.\d+)?)(?:[+-]\d+(?:\.\d+)?c)?"
+_DRUM_NAMES = "|".join(sorted(DRUM_NOTES, key=len, reverse=True))
+_PITCH = (r"(?:[A-G](?:##|#|x|bb|b|n)?-?\d+|\d+(?:\.\d+)?)(?:[+-]\d+(?:\.\d+)?c)?"
+          rf"|(?:{_DRUM_NAMES})")
 _SUFFIX = (r"(?::(?P<dur>[-+]?\d+)(?P<dots>\.*))?(?P<tie>~)?(?:\*(?P<rep>\d+))?"
            r"(?P<art>(?:-[.!>^-])*)")
 _EVENT_RE = re.compile(rf"^(?P<head>{_PITCH}|r|R){_SUFFIX}$")
@@ -190,6 +194,8 @@ def _parse_duration(ctx: _Context, pos: int, token: str, dur: str, dots: str) ->
 
 
 def _parse_pitch(ctx: _Context, pos: int, text: str, token: str) -> float:
+    if text in DRUM_NOTES:                       # a GM drum by name: its key number
+        return float(DRUM_NOTES[text])
     m = _MIDI_RE.match(text)
     if m:
         value = float(m.group(1)) + (float(m.group(2)[:-1]) / 100.0 if m.group(2) else 0.0)
@@ -204,7 +210,10 @@ def _parse_pitch(ctx: _Context, pos: int, text: str, token: str) -> float:
 
 def _unknown_word(ctx: _Context, pos: int, word: str) -> ScoreError:
     hint = ""
-    if re.match(r"^[a-g](?:##|#|x|bb|b|n)?-?\d", word):
+    close = difflib.get_close_matches(word.split(":")[0], DRUM_NOTES, n=1, cutoff=0.7)
+    if close and re.match(r"^[a-z_]+[0-9]?(?::|$)", word):
+        hint = f" (did you mean the drum {close[0]!r}?)"
+    elif re.match(r"^[a-g](?:##|#|x|bb|b|n)?-?\d", word):
         hint = f" (pitch letters are upper-case: {word[0].upper() + word[1:]!r})"
     elif re.match(r"^[H-Zh-z]\S*\d", word):
         hint = " (pitch names are A..G with #, b, x, bb, n and an octave, e.g. 'C#4')"

@@ -11,7 +11,7 @@ per-voice clock, Mode-1 harmonic pages, output low-pass, 8 voices).
 Names other code relies on (MIDI program mapping, arrangements): sine, saw,
 square, triangle, pulse, noise, bass, pad, lead, pluck, organ, calliope,
 reed, brass_stab, strings, choir, bell, glass_harmonica, sub_drone,
-noise_wind, clock_tick, cmi_bell, cmi_choir, cmi_voice, drums.
+noise_wind, clock_tick, cmi_bell, cmi_choir, cmi_voice, drums, cmi_drums.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ REQUIRED_PRESETS = (
     "sine", "saw", "square", "triangle", "pulse", "noise", "bass", "pad", "lead", "pluck",
     "organ", "calliope", "reed", "brass_stab", "strings", "choir", "bell", "glass_harmonica",
     "sub_drone", "noise_wind", "clock_tick", "cmi_bell", "cmi_choir", "cmi_voice", "drums",
+    "cmi_drums",
 )
 
 
@@ -315,14 +316,19 @@ CMI_PRESETS = tuple(p.name for p in PRESET_TABLE if p.source == "fairlight")
 
 #: Register (MIDI pitch of the phrase's root) for presets that want one.
 _AUDITION_ROOT = {"bass": 36, "sub_drone": 48, "pluck": 55, "bell": 72, "fm_bell": 72,
-                  "cmi_bell": 72, "glass_harmonica": 72, "ring_bell": 69, "clock_tick": 84,
-                  "calliope": 67, "lead": 67, "sync_lead": 64}
+                  "cmi_bell": 67, "cmi_bell_pages": 72, "glass_harmonica": 72, "ring_bell": 69,
+                  "clock_tick": 84, "calliope": 67, "lead": 67, "sync_lead": 64,
+                  # sampled voices: around and below their roots, where the grit is
+                  "cmi_choir": 45, "cmi_ooh": 40, "cmi_strings": 40, "cmi_pluck": 43,
+                  "cmi_glass": 67, "cmi_plate": 45, "cmi_ha": 45, "cmi_tom": 40, "cmi_gong": 36}
 
 
 def audition_score(name: str, *, bpm: float = 120.0):
     """A short phrase that shows off preset ``name``: four rising notes and a chord.
 
-    The ``drums`` kit plays two bars of kick, snare, hats, toms and a crash;
+    The ``drums`` kit plays two bars of kick, snare, hats, toms and a crash
+    (``cmi_drums`` adds woodblocks and a gong); sampled voices play around
+    and below their roots, where the Mode-4 grit is;
     ``noise``/``noise_wind`` one long swell; ``clock_tick`` eight ticks.
 
     Returns
@@ -333,8 +339,8 @@ def audition_score(name: str, *, bpm: float = 120.0):
     from .patch import get_preset
     from .score import Metadata, Note, Part, Score, TempoMap
 
-    get_preset(name)                                   # PatchError for an unknown name
-    if name == "drums":
+    patch = get_preset(name)                           # PatchError for an unknown name
+    if name == "drums" or (patch.source == "fairlight" and patch.param("voice") == "kit"):
         notes = []
         for i in range(16):                            # two 4/4 bars of eighth notes
             beat = i * 0.5
@@ -345,6 +351,9 @@ def audition_score(name: str, *, bpm: float = 120.0):
                 notes.append(Note(beat, 0.25, 38, 105))
         notes += [Note(7.0, 0.25, 45, 100), Note(7.25, 0.25, 43, 100), Note(7.5, 0.25, 41, 105),
                   Note(8.0, 1.0, 49, 110), Note(8.0, 1.0, 36, 120)]
+        if name != "drums":                            # the sampled kit's own colours
+            notes += [Note(9.0, 0.25, 76, 100), Note(9.25, 0.25, 77, 100),
+                      Note(9.5, 0.25, 76, 90), Note(10.0, 2.0, 52, 110)]
     elif name in ("noise", "noise_wind"):
         notes = [Note(0.0, 6.0, 64, 100)]
     elif name == "clock_tick":

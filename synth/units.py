@@ -22,6 +22,7 @@ __all__ = [
     "parse_note_name",
     "note_name",
     "PITCH_CLASSES",
+    "DRUM_NOTES",
 ]
 
 A4_HZ = 440.0
@@ -108,3 +109,16 @@ def note_name(pitch: float) -> str:
     if cents:
         name += f"{cents:+g}c"
     return name
+
+
+#: Names of General MIDI drum notes (channel 10), usable as pitches in score
+#: files (``notes = "kick:4 hat:8 hat snare:4 <kick crash>:2"``); a drum part's
+#: preset (``cmi_drums``, ``drums``) turns the note number into the drum.
+DRUM_NOTES: dict[str, int] = {
+    "kick2": 35, "kick": 36, "rim": 37, "snare": 38, "clap": 39, "snare2": 40,
+    "floor_tom_low": 41, "hat": 42, "floor_tom": 43, "pedal_hat": 44, "tom_low": 45,
+    "open_hat": 46, "tom_mid": 47, "tom_high_mid": 48, "crash": 49, "cymbal": 49,
+    "tom_high": 50, "ride": 51, "gong": 52, "china": 52, "ride_bell": 53, "tambourine": 54,
+    "splash": 55, "cowbell": 56, "crash2": 57, "ride2": 59, "woodblock": 76,
+    "woodblock_low": 77,
+}

@@ -159,8 +159,12 @@ def test_channel_10_is_drums_with_key_numbers_kept_and_bends_ignored():
              on(36, ch=9), off(36, 120, ch=9), on(38, 360, ch=9), off(38, 120, ch=9)]
     score, _ = read(midifile(track))
     [part] = score.parts
-    assert part.preset == "drums"
+    assert part.preset == "cmi_drums"                    # the sampled Fairlight kit
     assert [(n.start, n.pitch, n.bend) for n in part.notes] == [(0.0, 36.0, ()), (1.0, 38.0, ())]
+    # a track whose instrument name is the synthetic kit (as export writes it) keeps it
+    named = [mido.MetaMessage("instrument_name", name="drums"), *track]
+    score, _ = read(midifile(named))
+    assert score.parts[0].preset == "drums"
 
 
 def test_type_1_parts_names_tempo_meter_key_from_any_track():

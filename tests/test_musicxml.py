@@ -143,7 +143,7 @@ def test_instruments_programs_and_percussion():
              f'</part>'
              f'<part id="P3"><measure>{ATTR}{n("C", 4, 8)}</measure></part>')
     score, _ = read_musicxml_report(doc(parts, part_list))
-    assert [(p.name, p.preset) for p in score.parts] == [("Bass", "bass"), ("Kit", "drums"),
+    assert [(p.name, p.preset) for p in score.parts] == [("Bass", "bass"), ("Kit", "cmi_drums"),
                                                         ("Piano", "pluck")]
     assert notes(score, 1) == [(0.0, 1.0, 36.0, 80), (1.0, 1.0, 38.0, 80)]
 

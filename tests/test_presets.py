@@ -269,7 +269,7 @@ def test_the_click_measure_hears_a_step_and_a_cliff_and_passes_a_smooth_tone():
     assert _hf_excess_db(stepped, sr) > 10
     cut = smooth.copy()
     cut[sr // 2:] = 0.0                                # stops dead
-    assert _cliff_db(cut, sr) > 30
+    assert _cliff_db(cut, sr) > 25                    # to the -40 dB floor in 10 ms
 
 
 @pytest.mark.parametrize("name", sorted(PRESETS))

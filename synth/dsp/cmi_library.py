@@ -494,6 +494,18 @@ def voice(name: str) -> StoredVoice:
     KeyError
         For an unknown name (callers turn it into a message with suggestions).
     """
+    spec = VOICES[name]
+    x, loop = _recording(name)
+    x = x * (10.0 ** (spec.level_db / 20.0) * (127.0 / 128.0))
+    words = np.clip(np.round(x * 128.0), -128, 127).astype(np.int8)
+    if loop is None:
+        words[-1] = 0
+    words.setflags(write=False)
+    return StoredVoice(spec, words, loop)
+
+
+def _recording(name: str):
+    """The voice before the ADC's quantiser: ``(x, loop)``, ``x`` peaking at 1 (float64)."""
     spec, make, loop_at = _LIBRARY[name]
     n = MAX_SAMPLES
     rng = _rng(name)
@@ -516,13 +528,7 @@ def voice(name: str) -> StoredVoice:
         audible = np.flatnonzero(np.abs(x) * scale >= 1.0)
         keep = min(n, -(-(int(audible[-1]) + int(0.03 * spec.rate_hz)) // 128) * 128)
         x = _end_fade(x[:keep], spec.rate_hz)
-    peak = float(np.max(np.abs(x)))
-    x = x / peak * 10.0 ** (spec.level_db / 20.0) * (127.0 / 128.0)
-    words = np.clip(np.round(x * 128.0), -128, 127).astype(np.int8)
-    if loop is None:
-        words[-1] = 0
-    words.setflags(write=False)
-    return StoredVoice(spec, words, loop)
+    return x / float(np.max(np.abs(x))), loop
 
 
 @lru_cache(maxsize=None)

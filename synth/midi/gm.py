@@ -4,8 +4,11 @@ GM groups its 128 programs into 16 families of 8 (piano, chromatic
 percussion, organ, ...).  Each family maps to the synth preset closest in
 character; a few programs whose sound differs from their family's (choir
 voices, the "calliope" lead, woodblock, ...) have their own entry.  Channel
-10 is not a program at all: it is the percussion channel and always plays
-the ``drums`` kit.  The table is reproduced in ``docs/midi.md``.
+10 is not a program at all: it is the percussion channel and plays the
+sampled Fairlight kit ``cmi_drums`` (or the synthetic ``drums`` kit when the
+track's instrument name says so, as export writes it).  GM drum notes also
+have names (:data:`synth.units.DRUM_NOTES`: ``kick``, ``snare``, ...) that
+score files accept as pitches.  The table is reproduced in ``docs/midi.md``.
 
 Programs are 0-based here (as on the wire and in mido); GM documents count
 them from 1.
@@ -18,6 +21,7 @@ import math
 __all__ = [
     "DRUM_CHANNEL",
     "DRUM_PRESET",
+    "DRUM_PRESETS",
     "FAMILIES",
     "PROGRAM_OVERRIDES",
     "preset_for_program",
@@ -64,8 +68,10 @@ def cc_to_pan(value: int) -> float:
 
 #: 0-based MIDI channel of GM percussion ("channel 10").
 DRUM_CHANNEL = 9
-#: Preset that plays percussion parts (note number selects the drum).
-DRUM_PRESET = "drums"
+#: Preset that plays percussion parts read from channel 10 (note number selects the drum).
+DRUM_PRESET = "cmi_drums"
+#: Kits written to channel 10 on export (the GM drum map picks the drum in both).
+DRUM_PRESETS = frozenset({"cmi_drums", "drums"})
 
 #: (family name, preset) for programs 8*i .. 8*i+7.
 FAMILIES: tuple[tuple[str, str], ...] = (
@@ -150,4 +156,4 @@ def program_for_preset(preset: str) -> int:
 
 #: Every preset name this module knows (the reader trusts an instrument-name
 #: event only if it is one of these, as written by :func:`synth.midi.write_midi`).
-KNOWN_PRESETS = frozenset(_EXPORT_PROGRAM) | {DRUM_PRESET}
+KNOWN_PRESETS = frozenset(_EXPORT_PROGRAM) | DRUM_PRESETS

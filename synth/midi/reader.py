@@ -387,13 +387,15 @@ def _build_parts(done, tpb: int, fmt: int, track_names: dict[int, str],
         drum = program == -1
         if drum:
             preset, desc = gm.DRUM_PRESET, "percussion (channel 10)"
+            if instruments.get(track) in gm.DRUM_PRESETS:    # a kit named on export
+                preset = instruments[track]
         else:
             preset = gm.preset_for_program(program)
             desc = f"GM program {program + 1} ({gm.family_name(program)})"
             inst = instruments.get(track)
             # An instrument name that is one of synth's presets (as export writes
             # it) wins over the GM program; DAW names ("Grand Piano") are not.
-            if ((inst in gm.KNOWN_PRESETS or inst in PRESETS) and inst != gm.DRUM_PRESET
+            if ((inst in gm.KNOWN_PRESETS or inst in PRESETS) and inst not in gm.DRUM_PRESETS
                     and per_track[track] == 1):
                 preset = inst
         base = track_names.get(track, f"track {track + 1}")

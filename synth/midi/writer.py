@@ -80,7 +80,7 @@ def _notes_needing_own_channel(score: Score, tpb: int) -> set[tuple[int, int]]:
     """
     own: set[tuple[int, int]] = set()
     for pi, part in enumerate(score.parts):
-        if part.preset == gm.DRUM_PRESET:
+        if part.preset in gm.DRUM_PRESETS:
             continue
         sounding: dict[int, list[int]] = {}
         for ni, n in enumerate(part.notes):
@@ -156,7 +156,7 @@ def score_to_midifile(score: Score, *, ticks_per_beat: int = 960,
     home: dict[str, int] = {}
     next_home = 0
     for pi, part in enumerate(score.parts):
-        if part.preset == gm.DRUM_PRESET:
+        if part.preset in gm.DRUM_PRESETS:
             home[part.name] = gm.DRUM_CHANNEL
         elif any((pi, ni) not in own for ni in range(len(part.notes))) or not part.notes:
             if next_home >= len(plain_channels):
