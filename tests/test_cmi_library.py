@@ -105,7 +105,7 @@ def test_a_quiet_recording_has_more_8_bit_noise_once_turned_up():
 def _image_measure(preset, pitch, sr=SR):
     """(images re harmonic signal in dB, strongest image in Hz, note Hz): images are what the
     DAC puts above half its clock (the stored signal lies below), counted in 1-16 kHz."""
-    from synth.voice import _fairlight_clock
+    from synth.sound_sources.fairlight import voice_clock as _fairlight_clock
     patch = get_preset(preset)
     f = 440.0 * 2 ** ((pitch - 69) / 12)
     y = render_note(patch, pitch=pitch, velocity=100, gate_samples=sr, sr=sr)
