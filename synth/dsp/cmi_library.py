@@ -43,7 +43,7 @@ import numpy as np
 from . import filters
 
 __all__ = ["VoiceSpec", "StoredVoice", "VOICES", "MAX_SAMPLES", "voice", "playback_samples",
-           "voice_names", "reference_table"]
+           "voice_names", "reference_table", "partials"]
 
 #: One voice's wave memory: 128 segments x 128 bytes.
 MAX_SAMPLES = 128 * 128
@@ -560,3 +560,37 @@ def reference_table() -> list[str]:
         rows.append(f"| `{name}` | {root} | {v.spec.rate_hz:g} Hz | {v.spec.level_db:g} dBFS | "
                     f"{len(v.data)} ({v.seconds:.2f} s) | {loop} | {v.spec.description} |")
     return rows + [""]
+
+
+@lru_cache(maxsize=None)
+def partials(name: str, max_partials: int = 16) -> tuple[np.ndarray, np.ndarray]:
+    """The voice's strongest spectral peaks: ratios to its root and amplitudes (loudest 1).
+
+    Measured on the stored words (the first 0.4 s, Hann window, peaks at
+    least a quarter of the root apart), for roughness and tension analysis
+    of parts played by a sampled voice.
+
+    Returns
+    -------
+    ratios, amps : np.ndarray [shape=(k,)], read-only, ratios ascending
+    """
+    v = voice(name)
+    x = v.data[: int(0.4 * v.spec.rate_hz)].astype(np.float64)
+    size = 1 << int(np.ceil(np.log2(len(x) * 4)))
+    spec = np.abs(np.fft.rfft(x * np.hanning(len(x)), size))
+    freqs = np.fft.rfftfreq(size, 1.0 / v.spec.rate_hz)
+    is_peak = np.r_[False, (spec[1:-1] > spec[:-2]) & (spec[1:-1] >= spec[2:]), False]
+    is_peak &= freqs > 0.2 * v.spec.root_hz
+    order = np.flatnonzero(is_peak)[np.argsort(-spec[is_peak], kind="stable")]
+    chosen: list[int] = []
+    for i in order:                                   # strongest first, a quarter root apart
+        if all(abs(freqs[i] - freqs[j]) >= 0.25 * v.spec.root_hz for j in chosen):
+            chosen.append(int(i))
+        if len(chosen) == max_partials:
+            break
+    chosen.sort()
+    ratios = freqs[chosen] / v.spec.root_hz
+    amps = spec[chosen] / np.max(spec[chosen])
+    ratios.setflags(write=False)
+    amps.setflags(write=False)
+    return ratios, amps

@@ -202,6 +202,9 @@ def _spectrum(patch: "Patch") -> tuple[np.ndarray, np.ndarray] | None:
         return cycle_spectrum(patch.param("cycle"))
     if patch.param("mode") == 1:
         return harmonic_spectrum(np.mean(np.asarray(patch.param("pages")), axis=0))
+    if patch.param("voice"):              # measured peaks of the library voice
+        ratios, amps = cmi_library.partials(patch.param("voice"))
+        return np.array(ratios), np.array(amps)
     return None
 
 
