@@ -85,8 +85,8 @@ HAIRPINS = {"cresc": 1, "<<": 1, "dim": -1, "decresc": -1, ">>": -1}
 # -- tokens ------------------------------------------------------------------
 
 _DRUM_NAMES = "|".join(sorted(DRUM_NOTES, key=len, reverse=True))
-_PITCH = (r"(?:[A-G](?:##|#|x|bb|b|n)?-?\d+|\d+(?:\.\d+)?)(?:[+-]\d+(?:\.\d+)?c)?"
-          rf"|(?:{_DRUM_NAMES})")
+_PITCH = (r"(?:(?:[A-G](?:##|#|x|bb|b|n)?-?\d+|\d+(?:\.\d+)?)(?:[+-]\d+(?:\.\d+)?c)?"
+          rf"|{_DRUM_NAMES})")
 _SUFFIX = (r"(?::(?P<dur>[-+]?\d+)(?P<dots>\.*))?(?P<tie>~)?(?:\*(?P<rep>\d+))?"
            r"(?P<art>(?:-[.!>^-])*)")
 _EVENT_RE = re.compile(rf"^(?P<head>{_PITCH}|r|R){_SUFFIX}$")
