@@ -2,8 +2,8 @@
 
 Renders six 2-second notes (A2 to E5) of every preset, after a warm-up that
 builds their tables, and prints nanoseconds per sample, the ratio to
-``saw``, and the weight the renderer's cost model (``synth.render.
-_cost_weight``) gives it.  The model shares lanes of notes between ``--jobs``
+``saw``, and the weight the renderer's cost model (``synth.render.plan.
+cost_weight``) gives it.  The model shares lanes of notes between ``--jobs``
 processes; when a preset's ratio and its model weight drift far apart, refit
 the model from this table.  Timings vary a few per cent between runs.
 
@@ -21,8 +21,8 @@ import time
 import numpy as np
 
 from synth.patch import preset_names, resolve_patch
+from synth.render.plan import cost_weight
 
-render = importlib.import_module("synth.render")   # the module, not synth.render()
 voice = importlib.import_module("synth.voice")
 
 __all__ = ["time_preset", "main"]
@@ -50,7 +50,7 @@ def main(argv=None) -> None:
     print("| preset | ns per sample | vs saw | model weight |")
     print("|---|---:|---:|---:|")
     for name, ns in sorted(costs.items(), key=lambda kv: -kv[1]):
-        weight = render._cost_weight(resolve_patch(name, {}))
+        weight = cost_weight(resolve_patch(name, {}))
         print(f"| {name} | {ns:.1f} | {ns / saw:.2f} | {weight:.2f} |")
 
 

@@ -878,11 +878,11 @@ def _run_pool(todo: list[Item], outdir: str, version: str, jobs: int, finished) 
     """Items across a process pool (fork where possible: the parsed inputs are inherited)."""
     import multiprocessing as mp
 
-    from .render import _can_fork, _die_with_parent
+    from .render.parallel import can_fork, die_with_parent
 
     workers = min(jobs, len(todo))
     render_jobs = max(1, jobs // workers)
-    fork = _can_fork()
+    fork = can_fork()
     if workers == 1:
         for it in todo:
             try:
@@ -897,7 +897,7 @@ def _run_pool(todo: list[Item], outdir: str, version: str, jobs: int, finished) 
     ctx = mp.get_context("fork" if fork else "spawn")
     # a pool worker dies with its parent: a killed batch leaves no orphans
     pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
-                                  initializer=_die_with_parent)
+                                  initializer=die_with_parent)
     queue = list(reversed(todo))
     running: dict[cf.Future, Item] = {}
     try:

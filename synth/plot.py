@@ -31,7 +31,7 @@ import numpy as np
 from .analysis import PartialsFor, default_partials, roughness_timeline
 from .audio import atomic_output
 from .errors import SynthError
-from .render import RenderPlan
+from .render import RenderPlan, raw_chunks
 from .resources import install_hint
 from .score import Score
 from .units import note_name
@@ -224,8 +224,8 @@ def plot_score(score: Score, path, *, width: int = 1600, height: int = 1000, for
     end_s = float(score.duration_seconds)
     if audio:
         plan = RenderPlan(score, sr=PLOT_SR, seed=seed, max_seconds=max_seconds)
-        spectro = stream_spectrogram(plan.chunks(), total_samples=plan.frames, sr=PLOT_SR,
-                                     n_fft=2048)
+        spectro = stream_spectrogram((block.audio for block in raw_chunks(plan)),
+                                     total_samples=plan.frames, sr=PLOT_SR, n_fft=2048)
         end_s = max(end_s, plan.frames / PLOT_SR)
 
     panels = ["piano roll"] + (["roughness"] if has_roughness else []) \

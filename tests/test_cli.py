@@ -214,7 +214,7 @@ def test_console_script_pipe_and_no_traceback(score_file, tmp_path):
 
 def test_internal_error_exits_1_without_traceback(score_file, tmp_path, monkeypatch, capsys):
     import importlib
-    render_module = importlib.import_module("synth.render")
+    render_module = importlib.import_module("synth.render.plan")
 
     def broken(*a, **k):
         raise ZeroDivisionError("oops")

@@ -11,7 +11,8 @@ import soundfile as sf
 
 from synth.dsp.limiter import CONTEXT, limit_block, limiter_flush, limiter_state
 from synth.loudness import true_peak_db
-from synth.render import MasterSettings, RenderPlan, render, render_to_file
+from synth.render import (MasterSettings, RenderPlan, limit_gain, raw_chunks, render,
+                          render_to_file)
 from synth.score import Note, Part, Score
 
 
@@ -22,8 +23,8 @@ def test_limit_master_catches_what_the_prescan_misses(tmp_path):
     plan = RenderPlan(score, sr=22050)
     audio = render(score, sr=22050, master=MasterSettings(limit=True, ceiling_db=-3.0))
     assert audio.shape[1] == plan.frames
-    raw_peak = max(float(np.max(np.abs(b))) for b in plan.chunks())
-    assert raw_peak * plan.limit_gain(MasterSettings(ceiling_db=-3.0)) > 1.5   # the limiter works
+    raw_peak = max(float(np.max(np.abs(b.audio))) for b in raw_chunks(plan))
+    assert raw_peak * limit_gain(plan, MasterSettings(ceiling_db=-3.0)) > 1.5   # the limiter works
     assert true_peak_db(audio) <= -3.0
     # render_to_file gives the same samples (24-bit) and the raw peak in its result
     out = tmp_path / "wall.wav"

@@ -106,7 +106,7 @@ def test_existing_file_is_not_clobbered_without_force(tmp_path):
 
 def test_failed_render_leaves_nothing_behind(tmp_path, monkeypatch):
     import importlib
-    render_module = importlib.import_module("synth.render")
+    render_module = importlib.import_module("synth.render.plan")
 
     calls = {"n": 0}
     real = render_module.render_note_pieces

@@ -5,7 +5,7 @@ import pytest
 
 from conftest import cents, first_onset, off_harmonic_db, peak_frequency
 from synth.errors import PatchError, RenderError
-from synth.render import MasterSettings, RenderPlan, render
+from synth.render import MasterSettings, RenderPlan, raw_chunks, render
 from synth.score import Metadata, Note, Part, Score, TempoMap
 
 CEILING = 10 ** (-1 / 20)
@@ -190,11 +190,9 @@ def test_parallel_jobs_are_bit_identical():
 
 def test_lanes_sum_to_the_notes_for_any_jobs_and_chunk_size(monkeypatch):
     # short lanes, so that many notes ring across lane boundaries
-    import importlib
+    from synth.render import plan as plan_module
 
-    render_module = importlib.import_module("synth.render")   # synth.render is also a function
-
-    monkeypatch.setattr(render_module, "LANE_SAMPLES", 3000)
+    monkeypatch.setattr(plan_module, "LANE_SAMPLES", 3000)
     sr = 22050
     notes = [Note(i * 0.25, 1.0 + (i % 3) * 0.5, 48 + (i * 7) % 24, 50 + i % 60) for i in range(48)]
     s = score_of(Part("a", notes, preset="saw", gain_db=-6, pan=-0.5),
@@ -211,46 +209,42 @@ def test_lanes_sum_to_the_notes_for_any_jobs_and_chunk_size(monkeypatch):
     # rounding differs): part "a" alone, without pan or gain
     solo = score_of(Part("a", notes, preset="saw"))
     plan = RenderPlan(solo, sr=sr)
-    mixed = np.concatenate(list(plan.chunks(4096)), axis=1)[0]      # the raw mix
+    mixed = np.concatenate([b.audio for b in raw_chunks(plan, 4096)], axis=1)[0]  # the raw mix
     pp = plan.parts[0]
     each = np.zeros(len(mixed))
     for i, start in enumerate(pp.starts):
-        note = np.concatenate(list(plan._voice(pp, i)))
+        note = np.concatenate(list(plan.note_pieces(pp, i)))
         each[start:start + len(note)] += note * pp.left
     assert np.max(np.abs(mixed - each)) < 1e-13
 
 
 def test_a_failing_worker_is_reported_not_hung(monkeypatch):
-    import importlib
-
-    render_module = importlib.import_module("synth.render")   # synth.render is also a function
-
     import os
 
-    parent, real = os.getpid(), render_module.RenderPlan.lane_chunks
+    from synth.render import parallel
 
-    def broken(self, lane_ids, chunk_samples=render_module.DEFAULT_CHUNK):
+    parent, real = os.getpid(), parallel.lane_chunks
+
+    def broken(plan, lane_ids, chunk_samples):
         if os.getpid() != parent:               # only in the forked worker
             raise ValueError("kaboom")
-        yield from real(self, lane_ids, chunk_samples)
+        yield from real(plan, lane_ids, chunk_samples)
 
     s = score_of(*(Part(f"p{k}", [Note(0, 4, 60 + k)], preset="saw") for k in range(3)))
-    monkeypatch.setattr(render_module.RenderPlan, "lane_chunks", broken)
+    monkeypatch.setattr(parallel, "lane_chunks", broken)
     with pytest.raises(RenderError, match="a render worker failed: ValueError: kaboom"):
         render(s, sr=22050, jobs=2)
 
 
 def test_lanes_are_shared_out_once_balanced_with_the_tail_on_workers():
-    import importlib
-
-    render_module = importlib.import_module("synth.render")
-    Lane = render_module._Lane
+    from synth.render.parallel import assign_lanes
+    from synth.render.plan import Lane
     rng = np.random.default_rng(9)
     lanes = [Lane(part=k % 5, first=0, stop=1, start=int(s), cost=float(c))
              for k, (s, c) in enumerate(zip(np.sort(rng.integers(0, 10 ** 7, 200)),
                                             rng.uniform(1, 10, 200)))]
     tail = 9 * 10 ** 6
-    groups = render_module._assign_lanes(lanes, 3, tail_start=tail)
+    groups = assign_lanes(lanes, 3, tail_start=tail)
     assert sorted(k for g in groups for k in g) == list(range(200))
     assert all(lanes[k].start < tail for k in groups[-1])          # the parent (last) gets none
     loads = [sum(lanes[k].cost for k in g) for g in groups]
@@ -260,10 +254,9 @@ def test_lanes_are_shared_out_once_balanced_with_the_tail_on_workers():
 def test_parallel_render_with_blocks_larger_than_the_ring(monkeypatch):
     # many parts sounding at once: a block's arrays overflow the shared ring
     # and must go through the pipe instead of waiting for room forever
-    import importlib
+    from synth.render import parallel
 
-    render_module = importlib.import_module("synth.render")
-    monkeypatch.setattr(render_module, "_LOOKAHEAD_BLOCKS", 1)
+    monkeypatch.setattr(parallel, "LOOKAHEAD_BLOCKS", 1)
     parts = [Part(f"p{k}", [Note(0, 6, 40 + k), Note(2, 4, 52 + k)], preset="saw")
              for k in range(24)]
     s = score_of(*parts)
@@ -273,14 +266,12 @@ def test_parallel_render_with_blocks_larger_than_the_ring(monkeypatch):
 
 
 def test_parts_with_effects_are_spread_over_the_processes_by_their_whole_cost():
-    import importlib
-
-    render_module = importlib.import_module("synth.render")
-    Lane = render_module._Lane
+    from synth.render.parallel import assign_lanes
+    from synth.render.plan import Lane
     # two reverbed parts, each costly over the whole render, and twenty short lanes
     lanes = [Lane(0, 0, 1, 0, 500.0, whole=True), Lane(1, 0, 1, 0, 480.0, whole=True)]
     lanes += [Lane(2, k, k + 1, k * 1000, 30.0) for k in range(20)]
-    parent, worker = render_module._assign_lanes(lanes, 2, length=20_000)[::-1]
+    parent, worker = assign_lanes(lanes, 2, length=20_000)[::-1]
     assert (0 in parent) != (0 in worker) and (1 in parent) != (1 in worker)
     assert (0 in parent) != (1 in parent)                   # one each
     loads = [sum(lanes[k].cost for k in g) for g in (parent, worker)]

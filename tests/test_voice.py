@@ -9,7 +9,7 @@ import pytest
 import synth
 from synth.errors import PatchError
 from synth.patch import Envelope, Patch, get_preset, resolve_patch
-from synth.render import RenderPlan
+from synth.render import RenderPlan, raw_chunks
 from synth.score import Note, Part, Score, TempoMap
 from synth.voice import STEAL_FADE_SECONDS, note_length, render_note
 
@@ -301,7 +301,7 @@ def test_a_ten_minute_note_renders_in_bounded_memory():
     plan = RenderPlan(score, sr=sr)
     tracemalloc.start()
     try:
-        frames = sum(block.shape[1] for block in plan.chunks())
+        frames = sum(block.audio.shape[1] for block in raw_chunks(plan))
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()

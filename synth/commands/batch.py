@@ -13,7 +13,7 @@ from ..batch import (BatchError, RenderOptions, check_unique_names, parse_range,
                      parse_shard, plan_items, read_batch_file, run_batch, shard)
 from ..render import DEFAULT_MAX_SECONDS, DEFAULT_SR
 from ._common import eprint
-from .render import _bar_range
+from .render import bar_range
 
 HELP = """examples:
   synth batch arrangements/laurel-waltz-nightmare-march.toml --variations 0:10 -o march/
@@ -50,7 +50,7 @@ def register(sub) -> None:
                    help=f"sample rate, 22050..96000 (default {DEFAULT_SR})")
     p.add_argument("--bit-depth", choices=sorted(BIT_DEPTHS), help="16, 24 (default) or float")
     p.add_argument("--preset", metavar="NAME", help="play every part with this preset")
-    p.add_argument("--bars", metavar="A-B", type=_bar_range,
+    p.add_argument("--bars", metavar="A-B", type=bar_range,
                    help="render only bars A to B (inclusive)")
     p.add_argument("--loudness", type=float, metavar="LUFS",
                    help="normalise each render to this integrated loudness")

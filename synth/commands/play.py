@@ -2,7 +2,7 @@
 
 The streaming master (``--master limit``: a fixed gain from a pre-scan of the
 notes and a true-peak look-ahead limiter, see
-:meth:`synth.render.RenderPlan.limited_chunks`) lets the first block go to
+:func:`synth.render.limited_chunks`) lets the first block go to
 the audio device as soon as it is rendered.  A thread renders ahead into a
 queue of about :data:`AHEAD_SECONDS` of audio; the main thread writes the
 blocks to a blocking PortAudio stream (PortAudio's own thread plays them
@@ -20,7 +20,7 @@ import time
 import numpy as np
 
 from ..errors import SynthError
-from ..render import SR_MAX, SR_MIN, MasterSettings, RenderPlan
+from ..render import SR_MAX, SR_MIN, MasterSettings, RenderPlan, limited_chunks
 from ..resources import install_hint
 from ._common import eprint
 
@@ -177,7 +177,7 @@ def play_plan(sd, plan: RenderPlan, master: MasterSettings, *, device, jobs: int
     blocks: queue.Queue = queue.Queue(maxsize=ahead)
     stop = threading.Event()
     failure: list[BaseException] = []
-    source = plan.limited_chunks(master, BLOCK, jobs)
+    source = limited_chunks(plan, master, BLOCK, jobs)
     if jobs > 1:
         # The first block starts the render's worker processes (forked).
         # PortAudio must not be open then: a forked child would inherit its

@@ -52,7 +52,7 @@ def add_render_options(p, *, sample_rate_default=DEFAULT_SR) -> None:
     p.add_argument("--max-seconds", type=float, default=DEFAULT_MAX_SECONDS, metavar="S",
                    help="refuse renders longer than S seconds (default 3600)")
     p.add_argument("--preset", metavar="NAME", help="play every part with this preset")
-    p.add_argument("--bars", metavar="A-B", type=_bar_range,
+    p.add_argument("--bars", metavar="A-B", type=bar_range,
                    help="render only bars A to B (inclusive), e.g. --bars 5-12")
     p.add_argument("--ceiling", type=float, default=-1.0, metavar="DB",
                    help="peak ceiling in dBFS / dBTP (default -1)")
@@ -96,7 +96,7 @@ def load_for_render(args):
     return score, metadata
 
 
-def _bar_range(text: str) -> tuple[int, int]:
+def bar_range(text: str) -> tuple[int, int]:
     import argparse
     try:
         a, dash, b = text.partition("-")

@@ -1,0 +1,340 @@
+"""Render a plan into memory or files: the spool, the WAV stream, stems, the result.
+
+:func:`render` collects the mastered mix in memory; :func:`render_to_file`
+spools the raw mix to a temporary file on disk (so memory stays bounded by
+the block size), then scales and encodes it into a temporary file beside the
+output that is renamed into place only when complete (see
+:mod:`synth.audio`); with the streaming master (``--master limit``) the
+blocks go out as they are rendered, with no spool.  ``"-"`` streams a WAV to
+standard output.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field
+from typing import Callable, Iterator, Mapping
+
+import numpy as np
+
+from ..errors import RenderError
+from ..patch import Patch
+from ..score import Score
+from .master import MasterSettings, apply_master, limited_chunks, master_gain, raw_chunks
+from .plan import DEFAULT_CHUNK, DEFAULT_MAX_SECONDS, DEFAULT_SR, RenderPlan
+
+__all__ = ["RenderResult", "Spool", "render", "render_to_file", "stem_filename",
+           "wav_header", "stream_wav"]
+
+
+@dataclass
+class RenderResult:
+    """What a render did: enough to reproduce it and to report on it."""
+
+    sr: int
+    seed: int
+    frames: int
+    peak_raw: float = 0.0       # peak of the raw mix before the master stage
+    master_gain: float = 1.0    # linear gain the master stage applied
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def seconds(self) -> float:
+        return self.frames / self.sr
+
+
+class Spool:
+    """Stereo float64 frames spooled to an anonymous temporary file."""
+
+    def __init__(self):
+        self.file = tempfile.TemporaryFile(prefix="synth-spool-")
+        self.frames = 0
+
+    def write(self, block: np.ndarray) -> None:
+        self.file.write(memoryview(np.ascontiguousarray(block.T, dtype="<f8")).cast("B"))
+        self.frames += block.shape[1]
+
+    def blocks(self, size: int) -> Iterator[np.ndarray]:
+        self.file.seek(0)
+        done = 0
+        while done < self.frames:
+            m = min(size, self.frames - done)
+            yield np.frombuffer(self.file.read(m * 16), dtype="<f8").reshape(m, 2).T
+            done += m
+
+    def read_all(self) -> np.ndarray:
+        self.file.seek(0)
+        return np.frombuffer(self.file.read(), dtype="<f8").reshape(-1, 2).T
+
+    def close(self) -> None:
+        self.file.close()
+
+
+def wav_header(*, sr: int, frames: int, subtype: str, metadata: Mapping[str, str] | None) -> bytes:
+    """A complete WAV header for ``frames`` stereo frames that will follow it.
+
+    ``fmt`` (PCM 16/24 bit, or IEEE float with its ``fact`` chunk), a
+    ``LIST/INFO`` chunk with the metadata (as libsndfile writes it) and the
+    ``data`` chunk's header with its exact size: the length is known from
+    the plan, so the header is right for sox, ffmpeg and any reader, with
+    no seeking back.
+    """
+    import struct
+
+    bits = {"PCM_16": 16, "PCM_24": 24, "FLOAT": 32}[subtype]
+    tag = 3 if subtype == "FLOAT" else 1
+    align = 2 * bits // 8
+    data_bytes = frames * align
+    chunks = [b"fmt " + struct.pack("<IHHIIHH", 16, tag, 2, sr, sr * align, align, bits)]
+    if subtype == "FLOAT":
+        chunks.append(b"fact" + struct.pack("<II", 4, frames))
+    ids = {"title": b"INAM", "artist": b"IART", "software": b"ISFT", "comment": b"ICMT",
+           "copyright": b"ICOP", "date": b"ICRD", "album": b"IPRD", "genre": b"IGNR",
+           "tracknumber": b"ITRK", "license": b"ILIC"}
+    info = b""
+    for key, value in (metadata or {}).items():
+        if value and key in ids:
+            text = str(value).encode("ascii", "replace") + b"\0"
+            info += ids[key] + struct.pack("<I", len(text)) + text + (b"\0" if len(text) % 2 else b"")
+    if info:
+        chunks.append(b"LIST" + struct.pack("<I", 4 + len(info)) + b"INFO" + info)
+    body = b"".join(chunks)
+    riff_size = 4 + len(body) + 8 + data_bytes
+    if riff_size >= 1 << 32:
+        raise RenderError(f"{frames} frames of {subtype} are more than a WAV file can hold (4 GiB)")
+    return (b"RIFF" + struct.pack("<I", riff_size) + b"WAVE" + body
+            + b"data" + struct.pack("<I", data_bytes))
+
+
+def stream_wav(out, blocks, *, sr: int, frames: int, subtype: str,
+               metadata: Mapping[str, str] | None) -> None:
+    """Write a WAV of exactly ``frames`` frames to the binary stream ``out`` as blocks arrive."""
+    from ..audio import _encode
+
+    out.write(wav_header(sr=sr, frames=frames, subtype=subtype, metadata=metadata))
+    written = 0
+    for block in blocks:
+        written += block.shape[1]
+        if written > frames:
+            raise RenderError(f"internal: the stream ran past its planned {frames} frames")
+        pcm = _encode(block, subtype)
+        if subtype == "PCM_24":     # the top three bytes of each little-endian int32
+            pcm = np.ascontiguousarray(pcm, dtype="<i4").view(np.uint8).reshape(-1, 4)[:, 1:]
+        else:
+            pcm = pcm.astype(pcm.dtype.newbyteorder("<"))
+        out.write(np.ascontiguousarray(pcm).tobytes())
+        out.flush()
+    if written != frames:
+        raise RenderError(f"internal: the stream had {written} frames, {frames} planned")
+
+
+def render(score: Score, *, sr: int = DEFAULT_SR, seed: int | None = None,
+           master: MasterSettings = MasterSettings(), max_seconds: float = DEFAULT_MAX_SECONDS,
+           chunk_samples: int = DEFAULT_CHUNK, patches: Mapping[str, Patch] | None = None,
+           return_result: bool = False, stems: bool = False, jobs: int = 1):
+    """Render ``score`` to a stereo array in memory.
+
+    Parameters
+    ----------
+    score : Score
+    sr : int
+        Sample rate in Hz.
+    seed : int, optional
+        Render seed; default ``score.metadata.seed``.
+    master : MasterSettings
+        Ceiling, normalisation or loudness target.
+    max_seconds : float
+        Longest render accepted.
+    chunk_samples : int
+        Block size (does not change the result).
+    patches : mapping, optional
+        Per-part patch overrides.
+    return_result : bool
+        Also return a :class:`RenderResult`.
+    stems : bool
+        Also return each part's stereo stem, scaled by the master gain, so
+        that the stems sum to the mix (before the limiter, when there is one).
+    jobs : int
+        Processes sharing the work (lanes of notes rendered in parallel); the
+        output is bit-identical for any value.
+
+    Returns
+    -------
+    audio : np.ndarray [shape=(2, n), dtype=float64]
+        Peak at or below the master ceiling.
+    stems : dict of str to np.ndarray [shape=(2, n)]
+        Only with ``stems=True``.
+    result : RenderResult
+        Only with ``return_result=True``.
+    """
+    plan = RenderPlan(score, sr=sr, seed=seed, max_seconds=max_seconds, patches=patches)
+    mixes, stem_blocks = [], [[] for _ in plan.parts]
+    if master.limit:
+        gain = peak = 0.0
+        for part_blocks, mix, peak, gain in limited_chunks(plan, master, chunk_samples, jobs,
+                                                           stems=stems):
+            mixes.append(mix)
+            for acc, block in zip(stem_blocks, part_blocks or ()):
+                acc.append(block)
+        out, stem_gain = [np.concatenate(mixes, axis=1)], 1.0   # the stems carry the gain
+    else:
+        for part_blocks, mix in raw_chunks(plan, chunk_samples, jobs, stems=stems):
+            mixes.append(mix)
+            for acc, block in zip(stem_blocks, part_blocks or ()):
+                acc.append(block)
+        raw = np.concatenate(mixes, axis=1)
+        peak = float(np.max(np.abs(raw))) if raw.size else 0.0
+        gain = master_gain(peak, master, raw, plan.sr)
+        out, stem_gain = [apply_master(raw, gain, master)], gain
+    if stems:
+        out.append({pp.part.name: np.concatenate(b, axis=1) * stem_gain
+                    for pp, b in zip(plan.parts, stem_blocks)})
+    if return_result:
+        out.append(RenderResult(plan.sr, plan.seed, plan.frames, peak, gain))
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+def stem_filename(index: int, name: str) -> str:
+    """File name of part ``index`` (0-based) called ``name`` in a stems folder."""
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name).strip("._") or "part"
+    return f"{index + 1:02d}-{safe}.wav"
+
+
+def render_to_file(score: Score, path, *, sr: int = DEFAULT_SR, seed: int | None = None,
+                   subtype: str = "PCM_24", force: bool = False,
+                   master: MasterSettings = MasterSettings(),
+                   max_seconds: float = DEFAULT_MAX_SECONDS, chunk_samples: int = DEFAULT_CHUNK,
+                   patches: Mapping[str, Patch] | None = None,
+                   metadata: Mapping[str, str] | None = None,
+                   stems_dir=None, jobs: int = 1,
+                   progress: Callable[[str, int, int], None] | None = None) -> RenderResult:
+    """Render ``score`` into a WAV file, streaming, atomically.
+
+    The raw mix is spooled to a temporary file (so memory stays bounded),
+    then scaled by the master stage and encoded into a temporary file beside
+    ``path`` that is renamed into place only when complete.  On any error or
+    interrupt nothing is left behind.
+
+    Parameters
+    ----------
+    path : str or os.PathLike or "-"
+        Output WAV; ``"-"`` writes to standard output.
+    subtype : {"PCM_16", "PCM_24", "FLOAT"}
+    force : bool
+        Overwrite existing files.
+    metadata : mapping, optional
+        WAV INFO strings (title, artist, comment, software, ...).
+    stems_dir : str or os.PathLike, optional
+        Also write one WAV per part into this folder (created if missing),
+        named by :func:`stem_filename`, scaled by the master gain so that the
+        stems sum to the mix.
+    jobs : int
+        Processes sharing the work (bit-identical output for any value).
+    progress : callable, optional
+        ``progress(stage, done_frames, total_frames)``, stage ``"render"``
+        or ``"write"``.
+
+    Returns
+    -------
+    RenderResult
+    """
+    from .. import audio as audio_io   # the only soundfile user
+
+    audio_io.check_writable(path, force=force)
+    plan = RenderPlan(score, sr=sr, seed=seed, max_seconds=max_seconds, patches=patches)
+    stem_paths = []
+    if stems_dir is not None:
+        os.makedirs(stems_dir, exist_ok=True)
+        stem_paths = [os.path.join(stems_dir, stem_filename(i, pp.part.name))
+                      for i, pp in enumerate(plan.parts)]
+        for sp in stem_paths:
+            audio_io.check_writable(sp, force=force)
+    if master.limit:
+        return _limited_to_file(plan, path, score=score, subtype=subtype, force=force,
+                                master=master, chunk_samples=chunk_samples, metadata=metadata,
+                                stem_paths=stem_paths, jobs=jobs, progress=progress)
+    spool = Spool()
+    stem_spools = [Spool() for _ in stem_paths]
+    try:
+        peak = 0.0
+        for part_blocks, block in raw_chunks(plan, chunk_samples, jobs, stems=bool(stem_spools)):
+            if block.size:
+                peak = max(peak, float(np.max(np.abs(block))))
+            spool.write(block)
+            for sp, b in zip(stem_spools, part_blocks or ()):
+                sp.write(b)
+            if progress:
+                progress("render", spool.frames, plan.frames)
+        gain = master_gain(peak, master, spool.read_all, plan.sr)
+
+        def scaled(blocks, limit=True):
+            done = 0
+            for raw in blocks:
+                done += raw.shape[1]
+                if progress and limit:
+                    progress("write", done, plan.frames)
+                yield apply_master(raw, gain, master) if limit else raw * gain
+
+        _write_out(path, scaled(spool.blocks(chunk_samples)), plan=plan, subtype=subtype,
+                   force=force, metadata=metadata)
+        _write_stems(stem_paths, stem_spools, plan, score, subtype=subtype, force=force,
+                     metadata=metadata, chunk_samples=chunk_samples,
+                     scale=lambda blocks: scaled(blocks, limit=False))
+    finally:
+        spool.close()
+        for sp in stem_spools:
+            sp.close()
+    return RenderResult(plan.sr, plan.seed, plan.frames, peak, gain)
+
+
+def _write_out(path, blocks, *, plan: RenderPlan, subtype: str, force: bool, metadata) -> None:
+    """The mix to a WAV file (atomically), or to standard output as it comes for ``"-"``."""
+    from .. import audio as audio_io
+
+    if str(path) == "-":
+        import sys
+
+        stream_wav(sys.stdout.buffer, blocks, sr=plan.sr, frames=plan.frames, subtype=subtype,
+                   metadata=metadata)
+    else:
+        audio_io.write_wav(path, blocks, sr=plan.sr, subtype=subtype, force=force,
+                           metadata=metadata)
+
+
+def _write_stems(stem_paths, stem_spools, plan: RenderPlan, score: Score, *, subtype, force,
+                 metadata, chunk_samples, scale) -> None:
+    from .. import audio as audio_io
+
+    for sp_path, sp, pp in zip(stem_paths, stem_spools, plan.parts):
+        stem_meta = dict(metadata or {})
+        stem_meta["title"] = f"{stem_meta.get('title', score.title)} [{pp.part.name}]"
+        audio_io.write_wav(sp_path, scale(sp.blocks(chunk_samples)), sr=plan.sr,
+                           subtype=subtype, force=force, metadata=stem_meta)
+
+
+def _limited_to_file(plan: RenderPlan, path, *, score, subtype, force, master, chunk_samples,
+                     metadata, stem_paths, jobs, progress) -> RenderResult:
+    """:func:`render_to_file` with the streaming master: no spool, blocks go out as rendered."""
+    stem_spools = [Spool() for _ in stem_paths]
+    peak, gain = 0.0, 1.0
+    try:
+        def blocks():
+            nonlocal peak, gain
+            done = 0
+            for part_blocks, y, peak, gain in limited_chunks(plan, master, chunk_samples, jobs,
+                                                             stems=bool(stem_spools)):
+                for sp, b in zip(stem_spools, part_blocks or ()):
+                    sp.write(b)
+                done += y.shape[1]
+                if progress:
+                    progress("render", done, plan.frames)
+                yield y
+
+        _write_out(path, blocks(), plan=plan, subtype=subtype, force=force, metadata=metadata)
+        _write_stems(stem_paths, stem_spools, plan, score, subtype=subtype, force=force,
+                     metadata=metadata, chunk_samples=chunk_samples, scale=lambda b: b)
+    finally:
+        for sp in stem_spools:
+            sp.close()
+    return RenderResult(plan.sr, plan.seed, plan.frames, peak, gain)
