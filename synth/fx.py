@@ -2,10 +2,19 @@
 
 A part's ``effects`` (and a score's master effects) are lists of mappings
 ``{"type": NAME, **params}``.  :func:`build_chain` validates them against the
-registry :data:`EFFECTS` and returns a :class:`Chain` that processes stereo
-blocks ``(2, n)`` with its state carried between blocks, so a chunked render
-equals a one-shot render.  Each effect reports how long its tail rings, so
-the renderer can let it ring out instead of cutting it.
+registry :data:`EFFECTS` and returns a :class:`Chain`: an immutable
+description that processes stereo blocks ``(2, n)`` by the kernel convention
+``process(x, state) -> (y, state)``.  The state is explicit and starts fresh
+(:meth:`Chain.start`) for every pass, so a chain (and a render plan holding
+it) renders the same each time, and a chunked pass equals a one-shot pass.
+Each effect reports how long its tail rings, so the renderer can let it ring
+out instead of cutting it.
+
+A pass::
+
+    state = chain.start()
+    for block in blocks:
+        y, state = chain.process(block, state)
 
 Registered types (parameters as in :mod:`synth.dsp.effects`): ``gain``
 (``gain_db``), ``reverb`` (``rt60``, ``damping``, ``size``, ``mix``),
@@ -24,7 +33,7 @@ from __future__ import annotations
 import difflib
 import math
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Tuple
 
 import numpy as np
 
@@ -32,17 +41,27 @@ from .dsp import effects as fx_dsp
 from .errors import PatchError
 from .units import db_to_amp
 
-__all__ = ["Effect", "Chain", "EFFECTS", "register_effect", "build_chain"]
+__all__ = ["Effect", "Chain", "ChainState", "EFFECTS", "register_effect", "build_chain"]
+
+#: A kernel: ``kernel(x [shape=(2, n)], *, sr, state, **params) -> (y, state)``,
+#: ``state=None`` for a fresh effect (see :mod:`synth.dsp.effects`).
+Kernel = Callable[..., Tuple[np.ndarray, Any]]
 
 
-@dataclass
+@dataclass(frozen=True)
 class Effect:
-    """A configured, stateful effect instance.
+    """A configured effect: its kernel and parameters, no state.
 
     Attributes
     ----------
-    process : callable
-        ``process(x [shape=(2, n)]) -> y [shape=(2, n)]``, carrying its own state.
+    name : str
+        The registered type.
+    kernel : callable
+        ``kernel(x, *, sr, state, **params) -> (y, state)``.
+    params : tuple of (str, value)
+        Keyword parameters of the kernel, as sorted pairs (immutable).
+    sr : float
+        Sample rate in Hz.
     tail_samples : int
         Samples the effect keeps sounding after its input falls silent.
     cost : float
@@ -51,9 +70,23 @@ class Effect:
     """
 
     name: str
-    process: Callable[[np.ndarray], np.ndarray]
+    kernel: Kernel
+    params: tuple[tuple[str, Any], ...]
+    sr: float
     tail_samples: int = 0
     cost: float = 0.0
+
+    def process(self, x: np.ndarray, state: Any = None) -> tuple[np.ndarray, Any]:
+        """One block ``x`` [shape=(2, n)] -> ``(y [shape=(2, n)], state for the next block)``.
+
+        ``state=None`` starts the effect fresh (silent history).
+        """
+        return self.kernel(x, sr=self.sr, state=state, **dict(self.params))
+
+
+def _gain_kernel(x: np.ndarray, *, sr: float, state: None, amp: float) -> tuple[np.ndarray, None]:
+    """Memoryless gain: ``x * amp``."""
+    return x * amp, None
 
 
 #: type name -> factory(params: dict, *, sr: float, bpm: float) -> Effect
@@ -74,7 +107,7 @@ def _gain(params: Mapping[str, Any], *, sr: float, bpm: float) -> Effect:
     if unknown:
         raise PatchError(f"gain: unknown parameter(s) {sorted(unknown)}")
     amp = float(db_to_amp(float(params.get("gain_db", 0.0))))
-    return Effect("gain", lambda x: x * amp, cost=_COST["gain"])
+    return Effect("gain", _gain_kernel, (("amp", amp),), sr, cost=_COST["gain"])
 
 
 # ---------------------------------------------------------------- the DSP effects
@@ -101,23 +134,18 @@ _COST = {"reverb": 13.0, "chorus": 8.4, "delay": 4.7, "decimate": 3.0, "saturate
 
 def _stateful(name: str, kernel, kwargs: dict, sr: float, tail_seconds: float = 0.0,
               tail_samples: int = 0) -> Effect:
-    """Wrap ``kernel(x, *, sr, state, **kwargs) -> (y, state)`` as an Effect carrying its state.
+    """``kernel(x, *, sr, state, **kwargs) -> (y, state)`` with its parameters as an Effect.
 
     The kernel runs once on a silent sample first, so a bad parameter is
     reported when the chain is built, not in the middle of a render.
     """
     kernel(np.zeros((2, 1)), sr=sr, state=None, **kwargs)
-    box = {"state": None}
-
-    def process(x: np.ndarray) -> np.ndarray:
-        y, box["state"] = kernel(x, sr=sr, state=box["state"], **kwargs)
-        return y
-
     cost = _COST.get(name, 1.0)
     oversample = int(kwargs.get("oversample", 1) or 1)
     if oversample > 1:          # the waveshaper runs at the oversampled rate, through filters
         cost = 1.8 * oversample ** 2
-    return Effect(name, process, tail_samples + int(math.ceil(tail_seconds * sr)), cost)
+    return Effect(name, kernel, tuple(sorted(kwargs.items())), sr,
+                  tail_samples + int(math.ceil(tail_seconds * sr)), cost)
 
 
 @register_effect("reverb")
@@ -181,11 +209,23 @@ def _saturate(params: Mapping[str, Any], *, sr: float, bpm: float) -> Effect:
                      tail_samples=fx_dsp.saturate_latency(kw.get("oversample", 1)))
 
 
-class Chain:
-    """Effects applied in order to stereo blocks."""
+@dataclass(frozen=True)
+class ChainState:
+    """Where a pass through a :class:`Chain` is: each effect's kernel state, in order.
 
-    def __init__(self, effects: list[Effect]):
-        self.effects = effects
+    ``None`` for an effect that has not run yet (or keeps no state).  What a
+    kernel keeps is its own business (see :mod:`synth.dsp.effects`); the
+    chain only hands it back with the next block.
+    """
+
+    effects: tuple = ()
+
+
+@dataclass(frozen=True)
+class Chain:
+    """Effects applied in order to stereo blocks (an immutable description, no state)."""
+
+    effects: tuple[Effect, ...] = ()
 
     @property
     def tail_samples(self) -> int:
@@ -200,11 +240,24 @@ class Chain:
     def __bool__(self):
         return bool(self.effects)
 
-    def process(self, x: np.ndarray) -> np.ndarray:
-        """Run one block ``(2, n)`` through every effect."""
-        for e in self.effects:
-            x = e.process(x)
-        return x
+    def start(self) -> ChainState:
+        """The state of a fresh pass: every effect with a silent history."""
+        return ChainState((None,) * len(self.effects))
+
+    def process(self, x: np.ndarray, state: ChainState) -> tuple[np.ndarray, ChainState]:
+        """Run one block ``x`` [shape=(2, n)] through every effect.
+
+        Returns
+        -------
+        y : np.ndarray [shape=(2, n)]
+        state : ChainState
+            To pass with the next block of the same pass.
+        """
+        after = []
+        for effect, before in zip(self.effects, state.effects):
+            x, now = effect.process(x, before)
+            after.append(now)
+        return x, ChainState(tuple(after))
 
 
 def build_chain(specs, *, sr: float, bpm: float, where: str = "effects") -> Chain:
@@ -233,4 +286,4 @@ def build_chain(specs, *, sr: float, bpm: float, where: str = "effects") -> Chai
             raise PatchError(f"{where}[{i}] ({kind}): {e.message}") from None
         except (TypeError, ValueError) as e:
             raise PatchError(f"{where}[{i}] ({kind}): {e}") from None
-    return Chain(effects)
+    return Chain(tuple(effects))

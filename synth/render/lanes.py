@@ -25,6 +25,7 @@ from typing import Iterable, Iterator, Mapping, NamedTuple, Union
 import numpy as np
 
 from ..errors import RenderError
+from ..fx import ChainState
 from .plan import DEFAULT_CHUNK, RenderPlan
 
 __all__ = ["MonoSpan", "StereoBlock", "LaneBlock", "MixBlock", "LaneCursor", "lane_chunks",
@@ -81,12 +82,13 @@ class _Sounding:
 
 
 class LaneCursor:
-    """Where a lane is in one pass over the plan: its next note and its sounding notes.
+    """Where a lane is in one pass over the plan: its next note, its sounding
+    notes and the state of its part's effects.
 
     Created fresh for every pass, so a plan renders the same each time.
     """
 
-    __slots__ = ("plan", "lane", "part", "next_note", "sounding")
+    __slots__ = ("plan", "lane", "part", "next_note", "sounding", "effects")
 
     def __init__(self, plan: RenderPlan, lane_id: int):
         self.plan = plan
@@ -94,6 +96,7 @@ class LaneCursor:
         self.part = plan.parts[self.lane.part]
         self.next_note = self.lane.first
         self.sounding: list[_Sounding] = []
+        self.effects: ChainState = self.part.chain.start()
 
     @property
     def done(self) -> bool:
@@ -171,7 +174,8 @@ def lane_chunks(plan: RenderPlan, lane_ids: Iterable[int],
             if pp.chain:
                 stereo = (span.to_stereo(pp.left, pp.right, n) if span is not None
                           else np.zeros((2, n)))
-                blocks[k] = StereoBlock(pp.chain.process(stereo))
+                wet, cursor.effects = pp.chain.process(stereo, cursor.effects)
+                blocks[k] = StereoBlock(wet)
             else:
                 if span is not None:
                     blocks[k] = span
@@ -277,12 +281,13 @@ def mix_chunks(plan: RenderPlan, lane_source: Iterable[Mapping[int, LaneBlock]],
         master effects (so the stems sum to the mix when there are none).
     """
     a = 0
+    master_state = plan.master_chain.start()
     for lane_blocks in lane_source:
         n = min(chunk_samples, plan.frames - a)
         a += n
         blocks = part_blocks(plan, lane_blocks)
         mix = mix_blocks(plan, blocks, n)
         if plan.master_chain:
-            mix = plan.master_chain.process(mix)
+            mix, master_state = plan.master_chain.process(mix, master_state)
         yield MixBlock([part_stereo(plan, i, blk, n) for i, blk in enumerate(blocks)]
                        if stems else None, mix)

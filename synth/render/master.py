@@ -160,10 +160,9 @@ def prescan_peak(plan: RenderPlan) -> float:
     float
         Linear peak estimate (> 0).
     """
-    from ..fx import build_chain
     from ..voice import render_note
 
-    sr, bpm0 = plan.sr, plan.score.tempo.changes[0].bpm
+    sr = plan.sr
     ring = int(PRESCAN_RING_SECONDS * sr)
     onsets, ends, energy = [], [], []
     for pp in plan.parts:
@@ -177,11 +176,11 @@ def prescan_peak(plan: RenderPlan) -> float:
                             gate_samples=gate, sr=sr,
                             rng=seeds.LazyRng(plan.seed, "prescan", pp.part.name))
         stereo = np.stack([probe * pp.left, probe * pp.right])
-        if pp.part.effects:
-            chain = build_chain(pp.part.effects, sr=sr, bpm=bpm0)
-            tail = min(chain.tail_samples, sr // 4)
-            stereo = np.concatenate([chain.process(stereo), chain.process(np.zeros((2, tail)))],
-                                    axis=1)
+        if pp.chain:
+            tail = min(pp.chain.tail_samples, sr // 4)
+            wet, state = pp.chain.process(stereo, pp.chain.start())
+            ring_out, _ = pp.chain.process(np.zeros((2, tail)), state)
+            stereo = np.concatenate([wet, ring_out], axis=1)
         level = np.max(np.abs(stereo), axis=1) if stereo.size else np.zeros(2)
         vel = np.array([n.velocity for n in notes], dtype=np.float64) / 127.0
         amp = vel ** pp.patch.velocity_curve
