@@ -54,7 +54,7 @@ def main(out_dir: Path) -> None:
     }
     for name, part in versions.items():
         score = Score(parts=(part,), tempo=TempoMap.constant(120.0))
-        audio = synth.render(score, sr=sr)
+        audio = synth.render(score, sr=sr).audio
         wav = out_dir / f"02-{name}.wav"
         synth.render_to_file(score, wav, sr=sr, force=True)
         print(f"{name:12s} {audio.shape[1] / sr:5.2f} s  centroid {centroid_hz(audio, sr):6.0f} Hz"
@@ -62,7 +62,7 @@ def main(out_dir: Path) -> None:
 
     # 3. patches for one render only: the part keeps its preset name
     score = Score(parts=(versions["square"],), tempo=TempoMap.constant(120.0))
-    audio = synth.render(score, sr=sr, patches={"lead": soft_square})
+    audio = synth.render(score, sr=sr, patches={"lead": soft_square}).audio
     print(f"square played by the soft_square patch: {audio.shape[1] / sr:.2f} s "
           f"(its release is {soft_square.envelope.release} s; glass octave {glass.octave:+d})")
 

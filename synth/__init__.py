@@ -12,24 +12,44 @@ Instruments
     preset_names(), get_preset(name)       the named presets
     resolve_patch(name, overrides)         a preset with dotted-key overrides
 Render
-    render(score, sr=44100, seed=None)     -> np.ndarray (2, n) float64, peak at -1 dBFS
-    render_to_file(score, path, ...)       streaming, atomic WAV write
+    render(score, sr=44100, seed=None)     -> RenderResult: .audio (2, n) float64 peaking at
+                                           -1 dBFS, .sr, .seed, .stems (with stems=True)
+    render_to_file(score, path, ...)       streaming, atomic WAV write -> RenderResult
     write(path, audio, sr)                 (channels, n) audio -> .wav/.flac/.ogg, atomically
-    MasterSettings                         ceiling and normalisation
+    MasterSettings                         ceiling, normalisation, loudness, streaming limiter
 Units and seeds
     midi_to_hz, hz_to_midi, note_name, parse_note_name
     seeds.rng(seed, *path)                 independent named random streams
 Errors
     SynthError (base; also ValueError subclasses ScoreError, PatchError, ...)
 
+Layout (imports flow downward only; ``tests/test_layering.py`` enforces it)
+----------------------------------------------------------------------------
+::
+
+    cli, commands/, __init__             argv, exit codes, printing; this map
+    batch                                many renders from a manifest
+    loader                               any input file -> Score
+    arrangement, docgen, plot, catalog   arrangement files, generated docs, pictures
+    render/                              score + patches -> stereo audio, in blocks:
+        plan.py                            notes -> sample spans and lanes (plain data)
+        lanes.py                           the streaming mix in one process
+        parallel.py                        the same lane blocks from forked workers
+        master.py                          normaliser, limiter, loudness
+        output.py                          render(), render_to_file(), stems, spool
+    voice, fx, transforms, notation, ... note -> samples, effect chains, Score -> Score, readers
+    score, patch, tuning                 the immutable models
+    dsp/, seeds, audio, loudness         pure kernels (state in, state out), I/O
+    errors, units, files, version        the bottom layer
+
 Example
 -------
 >>> import synth
 >>> score = synth.Score(parts=[synth.Part("bells", [synth.Note(0, 1, 62), synth.Note(1, 1, 65)],
 ...                                       preset="triangle")])
->>> audio = synth.render(score, sr=22050)
->>> audio.shape[0]
-2
+>>> result = synth.render(score, sr=22050)
+>>> result.audio.shape[0], result.sr
+(2, 22050)
 """
 
 from .version import __version__
@@ -40,7 +60,7 @@ from .errors import (ArrangementError, AudioFileError, MidiError, PatchError, Re
 from .loader import load
 from .patch import Envelope, Patch, get_preset, preset_names, resolve_patch
 from . import presets as _presets  # noqa: F401  (registers the preset table in synth.patch)
-from .render import MasterSettings, render, render_to_file
+from .render import MasterSettings, RenderResult, render, render_to_file
 from .audio import write
 from .score import KeyChange, Metadata, MeterChange, MeterMap, Note, Part, Score, TempoMap
 from .units import hz_to_midi, midi_to_hz, note_name, parse_note_name
@@ -48,7 +68,7 @@ from .units import hz_to_midi, midi_to_hz, note_name, parse_note_name
 __all__ = [
     "load", "Score", "Part", "Note", "TempoMap", "MeterMap", "MeterChange", "KeyChange",
     "Metadata", "Patch", "Envelope", "preset_names", "get_preset", "resolve_patch",
-    "render", "render_to_file", "write", "MasterSettings", "midi_to_hz", "hz_to_midi",
+    "render", "render_to_file", "RenderResult", "write", "MasterSettings", "midi_to_hz", "hz_to_midi",
     "note_name", "parse_note_name", "seeds", "SynthError", "ScoreError", "PatchError", "RenderError",
     "MidiError", "ArrangementError", "TransformError", "AudioFileError", "SynthWarning",
 ]

@@ -68,7 +68,7 @@ def _render(text, bpm=60.0):
     whole render by one gain, so levels inside one render compare directly)."""
     score = Score(parts=(Part("a", parse_notation(text), preset="sine"),),
                   tempo=TempoMap.constant(bpm))
-    return render(score, sr=SR, seed=0)[0]
+    return render(score, sr=SR, seed=0).audio[0]
 
 
 def _sounding_seconds(x, level=0.5):

@@ -195,7 +195,7 @@ def test_velocities_shape_phrases_and_sections(sonnerie):
 def test_plain_render_breathes(sonnerie):
     """EBU Tech 3342 loudness range of the plain render: at least 5 LU (it was
     1.1 LU with flat velocities)."""
-    audio = render(sonnerie, sr=22050, seed=sonnerie.metadata.seed)
+    audio = render(sonnerie, sr=22050, seed=sonnerie.metadata.seed).audio
     lra = loudness_range(audio, 22050)
     print(f"LRA {lra:.1f} LU")
     assert lra >= 5.0

@@ -85,7 +85,7 @@ def test_write_mono_and_subtypes(tmp_path):
 
 def test_write_render_output_directly(tmp_path):
     score = synth.Score(parts=[synth.Part("p", [synth.Note(0, 1, "E5")], preset="triangle")])
-    audio = synth.render(score, sr=22050)
+    audio = synth.render(score, sr=22050).audio
     synth.write(tmp_path / "r.flac", audio, 22050)
     assert read_audio(tmp_path / "r.flac")[0].shape == audio.shape
 

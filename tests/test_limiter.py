@@ -21,7 +21,7 @@ def test_limit_master_catches_what_the_prescan_misses(tmp_path):
     notes = [Note(0.0, 2.0, 48.0, velocity=127) for _ in range(12)]
     score = Score(parts=[Part("wall", notes, preset="saw")])
     plan = RenderPlan(score, sr=22050)
-    audio = render(score, sr=22050, master=MasterSettings(limit=True, ceiling_db=-3.0))
+    audio = render(score, sr=22050, master=MasterSettings(limit=True, ceiling_db=-3.0)).audio
     assert audio.shape[1] == plan.frames
     raw_peak = max(float(np.max(np.abs(b.audio))) for b in raw_chunks(plan))
     assert raw_peak * limit_gain(plan, MasterSettings(ceiling_db=-3.0)) > 1.5   # the limiter works

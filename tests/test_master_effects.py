@@ -31,8 +31,8 @@ def db(x):
 
 def test_master_reverb_rings_after_the_last_note_and_the_render_waits_for_it():
     sr = 22050
-    dry = render(parse_score_toml(SCORE), sr=sr)
-    wet = render(parse_score_toml(SCORE + MASTER), sr=sr)
+    dry = render(parse_score_toml(SCORE), sr=sr).audio
+    wet = render(parse_score_toml(SCORE + MASTER), sr=sr).audio
     assert wet.shape[1] > dry.shape[1] + sr          # the tail (rt60 1.5 s) is rendered
     after = dry.shape[1]                             # the dry render ends with the note's release
     assert dry[:, -1].tolist() == [0.0, 0.0]
@@ -43,8 +43,8 @@ def test_master_reverb_rings_after_the_last_note_and_the_render_waits_for_it():
 
 def test_master_effects_are_chunk_invariant_and_reproducible():
     score = parse_score_toml(SCORE + MASTER)
-    a = render(score, sr=22050, chunk_samples=777)
-    b = render(score, sr=22050)
+    a = render(score, sr=22050, chunk_samples=777).audio
+    b = render(score, sr=22050).audio
     assert np.array_equal(a, b)
 
 

@@ -29,9 +29,40 @@ def independent_true_peak_db(x, sr):
     return 20 * np.log10(np.abs(up).max())
 
 
+@pytest.mark.parametrize("master", [MasterSettings(normalize=False, gain_db=18.0),
+                                    MasterSettings(limit=True, ceiling_db=-3.0)],
+                         ids=["soft-limited +18 dB", "streaming limiter"])
+def test_stems_stay_under_the_ceiling_with_one_shared_gain(tmp_path, master):
+    # the limiter holds the mix at the ceiling; stems scaled by the master
+    # gain alone would pass it (at +18 dB of gain; twelve saws in unison add
+    # up to 12x, where the streaming master's pre-scan expects ~3.5x)
+    score = small_score(2.0)
+    score = score.with_parts([*score.parts, Part("wall", [Note(0, 2, 48, 127)] * 12, preset="saw")])
+    loud = render(score, sr=22050, master=master, stems=True)
+    peaks = {name: float(np.max(np.abs(x))) for name, x in loud.stems.items()}
+    assert max(peaks.values()) == pytest.approx(master.ceiling, rel=1e-12)
+    assert loud.stem_gain < loud.master_gain
+    # one gain for all: the stems are those of a plain normalised render, rescaled,
+    # and those sum to its mix times stem_gain / master_gain
+    plain = render(score, sr=22050, stems=True)
+    total = sum(plain.stems.values()) * (plain.master_gain / plain.stem_gain)
+    assert np.max(np.abs(total - plain.audio)) < 1e-12
+    for name, stem in loud.stems.items():
+        np.testing.assert_allclose(stem / loud.stem_gain, plain.stems[name] / plain.stem_gain,
+                                   rtol=0, atol=1e-12)
+    # and 24-bit stem files do not clip: no sample at full scale
+    result = render_to_file(score, tmp_path / "mix.wav", sr=22050, master=master,
+                            stems_dir=tmp_path / "stems")
+    assert result.stem_gain == pytest.approx(loud.stem_gain, rel=1e-12)
+    for f in sorted(os.listdir(tmp_path / "stems")):
+        data, _ = sf.read(tmp_path / "stems" / f, always_2d=True)
+        assert np.max(np.abs(data)) <= master.ceiling + 2 ** -23
+
+
 def test_stems_sum_to_the_mix_and_share_its_length(tmp_path):
     score = small_score()
-    mix, stems = render(score, sr=22050, stems=True)
+    result = render(score, sr=22050, stems=True)
+    mix, stems = result.audio, result.stems
     assert set(stems) == {"chords", "bass", "air"}
     total = sum(stems.values())
     assert all(s.shape == mix.shape for s in stems.values())
@@ -50,7 +81,7 @@ def test_stems_sum_to_the_mix_and_share_its_length(tmp_path):
 @pytest.mark.parametrize("target", [-23.0, -30.0])
 def test_loudness_target_measured_independently(target):
     sr = 44100
-    y = render(small_score(4.0), sr=sr, master=MasterSettings(loudness=target))
+    y = render(small_score(4.0), sr=sr, master=MasterSettings(loudness=target)).audio
     measured = pyloudnorm.Meter(sr).integrated_loudness(y.T)
     assert abs(measured - target) < 0.5
     assert independent_true_peak_db(y, sr) <= -1.0 + 0.05
@@ -59,7 +90,7 @@ def test_loudness_target_measured_independently(target):
 def test_loudness_target_too_loud_is_held_at_the_true_peak_ceiling():
     sr = 44100
     with pytest.warns(UserWarning, match="held at the -1 dBTP ceiling"):
-        y = render(small_score(4.0), sr=sr, master=MasterSettings(loudness=-3.0))
+        y = render(small_score(4.0), sr=sr, master=MasterSettings(loudness=-3.0)).audio
     assert independent_true_peak_db(y, sr) <= -1.0 + 0.05
     assert pyloudnorm.Meter(sr).integrated_loudness(y.T) < -3.5
 
@@ -72,7 +103,7 @@ def test_render_to_file_matches_render_and_carries_metadata(tmp_path):
     render_to_file(score, out, sr=22050, subtype="FLOAT", metadata=meta)
     data, sr = sf.read(out, always_2d=True)
     assert sr == 22050
-    ref = render(score, sr=22050)
+    ref = render(score, sr=22050).audio
     assert np.abs(data.T - ref).max() < 1e-7         # float32 rounding only
     got = read_metadata(out)
     for k, v in meta.items():

@@ -112,8 +112,8 @@ def rendered():
     score, msgs = read_midi_report(build_file(), source="measured.mid")
     assert msgs == []
     sine = score.with_parts(dataclasses.replace(p, preset="sine", patch={}) for p in score.parts)
-    audio, stems = render_mod.render(sine, sr=SR, seed=0, stems=True)
-    return score, audio, stems
+    result = render_mod.render(sine, sr=SR, seed=0, stems=True)
+    return score, result.audio, result.stems
 
 
 def test_file_reads_as_two_parts_with_the_tempo_map(rendered):

@@ -267,7 +267,7 @@ def test_arrangement_file_has_seed_and_description(name):
 
 
 def _excerpt_audio(score, bars):
-    return render(score.excerpt(*bars), sr=22050, seed=score.metadata.seed)
+    return render(score.excerpt(*bars), sr=22050, seed=score.metadata.seed).audio
 
 
 @pytest.mark.parametrize("name", sorted(ARRANGEMENTS))

@@ -84,7 +84,7 @@ def test_pitched_presets_sound_the_written_note_within_5_cents(name):
 
 def test_audition_scores_render_for_a_few_presets():
     for name in ("drums", "cmi_choir", "noise_wind", "clock_tick"):
-        audio = synth.render(audition_score(name), sr=SR)
+        audio = synth.render(audition_score(name), sr=SR).audio
         assert audio.shape[0] == 2 and audio.shape[1] > SR
         assert np.max(np.abs(audio)) <= 10 ** (-1 / 20) + 1e-12
 
@@ -95,7 +95,7 @@ def test_presets_are_usable_by_name_from_a_score_file(tmp_path):
                  'patch.envelope.release = 0.5\nnotes = "C5 E5 G5"\n')
     score = synth.load(f)
     assert score.parts[0].preset == "cmi_bell"
-    audio = synth.render(score, sr=SR)
+    audio = synth.render(score, sr=SR).audio
     assert np.all(np.isfinite(audio)) and np.max(np.abs(audio)) > 0.5
 
 
@@ -153,7 +153,7 @@ def _click_score(effects, bpm=120.0):
 
 def test_reverb_tail_is_rendered_and_decays():
     rt60 = 0.8
-    audio = synth.render(_click_score([{"type": "reverb", "rt60": rt60, "mix": 0.5}]), sr=SR)
+    audio = synth.render(_click_score([{"type": "reverb", "rt60": rt60, "mix": 0.5}]), sr=SR).audio
     note_end = note_length(get_preset("clock_tick"), int(0.025 * SR), sr=SR)
     assert audio.shape[1] >= note_end + 1.5 * rt60 * SR
     mono = audio.mean(axis=0)
@@ -167,7 +167,7 @@ def test_reverb_tail_is_rendered_and_decays():
 def test_tempo_synced_delay_echoes_after_the_given_beats():
     # 0.75 beat at 100 bpm = 0.45 s
     audio = synth.render(_click_score([{"type": "delay", "beats": 0.75, "feedback": 0.0,
-                                        "mix": 0.5}], bpm=100.0), sr=SR)
+                                        "mix": 0.5}], bpm=100.0), sr=SR).audio
     mono = np.abs(audio.mean(axis=0))
     first = int(np.argmax(mono))
     search = mono[first + int(0.2 * SR):]
@@ -182,8 +182,8 @@ def test_chunked_render_equals_one_shot_with_effects_on():
     part = Part("p", tuple(Note(i * 0.5, 0.4, 60 + 3 * i, 100) for i in range(4)), preset="pluck",
                 effects=tuple(effects))
     score = Score(parts=(part,), tempo=TempoMap.constant(120.0))
-    one = synth.render(score, sr=SR, chunk_samples=1 << 20)
-    chunked = synth.render(score, sr=SR, chunk_samples=777)
+    one = synth.render(score, sr=SR, chunk_samples=1 << 20).audio
+    chunked = synth.render(score, sr=SR, chunk_samples=777).audio
     assert np.array_equal(one, chunked)
 
 

@@ -20,7 +20,7 @@ def score_of(*parts, tempo=None, seed=0):
 def test_fundamental_within_5_cents(preset, pitch):
     sr = 22050
     s = score_of(Part("p", [Note(0, 2, pitch)], preset=preset))      # 1 s at 120 bpm
-    y = render(s, sr=sr)[0]
+    y = render(s, sr=sr).audio[0]
     steady = y[int(0.2 * sr):int(0.9 * sr)]
     expected = 440.0 * 2 ** ((pitch - 69) / 12)
     f = peak_frequency(steady, sr, fmin=expected * 0.7, fmax=expected * 1.3)
@@ -31,7 +31,7 @@ def test_pitch_bend_becomes_pitch():
     sr = 22050
     # +2 semitones from beat 1 (0.5 s) of a 2-beat A4
     s = score_of(Part("p", [Note(0, 2, 69, bend=((0.0, 0.0), (1.0, 2.0)))], preset="sine"))
-    y = render(s, sr=sr)[0]
+    y = render(s, sr=sr).audio[0]
     first = peak_frequency(y[int(0.1 * sr):int(0.45 * sr)], sr, 300, 600)
     second = peak_frequency(y[int(0.55 * sr):int(0.95 * sr)], sr, 300, 600)
     assert abs(cents(first, 440.0)) < 5
@@ -46,7 +46,7 @@ def test_onsets_follow_the_tempo_map_within_1ms():
     onsets = [(0.5, 0.25), (3.0, 1.5), (6.0, 4.0), (7.5, 5.5)]
     notes = [Note(b, 2.0 if b == 3.0 else 0.5, 72) for b, _ in onsets]
     s = score_of(Part("p", notes, preset="saw", patch={"envelope.release": 0.01}), tempo=tempo)
-    y = render(s, sr=sr)[0]
+    y = render(s, sr=sr).audio[0]
     for beat, seconds in onsets:
         expected = round(seconds * sr)
         found = first_onset(y, threshold=1e-3, start=expected - int(0.1 * sr))
@@ -63,9 +63,9 @@ def test_bandlimited_saw_aliases_far_less_than_naive():
     sr = 44100
     pitch = 107.0      # 3951 Hz
     f0 = 440 * 2 ** ((pitch - 69) / 12)
-    clean = render(score_of(Part("p", [Note(0, 4, pitch)], preset="saw")), sr=sr)[0]
+    clean = render(score_of(Part("p", [Note(0, 4, pitch)], preset="saw")), sr=sr).audio[0]
     naive = render(score_of(Part("p", [Note(0, 4, pitch)], preset="saw",
-                                 patch={"source": "naive_saw"})), sr=sr)[0]
+                                 patch={"source": "naive_saw"})), sr=sr).audio[0]
     segment = slice(int(0.3 * sr), int(1.3 * sr))
     clean_db = off_harmonic_db(clean[segment], sr, f0)
     naive_db = off_harmonic_db(naive[segment], sr, f0)
@@ -76,7 +76,7 @@ def test_bandlimited_saw_aliases_far_less_than_naive():
 
 def test_peak_is_at_the_ceiling_never_above():
     chord = [Note(0, 4, p, 127) for p in (48, 52, 55, 60, 64, 67, 70, 72)]
-    y = render(score_of(Part("a", chord, preset="saw"), Part("b", chord, preset="square")))
+    y = render(score_of(Part("a", chord, preset="saw"), Part("b", chord, preset="square"))).audio
     assert np.abs(y).max() <= CEILING
     assert np.abs(y).max() == pytest.approx(CEILING, rel=1e-9)
 
@@ -84,7 +84,7 @@ def test_peak_is_at_the_ceiling_never_above():
 def test_without_normalisation_the_limiter_keeps_the_ceiling():
     chord = [Note(0, 4, p, 127) for p in (48, 52, 55, 60, 64, 67, 70, 72)]
     master = MasterSettings(normalize=False, gain_db=12.0)
-    y = render(score_of(Part("a", chord, preset="saw")), master=master)
+    y = render(score_of(Part("a", chord, preset="saw")), master=master).audio
     assert np.abs(y).max() <= CEILING
     assert np.abs(y).max() > 0.5 * CEILING      # it is loud, not silenced
 
@@ -92,7 +92,7 @@ def test_without_normalisation_the_limiter_keeps_the_ceiling():
 def test_render_lasts_until_the_release_has_decayed():
     sr = 22050
     s = score_of(Part("p", [Note(0, 1, 60)], preset="saw", patch={"envelope.release": 0.5}))
-    y = render(s, sr=sr)
+    y = render(s, sr=sr).audio
     # note-off at 0.5 s, release 0.5 s: the last sample is at 1.0 s and is silent
     assert y.shape == (2, round(0.5 * sr) + round(0.5 * sr) + 1)
     assert y[:, -1].tolist() == [0.0, 0.0]
@@ -104,16 +104,16 @@ def test_chunked_render_equals_one_shot(chunk):
     notes = [Note(i * 0.25, 0.7, 50 + (i * 7) % 24, 40 + i) for i in range(24)]
     s = score_of(Part("a", notes, preset="saw"), Part("b", notes[::3], preset="noise", pan=0.6),
                  tempo=TempoMap([(0, 140), (3, 90)]))
-    one_shot = render(s, sr=22050, chunk_samples=1 << 24)
-    chunked = render(s, sr=22050, chunk_samples=chunk if chunk > 1 else 997)
+    one_shot = render(s, sr=22050, chunk_samples=1 << 24).audio
+    chunked = render(s, sr=22050, chunk_samples=chunk if chunk > 1 else 997).audio
     assert np.array_equal(one_shot, chunked)
 
 
 def test_same_seed_is_bit_identical_and_seeds_differ():
     s = score_of(Part("n", [Note(0, 1, 60), Note(1, 1, 64)], preset="noise"), seed=5)
-    a = render(s, sr=22050)
-    b = render(s, sr=22050)
-    c = render(s, sr=22050, seed=6)
+    a = render(s, sr=22050).audio
+    b = render(s, sr=22050).audio
+    c = render(s, sr=22050, seed=6).audio
     assert np.array_equal(a, b)
     assert not np.allclose(a, c)
 
@@ -122,30 +122,30 @@ def test_adding_a_part_does_not_change_another_parts_noise():
     n1 = Part("n1", [Note(0, 1, 60)], preset="noise", pan=-1.0)
     n2 = Part("n2", [Note(0, 1, 60)], preset="noise", pan=1.0)
     master = MasterSettings(normalize=False, gain_db=-20)
-    alone = render(score_of(n1), sr=22050, master=master)
+    alone = render(score_of(n1), sr=22050, master=master).audio
     both = render(score_of(Part("first", [Note(0, 1, 50)], preset="noise", pan=1.0), n1, n2),
-                  sr=22050, master=master)
+                  sr=22050, master=master).audio
     # hard left holds only n1 (pan -1 puts nothing on the right channel, and vice versa)
     assert np.array_equal(alone[0], both[0])
 
 
 def test_equal_power_pan():
     sr = 22050
-    left = render(score_of(Part("p", [Note(0, 2, 69)], preset="sine", pan=-1.0)), sr=sr)
+    left = render(score_of(Part("p", [Note(0, 2, 69)], preset="sine", pan=-1.0)), sr=sr).audio
     centre = render(score_of(Part("p", [Note(0, 2, 69)], preset="sine", pan=0.0)),
-                    sr=sr, master=MasterSettings(normalize=False))
+                    sr=sr, master=MasterSettings(normalize=False)).audio
     assert np.abs(left[1]).max() == 0.0
     ratio_db = 20 * np.log10(np.abs(centre[0]).max() / np.abs(centre[1]).max())
     assert abs(ratio_db) < 1e-9
     # -3 dB per side at the centre relative to a hard-panned copy
     hard = render(score_of(Part("p", [Note(0, 2, 69)], preset="sine", pan=-1.0)),
-                  sr=sr, master=MasterSettings(normalize=False))
+                  sr=sr, master=MasterSettings(normalize=False)).audio
     assert 20 * np.log10(np.abs(centre[0]).max() / np.abs(hard[0]).max()) == pytest.approx(-3.01, abs=0.01)
 
 
 @pytest.mark.parametrize("sr", [22050, 48000, 96000])
 def test_sample_rates(sr):
-    y = render(score_of(Part("p", [Note(0, 1, 69)], preset="sine")), sr=sr)
+    y = render(score_of(Part("p", [Note(0, 1, 69)], preset="sine")), sr=sr).audio
     f = peak_frequency(y[0, int(0.05 * sr):int(0.45 * sr)], sr, 300, 600)
     assert abs(cents(f, 440.0)) < 5
 
@@ -181,9 +181,9 @@ def test_parallel_jobs_are_bit_identical():
     notes = [Note(i * 0.5, 1.5, 40 + (i * 5) % 30, 60 + i % 50) for i in range(40)]
     s = score_of(*(Part(f"p{k}", notes[k::3], preset=preset)
                    for k, preset in enumerate(["saw", "noise", "square", "triangle"])))
-    one = render(s, sr=22050, jobs=1, chunk_samples=5000)
-    two = render(s, sr=22050, jobs=2, chunk_samples=5000)
-    three = render(s, sr=22050, jobs=3)
+    one = render(s, sr=22050, jobs=1, chunk_samples=5000).audio
+    two = render(s, sr=22050, jobs=2, chunk_samples=5000).audio
+    three = render(s, sr=22050, jobs=3).audio
     assert np.array_equal(one, two)
     assert np.array_equal(one, three)
 
@@ -200,10 +200,10 @@ def test_lanes_sum_to_the_notes_for_any_jobs_and_chunk_size(monkeypatch):
                  Part("c", notes[1::3], preset="square", effects=[{"type": "chorus"}]))
     plan = RenderPlan(s, sr=sr)
     assert sum(lane.part == 0 for lane in plan.lanes) > 10
-    one = render(s, sr=sr, jobs=1, chunk_samples=4096, master=MasterSettings(normalize=False))
+    one = render(s, sr=sr, jobs=1, chunk_samples=4096, master=MasterSettings(normalize=False)).audio
     for jobs, chunk in [(2, 4096), (3, 999), (2, 1 << 16)]:
         other = render(s, sr=sr, jobs=jobs, chunk_samples=chunk,
-                       master=MasterSettings(normalize=False))
+                       master=MasterSettings(normalize=False)).audio
         assert np.array_equal(one, other), (jobs, chunk)
     # the lanes add up to the notes rendered one by one and summed (only
     # rounding differs): part "a" alone, without pan or gain
@@ -260,8 +260,8 @@ def test_parallel_render_with_blocks_larger_than_the_ring(monkeypatch):
     parts = [Part(f"p{k}", [Note(0, 6, 40 + k), Note(2, 4, 52 + k)], preset="saw")
              for k in range(24)]
     s = score_of(*parts)
-    one = render(s, sr=22050, jobs=1, chunk_samples=8192)
-    two = render(s, sr=22050, jobs=2, chunk_samples=8192)
+    one = render(s, sr=22050, jobs=1, chunk_samples=8192).audio
+    two = render(s, sr=22050, jobs=2, chunk_samples=8192).audio
     assert np.array_equal(one, two)
 
 
@@ -282,11 +282,11 @@ def test_without_fork_jobs_render_in_one_process_with_the_same_samples(monkeypat
     import multiprocessing
 
     s = score_of(*(Part(f"p{k}", [Note(k * 0.5, 2, 55 + k)], preset="saw") for k in range(3)))
-    one = render(s, sr=22050, jobs=1)
+    one = render(s, sr=22050, jobs=1).audio
     monkeypatch.setattr(multiprocessing, "get_all_start_methods", lambda: ["spawn"])
     monkeypatch.setattr(multiprocessing, "get_context",
                         lambda *a: (_ for _ in ()).throw(AssertionError("no worker may start")))
-    assert np.array_equal(render(s, sr=22050, jobs=2), one)
+    assert np.array_equal(render(s, sr=22050, jobs=2).audio, one)
 
 
 def test_rendering_fairlight_voices_with_reverb_and_delay_does_not_import_scipy_signal():
@@ -302,7 +302,7 @@ def test_rendering_fairlight_voices_with_reverb_and_delay_does_not_import_scipy_
             "              effects=[{'type': 'reverb', 'rt60': 0.5}, {'type': 'delay', 'time': 0.1}]),\n"
             "         Part('p', [Note(0, 1, 48)], preset='pluck')]\n"
             "y = render(Score(parts=parts, tempo=TempoMap.constant(120), metadata=Metadata(seed=1)),\n"
-            "           sr=22050)\n"
+            "           sr=22050).audio\n"
             "print(int(y.shape[1] > 22050), int('scipy.signal' in sys.modules))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["1", "0"]

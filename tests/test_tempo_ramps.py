@@ -51,7 +51,7 @@ def test_every_onset_of_the_ramp_within_1_ms_of_the_analytic_integral():
     assert np.array_equal(plan.parts[0].starts, np.rint(expected * sr).astype(np.int64))
     assert np.abs(planned - expected).max() <= 0.5 / sr
     # measured on the rendered audio: first sample of each note above a threshold
-    audio = render(score, sr=sr, seed=0)
+    audio = render(score, sr=sr, seed=0).audio
     mono = np.abs(audio).sum(axis=0)
     env = mono > 1e-3 * mono.max()
     rising = np.flatnonzero(env[1:] & ~env[:-1]) + 1

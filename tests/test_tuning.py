@@ -35,7 +35,7 @@ def render_keys(score_text, tmp_path, files=()):
         (tmp_path / f.name).write_bytes(f.read_bytes())
     (tmp_path / "piece.toml").write_text(score_text)
     score = load_score_file(tmp_path / "piece.toml")
-    audio = render(score, sr=SR, seed=0)[0]
+    audio = render(score, sr=SR, seed=0).audio[0]
     return score, audio
 
 

@@ -89,7 +89,7 @@ def test_renderer_glides_between_consecutive_notes_of_a_part():
     part = Part("p", (Note(0, 1, 60, 100), Note(1, 1, 67, 100)), preset="sine",
                 patch={"glide": 0.2})
     score = Score(parts=(part,), tempo=TempoMap.constant(60.0))
-    audio = synth.render(score, sr=SR).mean(axis=0)
+    audio = synth.render(score, sr=SR).audio.mean(axis=0)
     start2 = SR                                                      # beat 1 at 60 bpm
     early = _inst_freq(audio, SR, (start2 + 0.02 * SR) / SR, 0.02)
     late = _inst_freq(audio, SR, (start2 + 0.4 * SR) / SR, 0.4)
@@ -159,7 +159,7 @@ def test_a_stolen_note_is_silent_after_its_thief_starts():
     sine8 = {"max_voices": 8, "envelope.release": 0.05}
     notes = tuple(Note(i * 0.25, 4.0, 60 + i, 100) for i in range(9))
     part = Part("p", notes, preset="sine", patch=sine8)
-    audio = synth.render(Score(parts=(part,), tempo=TempoMap.constant(60.0)), sr=SR)
+    audio = synth.render(Score(parts=(part,), tempo=TempoMap.constant(60.0)), sr=SR).audio
     mono = audio.mean(axis=0)
     start9 = int(2.0 * SR)
     seg = mono[start9 + 100:start9 + 100 + SR]
@@ -169,7 +169,7 @@ def test_a_stolen_note_is_silent_after_its_thief_starts():
     c4, cs4 = 261.6256, 277.1826
     assert 20 * np.log10(level(c4) / level(cs4)) < -50   # the first note is gone
     unlimited = synth.render(Score(parts=(Part("p", notes, preset="sine"),),
-                                   tempo=TempoMap.constant(60.0)), sr=SR).mean(axis=0)
+                                   tempo=TempoMap.constant(60.0)), sr=SR).audio.mean(axis=0)
     seg_u = unlimited[start9 + 100:start9 + 100 + SR]
     spec_u = np.abs(np.fft.rfft(seg_u * np.blackman(len(seg_u))))
     assert 20 * np.log10(spec_u[np.argmin(np.abs(freqs - c4))] /
@@ -258,7 +258,7 @@ def test_a_score_file_names_its_mode4_sample_relative_to_itself(tmp_path, monkey
     monkeypatch.chdir(tmp_path)                      # not the score's folder
     score = synth.load(score_file)
     assert score.parts[0].patch["params.sample"] == str(tmp_path / "song" / "samples" / "a.wav")
-    audio = synth.render(score, sr=SR).mean(axis=0)
+    audio = synth.render(score, sr=SR).audio.mean(axis=0)
     f = peak_frequency(audio[int(0.05 * SR):int(0.25 * SR)], SR, fmin=300, fmax=600)
     assert abs(cents(f, 440.0)) < 3
 

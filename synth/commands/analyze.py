@@ -290,7 +290,7 @@ def run(args) -> int:
     if args.audio:
         from ..render import render
 
-        result["audio"] = audio_summary(render(score, sr=44100), 44100)
+        result["audio"] = audio_summary(render(score, sr=44100).audio, 44100)
     compare_path = args.compare
     if compare_path is None and is_arrangement(args.input):
         from ..arrangement import read_arrangement

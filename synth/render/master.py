@@ -92,7 +92,7 @@ class MasterSettings:
 class MasteredBlock(NamedTuple):
     """One block out of the streaming master (:func:`limited_chunks`)."""
 
-    stems: list | None          # per part (2, m) times the fixed gain, or None
+    stems: list | None          # per part (2, m) raw (before the gain), or None
     audio: np.ndarray           # [shape=(2, m')] the limited mix
     raw_peak: float             # peak of the raw mix so far
     gain: float                 # the fixed gain before the limiter
@@ -115,8 +115,8 @@ def limited_chunks(plan: RenderPlan, master: MasterSettings, chunk_samples: int 
     Yields
     ------
     MasteredBlock
-        ``stems``: each part's block times the fixed gain (before the
-        limiter), as :func:`raw_chunks`; None unless ``stems``.  ``audio``:
+        ``stems``: each part's raw block (before the fixed gain), as
+        :func:`raw_chunks`; None unless ``stems``.  ``audio``:
         the limited mix.  It lags the raw mix by a few milliseconds (the
         look-ahead), so its blocks are not aligned with the stems' and the
         first may be shorter; together they cover exactly ``plan.frames``
@@ -132,7 +132,7 @@ def limited_chunks(plan: RenderPlan, master: MasterSettings, chunk_samples: int 
             peak = max(peak, float(np.max(np.abs(raw))))
         y, state = limit_block(raw * gain, state)
         check_finite(y)
-        yield MasteredBlock([b * gain for b in part_blocks] if stems else None, y, peak, gain)
+        yield MasteredBlock(part_blocks, y, peak, gain)
     yield MasteredBlock([] if stems else None, limiter_flush(state), peak, gain)
 
 

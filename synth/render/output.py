@@ -24,24 +24,77 @@ from ..score import Score
 from .master import MasterSettings, apply_master, limited_chunks, master_gain, raw_chunks
 from .plan import DEFAULT_CHUNK, DEFAULT_MAX_SECONDS, DEFAULT_SR, RenderPlan
 
-__all__ = ["RenderResult", "Spool", "render", "render_to_file", "stem_filename",
+__all__ = ["RenderResult", "Spool", "render", "render_to_file", "stem_filename", "stem_gain",
            "wav_header", "stream_wav"]
 
 
-@dataclass
+@dataclass(frozen=True)
 class RenderResult:
-    """What a render did: enough to reproduce it and to report on it."""
+    """What a render did and, from :func:`render`, what it made.
+
+    Attributes
+    ----------
+    sr : int
+        Sample rate in Hz.
+    seed : int
+        The render seed (same score + seed = the same samples).
+    frames : int
+        Length in samples, release and effect tails included.
+    peak_raw : float
+        Sample peak of the raw mix before the master stage (linear).
+    master_gain : float
+        Linear gain the master stage applied to the raw mix (before the
+        limiter, when there is one).
+    audio : np.ndarray [shape=(2, frames), dtype=float64] or None
+        The mastered mix, peak at or below the ceiling; None from
+        :func:`render_to_file` (the audio is in the file).
+    stems : dict of str to np.ndarray [shape=(2, frames)] or None
+        Each part's stereo stem by part name, with ``stems=True``; else None.
+    stem_gain : float or None
+        The one linear gain every stem was scaled by (see
+        :func:`stem_gain`); None without stems.
+    extra : dict
+        Free-form notes a caller may attach (empty from the renderer).
+    """
 
     sr: int
     seed: int
     frames: int
-    peak_raw: float = 0.0       # peak of the raw mix before the master stage
-    master_gain: float = 1.0    # linear gain the master stage applied
-    extra: dict = field(default_factory=dict)
+    peak_raw: float = 0.0
+    master_gain: float = 1.0
+    audio: np.ndarray | None = field(default=None, repr=False)
+    stems: dict[str, np.ndarray] | None = field(default=None, repr=False)
+    stem_gain: float | None = None
+    extra: dict = field(default_factory=dict, repr=False)
 
     @property
     def seconds(self) -> float:
+        """Length in seconds."""
         return self.frames / self.sr
+
+
+def stem_gain(master_gain: float, stem_peak: float, ceiling: float) -> float:
+    """The gain shared by every stem: the master's, unless a stem would pass the ceiling.
+
+    Stems scaled by the master gain sum to the mix (before its limiter), but
+    a stem can be louder than the mix where parts cancel, or where the
+    limiter holds the mix down (``normalize=False`` with gain): then every
+    stem is scaled by the same smaller gain, so the loudest one peaks exactly
+    at the ceiling and they still sum to the mix times ``stem_gain /
+    master_gain``.
+
+    Parameters
+    ----------
+    master_gain : float
+        Linear gain of the master stage.
+    stem_peak : float
+        Largest sample peak of any raw (unscaled) stem.
+    ceiling : float
+        Linear ceiling of the master stage.
+    """
+    if stem_peak * master_gain > ceiling:
+        return ceiling / stem_peak
+    return master_gain
 
 
 class Spool:
@@ -50,10 +103,13 @@ class Spool:
     def __init__(self):
         self.file = tempfile.TemporaryFile(prefix="synth-spool-")
         self.frames = 0
+        self.peak = 0.0         # largest absolute sample written
 
     def write(self, block: np.ndarray) -> None:
         self.file.write(memoryview(np.ascontiguousarray(block.T, dtype="<f8")).cast("B"))
         self.frames += block.shape[1]
+        if block.size:
+            self.peak = max(self.peak, float(np.max(np.abs(block))))
 
     def blocks(self, size: int) -> Iterator[np.ndarray]:
         self.file.seek(0)
@@ -132,8 +188,8 @@ def stream_wav(out, blocks, *, sr: int, frames: int, subtype: str,
 def render(score: Score, *, sr: int = DEFAULT_SR, seed: int | None = None,
            master: MasterSettings = MasterSettings(), max_seconds: float = DEFAULT_MAX_SECONDS,
            chunk_samples: int = DEFAULT_CHUNK, patches: Mapping[str, Patch] | None = None,
-           return_result: bool = False, stems: bool = False, jobs: int = 1):
-    """Render ``score`` to a stereo array in memory.
+           stems: bool = False, jobs: int = 1) -> RenderResult:
+    """Render ``score`` into memory.
 
     Parameters
     ----------
@@ -150,23 +206,20 @@ def render(score: Score, *, sr: int = DEFAULT_SR, seed: int | None = None,
         Block size (does not change the result).
     patches : mapping, optional
         Per-part patch overrides.
-    return_result : bool
-        Also return a :class:`RenderResult`.
     stems : bool
-        Also return each part's stereo stem, scaled by the master gain, so
-        that the stems sum to the mix (before the limiter, when there is one).
+        Also keep each part's stereo stem (``RenderResult.stems``), all
+        scaled by one gain (:func:`stem_gain`): they sum to the mix before
+        its limiter, and none passes the ceiling.
     jobs : int
         Processes sharing the work (lanes of notes rendered in parallel); the
         output is bit-identical for any value.
 
     Returns
     -------
-    audio : np.ndarray [shape=(2, n), dtype=float64]
-        Peak at or below the master ceiling.
-    stems : dict of str to np.ndarray [shape=(2, n)]
-        Only with ``stems=True``.
-    result : RenderResult
-        Only with ``return_result=True``.
+    RenderResult
+        ``audio`` [shape=(2, n), dtype=float64] with its peak at or below
+        the master ceiling, ``stems`` with ``stems=True``, and the figures of
+        the render (seed, gains, peaks).
     """
     plan = RenderPlan(score, sr=sr, seed=seed, max_seconds=max_seconds, patches=patches)
     mixes, stem_blocks = [], [[] for _ in plan.parts]
@@ -177,7 +230,7 @@ def render(score: Score, *, sr: int = DEFAULT_SR, seed: int | None = None,
             mixes.append(mix)
             for acc, block in zip(stem_blocks, part_blocks or ()):
                 acc.append(block)
-        out, stem_gain = [np.concatenate(mixes, axis=1)], 1.0   # the stems carry the gain
+        audio = np.concatenate(mixes, axis=1)
     else:
         for part_blocks, mix in raw_chunks(plan, chunk_samples, jobs, stems=stems):
             mixes.append(mix)
@@ -186,13 +239,14 @@ def render(score: Score, *, sr: int = DEFAULT_SR, seed: int | None = None,
         raw = np.concatenate(mixes, axis=1)
         peak = float(np.max(np.abs(raw))) if raw.size else 0.0
         gain = master_gain(peak, master, raw, plan.sr)
-        out, stem_gain = [apply_master(raw, gain, master)], gain
-    if stems:
-        out.append({pp.part.name: np.concatenate(b, axis=1) * stem_gain
-                    for pp, b in zip(plan.parts, stem_blocks)})
-    if return_result:
-        out.append(RenderResult(plan.sr, plan.seed, plan.frames, peak, gain))
-    return out[0] if len(out) == 1 else tuple(out)
+        audio = apply_master(raw, gain, master)
+    if not stems:
+        return RenderResult(plan.sr, plan.seed, plan.frames, peak, gain, audio)
+    raw_stems = {pp.part.name: np.concatenate(b, axis=1) for pp, b in zip(plan.parts, stem_blocks)}
+    stem_peak = max((float(np.max(np.abs(x))) for x in raw_stems.values() if x.size), default=0.0)
+    shared = stem_gain(gain, stem_peak, master.ceiling)
+    return RenderResult(plan.sr, plan.seed, plan.frames, peak, gain, audio,
+                        {name: x * shared for name, x in raw_stems.items()}, shared)
 
 
 def stem_filename(index: int, name: str) -> str:
@@ -257,35 +311,33 @@ def render_to_file(score: Score, path, *, sr: int = DEFAULT_SR, seed: int | None
     spool = Spool()
     stem_spools = [Spool() for _ in stem_paths]
     try:
-        peak = 0.0
         for part_blocks, block in raw_chunks(plan, chunk_samples, jobs, stems=bool(stem_spools)):
-            if block.size:
-                peak = max(peak, float(np.max(np.abs(block))))
             spool.write(block)
             for sp, b in zip(stem_spools, part_blocks or ()):
                 sp.write(b)
             if progress:
                 progress("render", spool.frames, plan.frames)
+        peak = spool.peak
         gain = master_gain(peak, master, spool.read_all, plan.sr)
 
-        def scaled(blocks, limit=True):
+        def mastered(blocks):
             done = 0
             for raw in blocks:
                 done += raw.shape[1]
-                if progress and limit:
+                if progress:
                     progress("write", done, plan.frames)
-                yield apply_master(raw, gain, master) if limit else raw * gain
+                yield apply_master(raw, gain, master)
 
-        _write_out(path, scaled(spool.blocks(chunk_samples)), plan=plan, subtype=subtype,
+        _write_out(path, mastered(spool.blocks(chunk_samples)), plan=plan, subtype=subtype,
                    force=force, metadata=metadata)
-        _write_stems(stem_paths, stem_spools, plan, score, subtype=subtype, force=force,
-                     metadata=metadata, chunk_samples=chunk_samples,
-                     scale=lambda blocks: scaled(blocks, limit=False))
+        shared = _write_stems(stem_paths, stem_spools, plan, score, subtype=subtype, force=force,
+                              metadata=metadata, chunk_samples=chunk_samples, gain=gain,
+                              ceiling=master.ceiling)
     finally:
         spool.close()
         for sp in stem_spools:
             sp.close()
-    return RenderResult(plan.sr, plan.seed, plan.frames, peak, gain)
+    return RenderResult(plan.sr, plan.seed, plan.frames, peak, gain, stem_gain=shared)
 
 
 def _write_out(path, blocks, *, plan: RenderPlan, subtype: str, force: bool, metadata) -> None:
@@ -302,15 +354,21 @@ def _write_out(path, blocks, *, plan: RenderPlan, subtype: str, force: bool, met
                            metadata=metadata)
 
 
-def _write_stems(stem_paths, stem_spools, plan: RenderPlan, score: Score, *, subtype, force,
-                 metadata, chunk_samples, scale) -> None:
+def _write_stems(stem_paths, stem_spools: list[Spool], plan: RenderPlan, score: Score, *,
+                 subtype, force, metadata, chunk_samples, gain: float,
+                 ceiling: float) -> float | None:
+    """Each spooled raw stem to its WAV, all scaled by :func:`stem_gain`; returns that gain."""
     from .. import audio as audio_io
 
+    if not stem_spools:
+        return None
+    shared = stem_gain(gain, max(sp.peak for sp in stem_spools), ceiling)
     for sp_path, sp, pp in zip(stem_paths, stem_spools, plan.parts):
         stem_meta = dict(metadata or {})
         stem_meta["title"] = f"{stem_meta.get('title', score.title)} [{pp.part.name}]"
-        audio_io.write_wav(sp_path, scale(sp.blocks(chunk_samples)), sr=plan.sr,
+        audio_io.write_wav(sp_path, (b * shared for b in sp.blocks(chunk_samples)), sr=plan.sr,
                            subtype=subtype, force=force, metadata=stem_meta)
+    return shared
 
 
 def _limited_to_file(plan: RenderPlan, path, *, score, subtype, force, master, chunk_samples,
@@ -332,9 +390,10 @@ def _limited_to_file(plan: RenderPlan, path, *, score, subtype, force, master, c
                 yield y
 
         _write_out(path, blocks(), plan=plan, subtype=subtype, force=force, metadata=metadata)
-        _write_stems(stem_paths, stem_spools, plan, score, subtype=subtype, force=force,
-                     metadata=metadata, chunk_samples=chunk_samples, scale=lambda b: b)
+        shared = _write_stems(stem_paths, stem_spools, plan, score, subtype=subtype, force=force,
+                              metadata=metadata, chunk_samples=chunk_samples, gain=gain,
+                              ceiling=master.ceiling)
     finally:
         for sp in stem_spools:
             sp.close()
-    return RenderResult(plan.sr, plan.seed, plan.frames, peak, gain)
+    return RenderResult(plan.sr, plan.seed, plan.frames, peak, gain, stem_gain=shared)
