@@ -119,7 +119,8 @@ class Ring:
             pass
 
 
-def _worker(plan: RenderPlan, lane_ids, chunk_samples, ring: Ring, conn, freed_conn) -> None:
+def _worker(plan: RenderPlan, lane_ids, chunk_samples, ring: Ring, conn, freed_conn,
+            parent: int, inherited) -> None:
     """Render ``lane_ids`` and hand each block to the parent through ``ring``.
 
     Per block, one message on ``conn``: ``b"B"``, the ring position after the
@@ -128,9 +129,15 @@ def _worker(plan: RenderPlan, lane_ids, chunk_samples, ring: Ring, conn, freed_c
     beside the rest of its block follows as its own message.  The parent
     sends back, on ``freed_conn``, the ring position up to which it has
     finished reading.
+
+    The worker first closes the parent's ends of the pipes it inherited
+    (``inherited``: its own and the earlier workers'), so that when the
+    parent dies, however it dies, a send fails and a wait for room in the
+    ring ends: nothing but the parent holds the other ends.
     """
-    die_with_parent()
-    parent = os.getppid()
+    for end in inherited:
+        end.close()
+    die_with_parent(parent)
     head = freed = 0
     try:
         for blocks in lane_chunks(plan, lane_ids, chunk_samples):
@@ -175,12 +182,14 @@ def _worker(plan: RenderPlan, lane_ids, chunk_samples, ring: Ring, conn, freed_c
         conn.close()
 
 
-def die_with_parent() -> None:
+def die_with_parent(parent: int | None = None) -> None:
     """Have Linux end this (forked worker) process when its parent dies.
 
-    A worker killed with its parent (SIGKILL, SIGTERM: no clean-up runs)
-    would otherwise wait forever on a pipe whose other end it inherited
-    itself.  Elsewhere the worker notices the parent is gone while waiting.
+    A parent killed with SIGKILL or SIGTERM runs no clean-up, so its workers
+    must end on their own: on Linux the kernel sends them SIGKILL
+    (``PR_SET_PDEATHSIG``); elsewhere a worker notices a closed pipe or, while
+    waiting, that its parent is gone.  ``parent`` (the pid that forked this
+    process) closes the race of a parent that died before the call.
     """
     try:
         import ctypes
@@ -190,6 +199,8 @@ def die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, int(signal.SIGKILL))
     except (OSError, AttributeError):
         pass
+    if parent is not None and os.getppid() != parent:
+        os._exit(1)
 
 
 def _receive_block(ring: Ring, conn) -> tuple[dict[int, LaneBlock], int]:
@@ -251,6 +262,7 @@ def _parallel_lane_chunks(plan: RenderPlan, chunk_samples: int, jobs: int):
                           length=plan.frames)
     own = groups.pop()
     local = lane_chunks(plan, own, chunk_samples)
+    parent = os.getpid()
     workers = []
     try:
         for g in groups:
@@ -260,8 +272,10 @@ def _parallel_lane_chunks(plan: RenderPlan, chunk_samples: int, jobs: int):
             recv, send = ctx.Pipe(duplex=False)
             freed_recv, freed_send = ctx.Pipe(duplex=False)
             _widen_pipe(send)
+            inherited = [recv, freed_send] + [c for w in workers for c in w[1:3]]
             proc = ctx.Process(target=_worker,
-                               args=(plan, g, chunk_samples, ring, send, freed_recv), daemon=True)
+                               args=(plan, g, chunk_samples, ring, send, freed_recv, parent,
+                                     inherited), daemon=True)
             workers.append((ring, recv, freed_send, proc))
             proc.start()
             send.close()
