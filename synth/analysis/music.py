@@ -75,7 +75,7 @@ import numpy as np
 from ..errors import ScoreError
 from ..score import Note, Part, Score, parse_key
 from ..units import PITCH_CLASSES
-from .roughness import _bar_edges
+from .roughness import bar_edges
 
 __all__ = [
     "KRUMHANSL_KESSLER_MAJOR", "KRUMHANSL_KESSLER_MINOR", "KOSTKA_PAYNE_MAJOR",
@@ -366,7 +366,7 @@ def _bar_contents(part: Part, starts: np.ndarray) -> list[frozenset]:
 def repeated_bars(score: Score, *, parts: Sequence[str] | None = None) -> dict[str, RepeatReport]:
     """Runs of identical consecutive non-empty bars, per part (see the module notes)."""
     chosen = _chosen_parts(score, parts)
-    starts = _bar_edges(score)
+    starts = bar_edges(score)
     out = {}
     for part in chosen:
         contents = _bar_contents(part, starts)
@@ -402,7 +402,7 @@ class Density:
 def notes_per_bar(score: Score, *, parts: Sequence[str] | None = None) -> dict[str, np.ndarray]:
     """Number of notes starting in each bar, per part [shape=(bar_count,), dtype=int]."""
     chosen = _chosen_parts(score, parts)
-    starts = _bar_edges(score)
+    starts = bar_edges(score)
     out = {}
     for part in chosen:
         onsets = np.array([n.start for n in part.notes], dtype=np.float64)

@@ -390,7 +390,7 @@ def mean_roughness(score: Score, *, partials_for: PartialsFor | None = None) -> 
     return roughness_timeline(score, partials_for=partials_for).mean
 
 
-def _bar_edges(score: Score) -> np.ndarray:
+def bar_edges(score: Score) -> np.ndarray:
     """Beats of bar starts 1 .. bar_count + 1 (shape (bars + 1,); (0,) for no bars)."""
     bars = score.bar_count
     if not bars:
@@ -406,7 +406,7 @@ def bar_roughness(score: Score, *, partials_for: PartialsFor | None = None) -> n
     -------
     np.ndarray, shape (score.bar_count,)
     """
-    edges = _bar_edges(score)
+    edges = bar_edges(score)
     if edges.size == 0:
         return np.zeros(0)
     return roughness_timeline(score, partials_for=partials_for).window_means(edges)
@@ -512,7 +512,7 @@ class RoughnessReport:
 def analyze_roughness(score: Score, *, partials_for: PartialsFor | None = None) -> RoughnessReport:
     """Roughness timeline, per-bar means and interval-class counts of ``score``."""
     tl = roughness_timeline(score, partials_for=partials_for)
-    edges = _bar_edges(score)
+    edges = bar_edges(score)
     bar_means = tl.window_means(edges) if edges.size else np.zeros(0)
     ic = interval_class_counts(score)
     total = ic.sum()
