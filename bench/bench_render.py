@@ -14,6 +14,8 @@ Usage::
 
     python bench/bench_render.py --install-fluidsynth      # apt-get, once (root)
     python bench/bench_render.py --workdir /tmp/synth-bench [--runs 5]
+    # this checkout against another (e.g. the commit before a refactoring), same run:
+    python bench/bench_render.py --only speed --baseline "env PYTHONPATH=/tmp/old python -m synth"
 
 The markdown printed on standard output is what ``bench/README.md`` shows.
 """
@@ -218,6 +220,9 @@ def main(argv=None) -> int:
     ap.add_argument("--one-core", action="store_true",
                     help="pin FluidSynth and every 'synth --jobs 1' run to CPU 0 with taskset "
                     "(library threads, e.g. BLAS, then cannot use the second core)")
+    ap.add_argument("--baseline", metavar="CMD",
+                    help="another synth command (e.g. an older checkout) timed in the same "
+                    "rounds as --synth in the speed section; the table gets its ratios")
     ap.add_argument("--json", metavar="PATH", help="also write every run as JSON")
     args = ap.parse_args(argv)
 
@@ -283,6 +288,15 @@ def main(argv=None) -> int:
         j1_180 = synth_series("reference-180s.mid", 1)
         j2 = synth_series("reference-180s.mid", 2)
         series += [j1_180, j2]
+        base = []
+        if args.baseline:
+            base = [Series(f"baseline --jobs {jobs}",
+                           (pin if jobs == 1 else [])
+                           + synth_command(args.baseline.split(), path["reference-180s.mid"],
+                                           out(f"baseline-j{jobs}-reference-180s.wav"),
+                                           jobs=jobs, preset=preset),
+                           ref180.seconds) for jobs in (1, 2)]
+            series += base
         if not _guarded(compare, series, args.runs, report=report, what="speed"):
             series = []
         all_series += series
@@ -294,6 +308,12 @@ def main(argv=None) -> int:
         report += ["", f"--jobs 2 vs --jobs 1: **{j1_180.median_seconds / j2.median_seconds:.2f}x**"
                    + (f"; synth --jobs 1 vs FluidSynth: **{fluid.median_seconds / j1_180.median_seconds:.2f}x**"
                       if fluid else ""), ""]
+        for new, old in zip((j1_180, j2), base):
+            report += [f"{new.label} vs {old.label}: time **{new.median_seconds / old.median_seconds:.3f}**, "
+                       f"CPU {new.median_cpu / old.median_cpu:.3f}, "
+                       f"peak RSS **{new.peak_mib / old.peak_mib:.3f}** (this / baseline)"]
+        if base:
+            report.append("")
 
     if "memory" in sections:
         series = []
