@@ -220,9 +220,10 @@ def main(argv=None) -> int:
     ap.add_argument("--one-core", action="store_true",
                     help="pin FluidSynth and every 'synth --jobs 1' run to CPU 0 with taskset "
                     "(library threads, e.g. BLAS, then cannot use the second core)")
-    ap.add_argument("--baseline", metavar="CMD",
+    ap.add_argument("--baseline", metavar="CMD", action="append", default=[],
                     help="another synth command (e.g. an older checkout) timed in the same "
-                    "rounds as --synth in the speed section; the table gets its ratios")
+                    "rounds as --synth in the speed section; the table gets its ratios "
+                    "(repeatable)")
     ap.add_argument("--json", metavar="PATH", help="also write every run as JSON")
     args = ap.parse_args(argv)
 
@@ -288,15 +289,15 @@ def main(argv=None) -> int:
         j1_180 = synth_series("reference-180s.mid", 1)
         j2 = synth_series("reference-180s.mid", 2)
         series += [j1_180, j2]
-        base = []
-        if args.baseline:
-            base = [Series(f"baseline --jobs {jobs}",
-                           (pin if jobs == 1 else [])
-                           + synth_command(args.baseline.split(), path["reference-180s.mid"],
-                                           out(f"baseline-j{jobs}-reference-180s.wav"),
-                                           jobs=jobs, preset=preset),
-                           ref180.seconds) for jobs in (1, 2)]
-            series += base
+        bases = []
+        for b, command in enumerate(args.baseline, 1):
+            bases.append([Series(f"baseline {b} --jobs {jobs}",
+                                 (pin if jobs == 1 else [])
+                                 + synth_command(command.split(), path["reference-180s.mid"],
+                                                 out(f"baseline{b}-j{jobs}-reference-180s.wav"),
+                                                 jobs=jobs, preset=preset),
+                                 ref180.seconds) for jobs in (1, 2)])
+            series += bases[-1]
         if not _guarded(compare, series, args.runs, report=report, what="speed"):
             series = []
         all_series += series
@@ -308,11 +309,13 @@ def main(argv=None) -> int:
         report += ["", f"--jobs 2 vs --jobs 1: **{j1_180.median_seconds / j2.median_seconds:.2f}x**"
                    + (f"; synth --jobs 1 vs FluidSynth: **{fluid.median_seconds / j1_180.median_seconds:.2f}x**"
                       if fluid else ""), ""]
-        for new, old in zip((j1_180, j2), base):
-            report += [f"{new.label} vs {old.label}: time **{new.median_seconds / old.median_seconds:.3f}**, "
-                       f"CPU {new.median_cpu / old.median_cpu:.3f}, "
-                       f"peak RSS **{new.peak_mib / old.peak_mib:.3f}** (this / baseline)"]
-        if base:
+        for b, (command, base) in enumerate(zip(args.baseline, bases), 1):
+            report.append(f"baseline {b}: `{command}`")
+            for new, old in zip((j1_180, j2), base):
+                report.append(f"- {new.label} vs {old.label}: time "
+                              f"**{new.median_seconds / old.median_seconds:.3f}**, CPU "
+                              f"{new.median_cpu / old.median_cpu:.3f}, peak RSS "
+                              f"**{new.peak_mib / old.peak_mib:.3f}** (this / baseline)")
             report.append("")
 
     if "memory" in sections:
