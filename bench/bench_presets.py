@@ -2,7 +2,7 @@
 
 Renders six 2-second notes (A2 to E5) of every preset, after a warm-up that
 builds their tables, and prints nanoseconds per sample, the ratio to
-``saw``, and the weight the renderer's cost model (``synth.render.plan.
+``saw``, and the weight the renderer's cost model (``synth.sound_sources.
 cost_weight``) gives it.  The model shares lanes of notes between ``--jobs``
 processes; when a preset's ratio and its model weight drift far apart, refit
 the model from this table.  Timings vary a few per cent between runs.
@@ -21,7 +21,7 @@ import time
 import numpy as np
 
 from synth.patch import preset_names, resolve_patch
-from synth.render.plan import cost_weight
+from synth.sound_sources import cost_weight
 
 voice = importlib.import_module("synth.voice")
 

@@ -25,11 +25,12 @@ from ..fx import Chain, build_chain
 from ..patch import Patch, resolve_patch
 from ..score import Part, Score
 from ..units import db_to_amp
-from ..voice import bakes_filter, note_length, render_note_pieces
+from ..sound_sources import cost_weight
+from ..voice import note_length, render_note_pieces
 
 __all__ = [
     "SR_MIN", "SR_MAX", "DEFAULT_SR", "DEFAULT_CHUNK", "DEFAULT_MAX_SECONDS", "LANE_SAMPLES",
-    "NOTE_COST", "PartPlan", "Lane", "RenderPlan", "check_sr", "cost_weight",
+    "NOTE_COST", "PartPlan", "Lane", "RenderPlan", "check_sr",
 ]
 
 SR_MIN, SR_MAX = 22_050, 96_000
@@ -42,7 +43,8 @@ DEFAULT_MAX_SECONDS = 3600.0
 #: lanes in order, for any number of jobs, so the output never depends on it.
 LANE_SAMPLES = 1 << 19
 #: Fixed work per note (planning, pitch curve, envelope set-up), in saw samples:
-#: about 50 us.
+#: about 50 us.  A sample of a note costs :func:`synth.sound_sources.cost_weight`
+#: saw samples.
 NOTE_COST = 6500.0
 
 
@@ -225,31 +227,3 @@ class RenderPlan:
                                   gate_samples=gate, sr=self.sr, rng=rng,
                                   bend_semitones=pp.bends[i], prev_pitch=prev_pitch,
                                   stolen_at=stolen_at)
-
-
-def cost_weight(patch: Patch) -> float:
-    """Rendering cost of one sample of ``patch`` relative to a plain saw.
-
-    Fitted to the parts of the 180 s benchmark file (time = notes x
-    :data:`NOTE_COST` + samples x weight; a saw sample is about 7.6 ns):
-    two-voice pad 2.3, filtered pulse lead 2.9, reed 2.0, pluck 2.3, bell
-    1.4; the other sources from ``bench/bench_presets.py`` (every preset's
-    time per sample against a saw): a Fairlight Mode-1 voice about 10, Mode
-    4 about 21, FM 11-17.
-    """
-    if patch.source == "unison":
-        weight = 1.15 * float(patch.param("voices"))
-    elif patch.source == "fairlight":
-        weight = 10.0 if patch.param("mode") == 1 else 21.0
-    else:
-        weight = {"pulse": 1.9, "partials": 1.35, "additive": 3.3, "sine": 1.2, "noise": 0.6,
-                  "pink": 1.5, "fm2": 11.0, "fm3": 16.0, "sync": 6.0, "ring": 3.8,
-                  "drums": 7.0}.get(patch.source, 1.0)
-    if patch.filter.active and not (bakes_filter(patch) and not patch.glide):
-        weight += 1.0                       # filtered sample by sample
-        if patch.filter.env_amount:
-            weight += 0.3                   # and swept
-    lfo = patch.lfo
-    if lfo.active and (lfo.to_amp or lfo.to_width or lfo.to_cutoff_octaves):
-        weight += 1.5                       # an LFO computed for every sample
-    return weight
