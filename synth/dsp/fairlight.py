@@ -315,6 +315,9 @@ SSM2045_MINUS_6DB = 0.916
 #: Filter tracking modes of :func:`ssm2045_cutoff`.
 TRACKING = ("octave", "note")
 #: DAC clock ticks between two zero-crossing pulses (bit 6 of the word address).
+#: Mode-1 segment changes (the upper address, after ``loops`` cycles of 128
+#: words) always fall on one of these pulses, as on the card; envelope
+#: direction changes wait for the next one (:func:`channel_card_envelope`).
 ZERO_CROSSING_TICKS = 64
 
 
