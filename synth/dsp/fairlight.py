@@ -46,8 +46,8 @@ import numpy as np
 
 from . import filters
 from .jit import kernel
-from .oscillators import (_BLEP_OVERSAMPLING, BLEP_LATENCY, BLEP_TAPS, _blep_residual_rows,
-                          _blep_step_table, bandlimit_steps,
+from .oscillators import (_BLEP_OVERSAMPLING, BLEP_LATENCY, BLEP_TAPS, _blep_step_table,
+                          bandlimit_steps,
                           phase_ramp)
 
 __all__ = [
@@ -680,10 +680,24 @@ def _accumulate_steps(full, step_sample, i0, frac, height, rows):
             full[s + j] += ((rows[i + 1, j] - lo) * f + lo) * h
 
 
+@lru_cache(maxsize=1)
+def _step_residual_rows() -> np.ndarray:
+    """The band-limited step minus the naive one delayed by ``BLEP_LATENCY``, one row of
+    ``BLEP_TAPS`` taps per sub-sample offset (``rows[i, j] = H(j + i / over) - (j >= lat)``),
+    as :func:`~synth.dsp.oscillators.bandlimit_steps` tabulates it."""
+    taps, over, lat = BLEP_TAPS, _BLEP_OVERSAMPLING, BLEP_LATENCY
+    table = _blep_step_table()
+    i = np.arange(over + 1)[:, None]
+    j = np.arange(taps)[None, :]
+    rows = np.ascontiguousarray(table[i + over * j] - (j >= lat))
+    rows.setflags(write=False)
+    return rows
+
+
 def _bandlimit_steps(naive, step_sample, step_offset, step_height, state=None):
     """:func:`~synth.dsp.oscillators.bandlimit_steps` with a compiled accumulation, bit for bit."""
     taps, over, lat = BLEP_TAPS, _BLEP_OVERSAMPLING, BLEP_LATENCY
-    rows = np.ascontiguousarray(_blep_residual_rows())
+    rows = _step_residual_rows()
     naive = np.asarray(naive, dtype=np.float64)
     n = len(naive)
     step_sample = np.asarray(step_sample, dtype=np.int64)
