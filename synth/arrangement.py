@@ -41,6 +41,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 
 from .errors import ArrangementError, PatchError, SynthError, TransformError
+from .files import MAX_TEXT_BYTES, read_bytes
 from .score import Score, TempoMap
 from .seeds import derive_seed
 from .transforms import Transform, make
@@ -138,11 +139,8 @@ def read_arrangement(path) -> Arrangement:
         Naming the file and the key.
     """
     p = os.fspath(path)
-    try:
-        with open(p, "rb") as f:
-            raw = f.read()
-    except OSError as exc:
-        raise _err(f"cannot read: {exc.strerror or exc}", p) from None
+    raw, _ = read_bytes(p, limit=MAX_TEXT_BYTES, error_type=ArrangementError,
+                        kind="arrangement files")
     try:
         doc = tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as exc:

@@ -10,11 +10,13 @@ from __future__ import annotations
 import argparse
 import difflib
 import importlib
+import os
+import signal
 import sys
 import warnings
 
 from . import __version__
-from .errors import SynthError, SynthWarning
+from .errors import SynthError, SynthWarning, printable
 
 #: subcommand modules in synth/commands, in --help order
 COMMANDS = ["render", "play", "watch", "batch", "info", "pieces", "presets", "transforms",
@@ -35,7 +37,8 @@ EPILOG = """examples:
   synth transforms shadow
   synth effects reverb
 
-exit status: 0 ok, 2 bad input or usage, 1 internal error"""
+exit status: 0 ok, 2 bad input or usage, 1 internal error, 130 interrupted,
+  143 or 129 stopped by SIGTERM or SIGHUP (nothing left behind in each case)"""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -95,6 +98,47 @@ def _keep_freed_memory() -> None:
         pass
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised like Ctrl-C so that every ``finally`` and
+    ``except BaseException`` cleans up (temporary files, a stems folder the
+    render created) before the process exits with ``128 + signal``."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _install_signal_handlers() -> dict:
+    """SIGTERM and SIGHUP raise :class:`Terminated` in this process; SIGXFSZ is
+    ignored so that a file-size limit (``ulimit -f``) surfaces as an
+    ``OSError`` (File too large) instead of killing the process.  Returns the
+    previous handlers."""
+    main_pid = os.getpid()
+
+    def handler(signum, frame):
+        if os.getpid() != main_pid:       # a forked worker: die as the signal intends
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            return
+        for s in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
+            if s is not None:             # a second signal must not interrupt the clean-up
+                signal.signal(s, signal.SIG_IGN)
+        raise Terminated(signum)
+
+    previous = {}
+    wanted = [(signal.SIGTERM, handler)]
+    if hasattr(signal, "SIGHUP"):
+        wanted.append((signal.SIGHUP, handler))
+    if hasattr(signal, "SIGXFSZ"):
+        wanted.append((signal.SIGXFSZ, signal.SIG_IGN))
+    for signum, h in wanted:
+        try:
+            previous[signum] = signal.signal(signum, h)
+        except (ValueError, OSError):     # not the main thread (an embedding caller)
+            pass
+    return previous
+
+
 def main(argv=None) -> int:
     """Run the CLI; returns the exit status (also used as the console script)."""
     _keep_freed_memory()
@@ -106,12 +150,13 @@ def main(argv=None) -> int:
     def show(message, category, filename, lineno, file=None, line=None):
         if issubclass(category, SynthWarning):
             if not getattr(args, "quiet", False):
-                print(f"synth: warning: {message}", file=sys.stderr)
+                print(f"synth: warning: {printable(message)}", file=sys.stderr)
         else:
             _default_show(message, category, filename, lineno, file, line)
 
     _default_show = warnings.showwarning
     warnings.showwarning = show
+    previous = _install_signal_handlers()
     try:
         return int(args.func(args) or 0)
     except SynthError as e:
@@ -119,11 +164,28 @@ def main(argv=None) -> int:
             raise
         print(f"synth: error: {e}", file=sys.stderr)
         return 2
+    except Terminated as e:
+        name = signal.Signals(e.signum).name
+        print(f"synth: stopped by {name}", file=sys.stderr)
+        return 128 + e.signum
     except KeyboardInterrupt:
         print("synth: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 1
+    except OSError as e:     # permission, disk full, file too large: the user's to fix
+        if args.traceback:
+            raise
+        import errno
+        import tempfile
+
+        where = f"{printable(e.filename, 300)}: " if getattr(e, "filename", None) else ""
+        hint = ""
+        if not where and e.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
+            hint = (f" (writing the output or a temporary file in {tempfile.gettempdir()!r}: "
+                    "free some space or raise the file-size limit)")
+        print(f"synth: error: {where}{printable(e.strerror or e)}{hint}", file=sys.stderr)
+        return 2
     except Exception as e:  # noqa: BLE001 - the last line of defence
         if args.traceback:
             raise
@@ -132,6 +194,8 @@ def main(argv=None) -> int:
         return 1
     finally:
         warnings.showwarning = _default_show
+        for signum, h in previous.items():
+            signal.signal(signum, h)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,10 @@ the CLI prints them as one line and exits with status 2.
 
 from __future__ import annotations
 
+import re
+
 __all__ = [
+    "printable",
     "SynthError",
     "ScoreError",
     "PatchError",
@@ -19,6 +22,34 @@ __all__ = [
     "AudioFileError",
     "SynthWarning",
 ]
+
+
+#: longest message (characters) and longest source name printed; the middle of a longer
+#: one is cut, so a hostile file cannot flood the terminal with one error
+MAX_MESSAGE_CHARS = 1000
+MAX_SOURCE_CHARS = 300
+#: C0 and C1 control characters and DEL (terminal escape sequences start with ESC, 0x1b)
+_CONTROL_RE = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def _escape(match: re.Match) -> str:
+    c = match.group(0)
+    return {"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(c, f"\\x{ord(c):02x}")
+
+
+def printable(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
+    """``text`` with control characters escaped (``\\x1b``) and its middle cut past ``limit``.
+
+    Messages quote untrusted text (part names, file contents, paths): an
+    escape sequence must not reach the terminal, and a megabyte-long name
+    must not become a megabyte-long line.
+    """
+    text = _CONTROL_RE.sub(_escape, str(text))
+    if len(text) > limit:
+        keep = max(limit - 40, 20)
+        cut = len(text) - keep
+        text = f"{text[:keep // 2]}...[{cut} characters cut]...{text[len(text) - keep // 2:]}"
+    return text
 
 
 class SynthError(Exception):
@@ -45,13 +76,13 @@ class SynthError(Exception):
     def _format(self) -> str:
         where = ""
         if self.source is not None:
-            where = str(self.source)
+            where = printable(self.source, MAX_SOURCE_CHARS)
             if self.line is not None:
                 where += f":{self.line}"
                 if self.column is not None:
                     where += f":{self.column}"
             where += ": "
-        return where + self.message
+        return where + printable(self.message)
 
     def with_source(self, source: str) -> "SynthError":
         """Return a copy of this error that names ``source`` (if it had none)."""

@@ -1,25 +1,106 @@
-"""Reading input files whole, within a size limit."""
+"""Reading input files whole, within a size limit, and only if they are regular files.
+
+Every input synth reads (score files, arrangements, MIDI, MusicXML, tuning
+files, Mode-4 samples) goes through :func:`open_regular`: the file is opened
+without blocking (a FIFO would otherwise wait forever for a writer) and
+refused unless it is a regular file, checked on the opened descriptor so a
+symlink to ``/dev/zero`` or a directory is refused too.  Its size is checked
+before anything is read.
+"""
 
 from __future__ import annotations
 
 import os
+import stat
 
 from .errors import SynthError
 
-__all__ = ["read_bytes"]
+__all__ = ["read_bytes", "open_regular", "check_regular", "MAX_TEXT_BYTES", "os_reason"]
+
+#: largest score file or arrangement read (bytes): ten times the largest bundled piece's
+#: notation would be a few hundred KB; 16 MiB leaves room and stays quick to refuse
+MAX_TEXT_BYTES = 16 * 1024 * 1024
+
+
+def os_reason(exc: OSError) -> str:
+    """The reason of an OSError as a short phrase (``"Permission denied"``)."""
+    return exc.strerror or str(exc) or type(exc).__name__
+
+
+def _kind_of(mode: int) -> str | None:
+    """What a non-regular file is, for a message; None for a regular file."""
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
+def open_regular(path, *, error_type: type[SynthError], limit: int | None = None,
+                 kind: str = "") -> int:
+    """Open ``path`` for reading; refuse anything but a regular file within ``limit`` bytes.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    error_type : type of SynthError
+        Raised naming the file.
+    limit : int, optional
+        Largest accepted size in bytes.
+    kind : str
+        What the file should be, for the size message (``"MIDI files"``).
+
+    Returns
+    -------
+    fd : int
+        An open file descriptor (blocking mode restored); the caller closes it.
+    """
+    p = os.fspath(path)
+    try:
+        fd = os.open(p, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    except OSError as e:
+        raise error_type(f"cannot read: {os_reason(e)}", source=p) from None
+    try:
+        st = os.fstat(fd)
+        what = _kind_of(st.st_mode)
+        if what is not None:
+            raise error_type(f"cannot read: is {what}, not a regular file", source=p)
+        if limit is not None and st.st_size > limit:
+            raise error_type(f"file is {st.st_size} bytes; larger than the {limit}-byte limit"
+                             + (f" for {kind}" if kind else ""), source=p)
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        return fd
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def check_regular(path, *, error_type: type[SynthError], limit: int | None = None,
+                  kind: str = "") -> None:
+    """Raise ``error_type`` unless ``path`` is a readable regular file within ``limit`` bytes."""
+    os.close(open_regular(path, error_type=error_type, limit=limit, kind=kind))
 
 
 def read_bytes(path_or_bytes, *, limit: int, error_type: type[SynthError],
                kind: str = "") -> tuple[bytes, str | None]:
-    """The bytes of a file (or the bytes given), refusing files over ``limit`` bytes.
+    """The bytes of a regular file (or the bytes given), refusing files over ``limit`` bytes.
 
     Parameters
     ----------
     path_or_bytes : str, os.PathLike, bytes, bytearray or memoryview
     limit : int
-        Largest accepted size in bytes; checked before reading.
+        Largest accepted size in bytes; checked before reading (and again
+        while reading, for a file that grows).
     error_type : type of SynthError
-        Raised (naming the file) when the file is too large or unreadable.
+        Raised (naming the file) when the file is too large, unreadable or
+        not a regular file (directory, FIFO, device, symlink to one).
     kind : str
         What the file should be, for the message (``"MIDI files"``).
 
@@ -32,12 +113,13 @@ def read_bytes(path_or_bytes, *, limit: int, error_type: type[SynthError],
     if isinstance(path_or_bytes, (bytes, bytearray, memoryview)):
         return bytes(path_or_bytes), None
     path = os.fspath(path_or_bytes)
+    fd = open_regular(path, error_type=error_type, limit=limit, kind=kind)
     try:
-        size = os.path.getsize(path)
-        if size > limit:
-            raise error_type(f"file is {size} bytes; larger than the {limit}-byte limit"
-                             + (f" for {kind}" if kind else ""), source=path)
-        with open(path, "rb") as f:
-            return f.read(limit + 1), path
+        with os.fdopen(fd, "rb") as f:
+            data = f.read(limit + 1)
     except OSError as e:
-        raise error_type(f"cannot read: {e.strerror or e}", source=path) from None
+        raise error_type(f"cannot read: {os_reason(e)}", source=path) from None
+    if len(data) > limit:
+        raise error_type(f"file is larger than the {limit}-byte limit"
+                         + (f" for {kind}" if kind else ""), source=path)
+    return data, path

@@ -50,13 +50,18 @@ def load(path, *, seed: int | None = None, variation: int = 0,
         Naming the file and the problem.
     """
     p = resolve_input(path)
-    if is_arrangement(p):
-        from .arrangement import load_arrangement
-        try:
-            return load_arrangement(p, seed=seed, variation=variation)
-        except SynthError as e:
-            raise e.with_source(p) from None
-    score = load_source(p, max_seconds=max_seconds)
+    try:
+        if is_arrangement(p):
+            from .arrangement import load_arrangement
+            try:
+                return load_arrangement(p, seed=seed, variation=variation)
+            except SynthError as e:
+                raise e.with_source(p) from None
+        score = load_source(p, max_seconds=max_seconds)
+    except RecursionError:
+        # tomllib and the notation parser recurse per level of nesting
+        raise SynthError("nested too deeply (tables, arrays or note groups many hundreds of "
+                         "levels deep); flatten the nesting", source=p) from None
     if seed is not None:
         score = score.with_metadata(seed=int(seed))
     return score

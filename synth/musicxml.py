@@ -43,11 +43,13 @@ expansion attacks).
 from __future__ import annotations
 
 import io
+import lzma
 import math
 import os
 import warnings
 import xml.etree.ElementTree as ET
 import zipfile
+import zlib
 from fractions import Fraction
 
 from .errors import ScoreError, SynthWarning
@@ -132,8 +134,16 @@ def _unzip(data: bytes) -> bytes:
         if target not in names:
             raise ScoreError(f".mxl archive: container names {target!r}, which is missing")
         return _read_member(zf, target)
-    except (zipfile.BadZipFile, EOFError, ET.ParseError, KeyError, NotImplementedError) as e:
-        raise ScoreError(f"broken .mxl archive: {e}") from None
+    except ScoreError:
+        raise
+    except (zipfile.BadZipFile, EOFError, ET.ParseError, KeyError, NotImplementedError,
+            zlib.error, RuntimeError, ValueError, OSError, lzma.LZMAError) as e:
+        # zlib.error: a corrupt deflate stream; RuntimeError: an encrypted member;
+        # BadZipFile also covers a member whose CRC-32 does not match
+        reason = str(e) or type(e).__name__
+        if isinstance(e, RuntimeError) and "encrypted" in reason:
+            reason = "a member is encrypted (password-protected)"
+        raise ScoreError(f"broken .mxl archive: {reason}") from None
 
 
 def _read_member(zf: zipfile.ZipFile, name: str) -> bytes:
@@ -177,13 +187,49 @@ def _number(text: str | None, what: str, where: str, kind=float):
     return value
 
 
+class _Prologue(Exception):
+    """Raised by the prologue scan: ``args[0]`` is True when an entity was declared."""
+
+
+def _declares_entities(data: bytes) -> bool:
+    """True if the document's prologue declares an entity, in whatever encoding it uses.
+
+    The byte search for ``<!ENTITY`` above only sees UTF-8 or ASCII; expat
+    decodes UTF-16 and declared 8-bit encodings itself, so the prologue (up
+    to the root element, where any DOCTYPE must be) is scanned with it.
+    Syntax errors are left for the real parse to report.
+    """
+    from xml.parsers import expat
+
+    scan = expat.ParserCreate()
+
+    def entity(*_):
+        raise _Prologue(True)
+
+    def start(*_):
+        raise _Prologue(False)
+
+    scan.EntityDeclHandler = entity
+    scan.UnparsedEntityDeclHandler = entity
+    scan.StartElementHandler = start
+    try:
+        for a in range(0, len(data), 1 << 16):
+            scan.Parse(data[a:a + (1 << 16)], False)
+        scan.Parse(b"", True)
+    except _Prologue as e:
+        return bool(e.args[0])
+    except (expat.ExpatError, LookupError, ValueError):
+        return False
+    return False
+
+
 def _read(data: bytes, source: str | None) -> tuple[Score, list[str]]:
     warn: list[str] = []
     if data[:4] == b"PK\x03\x04":
         data = _unzip(data)
     if len(data) > MAX_XML_BYTES:
         raise ScoreError(f"document is larger than the {MAX_XML_BYTES}-byte limit")
-    if b"<!ENTITY" in data:
+    if b"<!ENTITY" in data or _declares_entities(data):
         raise ScoreError("document declares XML entities; refused (MusicXML needs none)")
     try:
         root = ET.fromstring(data)

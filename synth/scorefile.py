@@ -39,6 +39,7 @@ from fractions import Fraction
 from typing import Any, Mapping
 
 from .errors import ScoreError, SynthError
+from .files import MAX_TEXT_BYTES, read_bytes
 from .notation import MAX_BEATS, parse_notation
 from .score import (KeyChange, Metadata, MeterChange, MeterMap, Note, Part, Score,
                     TEMPO_RAMPS, TempoChange, TempoMap, parse_key, parse_meter)
@@ -787,8 +788,7 @@ def load_score_file(path) -> Score:
         If the file cannot be read.
     """
     source = os.fspath(path)
-    with open(source, "rb") as f:
-        raw = f.read()
+    raw, _ = read_bytes(source, limit=MAX_TEXT_BYTES, error_type=ScoreError, kind="score files")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:

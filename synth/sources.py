@@ -11,6 +11,7 @@ import os
 import tomllib
 
 from .errors import ScoreError, SynthError
+from .files import MAX_TEXT_BYTES, read_bytes
 from .score import Score
 
 __all__ = ["load_source", "is_arrangement", "SUFFIXES"]
@@ -24,9 +25,9 @@ def is_arrangement(path) -> bool:
     if not p.lower().endswith(".toml"):
         return False
     try:
-        with open(p, "rb") as f:
-            return "arrangement" in tomllib.load(f)
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+        raw, _ = read_bytes(p, limit=MAX_TEXT_BYTES, error_type=SynthError)
+        return "arrangement" in tomllib.loads(raw.decode("utf-8"))
+    except (SynthError, tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError):
         return False
 
 

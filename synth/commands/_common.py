@@ -7,13 +7,31 @@ import sys
 import time
 import warnings
 
-from ..errors import SynthWarning
+from ..errors import SynthWarning, printable
 from ..loader import load
 
 
 def default_output(input_path: str, suffix: str) -> str:
     """INPUT's file name with ``suffix``, in the current folder (``song.mid`` -> ``song.wav``)."""
     return os.path.splitext(os.path.basename(input_path))[0] + suffix
+
+
+def input_files(path) -> list[str]:
+    """The files a render of ``path`` reads, which no output may replace: the
+    file itself and, for an arrangement, its source."""
+    from ..resources import resolve_input
+    from ..sources import is_arrangement
+
+    p = resolve_input(path)
+    files = [p]
+    if os.path.exists(p) and is_arrangement(p):
+        from ..arrangement import read_arrangement
+        from ..errors import SynthError
+        try:
+            files.append(read_arrangement(p).source_path)
+        except SynthError:
+            pass                 # reported when the arrangement is loaded
+    return files
 
 
 def eprint(*args) -> None:
@@ -27,7 +45,7 @@ def load_input(args, **kwargs):
         score = load(args.input, **kwargs)
     for w in caught:
         if issubclass(w.category, SynthWarning) and not getattr(args, "quiet", False):
-            eprint(f"synth: warning: {args.input}: {w.message}")
+            eprint(f"synth: warning: {printable(args.input, 300)}: {printable(w.message)}")
         elif not issubclass(w.category, SynthWarning):
             warnings.showwarning(w.message, w.category, w.filename, w.lineno)
     return score

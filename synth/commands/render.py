@@ -6,10 +6,11 @@ import dataclasses
 import os
 
 from .. import __version__
-from ..audio import BIT_DEPTHS, check_suffix, check_writable
+from ..audio import BIT_DEPTHS, check_stems_folder, check_suffix, check_writable
 from ..patch import get_preset
 from ..render import DEFAULT_MAX_SECONDS, DEFAULT_SR, MasterSettings, render_to_file
-from ._common import Progress, add_seed_options, default_output, eprint, load_input
+from ._common import (Progress, add_seed_options, default_output, eprint, input_files,
+                      load_input)
 
 HELP = """examples:
   synth render examples/first-score.toml -o first.wav
@@ -112,7 +113,10 @@ def bar_range(text: str) -> tuple[int, int]:
 def run(args) -> int:
     out = args.output or default_output(args.input, ".wav")
     check_suffix(out, allowed=(".wav",))          # -o x.mp3: exit 2, not WAV bytes
-    check_writable(out, force=args.force)        # fail before any work
+    # fail before any work; never replace the file being rendered (or its source)
+    check_writable(out, force=args.force, inputs=input_files(args.input))
+    if args.stems is not None:
+        check_stems_folder(args.stems)
     master = master_settings(args)
     score, metadata = load_for_render(args)
     meta = score.metadata

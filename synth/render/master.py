@@ -204,18 +204,19 @@ def prescan_peak(plan: RenderPlan) -> float:
 def master_gain(peak: float, master: MasterSettings, raw=None, sr: int = DEFAULT_SR) -> float:
     """Linear gain of the master stage for a raw mix whose sample peak is ``peak``.
 
-    ``raw`` (the whole raw mix, or a callable returning it) is needed only for
-    a loudness target.
+    ``raw`` (the whole raw mix, its blocks, or a callable returning either)
+    is needed only for a loudness target.
     """
     if master.loudness is not None:
-        from ..loudness import integrated_loudness, true_peak
+        from ..loudness import measure
 
-        audio = raw() if callable(raw) else raw
-        measured = integrated_loudness(audio, sr)
+        # one streaming pass (the spool's blocks, or the array): memory does not grow
+        m = measure(raw() if callable(raw) else raw, sr)
+        measured = m["lufs"]
         if not math.isfinite(measured):
             return 1.0
         gain = float(db_to_amp(master.loudness - measured))
-        tp = true_peak(audio, sr) * gain
+        tp = m["true_peak"] * gain
         if tp > master.ceiling:
             limited = gain * master.ceiling / tp
             reached = master.loudness + 20 * math.log10(limited / gain)

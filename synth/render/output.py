@@ -255,6 +255,23 @@ def stem_filename(index: int, name: str) -> str:
     return f"{index + 1:02d}-{safe}.wav"
 
 
+def _cleaning_stems(func):
+    """``func`` (:func:`render_to_file`) run inside :func:`synth.audio.output_folder`, so
+    that a render failing or interrupted while writing its stems leaves nothing: the
+    stems folder it created, the stems written so far and the mix it wrote are removed."""
+    import functools
+
+    @functools.wraps(func)
+    def wrapper(score, path, *args, stems_dir=None, **kwargs):
+        from .. import audio as audio_io
+
+        with audio_io.output_folder(stems_dir), audio_io.removed_on_failure(
+                path if stems_dir is not None else None):
+            return func(score, path, *args, stems_dir=stems_dir, **kwargs)
+    return wrapper
+
+
+@_cleaning_stems
 def render_to_file(score: Score, path, *, sr: int = DEFAULT_SR, seed: int | None = None,
                    subtype: str = "PCM_24", force: bool = False,
                    master: MasterSettings = MasterSettings(),
@@ -318,7 +335,7 @@ def render_to_file(score: Score, path, *, sr: int = DEFAULT_SR, seed: int | None
             if progress:
                 progress("render", spool.frames, plan.frames)
         peak = spool.peak
-        gain = master_gain(peak, master, spool.read_all, plan.sr)
+        gain = master_gain(peak, master, lambda: spool.blocks(chunk_samples), plan.sr)
 
         def mastered(blocks):
             done = 0

@@ -88,9 +88,18 @@ def _memory_end_fade(y: np.ndarray, rate_hz: float, seconds: float = 0.08) -> np
 def _user_sample(path: str, mtime: float, rate_hz: float) -> np.ndarray:
     from scipy.signal import resample_poly
 
-    from ..audio import read_audio   # the only soundfile user
-    data, file_sr = read_audio(path)
-    mono = data.mean(axis=0)
+    from ..audio import read_sample   # the only soundfile user
+    rate = int(round(rate_hz))
+
+    def frames_needed(file_sr: int) -> int:
+        # the MODE4_MAX_SAMPLES kept after resampling, plus the resampling filter's reach:
+        # a long file costs what its first 16 K samples cost
+        g = np.gcd(rate, file_sr)
+        up, down = rate // g, file_sr // g
+        return -(-MODE4_MAX_SAMPLES * down // up) + 10 * max(up, down) // up + 2
+
+    # refuses a FIFO or device, a sample rate under 1000 Hz and NaN/inf samples, naming the file
+    mono, file_sr = read_sample(path, max_frames=frames_needed)
     if int(round(rate_hz)) != file_sr:          # "recorded" into the machine at its rate
         g = np.gcd(int(round(rate_hz)), int(file_sr))
         mono = resample_poly(mono, int(round(rate_hz)) // g, int(file_sr) // g)
