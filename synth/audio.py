@@ -291,6 +291,24 @@ def _link_fd(proc: int, fd: int, p: str, folder: str, suffix: str, *, force: boo
         raise
 
 
+@contextlib.contextmanager
+def removed_on_failure(path):
+    """Remove ``path`` on an exception if it did not exist on entry (the mix of a
+    render whose stems then failed).  ``None`` or ``"-"`` does nothing."""
+    if path is None or str(path) == "-":
+        yield
+        return
+    p = os.fspath(path)
+    existed = os.path.lexists(p)
+    try:
+        yield
+    except BaseException:
+        if not existed:
+            with contextlib.suppress(OSError):
+                os.unlink(p)
+        raise
+
+
 def check_stems_folder(path) -> None:
     """Raise AudioFileError unless ``path`` is a folder, or can be created as one."""
     p = os.fspath(path).rstrip(os.sep) or os.sep
