@@ -24,7 +24,7 @@ import soundfile as sf
 from .errors import AudioFileError, SynthError
 
 __all__ = ["SUBTYPES", "BIT_DEPTHS", "FORMATS", "check_writable", "check_suffix", "write",
-           "write_wav", "read_audio", "read_sample", "read_metadata", "atomic_output",
+           "write_wav", "read_audio", "read_audio_blocks", "read_sample", "read_metadata", "atomic_output",
            "output_folder", "check_stems_folder", "WavWriter"]
 
 #: CLI bit depth -> soundfile subtype
@@ -664,6 +664,49 @@ def read_sample(path, *, max_frames, min_sr: int = MIN_SAMPLE_RATE) -> tuple[np.
         raise AudioFileError(f"holds samples of magnitude {np.max(np.abs(data)):.3g}; "
                              "audio samples lie within -1..1", source=p)
     return data.mean(axis=1), sr
+
+
+def read_audio_blocks(path, block_frames: int = 1 << 16):
+    """The sample rate of an audio file and an iterator over its blocks, read as needed.
+
+    Returns
+    -------
+    sr : int
+    blocks : iterator of np.ndarray [shape=(channels, m), float64]
+        Memory holds one block at a time, whatever the file's length.
+
+    Raises
+    ------
+    AudioFileError
+        Naming the file: unreadable, not a regular file, not audio.
+    """
+    from .files import open_regular, os_reason
+
+    p = os.fspath(path)
+    fd = open_regular(p, error_type=AudioFileError)
+    try:
+        raw = os.fdopen(fd, "rb")
+        f = sf.SoundFile(raw)
+    except (sf.LibsndfileError, RuntimeError, ValueError, TypeError) as e:
+        raw.close()
+        raise AudioFileError(f"cannot read audio: {e}", source=p) from None
+
+    def blocks():
+        try:
+            while True:
+                data = f.read(block_frames, dtype="float64", always_2d=True)
+                if not len(data):
+                    return
+                yield data.T
+        except OSError as e:
+            raise AudioFileError(f"cannot read audio: {os_reason(e)}", source=p) from None
+        except (sf.LibsndfileError, RuntimeError) as e:
+            raise AudioFileError(f"cannot read audio: {e}", source=p) from None
+        finally:
+            f.close()
+            raw.close()
+
+    return int(f.samplerate), blocks()
 
 
 def read_metadata(path) -> dict[str, str]:

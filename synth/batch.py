@@ -554,7 +554,7 @@ def render_item(item: Item, outdir: str, *, version: str, jobs: int = 1) -> dict
     SEED --variation V`` with the same options writes.
     """
     from .analysis import mean_roughness
-    from .audio import BIT_DEPTHS, atomic_output, read_audio
+    from .audio import BIT_DEPTHS, atomic_output, read_audio_blocks
     from .loudness import integrated_loudness
     from .render import render_to_file
 
@@ -579,9 +579,8 @@ def render_item(item: Item, outdir: str, *, version: str, jobs: int = 1) -> dict
         from .render import stem_filename
         names += [f"{item.stems_dir}/{stem_filename(i, p.name)}"
                   for i, p in enumerate(score.parts)]
-    audio, sr = read_audio(wav)
-    loudness = integrated_loudness(audio, sr)
-    del audio
+    sr, blocks = read_audio_blocks(wav)         # streamed: memory does not grow with length
+    loudness = integrated_loudness(blocks, sr)
     roughness = float(mean_roughness(score))
     return {
         "item": item.index,

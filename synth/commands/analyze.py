@@ -149,19 +149,28 @@ def _ratio(a: float, b: float) -> str:
     return f"x{a / b:.2f}" if b > 0 else "n/a"
 
 
-def audio_summary(audio: np.ndarray, sr: int) -> dict:
-    """Loudness (BS.1770), true and sample peak, and duration of ``audio`` (channels, n)."""
-    from ..loudness import integrated_loudness, loudness_range, sample_peak_db, true_peak_db
+def audio_summary(audio, sr: int) -> dict:
+    """Loudness (BS.1770), true and sample peak, LRA and duration of ``audio``.
 
-    lufs = integrated_loudness(audio, sr)
+    ``audio`` is an array [shape=(channels, n)] or an iterable of such blocks
+    (read once, in one streaming pass: memory does not grow with the length).
+    """
+    from ..loudness import measure
+
+    m = measure(audio, sr, lra=True)
+
+    def db(v):
+        return float(20 * np.log10(v)) if v > 0 else float("-inf")
+
+    lufs = m["lufs"]
     return {
-        "duration_seconds": round(audio.shape[1] / sr, 6),
+        "duration_seconds": round(m["frames"] / sr, 6),
         "sample_rate": sr,
-        "channels": int(audio.shape[0]),
+        "channels": int(m["channels"]),
         "integrated_loudness_lufs": round(lufs, 3) if np.isfinite(lufs) else None,
-        "true_peak_dbtp": round(true_peak_db(audio, sr), 3),
-        "sample_peak_dbfs": round(sample_peak_db(audio), 3),
-        "loudness_range_lu": round(loudness_range(audio, sr), 3),
+        "true_peak_dbtp": round(db(m["true_peak"]), 3),
+        "sample_peak_dbfs": round(db(m["sample_peak"]), 3),
+        "loudness_range_lu": round(m["lra"], 3),
     }
 
 
@@ -269,10 +278,14 @@ def run(args) -> int:
         from ..errors import SynthError
         raise SynthError(f"--window-bars must be >= 1, got {args.window_bars!r}")
     if os.path.splitext(args.input)[1].lower() in AUDIO_SUFFIXES:
-        from ..audio import read_audio
+        from ..audio import read_audio_blocks
 
-        audio, sr = read_audio(args.input)
-        result = {"file": args.input, **audio_summary(audio, sr)}
+        sr, blocks = read_audio_blocks(args.input)
+        try:
+            result = {"file": args.input, **audio_summary(blocks, sr)}
+        except ValueError as e:         # NaN or infinite samples
+            from ..errors import AudioFileError
+            raise AudioFileError(f"cannot measure: {e}", source=args.input) from None
         if args.json:
             print(json.dumps(result, indent=2))
         else:
