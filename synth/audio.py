@@ -359,6 +359,15 @@ def output_folder(path):
         raise
 
 
+def _set_metadata(f: sf.SoundFile, metadata: Mapping[str, str] | None) -> None:
+    for key, value in (metadata or {}).items():
+        if key not in _META_KEYS:
+            raise AudioFileError(f"unknown WAV metadata field {key!r}; known: {', '.join(_META_KEYS)}")
+        if value:
+            # RIFF INFO strings are 8-bit; keep them ASCII-safe
+            setattr(f, key, str(value).encode("ascii", "replace").decode("ascii"))
+
+
 #: WAV INFO chunk ids of the metadata keys
 _INFO_IDS = {"title": b"INAM", "artist": b"IART", "software": b"ISFT", "comment": b"ICMT",
              "copyright": b"ICOP", "date": b"ICRD", "album": b"IPRD", "genre": b"IGNR",

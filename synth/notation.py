@@ -62,7 +62,11 @@ DEFAULT_DURATION = Fraction(1)
 #: No note may start or end past this beat (about 58 days at 120 bpm).
 MAX_BEATS = 10_000_000
 #: No part may hold more notes than this after repeats are expanded.
-MAX_NOTES = 2_000_000
+MAX_NOTES = 200_000
+#: Largest tuplet count or ratio term: ``(99999999999 ...`` is refused, not divided by.
+MAX_TUPLET = 128
+#: Deepest nesting of tuplets, ``[...]`` groups and repeats (the performer recurses per level).
+MAX_DEPTH = 64
 
 _DURATION_VALUES = (1, 2, 4, 8, 16, 32, 64)
 
@@ -384,7 +388,11 @@ def _parse_tree(text: str, ctx: _Context) -> _Group:
             for ev in slur[1][:-1]:
                 ev.slur = True
             slur = None
-        elif kind == "tuplet_open":
+        elif kind in ("tuplet_open", "group_open") or tok in ("|:", ":|:"):
+            if len(stack) > MAX_DEPTH:
+                raise ctx.error(start, f"groups nested more than {MAX_DEPTH} deep (the limit; "
+                                       "flatten the nesting)")
+        if kind == "tuplet_open":
             if tok == "(":
                 raise ctx.error(start, "a tuplet opens with its count, e.g. '(3' or '(5:4'")
             num_s, _, den_s = tok[1:].partition(":")
@@ -398,6 +406,9 @@ def _parse_tree(text: str, ctx: _Context) -> _Group:
                 den = 1 << (num.bit_length() - 1)    # 3 in 2, 5..7 in 4, 9..15 in 8
             if num < 1 or den < 1:
                 raise ctx.error(start, f"tuplet ratio in {tok!r} must be positive")
+            if num > MAX_TUPLET or den > MAX_TUPLET:
+                raise ctx.error(start, f"tuplet {tok[:20]!r} is larger than {MAX_TUPLET} "
+                                       f"(the limit for a tuplet's terms)")
             stack.append(_Group(start, "tuplet", tok, scale=Fraction(den, num)))
         elif kind == "group_open":
             stack.append(_Group(start, "group", tok))

@@ -563,8 +563,10 @@ class Score:
     def __post_init__(self):
         object.__setattr__(self, "master_effects", tuple(dict(e) for e in self.master_effects))
         parts = tuple(self.parts)
-        names = [p.name for p in parts]
-        dup = {n for n in names if names.count(n) > 1}
+        seen: set[str] = set()
+        dup: set[str] = set()
+        for p in parts:                 # linear: a canon of 2^k parts checks in O(parts)
+            (dup if p.name in seen else seen).add(p.name)
         if dup:
             raise ScoreError(f"duplicate part name(s): {', '.join(sorted(dup))}")
         object.__setattr__(self, "parts", parts)

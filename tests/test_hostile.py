@@ -469,3 +469,50 @@ def test_a_signal_at_any_moment_leaves_nothing_behind(tmp_path, sig, point):
             assert not [n for n in _listing(out / "stems") if n.startswith(".")]
     assert _listing(tmp_path / "tmp") == []   # the spool is an unnamed temporary file
     assert _listing(src.parent) == ["long.toml"]
+
+
+# ---------------------------------------------------------------- budgets
+
+def _score_with(notes: str) -> str:
+    return SCORE.replace('notes = "C4:4 E4 G4 C5 | <C4 E4 G4>:1 |"', f'notes = "{notes}"')
+
+
+@pytest.mark.parametrize("notes, match", [
+    ("(99999999999 C4:8 D4)", r"tuplet '\(99999999999' is larger than 128"),
+    ("[C4:64]*1999999", r"more than 200,000 notes in one part"),
+    ("C4:64*1999999", r"more than 200,000 notes in one part"),
+    ("[" * 70 + "C4" + "]" * 70, r"groups nested more than 64 deep"),
+    ("[" * 5000 + "C4" + "]" * 5000, r"groups nested more than 64 deep"),
+])
+def test_size_bombs_in_the_notation_are_refused_fast(tmp_path, capsys, notes, match):
+    p = tmp_path / "bomb.toml"
+    p.write_text(_score_with(notes))
+    t0 = time.monotonic()
+    status, err = run(capsys, "info", p)
+    assert status == 2
+    assert __import__("re").search(match, err), err
+    assert time.monotonic() - t0 < 5
+
+
+@pytest.mark.parametrize("text", [
+    "a = " + "[" * 10000 + "]" * 10000 + "\n",
+    "a = " + "{b = " * 3000 + "1" + "}" * 3000 + "\n",
+    "".join(f"[{'.'.join(['t'] * k)}]\n" for k in range(1, 3000, 500)) + "[" + ".".join(["t"] * 3000) + "]\n",
+])
+def test_deeply_nested_toml_is_a_user_error(tmp_path, capsys, text):
+    p = tmp_path / "deep.toml"
+    p.write_text(text)
+    status, err = run(capsys, "info", p)
+    assert status == 2, err
+    assert "deep.toml" in err and err.count("\n") == 1
+
+
+def test_chained_canons_check_part_names_in_linear_time():
+    from synth.score import Part, Score
+
+    parts = [Part(f"p{i}", []) for i in range(200_000)]
+    t0 = time.monotonic()
+    Score(parts=parts)
+    assert time.monotonic() - t0 < 2      # the quadratic check took minutes here
+    with pytest.raises(ScoreError, match="duplicate part name"):
+        Score(parts=parts + [Part("p7", [])])
