@@ -230,6 +230,11 @@ def _read(data: bytes, source: str | None, max_seconds: float | None):
     sounding: list[list[_OpenNote]] = [[] for _ in range(16)]
     done: list[tuple[_OpenNote, int]] = []
     stray = 0
+    # note-offs with no sounding note, by key: (tick, count).  A note-on of that key at
+    # the same tick pairs with one as a zero-length note: music21 writes grace notes
+    # that way (off before on), and FluidSynth and mido play them as such
+    early: dict[tuple[int, int, int], tuple[int, int]] = {}
+    early_paired = 0
     for tick, ti, msg in merged:
         ch = msg.channel
         st = states[ch]
@@ -238,12 +243,24 @@ def _read(data: bytes, source: str | None, max_seconds: float | None):
             rec = _OpenNote(tick, msg.note, msg.velocity, ti, ch, st.program, st.volume, st.pan)
             if st.bend:
                 rec.bends.append((tick, st.bend))
-            fifo[(ti, ch, msg.note)].append(rec)
+            key = (ti, ch, msg.note)
+            off = early.get(key)
+            if off is not None and off[0] == tick and off[1] > 0:
+                early[key] = (tick, off[1] - 1)
+                early_paired += 1
+                done.append((rec, tick))
+                continue
+            fifo[key].append(rec)
             sounding[ch].append(rec)
         elif kind in ("note_on", "note_off"):
-            queue = fifo.get((ti, ch, msg.note))
+            key = (ti, ch, msg.note)
+            queue = fifo.get(key)
             if not queue:
-                stray += 1
+                off = early.get(key)
+                if off is not None and off[0] != tick:
+                    stray += off[1]
+                    off = None
+                early[key] = (tick, (off[1] if off else 0) + 1)
                 continue
             rec = queue.popleft()
             sounding[ch].remove(rec)
@@ -257,6 +274,10 @@ def _read(data: bytes, source: str | None, max_seconds: float | None):
         elif kind == "control_change":
             _control(st, msg.control, msg.value)
 
+    stray += sum(count for _, count in early.values())
+    if early_paired:
+        warn.append(f"{early_paired} note-off(s) written just before their note-on at the "
+                    "same tick paired with it as zero-length notes")
     if stray:
         warn.append(f"{stray} note-off(s) without a sounding note ignored")
     # Notes never released end with their track (or with the track's last

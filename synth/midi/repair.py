@@ -178,6 +178,73 @@ class _Track:
         self.messages: list[str] = []
 
 
+def _events_readable(data: bytes, pos: int, end: int, running: int | None, *,
+                     delta: bool, limit: int = 4) -> int:
+    """How many of the next ``limit`` events parse cleanly from ``pos`` (a lookahead).
+
+    ``delta``: whether the first event starts with its delta time.  Meta and
+    sysex events count as clean when their length fits.
+    """
+    good = 0
+    while good < limit and pos < end:
+        if delta:
+            for _ in range(4):
+                if pos >= end:
+                    return good
+                b = data[pos]
+                pos += 1
+                if not b & 0x80:
+                    break
+            else:
+                return good
+        delta = True
+        if pos >= end:
+            return good
+        status = data[pos]
+        if status < 0x80:
+            if running is None:
+                return good
+            status = running
+        else:
+            pos += 1
+        if 0x80 <= status <= 0xEF:
+            need = _CHANNEL_DATA_LEN[status >> 4]
+            if pos + need > end or any(b >= 0x80 for b in data[pos:pos + need]):
+                return good
+            running, pos = status, pos + need
+        elif status in (0xFF, 0xF0, 0xF7):
+            if status == 0xFF:
+                pos += 1
+            length, n = 0, 0
+            while pos < end and n < 4:
+                b = data[pos]
+                pos += 1
+                n += 1
+                length = (length << 7) | (b & 0x7F)
+                if not b & 0x80:
+                    break
+            if pos + length > end:
+                return good
+            pos += length
+        else:
+            return good
+        good += 1
+    return good
+
+
+def _clamp_reads_better(data: bytes, pos: int, need: int, end: int, status: int,
+                        bad_at: int) -> bool:
+    """True if a byte above 127 inside a channel message reads better as a corrupt data
+    byte (clamped, the message complete) than as a status byte that cut it short.
+
+    Both readings are followed for a few events; the clamp wins only when it
+    reads strictly more of them cleanly.
+    """
+    as_status = _events_readable(data, pos + bad_at, end, status, delta=False)
+    as_data = _events_readable(data, pos + need, end, status, delta=True)
+    return as_data > as_status
+
+
 def _parse_events(data: bytes, start: int, end: int, number: int, budget: int) -> _Track:
     """Parse track events in ``data[start:end]`` until end-of-track or ``end``.
 
@@ -228,6 +295,12 @@ def _parse_events(data: bytes, start: int, end: int, number: int, budget: int) -
                 return tr
             body = data[pos:pos + need]
             bad = [b for b in body if b >= 0x80]
+            if bad and _clamp_reads_better(data, pos, need, end, status, body.index(bad[0])):
+                # a data byte above 127 (as some writers emit): clamped, as mido's clip=True
+                tr.messages.append(f"{where}: channel message 0x{status:02X} at byte {ev_pos} "
+                                   f"has data byte 0x{bad[0]:02X} above 127; clamped to 127")
+                body = bytes(min(b, 0x7F) for b in body)
+                bad = []
             if bad:
                 # A status byte interrupted the message: drop it, resume there.
                 tr.messages.append(f"{where}: channel message 0x{status:02X} at byte {ev_pos} "
@@ -285,8 +358,9 @@ def _parse_events(data: bytes, start: int, end: int, number: int, budget: int) -
                     continue
             tr.events.append((tick, b"\xff" + bytes([mtype]) + _write_vlq(length) + body))
         elif status in (0xF0, 0xF7):
-            # SysEx and escapes: skipped (synth uses none), but parsed for length.
-            running = None
+            # SysEx and escapes: skipped (synth uses none), but parsed for length.  The
+            # running status is kept, as FluidSynth keeps it: files exist whose notes
+            # continue in running status after a sysex
             length, pos, tr.stop = _sized(data, pos, end, "sysex", "sysex", ev_pos)
             if tr.stop:
                 tr.pos = ev_pos
