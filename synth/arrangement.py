@@ -36,13 +36,14 @@ from __future__ import annotations
 import difflib
 import math
 import os
+import sys
 import tomllib
 from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 
 from .errors import ArrangementError, PatchError, SynthError, TransformError
 from .files import MAX_TEXT_BYTES, read_bytes
-from .score import Score, TempoMap
+from .score import Score, TempoMap, check_budget
 from .seeds import derive_seed
 from .transforms import Transform, make
 from .transforms.base import step_keys
@@ -560,6 +561,9 @@ def arrange(arr: Arrangement, source: Score, *, seed: int) -> Score:
         except TransformError as exc:
             msg = exc.message if exc.message.startswith("transform[") else f"{where}.{exc.message}"
             raise TransformError(msg, source=arr.path) from None
+        finally:
+            if sys.exc_info()[0] is None:     # a chain of transforms cannot grow unbounded
+                check_budget(score, f"after {where} ({st.transform.name}): ")
     score = _apply_orchestration(score, arr)
     prov = dict(score.metadata.provenance)
     prov["arrangement"] = (f"{arr.title!r} arranged by {arr.arranger or 'unknown'} from "

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from .errors import SynthError
 from .resources import resolve_input
-from .score import Score
+from .score import Score, check_budget
 from .sources import SUFFIXES, is_arrangement, load_source
 
 __all__ = ["load", "is_arrangement", "load_source", "SUFFIXES"]
@@ -54,10 +54,16 @@ def load(path, *, seed: int | None = None, variation: int = 0,
         if is_arrangement(p):
             from .arrangement import load_arrangement
             try:
-                return load_arrangement(p, seed=seed, variation=variation)
+                score = load_arrangement(p, seed=seed, variation=variation)
+                check_budget(score)
             except SynthError as e:
                 raise e.with_source(p) from None
+            return score
         score = load_source(p, max_seconds=max_seconds)
+        try:
+            check_budget(score)            # after MIDI or MusicXML import too
+        except SynthError as e:
+            raise e.with_source(p) from None
     except RecursionError:
         # tomllib and the notation parser recurse per level of nesting
         raise SynthError("nested too deeply (tables, arrays or note groups many hundreds of "

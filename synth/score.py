@@ -15,6 +15,7 @@ from __future__ import annotations
 import bisect
 import math
 import operator
+import os
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Iterable, Mapping
@@ -25,6 +26,8 @@ from .errors import ScoreError
 from .units import PITCH_CLASSES, note_name, parse_note_name
 
 __all__ = [
+    "BUDGETS",
+    "check_budget",
     "Note",
     "Part",
     "TempoChange",
@@ -681,3 +684,81 @@ class Score:
             replace(k, beat=k.beat - a) for k in self.keys if a < k.beat < b]
         parts = [p.with_notes(clip(p.notes)) for p in self.parts]
         return replace(self, parts=tuple(parts), tempo=tempo, meters=meters, keys=tuple(keys))
+
+
+# ---------------------------------------------------------------- budgets
+
+#: What one score may hold, checked after loading, after every transform of an
+#: arrangement and after MIDI or MusicXML import, so no input or chain of transforms
+#: can ask for unbounded work.  Each is raised by the environment variable named
+#: in the message (``SYNTH_MAX_NOTES=5000000``); the defaults are far above any
+#: bundled piece (the largest has a few thousand notes in under 20 parts).
+BUDGETS = {
+    "parts": ("SYNTH_MAX_PARTS", 1024, "parts"),
+    "notes": ("SYNTH_MAX_NOTES", 1_000_000, "notes"),
+    "simultaneous": ("SYNTH_MAX_SIMULTANEOUS", 1024, "notes sounding at once"),
+    "note_seconds": ("SYNTH_MAX_NOTE_SECONDS", 200_000.0, "note-seconds (the sum of every "
+                     "note's length: the work of a render)"),
+}
+
+
+def _budget(name: str) -> float:
+    env, default, _ = BUDGETS[name]
+    text = os.environ.get(env)
+    if text is None:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        raise ScoreError(f"environment variable {env}={text!r} is not a number") from None
+    if not value > 0 or math.isnan(value):
+        raise ScoreError(f"environment variable {env}={text!r} must be a positive number")
+    return value
+
+
+def _refuse(name: str, got, where: str) -> ScoreError:
+    env, _, what = BUDGETS[name]
+    limit = _budget(name)
+    shown = f"{got:,.0f}" if isinstance(got, float) else f"{got:,}"
+    return ScoreError(f"{where}{shown} {what}, more than the limit of {limit:,.0f} "
+                      f"(raise it with the environment variable {env})")
+
+
+def check_budget(score: "Score", where: str = "") -> None:
+    """Raise ScoreError if ``score`` exceeds a budget of :data:`BUDGETS`.
+
+    Parameters
+    ----------
+    score : Score
+    where : str
+        Prefix of the message (``"after transform[2] (canon): "``).
+
+    Notes
+    -----
+    O(n log n) in the number of notes (the simultaneous-note count sorts the
+    onsets and ends); a million notes take a fraction of a second.
+    """
+    parts = len(score.parts)
+    if parts > _budget("parts"):
+        raise _refuse("parts", parts, where)
+    notes = sum(len(p.notes) for p in score.parts)
+    if notes > _budget("notes"):
+        raise _refuse("notes", notes, where)
+    if not notes:
+        return
+    starts = np.fromiter((n.start for p in score.parts for n in p.notes), np.float64, notes)
+    lengths = np.fromiter((n.duration for p in score.parts for n in p.notes), np.float64, notes)
+    ends = starts + lengths
+    if not (np.isfinite(starts).all() and np.isfinite(ends).all()):
+        raise ScoreError(f"{where}a note starts or ends at a non-finite beat")
+    seconds = score.tempo.seconds(ends) - score.tempo.seconds(starts)
+    total = float(np.sum(seconds))
+    if total > _budget("note_seconds"):
+        raise _refuse("note_seconds", total, where)
+    # notes sounding at once: +1 at each onset, -1 at each end (ends first at a tie)
+    times = np.concatenate([ends, starts])
+    steps = np.concatenate([-np.ones(notes, np.int64), np.ones(notes, np.int64)])
+    order = np.lexsort((steps, times))
+    most = int(np.max(np.cumsum(steps[order])))
+    if most > _budget("simultaneous"):
+        raise _refuse("simultaneous", most, where)

@@ -516,3 +516,72 @@ def test_chained_canons_check_part_names_in_linear_time():
     assert time.monotonic() - t0 < 2      # the quadratic check took minutes here
     with pytest.raises(ScoreError, match="duplicate part name"):
         Score(parts=parts + [Part("p7", [])])
+
+
+def _arrangement_with_canons(tmp_path, count):
+    (tmp_path / "s.toml").write_text(SCORE)
+    steps = "".join('[[transform]]\nname = "canon"\ndelay_beats = 0.5\n\n' for _ in range(count))
+    p = tmp_path / "canons.toml"
+    p.write_text('[arrangement]\ntitle = "Canons"\nsource = "s.toml"\n\n' + steps)
+    return p
+
+
+def test_the_budget_is_checked_after_every_transform(tmp_path, capsys, monkeypatch):
+    # each canon adds a part (1, 2, 3, 4, ...): with the parts budget at 3, the third step is refused
+    p = _arrangement_with_canons(tmp_path, 6)
+    monkeypatch.setenv("SYNTH_MAX_PARTS", "3")
+    status, err = run(capsys, "info", p)
+    assert status == 2, err
+    assert "after transform[2] (canon): 4 parts, more than the limit of 3 (raise it with " \
+        "the environment variable SYNTH_MAX_PARTS)" in err
+    monkeypatch.setenv("SYNTH_MAX_PARTS", "7")
+    status, err = run(capsys, "info", p)
+    assert status == 0, err
+    monkeypatch.setenv("SYNTH_MAX_PARTS", "lots")
+    status, err = run(capsys, "info", p)
+    assert status == 2 and "SYNTH_MAX_PARTS='lots' is not a number" in err
+
+
+def test_a_score_file_with_too_many_parts_is_refused(tmp_path, capsys):
+    p = tmp_path / "many.toml"
+    p.write_text('[score]\ntitle = "Many"\ntempo = 120\n' + "".join(
+        f'[parts.p{i}]\npreset = "sine"\nnotes = "C4:4"\n' for i in range(1025)))
+    status, err = run(capsys, "info", p)
+    assert status == 2, err
+    assert "many.toml: 1,025 parts, more than the limit of 1,024" in err
+
+
+def _held_notes_midi(count, ticks):
+    def vlq(n):
+        out = [n & 0x7F]
+        n >>= 7
+        while n:
+            out.append(0x80 | (n & 0x7F))
+            n >>= 7
+        return bytes(reversed(out))
+
+    body = b""
+    for i in range(count):                       # every channel and key, held together
+        body += b"\x00" + bytes([0x90 | (i % 16), 20 + (i // 16) % 100, 64])
+    body += vlq(ticks) + b"\xff\x2f\x00"
+    head = b"MThd" + struct.pack(">IHHH", 6, 0, 1, 480)
+    return head + b"MTrk" + struct.pack(">I", len(body)) + body
+
+
+def test_midi_with_too_many_held_notes_is_refused(tmp_path, capsys):
+    p = tmp_path / "held.mid"
+    p.write_bytes(_held_notes_midi(1100, 480 * 8))
+    assert p.stat().st_size < 8192
+    status, err = run(capsys, "render", p, "-o", tmp_path / "o.wav", "--quiet")
+    assert status == 2, err
+    assert "held.mid: 1,100 notes sounding at once, more than the limit of 1,024" in err
+    assert "SYNTH_MAX_SIMULTANEOUS" in err
+    assert not (tmp_path / "o.wav").exists()
+
+
+def test_midi_notes_held_for_ten_minutes_exceed_the_note_seconds_budget(tmp_path, capsys):
+    p = tmp_path / "long.mid"
+    p.write_bytes(_held_notes_midi(1000, 480 * 2 * 600))     # 120 bpm: 600 s
+    status, err = run(capsys, "info", p)
+    assert status == 2, err
+    assert "600,000 note-seconds" in err and "SYNTH_MAX_NOTE_SECONDS" in err
