@@ -585,3 +585,11 @@ def test_midi_notes_held_for_ten_minutes_exceed_the_note_seconds_budget(tmp_path
     status, err = run(capsys, "info", p)
     assert status == 2, err
     assert "600,000 note-seconds" in err and "SYNTH_MAX_NOTE_SECONDS" in err
+
+
+def test_an_empty_preset_name_is_refused(tmp_path, capsys, score_file):
+    status, err = run(capsys, "render", score_file, "--preset", "", "-o", tmp_path / "o.wav",
+                      "--quiet")
+    assert status == 2
+    assert "unknown preset ''" in err
+    assert not (tmp_path / "o.wav").exists()

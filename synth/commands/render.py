@@ -78,7 +78,7 @@ def master_settings(args) -> MasterSettings:
 
 def load_for_render(args):
     """``args.input`` loaded, with ``--preset`` and ``--bars`` applied; and its WAV metadata."""
-    if args.preset:
+    if args.preset is not None:      # --preset '' is an unknown preset, not "no preset"
         get_preset(args.preset)
     score = load_input(args, seed=args.seed, variation=args.variation,
                        max_seconds=args.max_seconds)
