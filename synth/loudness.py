@@ -5,13 +5,15 @@ with 75 % overlap, absolute and relative gates), computed block by block with
 the filter state carried (:class:`LoudnessMeter`), so memory does not grow
 with the length of the audio; the tests check it against :mod:`pyloudnorm`.  True peak follows BS.1770 Annex 2: the signal is
 oversampled four times with a polyphase low-pass and the largest magnitude is
-taken.
+taken.  Neither imports scipy.signal (its import alone costs more resident
+memory than a render's working set).
 """
 
 from __future__ import annotations
 
 import numpy as np
-from scipy import signal
+
+from .dsp.filters import sosfilt
 
 __all__ = ["integrated_loudness", "true_peak", "measure", "LoudnessMeter", "TruePeakMeter", "true_peak_db", "sample_peak_db", "k_weighting_sos",
            "LoudnessRangeMeter", "loudness_range"]
@@ -77,7 +79,7 @@ class LoudnessMeter:
             raise ValueError(f"expected a block of shape ({self.channels}, n), got {x.shape}")
         if x.shape[1] == 0:
             return
-        y, self._zi = signal.sosfilt(self.sos, x, axis=-1, zi=self._zi)
+        y, self._zi = sosfilt(self.sos, x, zi=self._zi)
         energy = np.cumsum(np.sum(self._weights * y * y, axis=0))
         start, end = self._pos, self._pos + x.shape[1]
         taken = 0.0
@@ -116,13 +118,52 @@ class LoudnessMeter:
         return float(-0.691 + 10.0 * np.log10(np.mean(z)))
 
 
+#: half-length (taps each side, at the oversampled rate) and Kaiser beta of the true-peak
+#: interpolation filter: the design of scipy.signal.resample_poly for a 4x upsampling,
+#: written here in NumPy so that a loudness measurement does not import scipy.signal
+#: (66 MB of resident memory, more than the rest of a render's working set)
+_TP_HALF = 10 * OVERSAMPLE
+_TP_BETA = 5.0
+
+
+def _interpolation_phases() -> list[np.ndarray]:
+    """The polyphase taps of the 4x true-peak interpolator [OVERSAMPLE arrays of ~21 taps].
+
+    A windowed-sinc low-pass at the original Nyquist frequency (Kaiser
+    window, beta 5, 81 taps at the oversampled rate), unity gain at DC after
+    zero-stuffing; phase ``p`` holds taps ``p, p + 4, ...``.
+    """
+    n = np.arange(2 * _TP_HALF + 1) - _TP_HALF
+    cutoff = 1.0 / OVERSAMPLE
+    h = cutoff * np.sinc(cutoff * n) * np.kaiser(2 * _TP_HALF + 1, _TP_BETA)
+    h *= OVERSAMPLE / np.sum(h)
+    return [h[p::OVERSAMPLE].copy() for p in range(OVERSAMPLE)]
+
+
+_PHASES = _interpolation_phases()
+
+
+def _interpolated_peak(seg: np.ndarray, lo: int, count: int) -> float:
+    """Largest magnitude of the 4x-interpolated ``seg`` [shape=(channels, n)] between its
+    samples ``lo`` and ``lo + count`` (the interpolator's delay, _TP_HALF / 4 input samples,
+    taken into account; ``seg`` holds at least that much on each side, or zeros are assumed)."""
+    delay = _TP_HALF // OVERSAMPLE
+    peak = 0.0
+    for taps in _PHASES:
+        for channel in seg:
+            y = np.convolve(channel, taps)[lo + delay:lo + delay + count]
+            if y.size:
+                peak = max(peak, float(np.max(np.abs(y))))
+    return peak
+
+
 class TruePeakMeter:
     """Streaming true peak (BS.1770 Annex 2): feed blocks, read the largest magnitude.
 
     Each block is oversampled :data:`OVERSAMPLE` times together with the
-    last samples of the one before (so the polyphase filter has history at
-    the edges); the last :data:`_CONTEXT` samples wait for the next block's
-    samples (their future), and :meth:`peak` takes them at the end.
+    last samples of the one before (so the interpolation filter has history
+    at the edges); the last :data:`_CONTEXT` samples wait for the next
+    block's samples (their future), and :meth:`peak` takes them at the end.
     """
 
     def __init__(self, channels: int = 2):
@@ -132,6 +173,7 @@ class TruePeakMeter:
         self._peak = 0.0
 
     def add(self, block: np.ndarray) -> None:
+        """Feed the next ``block`` [shape=(channels, n)] (or (n,) for mono)."""
         x = np.asarray(block, dtype=np.float64)
         if x.ndim == 1:
             x = x[None, :]
@@ -145,10 +187,7 @@ class TruePeakMeter:
             return
         seg = np.concatenate([self._hist, pending], axis=1)
         lo = self._hist.shape[1]
-        up = signal.resample_poly(seg, OVERSAMPLE, 1, axis=1)
-        inner = up[:, lo * OVERSAMPLE:(lo + ready) * OVERSAMPLE]
-        if inner.size:
-            self._peak = max(self._peak, float(np.max(np.abs(inner))))
+        self._peak = max(self._peak, _interpolated_peak(seg, lo, ready))
         done = np.concatenate([self._hist, pending[:, :ready]], axis=1)
         self._hist = done[:, -_CONTEXT:]
         self._tail = pending[:, ready:]
@@ -159,8 +198,7 @@ class TruePeakMeter:
             return self._peak
         seg = np.concatenate([self._hist, self._tail], axis=1)
         lo = self._hist.shape[1]
-        up = signal.resample_poly(seg, OVERSAMPLE, 1, axis=1)[:, lo * OVERSAMPLE:]
-        return max(self._peak, float(np.max(np.abs(up))) if up.size else 0.0)
+        return max(self._peak, _interpolated_peak(seg, lo, self._tail.shape[1]))
 
 
 def _blocks_of(audio, block_samples: int = _BLOCK):
@@ -177,7 +215,11 @@ def _blocks_of(audio, block_samples: int = _BLOCK):
         return
     for b in audio:
         b = np.asarray(b, dtype=np.float64)
-        yield b[None, :] if b.ndim == 1 else b
+        b = b[None, :] if b.ndim == 1 else b
+        # large blocks are measured in slices: the 4x-oversampled copy and the filter
+        # outputs of a whole render chunk would cost several times its size
+        for a in range(0, max(b.shape[1], 1), block_samples):
+            yield b[:, a:a + block_samples]
 
 
 def measure(audio, sr: int, *, lra: bool = False) -> dict:
@@ -359,7 +401,7 @@ class LoudnessRangeMeter:
             raise ValueError("audio block holds NaN or infinite samples")
         if x.shape[1] == 0:
             return
-        y, self._zi = signal.sosfilt(self.sos, x, axis=-1, zi=self._zi)
+        y, self._zi = sosfilt(self.sos, x, zi=self._zi)
         energy = np.cumsum(np.sum(self._weights * y * y, axis=0))
         start, end = self._pos, self._pos + x.shape[1]
         taken = 0.0
