@@ -233,7 +233,7 @@ def test_a_drum_part_in_a_score_file_names_its_hits(tmp_path):
                  'notes = "kick:8 hat snare hat <kick crash>:4 woodblock:8 woodblock_low gong:2"\n')
     score = synth.load(f)
     assert [n.pitch for n in score.parts[0].notes] == [36, 42, 38, 42, 36, 49, 76, 77, 52]
-    audio = synth.render(score, sr=22050)
+    audio = synth.render(score, sr=22050).audio
     assert np.all(np.isfinite(audio)) and np.max(np.abs(audio)) > 0.1
     f.write_text(f.read_text().replace("woodblock_low", "wodblock"))
     with pytest.raises(ScoreError, match=r"unknown token 'wodblock'.*did you mean the drum 'woodblock'"):
