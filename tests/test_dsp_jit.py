@@ -217,3 +217,15 @@ def test_delay_loop_matches_the_numpy_oracle(damping):
     expected = _oracle_delay(x, **params)
     assert np.max(np.abs(y - expected)) < 1e-12
     assert np.max(np.abs(expected[:, 4000:])) > 1e-3      # the repeats are still there
+
+
+def test_table_lookup_equals_the_numpy_formulation_at_wraps_and_edges():
+    rng = np.random.default_rng(6)
+    table = rng.normal(size=1001)
+    table[-1] = table[0]
+    phases = np.concatenate([rng.uniform(-40.0, 4e4, 5000),
+                             [0.0, -0.0, 1.0, 0.5, -1e-17, np.nextafter(1.0, 0.0)]])
+    pos = (phases - np.floor(phases)) * 1000
+    i = np.minimum(pos.astype(np.intp), 999)
+    expected = table[i] + (pos - i) * (table[i + 1] - table[i])
+    assert np.array_equal(oscillators.table_lookup(table, phases), expected)

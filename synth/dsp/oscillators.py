@@ -265,12 +265,27 @@ def _cycle(shape: str, n_harmonics: int, gains=None) -> np.ndarray:
 
 def table_lookup(table: np.ndarray, phases: np.ndarray) -> np.ndarray:
     """Linearly interpolated read of a guarded single-cycle table at ``phases`` (cycles)."""
-    size = len(table) - 1
-    pos = _wrap(phases) * size
-    i = pos.astype(np.intp)
-    np.minimum(i, size - 1, out=i)
-    frac = pos - i
-    return table[i] + frac * (table[i + 1] - table[i])
+    phases = np.ascontiguousarray(phases, dtype=np.float64)
+    out = np.empty(phases.shape)
+    _lookup(np.ascontiguousarray(table, dtype=np.float64), phases.reshape(-1), out.reshape(-1))
+    return out
+
+
+@kernel
+def _lookup(table, phases, out):
+    """:func:`table_lookup`'s loop: ``out[i] =`` the guarded table read at ``phases[i]``.
+
+    The phase wrapped to [0, 1) (``p - floor(p)``), times the table's size
+    (without the guard), split into its integer part (at most ``size - 1``)
+    and the fraction, then ``t[i] + frac * (t[i + 1] - t[i])``.
+    """
+    size = table.shape[0] - 1
+    for n in range(phases.shape[0]):
+        p = phases[n]
+        pos = (p - np.floor(p)) * size
+        i = min(np.int64(pos), size - 1)
+        frac = pos - i
+        out[n] = table[i] + frac * (table[i + 1] - table[i])
 
 
 def read_shape(shape: str, phases, *, sr: float, max_freq: float, tone=None) -> np.ndarray:
