@@ -133,6 +133,8 @@ def _render_series(trees, path, name, workdir, jobs, pin) -> tuple[list[Series],
     for label, tree in trees:
         out = os.path.join(workdir, f"out-{label}-{name}.wav")
         args = ["render", path, "-o", out, "--force", "--quiet"]
+        if path.endswith(".mid"):           # as bench_render.py renders MIDI files
+            args += ["--sample-rate", "44100", "--bit-depth", "16"]
         if jobs is not None:
             args += ["--jobs", str(jobs)]
         cmd = synth(tree, *args)
