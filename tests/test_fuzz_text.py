@@ -146,7 +146,7 @@ def _check_render(score: Score) -> None:
     """Render the first two bars: finite samples within full scale, or a SynthError."""
     try:
         excerpt = score.excerpt(1, max(1, min(2, score.bar_count)))
-        y = render(excerpt, sr=SR, max_seconds=20.0, master=MasterSettings())
+        y = render(excerpt, sr=SR, max_seconds=20.0, master=MasterSettings()).audio
     except SynthError as e:
         assert "\n" not in str(e)
         OUTCOMES["render refused"] = OUTCOMES.get("render refused", 0) + 1
