@@ -259,10 +259,9 @@ def test_midi_channel_10_plays_the_sampled_kit():
     assert [n.pitch for n in score.parts[0].notes] == [36, 38, 42, 76]
 
 
-def test_sampled_presets_report_their_measured_partials_for_analysis():
-    from synth.patch import patch_partials
-    ratios, amps = patch_partials(get_preset("cmi_bell"))
+def test_library_voices_report_their_measured_partials():
+    ratios, amps = cmi_library.partials("tubular_bell")
     assert ratios[np.argmax(amps)] == pytest.approx(1.0, abs=0.01)        # the root sounds
     assert np.min(np.abs(ratios - 2.76)) < 0.02                            # a tube mode
-    ratios, amps = patch_partials(get_preset("cmi_strings"), max_partials=6)
+    ratios, amps = cmi_library.partials("bowed_string", max_partials=6)
     np.testing.assert_allclose(ratios, np.arange(1, 7), atol=0.02)         # harmonic
