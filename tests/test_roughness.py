@@ -342,3 +342,19 @@ def test_cli_analyze_reports_the_normalised_measure(tmp_path, capsys):
     # an arrangement compares normalised means with its source
     assert main(["analyze", src, "--json", "--compare", src]) == 0
     assert json.loads(capsys.readouterr().out)["compare"]["mean_ratio"] == 1.0
+
+
+@pytest.mark.parametrize("kit", ["drums", "cmi_drums"])
+def test_unpitched_parts_add_no_roughness(kit):
+    # a semitone dyad of real presets, then the same with a drum part hitting on every beat:
+    # a kit has no partial series, so the default measure must not count its hits as tones
+    dyad = [Part("a", [Note(0, 4, 60, 100)], preset="organ"), Part("b", [Note(0, 4, 61, 100)], preset="organ")]
+    hits = Part("kit", [Note(b, 1, p, 120) for b, p in enumerate((36, 38, 36, 38))], preset=kit)
+    plain = roughness_timeline(Score(parts=dyad))
+    with_kit = roughness_timeline(Score(parts=dyad + [hits]))
+    assert plain.mean > 0.05
+    assert with_kit.mean == pytest.approx(plain.mean, rel=1e-12)
+    ratios, amps = default_partials(kit)
+    assert len(ratios) == 0 and len(amps) == 0
+    kit_alone = roughness_timeline(Score(parts=[hits]))
+    assert not np.any(kit_alone.sounding)

@@ -178,12 +178,17 @@ def default_partials(preset: str) -> tuple[np.ndarray, np.ndarray]:
     The preset's real steady spectrum (:func:`synth.patch.preset_partials`:
     band-limited shapes' Fourier series, Fairlight pages, bell partials, FM
     sidebands, the preset's octave); six harmonics (:func:`harmonic_partials`)
-    for a name that is not a preset.
+    for a name that is not a preset; no partials at all for an unpitched
+    preset (a drum kit, noise): it has no partial series to beat, and
+    counting its hits as six-harmonic tones held for their whole gate made
+    a pulse section dominate a piece's roughness curve.
     """
     from .. import presets as _presets  # noqa: F401  (registers the preset table)
     from ..errors import PatchError
-    from ..patch import preset_partials
+    from ..patch import UNPITCHED_SOURCES, get_preset, preset_partials
     try:
+        if get_preset(preset).source in UNPITCHED_SOURCES:
+            return np.zeros(0), np.zeros(0)
         return preset_partials(preset)
     except PatchError:
         return harmonic_partials()
@@ -276,6 +281,8 @@ def _note_table(score: Score, partials_for: PartialsFor):
         if part.preset not in cache:
             r, a = partials_for(part.preset)
             cache[part.preset] = (np.asarray(r, dtype=np.float64), np.asarray(a, dtype=np.float64))
+        if len(cache[part.preset][0]) == 0:     # no partial series (unpitched): not a tone
+            continue
         gain = float(db_to_amp(part.gain_db))
         st = np.array([n.start for n in part.notes])
         en = np.array([n.end for n in part.notes])
