@@ -52,7 +52,7 @@ def _excerpt(name: str, first: int, last: int) -> np.ndarray:
     path = ARR_DIR / name
     score = load_source(path) if name.startswith("sources/") else _score(name)
     audio = render(score.excerpt(first, last), sr=SR, seed=score.metadata.seed or 1,
-                   master=MasterSettings(normalize=False))
+                   master=MasterSettings(normalize=False)).audio
     return audio.mean(axis=0)
 
 
@@ -84,7 +84,8 @@ def _strikes(env: np.ndarray, seconds: np.ndarray, hop: int = 64) -> np.ndarray:
 def _pulse_stems(name: str, bars: tuple[int, int]):
     score = _score(name)
     ex = score.excerpt(*bars)
-    mix, stems = render(ex, sr=SR, seed=score.metadata.seed, stems=True)
+    result = render(ex, sr=SR, seed=score.metadata.seed, stems=True)
+    mix, stems = result.audio, result.stems
     drums = [p.name for p in ex.parts if _unpitched(p) and p.notes]
     pulse = sum(stems[n] for n in drums).mean(axis=0)
     return mix.mean(axis=0), pulse, drums
@@ -154,7 +155,7 @@ def test_drones_sound_above_55_hz(name):
                          for s in {n.start for n in part.notes}})
         notes = [Note(4.0 * k, 4.0, p, 100) for k, chord in enumerate(chords) for p in chord]
         test = Score(parts=(part.with_notes(notes),), tempo=TempoMap.constant(120.0))
-        audio = render(test, sr=SR, seed=1).mean(axis=0)
+        audio = render(test, sr=SR, seed=1).audio.mean(axis=0)
         peaks = []
         for k in range(len(chords)):          # the middle second of each 2-second chord
             x = audio[int((2 * k + 0.5) * SR):int((2 * k + 1.5) * SR)] * np.hanning(SR)
