@@ -33,7 +33,6 @@ Every error is an :class:`~synth.errors.ArrangementError` (or
 
 from __future__ import annotations
 
-import difflib
 import math
 import os
 import sys
@@ -43,7 +42,10 @@ from typing import Any, Mapping
 
 from .errors import ArrangementError, PatchError, SynthError, TransformError
 from .files import MAX_TEXT_BYTES, read_bytes
+from .params import TEMPO_BPM, TEMPO_SCALE, Param, suggest
+from .patch import preset_names, resolve_patch
 from .score import Score, TempoMap, check_budget
+from .scorefile import Locator, parse_master_table, parse_part_settings
 from .seeds import derive_seed
 from .transforms import Transform, make
 from .transforms.base import step_keys
@@ -57,8 +59,8 @@ _TOP_KEYS = ("arrangement", "transform", "parts", "master", "tension")
 
 
 def _suggest(word: str, options) -> str:
-    close = difflib.get_close_matches(str(word), list(options), n=1, cutoff=0.5)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+    """The package's one "did you mean" (:func:`synth.params.suggest`)."""
+    return suggest(word, options)
 
 
 @dataclass(frozen=True)
@@ -131,6 +133,15 @@ def _number(value, key: str, path: str, *, positive: bool = False) -> float:
     return float(value)
 
 
+def _param(spec: Param, value: Any, key: str, path: str, locator: Locator) -> Any:
+    """``arrangement.<key>`` checked against ``spec``; the error names file and line."""
+    try:
+        return spec.check(value, f"arrangement.{key}", ArrangementError)
+    except ArrangementError as e:
+        raise ArrangementError(e.message, source=path,
+                               line=locator.key_line(("arrangement",), key)) from None
+
+
 def read_arrangement(path) -> Arrangement:
     """Parse and validate an arrangement file (the source is not loaded).
 
@@ -143,11 +154,13 @@ def read_arrangement(path) -> Arrangement:
     raw, _ = read_bytes(p, limit=MAX_TEXT_BYTES, error_type=ArrangementError,
                         kind="arrangement files")
     try:
-        doc = tomllib.loads(raw.decode("utf-8"))
+        text = raw.decode("utf-8")
+        doc = tomllib.loads(text)
     except UnicodeDecodeError as exc:
         raise _err(f"not UTF-8 text (byte {exc.start})", p) from None
     except tomllib.TOMLDecodeError as exc:
         raise _err(f"TOML syntax error: {exc}", p) from None
+    locator = Locator(text)
     _check_keys(doc, _TOP_KEYS, "", p)
     head = doc.get("arrangement")
     if not isinstance(head, dict):
@@ -164,8 +177,9 @@ def read_arrangement(path) -> Arrangement:
         raise _err(f"arrangement.seed: expected an integer >= 0, got {seed!r}", p)
     if "tempo" in head and "tempo_scale" in head:
         raise _err("arrangement.tempo_scale: give either tempo or tempo_scale, not both", p)
-    tempo = _number(head["tempo"], "arrangement.tempo", p, positive=True) if "tempo" in head else None
-    scale = (_number(head["tempo_scale"], "arrangement.tempo_scale", p, positive=True)
+    tempo = (_param(TEMPO_BPM, head["tempo"], "tempo", p, locator)
+             if "tempo" in head else None)
+    scale = (_param(TEMPO_SCALE, head["tempo_scale"], "tempo_scale", p, locator)
              if "tempo_scale" in head else None)
     source = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(p)), head["source"]))
 
@@ -230,72 +244,20 @@ def read_arrangement(path) -> Arrangement:
         where = f"parts.{name}"
         if not isinstance(table, dict):
             raise _err(f"{where}: expected a table, got {table!r}", p)
-        orchestration[name] = _part_settings(table, name, where, p)
+        orchestration[name] = parse_part_settings(table, name=name, source=p,
+                                                  path=("parts", name), locator=locator,
+                                                  error_type=ArrangementError,
+                                                  allowed=_PART_KEYS)
     master = None
     if "master" in doc:
         if not isinstance(doc["master"], dict):
             raise _err(f"master: expected a [master] table, got {doc['master']!r}", p)
-        from .scorefile import parse_master_table
-        master = parse_master_table(doc["master"], source=p, error_type=ArrangementError)
+        master = parse_master_table(doc["master"], source=p, locator=locator,
+                                    error_type=ArrangementError)
     return Arrangement(p, head["title"], head.get("arranger", ""), head.get("description", ""),
                        seed, source, tempo, scale, tuple(steps), orchestration, master, tension)
 
 
-def _part_settings(table: Mapping, name: str, where: str, path: str) -> dict:
-    """Orchestration settings of one ``[parts.NAME]`` table: the score file's
-    part-table parser when it is available, else :func:`_check_part_table`."""
-    try:
-        from .scorefile import parse_part_settings
-    except ImportError:
-        parse_part_settings = None
-    if parse_part_settings is not None:
-        return parse_part_settings(table, name=name, source=path, error_type=ArrangementError,
-                                   allowed=_PART_KEYS)
-    _check_keys(table, _PART_KEYS, where, path)
-    return _check_part_table(table, where, path)
-
-
-def _check_part_table(table: Mapping, where: str, path: str) -> dict:
-    """Validate an orchestration table (score-file part keys minus notes/events)."""
-    out: dict[str, Any] = {}
-    if "preset" in table and not isinstance(table["preset"], str):
-        raise _err(f"{where}.preset: expected a preset name, got {table['preset']!r}", path)
-    if "patch" in table:
-        if not isinstance(table["patch"], dict):
-            raise _err(f"{where}.patch: expected a table of overrides, got {table['patch']!r}", path)
-        flat: dict[str, Any] = {}
-
-        def flatten(prefix, value):
-            if isinstance(value, dict):
-                for k, v in value.items():
-                    flatten(f"{prefix}.{k}" if prefix else k, v)
-            else:
-                flat[prefix] = value
-        flatten("", table["patch"])
-        out["patch"] = flat
-    if "gain_db" in table:
-        out["gain_db"] = _number(table["gain_db"], f"{where}.gain_db", path)
-    if "pan" in table:
-        pan = _number(table["pan"], f"{where}.pan", path)
-        if not -1.0 <= pan <= 1.0:
-            raise _err(f"{where}.pan: must be within -1..1, got {table['pan']!r}", path)
-        out["pan"] = pan
-    if "effects" in table:
-        eff = table["effects"]
-        if not isinstance(eff, list) or not all(isinstance(e, dict) for e in eff):
-            raise _err(f"{where}.effects: expected a list of tables, got {eff!r}", path)
-        out["effects"] = tuple(eff)
-    if "generated" in table:
-        if not isinstance(table["generated"], bool):
-            raise _err(f"{where}.generated: expected true or false, got {table['generated']!r}", path)
-        out["generated"] = table["generated"]
-    if "description" in table:
-        if not isinstance(table["description"], str):
-            raise _err(f"{where}.description: expected a string, got {table['description']!r}", path)
-        out["description"] = table["description"]
-    if "preset" in table:
-        out["preset"] = table["preset"]
-    return out
 
 
 def load_source(arr: Arrangement) -> Score:
@@ -322,24 +284,13 @@ def _apply_orchestration(score: Score, arr: Arrangement) -> Score:
         preset = settings.get("preset", part.preset)
         overrides = settings.get("patch", {} if "preset" in settings else part.patch)
         try:
-            from .patch import resolve_patch
             resolve_patch(preset, overrides)
         except PatchError as exc:
-            key = "preset" if "preset" in settings and preset not in _preset_names() else "patch"
+            key = "preset" if "preset" in settings and preset not in preset_names() else "patch"
             raise _err(f"{where}.{key}: {exc.message}", arr.path) from None
-        except ImportError:   # no patch model yet: accept the names as given
-            pass
         changes = {k: v for k, v in settings.items() if k not in ("preset", "patch")}
         score = score.replace_part(replace(part, preset=preset, patch=overrides, **changes))
     return score
-
-
-def _preset_names() -> list[str]:
-    try:
-        from .patch import preset_names
-        return preset_names()
-    except ImportError:
-        return []
 
 
 # ---------------------------------------------------------------- tension curves
@@ -383,8 +334,9 @@ def _split_curves(name, params: dict, where: str, path: str, tension) -> tuple[d
             raise _err(f"{pkey}: follows the tension curve, but the file has no [tension] table",
                        path)
         try:
-            curves[key] = parse_param_curve(value, pkey, source=path, sections=sections,
-                                            check=sp.params[key].check)
+            curves[key] = parse_param_curve(
+                value, pkey, source=path, sections=sections,
+                check=lambda v, k, p=sp.params[key]: p.check(v, k, TransformError))
         except TransformError as exc:
             raise exc.with_source(path) from None
     plain = dict(params)

@@ -35,6 +35,7 @@ from typing import Any, Iterator, Mapping
 import numpy as np
 
 from .errors import PatchError
+from .params import EFFECT_PARAMS as PARAM_SPECS
 from .params import Param, suggest
 from .patch import (SOURCE_PARAMS, SOURCES, Envelope, Filter, Lfo, Patch, PitchEnv,
                     apply_overrides, get_preset, patch_keys, patch_partials)
@@ -295,7 +296,7 @@ class EffectParam:
     range: str
     unit: str
     doc: str
-    lo: float | None = None          # inclusive bounds the tests probe (None: open)
+    lo: float | None = None          # inclusive bounds (None: a choice)
     hi: float | None = None
 
 
@@ -310,44 +311,21 @@ EFFECT_DOCS = {
     "saturate": "waveshaper (tanh, soft clip or wavefolder), optionally oversampled",
 }
 
-#: effect type -> parameter -> EffectParam (checked against synth.fx.EFFECTS by a test)
+def _effect_param(p: Param) -> EffectParam:
+    if p.choices is not None:
+        span = ", ".join(map(str, p.choices))
+    elif p.kind == "int":
+        span = f"integer {p.lo:g} .. {p.hi:g}"
+    else:
+        span = f"{p.lo:g} .. {p.hi:g}"
+    return EffectParam(None if p.required else p.default, span, p.unit, p.doc, p.lo, p.hi)
+
+
+#: effect type -> parameter -> EffectParam, from :data:`synth.params.EFFECT_PARAMS`
+#: (the load-time validator; checked against synth.fx.EFFECTS by a test)
 EFFECT_PARAMS: dict[str, dict[str, EffectParam]] = {
-    "gain": {"gain_db": EffectParam(0.0, "any", "dB", "level change")},
-    "reverb": {
-        "rt60": EffectParam(2.0, "> 0", "seconds", "time for the tail to fall 60 dB", lo=0.01),
-        "damping": EffectParam(0.3, "0 .. 1", "", "how much sooner the highs die", 0, 1),
-        "size": EffectParam(1.0, "0.3 .. 3", "", "scales the delay lengths (room size)", 0.3, 3),
-        "mix": EffectParam(0.25, "0 .. 1", "", "(1 - mix) * dry + mix * wet", 0, 1),
-    },
-    "delay": {
-        "time": EffectParam(0.375, ">= 1 sample", "seconds", "delay time (or give beats)",
-                            lo=0.001),
-        "beats": EffectParam(None, "> 0", "beats", "tempo-synced delay time at the part's "
-                             "tempo (instead of time)", lo=0.01),
-        "feedback": EffectParam(0.35, "0 .. 0.98", "", "gain of each further repeat", 0, 0.98),
-        "mix": EffectParam(0.3, "0 .. 1", "", "(1 - mix) * dry + mix * wet", 0, 1),
-        "damping": EffectParam(0.0, "0 .. 1", "", "repeats grow darker", 0, 1),
-    },
-    "chorus": {
-        "rate_hz": EffectParam(0.8, "> 0", "Hz", "modulation rate", lo=0.01),
-        "depth_ms": EffectParam(2.0, "0 .. < delay_ms", "ms", "peak delay swing", lo=0),
-        "delay_ms": EffectParam(12.0, "> depth_ms", "ms", "centre delay", lo=2.5),
-        "spread": EffectParam(0.25, "any (0 .. 1 is every offset)", "cycles",
-                              "phase offset of the right channel's modulation"),
-        "mix": EffectParam(0.5, "0 .. 1", "", "(1 - mix) * dry + mix * delayed", 0, 1),
-    },
-    "bitcrush": {"bits": EffectParam(8, "integer 1 .. 24", "bits", "bits kept", 1, 24)},
-    "decimate": {"rate_hz": EffectParam(8000.0, "> 0 .. sample rate", "Hz",
-                                        "rate of the held samples", lo=1)},
-    "saturate": {
-        "drive_db": EffectParam(6.0, "any", "dB", "input gain before the curve"),
-        "shape": EffectParam("tanh", "tanh, soft, fold", "", "the curve: tanh, cubic soft clip "
-                             "or triangle wavefolder"),
-        "oversample": EffectParam(1, "1, 2, 4, 8", "x", "shape at this multiple of the rate "
-                                  "to curb aliasing (adds latency)"),
-        "mix": EffectParam(1.0, "0 .. 1", "", "(1 - mix) * dry + mix * shaped", 0, 1),
-    },
-}
+    kind: {key: _effect_param(p) for key, p in params.items()}
+    for kind, params in PARAM_SPECS.items()}
 
 #: an example effect table for each type (each renders; a test builds them)
 EFFECT_EXAMPLES = {

@@ -28,7 +28,7 @@ from .dsp.effects import SATURATION_SHAPES
 from .errors import PatchError, ScoreError, SynthError
 
 __all__ = ["Param", "MISSING", "suggest", "validate", "EFFECT_PARAMS", "validate_effect",
-           "range_text", "FrozenMap"]
+           "range_text", "FrozenMap", "TEMPO_BPM", "TEMPO_SCALE", "METER_NUMERATOR"]
 
 
 class _Missing:
@@ -53,6 +53,11 @@ def suggest(word: object, options: Iterable[object], *, cutoff: float = 0.5) -> 
     """
     close = difflib.get_close_matches(str(word), sorted(map(str, options)), n=1, cutoff=cutoff)
     return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _at(key: str) -> str:
+    """The message prefix naming ``key`` (none for an empty key: the caller names it)."""
+    return f"{key}: " if key else ""
 
 
 def _is_real(value: object) -> bool:
@@ -126,10 +131,12 @@ class Param:
         """
         try:
             return self._check(value, key, error)
-        except SynthError:
-            raise
-        except ValueError as e:     # from a check_fn or a pitch name
-            raise error(f"{key}: {getattr(e, 'message', e)}") from None
+        except SynthError as e:
+            if isinstance(e, error):
+                raise
+            raise error(_at(key) + f"{e.message}") from None      # a pitch name's ScoreError
+        except ValueError as e:     # from a check_fn
+            raise error(_at(key) + f"{e}") from None
 
     def _check(self, value: Any, key: str, error: type[SynthError]) -> Any:
         k = self.kind
@@ -139,9 +146,9 @@ class Param:
         if k == "pitches" or k in _LIST_KINDS:
             if isinstance(value, (str, bytes, Mapping)) or not hasattr(value, "__len__"):
                 what = "pitches" if k == "pitches" else "values"
-                raise error(f"{key}: expected a list of {what}, got {value!r}")
+                raise error(_at(key) + f"expected a list of {what}, got {value!r}")
             if not self.min_len <= len(value) <= self.max_len:
-                raise error(f"{key}: expected {self._len_text()} values, got {len(value)}")
+                raise error(_at(key) + f"expected {self._len_text()} values, got {len(value)}")
             inner = Param("pitch" if k == "pitches" else _LIST_KINDS[k], lo=self.lo, hi=self.hi,
                           choices=self.choices, unit=self.unit)
             return tuple(inner._check(v, f"{key}[{i}]", error) for i, v in enumerate(value))
@@ -149,26 +156,26 @@ class Param:
             if (not isinstance(value, (list, tuple)) or len(value) != 2
                     or not all(isinstance(b, int) and not isinstance(b, bool) for b in value)
                     or not 1 <= value[0] <= value[1]):
-                raise error(f"{key}: expected [first, last] bar numbers (1-based, first <= last), "
+                raise error(_at(key) + f"expected [first, last] bar numbers (1-based, first <= last), "
                             f"got {value!r}")
             if self.hi is not None and value[1] > self.hi:
-                raise error(f"{key}: bar {value[1]!r} is above the maximum {self.hi:g}")
+                raise error(_at(key) + f"bar {value[1]!r} is above the maximum {self.hi:g}")
             return (int(value[0]), int(value[1]))
         if k == "bool":
             if not isinstance(value, bool):
-                raise error(f"{key}: expected true or false, got {value!r}")
+                raise error(_at(key) + f"expected true or false, got {value!r}")
             return value
         if k in ("str", "path"):
             if not isinstance(value, str):
                 what = "a file name (string)" if k == "path" else "a string"
-                raise error(f"{key}: expected {what}, got {value!r}")
+                raise error(_at(key) + f"expected {what}, got {value!r}")
             if self.choices is not None and value not in self.choices:
-                raise error(f"{key}: {value!r} is not one of {', '.join(map(str, self.choices))}"
+                raise error(_at(key) + f"{value!r} is not one of {', '.join(map(str, self.choices))}"
                             + suggest(value, self.choices))
             return value
         if k == "choice":
             if value not in self.choices or isinstance(value, bool):
-                raise error(f"{key}: {value!r} is not one of {', '.join(map(str, self.choices))}"
+                raise error(_at(key) + f"{value!r} is not one of {', '.join(map(str, self.choices))}"
                             + suggest(value, self.choices))
             return value
         if k == "pitch":
@@ -182,19 +189,19 @@ class Param:
 
     def _number(self, value: Any, key: str, kind: str, error: type[SynthError]) -> float | int:
         if not _is_real(value):
-            raise error(f"{key}: expected a number, got {value!r}")
+            raise error(_at(key) + f"expected a number, got {value!r}")
+        if not math.isfinite(float(value)):
+            raise error(_at(key) + f"expected a finite number, got {value!r}")
         if kind == "int" and float(value) != int(value):
-            raise error(f"{key}: expected a whole number, got {value!r}")
+            raise error(_at(key) + f"expected a whole number, got {value!r}")
         v = int(value) if kind == "int" else float(value)
-        if not math.isfinite(v):
-            raise error(f"{key}: expected a finite number, got {value!r}")
         if self.off is not None and v == self.off:
             return v
         unit = f" {self.unit}" if self.unit else ""
         if self.lo is not None and v < self.lo:
-            raise error(f"{key}: {value!r} is below the minimum {self.lo:g}{unit}")
+            raise error(_at(key) + f"{value!r} is below the minimum {self.lo:g}{unit}")
         if self.hi is not None and v > self.hi:
-            raise error(f"{key}: {value!r} is above the maximum {self.hi:g}{unit}")
+            raise error(_at(key) + f"{value!r} is above the maximum {self.hi:g}{unit}")
         return v
 
     def _len_text(self) -> str:
@@ -299,43 +306,57 @@ def _f(lo: float, hi: float, unit: str, doc: str, default: Any = MISSING, **kw: 
     return Param("float", default, lo, hi, unit=unit, doc=doc, **kw)
 
 
-#: Effect type -> its parameters.  Ranges are musical bounds chosen so a
-#: typo (``time = 1e6``) is refused at load instead of allocating gigabytes
-#: or overflowing mid-render: delays up to 10 s, chorus up to 100 ms,
-#: oversampling up to 16x, reverb decay up to a minute.  The defaults are
-#: those of :mod:`synth.dsp.effects` (``MISSING`` here: the kernel's own).
+#: Effect type -> its parameters, with the kernels' defaults (:mod:`synth.dsp.effects`;
+#: ``MISSING``: must be given or is derived).  Ranges are musical bounds chosen
+#: so a typo (``time = 1e6``) is refused at load instead of allocating
+#: gigabytes or overflowing mid-render: delays up to 10 s, chorus delays up
+#: to 100 ms, oversampling 1/2/4/8, reverb decay up to a minute.
 EFFECT_PARAMS: dict[str, dict[str, Param]] = {
     "gain": {"gain_db": _f(-120, 48, "dB", "level change", 0.0)},
     "reverb": {
-        "rt60": _f(0.05, 60, "seconds", "time the tail takes to fall 60 dB"),
-        "damping": _f(0, 1, "", "high-frequency loss per pass (0 = bright)"),
-        "size": _f(0.3, 3, "", "scales the delay lengths (room size)"),
-        "mix": _f(0, 1, "", "wet share (0 = dry only)"),
+        "rt60": _f(0.05, 60, "seconds", "time for the tail to fall 60 dB", 2.0),
+        "damping": _f(0, 1, "", "how much sooner the highs die", 0.3),
+        "size": _f(0.3, 3, "", "scales the delay lengths (room size)", 1.0),
+        "mix": _f(0, 1, "", "(1 - mix) * dry + mix * wet", 0.25),
     },
     "delay": {
-        "time": _f(0.001, 10, "seconds", "echo spacing in seconds (or give beats)"),
-        "beats": _f(0.001, 64, "beats", "echo spacing in beats at the part's tempo (at most 10 s)"),
-        "feedback": _f(0, 0.98, "", "share of each echo fed back"),
-        "mix": _f(0, 1, "", "wet share"),
-        "damping": _f(0, 1, "", "high-frequency loss per echo"),
+        "time": _f(0.001, 10, "seconds", "delay time (or give beats)", 0.375),
+        "beats": _f(0.01, 16, "beats", "tempo-synced delay time at the part's tempo "
+                    "(instead of time; at most 10 s at the score's first tempo)"),
+        "feedback": _f(0, 0.98, "", "gain of each further repeat", 0.35),
+        "mix": _f(0, 1, "", "(1 - mix) * dry + mix * wet", 0.3),
+        "damping": _f(0, 1, "", "repeats grow darker", 0.0),
     },
     "chorus": {
-        "rate_hz": _f(0.01, 20, "Hz", "sweep rate"),
-        "depth_ms": _f(0, 50, "ms", "sweep depth"),
-        "delay_ms": _f(0, 100, "ms", "centre delay"),
-        "spread": _f(0, 1, "", "stereo spread of the two sweeps"),
-        "mix": _f(0, 1, "", "wet share"),
+        "rate_hz": _f(0.01, 20, "Hz", "modulation rate", 0.8),
+        "depth_ms": _f(0, 50, "ms", "peak delay swing (below delay_ms)", 2.0),
+        "delay_ms": _f(0.1, 100, "ms", "centre delay (above depth_ms)", 12.0),
+        "spread": _f(-1, 1, "cycles", "phase offset of the right channel's modulation", 0.25),
+        "mix": _f(0, 1, "", "(1 - mix) * dry + mix * delayed", 0.5),
     },
-    "bitcrush": {"bits": Param("int", MISSING, 1, 24, unit="bits", doc="resolution kept")},
-    "decimate": {"rate_hz": _f(100, 192000, "Hz", "sample-and-hold rate")},
+    "bitcrush": {"bits": Param("int", 8, 1, 24, unit="bits", doc="bits kept")},
+    "decimate": {"rate_hz": _f(100, 96000, "Hz", "rate of the held samples (at most the "
+                               "sample rate)", 8000.0)},
     "saturate": {
-        "drive_db": _f(-24, 60, "dB", "gain into the waveshaper"),
-        "shape": Param("str", MISSING, choices=SATURATION_SHAPES, doc="waveshaper curve"),
-        "oversample": Param("choice", MISSING, choices=(1, 2, 4, 8),
-                            doc="oversampling factor (aliasing of the drive)"),
-        "mix": _f(0, 1, "", "wet share"),
+        "drive_db": _f(-24, 60, "dB", "input gain before the curve", 6.0),
+        "shape": Param("str", "tanh", choices=SATURATION_SHAPES,
+                       doc="the curve: tanh, cubic soft clip or triangle wavefolder"),
+        "oversample": Param("choice", 1, choices=(1, 2, 4, 8), unit="x",
+                            doc="shape at this multiple of the rate to curb aliasing "
+                                "(adds latency)"),
+        "mix": _f(0, 1, "", "(1 - mix) * dry + mix * shaped", 1.0),
     },
 }
+
+# ---------------------------------------------------------------- score files and arrangements
+
+#: Tempo of a score (``[score] tempo``, ``[[tempo]] bpm``) and of an arrangement.
+TEMPO_BPM = Param("float", 120.0, 1, 1000, unit="bpm", doc="quarter notes per minute")
+#: ``[arrangement] tempo_scale``: a factor on every tempo of the source.
+TEMPO_SCALE = Param("float", 1.0, 0.05, 20, doc="factor on every tempo of the source")
+#: Beats per bar of a meter (``"7/8"``: 7).
+METER_NUMERATOR = Param("int", 4, 1, 64, unit="beats", doc="beats per bar")
+
 
 #: The longest delay a ``beats`` value may come to at the part's tempo.
 MAX_DELAY_SECONDS = 10.0
@@ -367,7 +388,7 @@ def validate_effect(spec: Any, where: str, *, error: type[SynthError] = ScoreErr
         raise error(f"{where}: an effect must be a table {{type = ...}}, got {spec!r}")
     kind = spec.get("type")
     if kind not in EFFECT_PARAMS:
-        raise error(f"{where}.type: unknown effect {kind!r}{suggest(kind, EFFECT_PARAMS)}; "
+        raise error(f"{where}.type: unknown effect type {kind!r}{suggest(kind, EFFECT_PARAMS)}; "
                     f"effects: {', '.join(sorted(EFFECT_PARAMS))}")
     params = {k: v for k, v in spec.items() if k != "type"}
     out = validate(EFFECT_PARAMS[kind], params, what=f"effect {kind!r}", where=where,

@@ -23,6 +23,7 @@ from typing import Iterable, Mapping
 import numpy as np
 
 from .errors import ScoreError
+from .params import FrozenMap
 from .units import PITCH_CLASSES, note_name, parse_note_name
 
 __all__ = [
@@ -155,8 +156,9 @@ class Part:
                 if not isinstance(n, Note):
                     raise ScoreError(f"part {self.name!r}: expected Note, got {type(n).__name__}")
         object.__setattr__(self, "notes", tuple(sorted(notes, key=_note_key)))
-        object.__setattr__(self, "patch", dict(self.patch))
-        object.__setattr__(self, "effects", tuple(dict(e) for e in self.effects))
+        # read-only: part.patch["x"] = 1 raises (a Part is a value, shared freely)
+        object.__setattr__(self, "patch", FrozenMap(self.patch))
+        object.__setattr__(self, "effects", tuple(FrozenMap(e) for e in self.effects))
         if not (math.isfinite(self.pan) and -1.0 <= self.pan <= 1.0):
             raise ScoreError(f"part {self.name!r}: pan must be within -1..1, got {self.pan!r}")
         if not math.isfinite(self.gain_db):
@@ -564,7 +566,8 @@ class Score:
     master_effects: tuple[Mapping[str, object], ...] = ()
 
     def __post_init__(self):
-        object.__setattr__(self, "master_effects", tuple(dict(e) for e in self.master_effects))
+        object.__setattr__(self, "master_effects",
+                           tuple(FrozenMap(e) for e in self.master_effects))
         parts = tuple(self.parts)
         seen: set[str] = set()
         dup: set[str] = set()

@@ -29,7 +29,6 @@ line (and column) where it can be found, and the key or part and bar.
 from __future__ import annotations
 
 import bisect
-import difflib
 import math
 import os
 import re
@@ -38,9 +37,11 @@ from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any, Mapping
 
-from .errors import ScoreError, SynthError
+from .errors import PatchError, ScoreError, SynthError
 from .files import MAX_TEXT_BYTES, read_bytes
 from .notation import MAX_BEATS, parse_notation
+from .patch import preset_names, resolve_patch
+from .params import MAX_DELAY_SECONDS, METER_NUMERATOR, TEMPO_BPM, FrozenMap, Param, suggest, validate_effect
 from .score import (KeyChange, Metadata, MeterChange, MeterMap, Note, Part, Score,
                     TEMPO_RAMPS, TempoChange, TempoMap, parse_key, parse_meter)
 from .units import parse_note_name
@@ -51,15 +52,13 @@ __all__ = [
     "parse_part_table",
     "parse_part_settings",
     "ScoreContext",
+    "Locator",
     "dump_score_toml",
     "MAX_SECONDS",
-    "BASIC_PRESETS",
 ]
 
 #: A score longer than this (24 hours, before release tails) is refused.
 MAX_SECONDS = 24 * 3600.0
-#: Preset names accepted when :mod:`synth.patch` is not importable.
-BASIC_PRESETS = ("sine", "saw", "square", "triangle")
 
 _TOP_KEYS = ("score", "provenance", "tempo", "meter", "key", "parts", "master")
 _SCORE_KEYS = ("title", "composer", "arranger", "seed", "tempo", "tempo_ramp", "meter", "key",
@@ -96,8 +95,8 @@ def _split_dotted(key: str) -> tuple[str, ...]:
     return tuple(out)
 
 
-class _Locator:
-    """Best-effort positions of tables, keys and strings in the TOML text."""
+class Locator:
+    """Best-effort positions of tables, keys and strings in the TOML text (for messages)."""
 
     def __init__(self, text: str):
         self.text = text
@@ -208,14 +207,14 @@ class ScoreContext:
 # ---------------------------------------------------------------- small validators
 
 def _suggest(word: str, choices) -> str:
-    close = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.5)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+    """The package's one "did you mean" (:func:`synth.params.suggest`), in file order."""
+    return suggest(word, choices)
 
 
 class _Checker:
     """Builds errors that name the file, line and dotted key."""
 
-    def __init__(self, source: str, locator: _Locator | None, error_type=ScoreError):
+    def __init__(self, source: str, locator: Locator | None, error_type=ScoreError):
         self.source = source
         self.locator = locator
         self.error_type = error_type
@@ -272,10 +271,53 @@ class _Checker:
             raise self.error(f"must be >= {low}, got {value!r}", path, key, nth)
         return value
 
+    def param(self, spec: Param, value: Any, path: tuple[str, ...], key: str, nth: int = 0) -> Any:
+        """``value`` checked against ``spec`` (range, unit, type); the error names file and line."""
+        try:
+            return spec.check(value, "", self.error_type)
+        except SynthError as e:
+            raise self.error(e.message, path, key, nth) from None
+
+    def effects(self, value: Any, path: tuple[str, ...], key: str = "effects"
+                ) -> tuple[FrozenMap, ...]:
+        """A list of effect tables, each checked against :data:`synth.params.EFFECT_PARAMS`."""
+        if not isinstance(value, list):
+            raise self.error(f"must be a list of tables, got {value!r}", path, key)
+        dotted = ".".join(path + (key,))
+        out = []
+        for i, spec in enumerate(value):
+            if not isinstance(spec, dict) or not isinstance(spec.get("type"), str):
+                raise self.error(f"{key}[{i}] must be a table with a string 'type', got {spec!r}",
+                                 path, key)
+            try:
+                out.append(FrozenMap(validate_effect(spec, f"{dotted}[{i}]",
+                                                     error=self.error_type)))
+            except SynthError as e:
+                raise self.error(e.message, path, key, prefix=False) from None
+        return tuple(out)
+
     def boolean(self, value, path, key, nth=0) -> bool:
         if not isinstance(value, bool):
             raise self.error(f"must be true or false, got {value!r}", path, key, nth)
         return value
+
+
+def _delay_beats_fit(ck: _Checker, effects: tuple, bpm: float, path: tuple[str, ...]) -> None:
+    """Refuse a ``beats`` delay longer than :data:`synth.params.MAX_DELAY_SECONDS` at ``bpm``."""
+    for i, fx in enumerate(effects):
+        if fx["type"] == "delay" and "beats" in fx and fx["beats"] * 60.0 / bpm > MAX_DELAY_SECONDS:
+            raise ck.error(f"{'.'.join(path)}.effects[{i}].beats: {fx['beats']:g} beats at "
+                           f"{bpm:g} bpm last {fx['beats'] * 60.0 / bpm:g} s, above the maximum "
+                           f"{MAX_DELAY_SECONDS:g} seconds of a delay", path, "effects",
+                           prefix=False)
+
+
+def _meter_numerator(ck: _Checker, numerator: int, path: tuple[str, ...], key: str,
+                     nth: int = 0) -> None:
+    try:
+        METER_NUMERATOR.check(numerator, "", ck.error_type)
+    except SynthError as e:
+        raise ck.error(f"meter numerator: {e.message}", path, key, nth) from None
 
 
 def _flatten(prefix: str, value, out: dict) -> dict:
@@ -323,17 +365,6 @@ def _beat_of(ck: _Checker, meters: MeterMap, entry: dict, path, nth: int, what: 
 
 # ---------------------------------------------------------------- part tables
 
-def _known_presets() -> tuple[list[str], Any]:
-    """(preset names, resolve_patch or None), from synth.patch when it exists."""
-    try:
-        from . import patch as patch_module
-    except ModuleNotFoundError as e:
-        if e.name not in ("synth.patch",):
-            raise
-        return list(BASIC_PRESETS), None
-    return list(patch_module.preset_names()), patch_module.resolve_patch
-
-
 def parse_part_settings(table: Mapping[str, Any], *, name: str, source: str = "<string>",
                         path: tuple[str, ...] | None = None, locator: Any = None,
                         error_type: type[SynthError] = ScoreError,
@@ -379,14 +410,7 @@ def parse_part_settings(table: Mapping[str, Any], *, name: str, source: str = "<
     if "pan" in table:
         out["pan"] = ck.number(table["pan"], path, "pan", low=-1, high=1)
     if "effects" in table:
-        effects = table["effects"]
-        if not isinstance(effects, list):
-            raise ck.error(f"must be a list of tables, got {effects!r}", path, "effects")
-        for i, fx in enumerate(effects):
-            if not isinstance(fx, dict) or not isinstance(fx.get("type"), str):
-                raise ck.error(f"effects[{i}] must be a table with a string 'type', got {fx!r}",
-                               path, "effects")
-        out["effects"] = tuple(dict(fx) for fx in effects)
+        out["effects"] = ck.effects(table["effects"], path)
     if "patch" in table:
         out["patch"] = _flatten("", ck.table(table["patch"], path, "patch"), {})
         # a Mode-4 sample named relative to this file (not the working directory)
@@ -396,20 +420,19 @@ def parse_part_settings(table: Mapping[str, Any], *, name: str, source: str = "<
             out["patch"]["params.sample"] = os.path.join(os.path.dirname(os.path.abspath(source)),
                                                          sample)
     if "preset" in table or "patch" in table:
-        names, resolve = _known_presets()
+        names = preset_names()
         preset = ck.string(table.get("preset", "sine"), path, "preset")
         if preset not in names:
             raise ck.error(f"unknown preset {preset!r}{_suggest(preset, names)}; presets: "
                            f"{', '.join(names)}", path, "preset")
         if "preset" in table:
             out["preset"] = preset
-        if resolve is not None and "patch" in out:
-            from .errors import PatchError
+        if "patch" in out:
             try:
-                resolve(preset, out["patch"])
+                resolve_patch(preset, out["patch"])
             except PatchError as e:
                 # point at the offending override's own line when the message names it
-                bad = [k for k in out["patch"] if repr(k) in e.message]
+                bad = [k for k in out["patch"] if repr(k) in e.message or f"{k}:" in e.message]
                 line = (locator.key_line(path + ("patch",), bad[0])
                         if bad and locator is not None else None)
                 raise ck.error(e.message, path, "patch", line=line) from None
@@ -498,7 +521,7 @@ def _tuned(ck: _Checker, notes, tuning, path) -> list[Note]:
         raise ck.error(e.message, path, "tuning") from None
 
 
-def _notes_locator(loc: _Locator | None, path: tuple[str, ...], text: str):
+def _notes_locator(loc: Locator | None, path: tuple[str, ...], text: str):
     """Offset in the notes string -> (line, column) in the file, when it can be found."""
     base = loc.string_offset(path, "notes", text) if loc is not None else None
     if base is not None:
@@ -594,7 +617,7 @@ def parse_score_toml(text: str, source: str = "<string>", *, default_title: str 
             raise ScoreError(f"TOML syntax error: {msg[:m.start()]}", source=source,
                              line=int(m.group(1)), column=int(m.group(2))) from None
         raise ScoreError(f"TOML syntax error: {msg}", source=source) from None
-    loc = _Locator(text)
+    loc = Locator(text)
     ck = _Checker(source, loc)
 
     if "arrangement" in data:
@@ -614,6 +637,7 @@ def parse_score_toml(text: str, source: str = "<string>", *, default_title: str 
         num, den = parse_meter(meter_text)
     except ScoreError as e:
         raise ck.error(e.message, sp, "meter") from None
+    _meter_numerator(ck, num, sp, "meter")
     meter_changes = [MeterChange(0.0, num, den)]
     pickup = Fraction(0)
     if "pickup" in head:
@@ -642,6 +666,7 @@ def parse_score_toml(text: str, source: str = "<string>", *, default_title: str 
             mnum, mden = parse_meter(ck.string(entry["meter"], mp, "meter", i))
         except ScoreError as e:
             raise ck.error(e.message, mp, "meter", i) from None
+        _meter_numerator(ck, mnum, mp, "meter", i)
         order.append((bar, mnum, mden))
     order.sort()
     beat, prev_bar, prev_len = pickup, 1, Fraction(4 * num, den)
@@ -652,7 +677,7 @@ def parse_score_toml(text: str, source: str = "<string>", *, default_title: str 
     meters = MeterMap(meter_changes, pickup=float(pickup))
 
     # -- tempo
-    bpm0 = ck.number(head.get("tempo", 120.0), sp, "tempo", low=0, low_open=True, high=10000)
+    bpm0 = ck.param(TEMPO_BPM, head.get("tempo", 120.0), sp, "tempo")
     tempo_changes = [TempoChange(0.0, bpm0, _ramp_of(ck, head.get("tempo_ramp", "step"), sp,
                                                      "tempo_ramp"))]
     tempo_at: dict[float, int] = {0.0: -1}
@@ -661,7 +686,7 @@ def parse_score_toml(text: str, source: str = "<string>", *, default_title: str 
         ck.unknown_keys(entry, _TEMPO_KEYS, tp, nth=i)
         if "bpm" not in entry:
             raise ck.error("a tempo change needs bpm", tp, None, nth=i)
-        bpm = ck.number(entry["bpm"], tp, "bpm", i, low=0, low_open=True, high=10000)
+        bpm = ck.param(TEMPO_BPM, entry["bpm"], tp, "bpm", i)
         at = _beat_of(ck, meters, entry, tp, i, "tempo")
         if at in tempo_at:
             other = "score.tempo" if tempo_at[at] < 0 else f"[[tempo]] #{tempo_at[at] + 1}"
@@ -720,6 +745,9 @@ def parse_score_toml(text: str, source: str = "<string>", *, default_title: str 
              for name, t in parts_table.items()]
     master = parse_master_table(ck.table(data.get("master", {}), ("master",)), source=source,
                                 locator=loc)
+    for part in parts:                  # a delay in beats: at most 10 s at the first tempo
+        _delay_beats_fit(ck, part.effects, bpm0, ("parts", part.name))
+    _delay_beats_fit(ck, master, bpm0, ("master",))
     score = Score(parts=tuple(parts), tempo=tempo, meters=meters, keys=tuple(keys),
                   metadata=metadata, master_effects=master)
     seconds = score.duration_seconds
@@ -736,14 +764,10 @@ def parse_master_table(table: Mapping, *, source: str, locator=None,
     Returns the effect settings (validated by building them, so a bad type
     or parameter is an error naming ``master.effects``).
     """
-    ck = _Checker(source, locator or _Locator(""))
+    ck = _Checker(source, locator or Locator(""))
     try:
         ck.unknown_keys(table, ("effects",), ("master",))
-        effects = table.get("effects", [])
-        if not isinstance(effects, list) or not all(
-                isinstance(fx, dict) and isinstance(fx.get("type"), str) for fx in effects):
-            raise ck.error(f"must be a list of tables with a string 'type', got {effects!r}",
-                           ("master",), "effects")
+        effects = ck.effects(table.get("effects", []), ("master",))
         try:
             from .fx import build_chain
             from .errors import PatchError
@@ -754,7 +778,7 @@ def parse_master_table(table: Mapping, *, source: str, locator=None,
         if error_type is ScoreError:
             raise
         raise error_type(e.message, source=e.source, line=e.line, column=e.column) from None
-    return tuple(dict(fx) for fx in effects)
+    return effects
 
 
 def _ramp_of(ck: _Checker, value, path, key: str, nth: int | None = None) -> str:

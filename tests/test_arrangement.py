@@ -139,6 +139,17 @@ def test_target_ratio_drives_a_parameter(tmp_path):
      r"arrangement\.tempo_scal: unknown key \(did you mean 'tempo_scale'\?\)"),
     (("tempo_scale = 0.5", "tempo_scale = 0.5\ntempo = 90"), ArrangementError,
      r"either tempo or tempo_scale"),
+    # issue 15: bounded, with the file and line
+    (("tempo_scale = 0.5", "tempo_scale = 1e9"), ArrangementError,
+     r"arr\.toml:7: arrangement\.tempo_scale: 1000000000\.0 is above the maximum 20"),
+    (("tempo_scale = 0.5", "tempo = 1e9"), ArrangementError,
+     r"arr\.toml:7: arrangement\.tempo: 1000000000\.0 is above the maximum 1000 bpm"),
+    (("[parts.tune_shadow]", "[parts.tune_shadow]\neffects = [{type = \"delay\", beats = 1e9}]"),
+     ArrangementError,
+     r"arr\.toml:\d+: parts\.tune_shadow\.effects\[0\]\.beats: 1000000000\.0 is above the "
+     r"maximum 64 beats"),
+    (("bars = [2, 3]", "bars = [2, 1000000000]"), TransformError,
+     r"transform\[2\]\.bars: bar 1000000000 is above the maximum 100000"),
     (('source = "sources/ground.toml"', 'source = "sources/missing.toml"'), ArrangementError,
      r"arrangement\.source: no such file"),
     (('parts = ["tune"]', 'parts = ["tuna"]'), TransformError,

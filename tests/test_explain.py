@@ -14,7 +14,8 @@ import pytest
 from synth import catalog
 from synth.cli import main
 from synth.dsp import effects as fx_dsp
-from synth.errors import PatchError
+from synth.errors import PatchError, ScoreError
+from synth.params import validate_effect
 from synth.fx import EFFECTS, build_chain
 from synth.patch import SOURCE_PARAMS, Patch, apply_overrides, patch_keys, preset_names
 from synth.transforms import REGISTRY, make
@@ -154,21 +155,30 @@ def test_effect_table_matches_the_registry():
 
 @pytest.mark.parametrize("kind", sorted(catalog.EFFECT_PARAMS))
 def test_effect_bounds_and_examples(kind):
-    def builds(**params):
+    """The documented bounds are the load-time validator's, and the kernels take them."""
+    def valid(**params):
         try:
-            build_chain([{"type": kind, **params}], sr=44100, bpm=120)
+            validate_effect({"type": kind, **params}, "fx")
             return True
-        except PatchError:
+        except ScoreError:
             return False
-    assert builds(**{k: v for k, v in catalog.EFFECT_EXAMPLES[kind].items() if k != "type"})
+
+    def builds(**params):
+        build_chain([{"type": kind, **params}], sr=96000, bpm=120)
+        return True
+    example = {k: v for k, v in catalog.EFFECT_EXAMPLES[kind].items() if k != "type"}
+    assert valid(**example) and builds(**example)
     for key, p in catalog.EFFECT_PARAMS[kind].items():
-        if p.lo is not None:
-            assert builds(**{key: p.lo}), (kind, key, p.lo)
+        # a chorus's depth must stay below its delay: probe each with the other out of the way
+        extra = {"delay_ms": {"depth_ms": 0.0}, "depth_ms": {"delay_ms": 100.0}}.get(key, {})
+        for edge in (p.lo, p.hi):
+            if edge is not None:
+                assert valid(**{key: edge}, **extra) and builds(**{key: edge}, **extra), (key, edge)
         if p.hi is not None:
-            assert builds(**{key: p.hi}), (kind, key, p.hi)
-            assert not builds(**{key: p.hi + 0.5}), (kind, key, "above")
-        if p.lo is not None and key != "depth_ms":
-            assert not builds(**{key: min(p.lo - 1, 0 if p.lo > 0 else p.lo - 1)}), (kind, key)
+            assert not valid(**{key: p.hi * 1.01 + 0.01}), (kind, key, "above")
+            assert not valid(**{key: float("inf")}), (kind, key, "inf")
+        if p.lo is not None:
+            assert not valid(**{key: p.lo - 0.01 * max(1.0, abs(p.lo))}), (kind, key, "below")
 
 
 # ---------------------------------------------------------------- patch keys

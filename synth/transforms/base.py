@@ -19,8 +19,6 @@ numbers of the others.
 
 from __future__ import annotations
 
-import difflib
-import math
 import warnings
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable, Mapping, Sequence
@@ -28,6 +26,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import numpy as np
 
 from ..errors import ScoreError, SynthWarning, TransformError
+from ..params import Param, suggest, validate
 from ..score import Note, Part, Score
 from ..seeds import rng as seed_rng
 from ..units import parse_note_name
@@ -48,102 +47,16 @@ __all__ = [
     "fit_pitch",
 ]
 
-_MISSING = object()
-
-
 # ---------------------------------------------------------------- parameters
 
-@dataclass(frozen=True)
-class Param:
-    """One parameter of a transform.
-
-    Parameters
-    ----------
-    kind : str
-        ``"float"``, ``"int"``, ``"bool"``, ``"str"``, ``"pitch"`` (MIDI number
-        or note name such as ``"D3"``), ``"pitches"`` (list of those), ``"bars"`` (``[first, last]`` inclusive
-        1-based bar numbers), ``"floats"``, ``"ints"`` or ``"strs"`` (lists).
-    default : object
-        Value when the parameter is not given; omit to make it required.
-    lo, hi : float, optional
-        Inclusive bounds of numeric values (each element of a list).
-    choices : tuple of str, optional
-        Allowed values of a ``"str"`` parameter (each element of ``"strs"``).
-    unit : str
-        Unit for the docs (``"semitones"``, ``"cents"``, ``"beats"`` ...).
-    doc : str
-        One line: what it does musically.
-    """
-
-    kind: str
-    default: Any = _MISSING
-    lo: float | None = None
-    hi: float | None = None
-    choices: tuple[str, ...] | None = None
-    unit: str = ""
-    doc: str = ""
-
-    @property
-    def required(self) -> bool:
-        return self.default is _MISSING
-
-    def check(self, value, key: str):
-        """Validated, normalised ``value``; raises TransformError naming ``key``."""
-        k = self.kind
-        if k == "pitches":
-            if not isinstance(value, (list, tuple)) or not value:
-                raise TransformError(f"{key}: expected a non-empty list of pitches, got {value!r}")
-            inner = Param("pitch", lo=self.lo, hi=self.hi)
-            return tuple(inner.check(v, f"{key}[{i}]") for i, v in enumerate(value))
-        if k in ("floats", "ints", "strs"):
-            if not isinstance(value, (list, tuple)) or not value:
-                raise TransformError(f"{key}: expected a non-empty list, got {value!r}")
-            inner = Param(k[:-1], lo=self.lo, hi=self.hi, choices=self.choices)
-            return tuple(inner.check(v, f"{key}[{i}]") for i, v in enumerate(value))
-        if k == "bars":
-            if (not isinstance(value, (list, tuple)) or len(value) != 2
-                    or not all(isinstance(b, int) and not isinstance(b, bool) for b in value)
-                    or not 1 <= value[0] <= value[1]):
-                raise TransformError(f"{key}: expected [first, last] bar numbers (1-based, "
-                                     f"first <= last), got {value!r}")
-            return (int(value[0]), int(value[1]))
-        if k == "bool":
-            if not isinstance(value, bool):
-                raise TransformError(f"{key}: expected true or false, got {value!r}")
-            return value
-        if k == "str":
-            if not isinstance(value, str):
-                raise TransformError(f"{key}: expected a string, got {value!r}")
-            if self.choices is not None and value not in self.choices:
-                hint = _suggest(value, self.choices)
-                raise TransformError(f"{key}: {value!r} is not one of {', '.join(self.choices)}{hint}")
-            return value
-        if k == "pitch":
-            if isinstance(value, str):
-                try:
-                    return parse_note_name(value)
-                except ScoreError as exc:
-                    raise TransformError(f"{key}: {exc.message}") from None
-            k = "float"
-        if k in ("float", "int"):
-            if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-                raise TransformError(f"{key}: expected a number, got {value!r}")
-            if k == "int" and float(value) != int(value):
-                raise TransformError(f"{key}: expected a whole number, got {value!r}")
-            v = int(value) if k == "int" else float(value)
-            if not math.isfinite(v):
-                raise TransformError(f"{key}: expected a finite number, got {value!r}")
-            if self.lo is not None and v < self.lo:
-                raise TransformError(f"{key}: {value!r} is below the minimum {self.lo:g}")
-            if self.hi is not None and v > self.hi:
-                raise TransformError(f"{key}: {value!r} is above the maximum {self.hi:g}")
-            return v
-        raise AssertionError(f"unknown parameter kind {k!r}")
+#: The longest bar range a transform's ``bars`` may name (a typo such as
+#: ``[1, 1e9]`` is refused instead of growing the piece with silence).
+MAX_BARS = 100_000
 
 
 def _suggest(word: str, options: Iterable[str]) -> str:
-    close = difflib.get_close_matches(str(word), list(options), n=1, cutoff=0.5)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+    """The package's one "did you mean" (:func:`synth.params.suggest`)."""
+    return suggest(word, options)
 
 
 # ---------------------------------------------------------------- registry
@@ -161,22 +74,8 @@ class TransformSpec:
 
     def validate(self, params: Mapping[str, Any], *, where: str = "") -> dict:
         """Parameters checked against the spec, defaults filled in."""
-        prefix = f"{where}." if where else ""
-        out = {}
-        for key, value in params.items():
-            if key not in self.params:
-                hint = _suggest(key, self.params)
-                valid = ", ".join(self.params) or "none"
-                raise TransformError(f"{prefix}{key}: unknown parameter of transform "
-                                     f"{self.name!r}{hint} (valid: {valid})")
-            out[key] = self.params[key].check(value, prefix + key)
-        for key, p in self.params.items():
-            if key not in out:
-                if p.required:
-                    raise TransformError(f"{prefix}{key}: transform {self.name!r} needs this "
-                                         f"parameter ({p.doc})")
-                out[key] = p.default
-        return out
+        return validate(self.params, params, what=f"transform {self.name!r}", where=where,
+                        error=TransformError)
 
 
 REGISTRY: dict[str, TransformSpec] = {}
@@ -350,7 +249,8 @@ def make(name: str, *, parts: Iterable[str] | str | None = None,
             raise TransformError(f"{prefix}parts: transform {name!r} changes the time grid of every "
                                  f"part and cannot be limited to {list(parts)!r}")
     if bars is not None:
-        bars = Param("bars").check(list(bars) if isinstance(bars, tuple) else bars, prefix + "bars")
+        bars = Param("bars", hi=MAX_BARS).check(list(bars) if isinstance(bars, tuple) else bars,
+                                                prefix + "bars", TransformError)
     return Transform(name, sp.validate(params, where=where), Selection(parts, bars))
 
 
