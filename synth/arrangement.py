@@ -38,7 +38,7 @@ import os
 import sys
 import tomllib
 from dataclasses import dataclass, field, replace
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from .errors import ArrangementError, PatchError, SynthError, TransformError
 from .files import MAX_TEXT_BYTES, read_bytes
@@ -49,6 +49,9 @@ from .scorefile import Locator, parse_master_table, parse_part_settings
 from .seeds import derive_seed
 from .transforms import Transform, make
 from .transforms.base import step_keys
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = ["Arrangement", "Step", "read_arrangement", "load_arrangement", "load_source"]
 
@@ -142,7 +145,7 @@ def _param(spec: Param, value: Any, key: str, path: str, locator: Locator) -> An
                                line=locator.key_line(("arrangement",), key)) from None
 
 
-def read_arrangement(path) -> Arrangement:
+def read_arrangement(path: str | os.PathLike[str]) -> Arrangement:
     """Parse and validate an arrangement file (the source is not loaded).
 
     Raises
@@ -345,7 +348,7 @@ def _split_curves(name, params: dict, where: str, path: str, tension) -> tuple[d
     return plain, curves
 
 
-def requested_tension(arr: Arrangement, source: Score | None = None):
+def requested_tension(arr: Arrangement, source: Score | None = None) -> "np.ndarray | None":
     """The arrangement's requested tension per bar (index 0 = bar 1), or None.
 
     The curve's named shapes span the source's bars (``source``, loaded when
@@ -375,8 +378,8 @@ class _CurvedStep:
         return f"{tr.name}({', '.join(bits)})"
 
 
-def apply_curves(st: Step, score: Score, per_bar, tension=None, *, seed: int, key: str,
-                 run) -> Score:
+def apply_curves(st: Step, score: Score, per_bar: Any, tension: Any = None, *, seed: int,
+                 key: str, run: Callable[[Transform, Score], Score]) -> Score:
     """Apply a step whose parameters follow the tension curve, segment by segment.
 
     The step's bars (or the whole piece) are cut into segments of consecutive
@@ -552,7 +555,8 @@ class _KeyedStep:
         return self.inner(score, seed=seed, key=self.key)
 
 
-def load_arrangement(path, *, seed: int | None = None, variation: int = 0) -> Score:
+def load_arrangement(path: str | os.PathLike[str], *, seed: int | None = None,
+                     variation: int = 0) -> Score:
     """Read an arrangement file, load its source, apply it: the score to render.
 
     Parameters

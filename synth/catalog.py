@@ -340,7 +340,7 @@ EFFECT_EXAMPLES = {
 }
 
 
-def example_toml_value(value) -> str:
+def example_toml_value(value: Any) -> str:
     """``value`` written as TOML (strings quoted, lists in brackets, booleans lowercase)."""
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -419,7 +419,7 @@ def transform_example(name: str, part: str = "melody") -> str:
 
 def transform_info(name: str) -> dict:
     """Everything about transform ``name``, JSON-friendly (``synth transforms NAME --json``)."""
-    from .docgen import _paragraphs
+    from .docgen import paragraphs
     from .transforms.base import spec
     sp = spec(name)
     params = []
@@ -430,4 +430,4 @@ def transform_info(name: str) -> dict:
                        "choices": list(p.choices) if p.choices is not None else None,
                        "unit": p.unit, "doc": p.doc})
     return {"name": name, "family": sp.family, "whole_score": sp.whole_score,
-            "doc": _paragraphs(sp.doc), "params": params, "example": transform_example(name)}
+            "doc": paragraphs(sp.doc), "params": params, "example": transform_example(name)}

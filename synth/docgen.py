@@ -37,7 +37,7 @@ REGENERATE = "python -m synth.docgen"
 #: where the reference lives, relative to the repository root
 DEFAULT_PATH = os.path.join("docs", "reference.md")
 
-_FAMILIES = (("pitch", "Pitch transforms"), ("time", "Time transforms"),
+FAMILIES = (("pitch", "Pitch transforms"), ("time", "Time transforms"),
              ("texture", "Texture transforms"), ("generate", "Generation transforms"))
 _SECTION = re.compile(r"^(Parameters|Returns|Raises|Notes|Examples?|See Also|Yields)\s*$")
 
@@ -48,7 +48,7 @@ def _rst_to_md(text: str) -> str:
     return text.replace("``", "`")
 
 
-def _paragraphs(doc: str) -> list[str]:
+def paragraphs(doc: str) -> list[str]:
     """A docstring's prose paragraphs (numpydoc sections dropped), each on one line."""
     lines = inspect.cleandoc(doc).splitlines()
     prose = []
@@ -76,7 +76,7 @@ def _value(v) -> str:
     return f"`{v!r}`"
 
 
-def _range(p: Param, quote=lambda c: f"`{c!r}`") -> str:
+def param_range(p: Param, quote=lambda c: f"`{c!r}`") -> str:
     """A transform parameter's choices, bounds, pitch note and unit, joined by "; ".
 
     ``quote`` writes each choice (Markdown code here; ``synth transforms NAME``
@@ -99,7 +99,7 @@ def _range(p: Param, quote=lambda c: f"`{c!r}`") -> str:
 def _transform_section(name: str) -> list[str]:
     sp = REGISTRY[name]
     out = [f"### `{name}`", ""]
-    for para in _paragraphs(sp.doc) or ["(no description)"]:
+    for para in paragraphs(sp.doc) or ["(no description)"]:
         out += [para, ""]
     if sp.whole_score:
         out += ["Acts on every part at once (it changes the shared bar grid), so `parts` "
@@ -111,7 +111,7 @@ def _transform_section(name: str) -> list[str]:
             "|---|---|---|---|---|"]
     for key, p in sp.params.items():
         default = "required" if p.required else _value(p.default)
-        out.append(f"| `{key}` | {p.kind} | {_cell(default)} | {_cell(_range(p))} | "
+        out.append(f"| `{key}` | {p.kind} | {_cell(default)} | {_cell(param_range(p))} | "
                    f"{_cell(_rst_to_md(p.doc))} |")
     out.append("")
     return out
@@ -200,8 +200,8 @@ def reference_markdown() -> str:
            "Use them as `[[transform]]` tables in an arrangement file (`name = \"...\"`, "
            "optional `parts` and `bars`, then the parameters below) or from Python with "
            "`synth.transforms.make(name, parts=..., bars=..., **params)`.", ""]
-    known = {f for f, _ in _FAMILIES}
-    families = list(_FAMILIES) + [(f, f"{f.capitalize()} transforms") for f in
+    known = {f for f, _ in FAMILIES}
+    families = list(FAMILIES) + [(f, f"{f.capitalize()} transforms") for f in
                                   sorted({s.family for s in REGISTRY.values()} - known)]
     index = []
     for family, heading in families:
@@ -235,7 +235,7 @@ def reference_markdown() -> str:
     return "\n".join(out).rstrip("\n") + "\n"
 
 
-def main(argv=None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m synth.docgen",
                                      description="Write docs/reference.md from the code.")
     parser.add_argument("-o", "--output", default=DEFAULT_PATH,

@@ -18,6 +18,8 @@ and other changes made on the user's behalf are reported as
 
 from __future__ import annotations
 
+import os
+
 from .errors import SynthError
 from .resources import resolve_input
 from .score import Score, check_budget
@@ -26,7 +28,7 @@ from .sources import SUFFIXES, is_arrangement, load_source
 __all__ = ["load", "is_arrangement", "load_source", "SUFFIXES"]
 
 
-def load(path, *, seed: int | None = None, variation: int = 0,
+def load(path: str | os.PathLike[str], *, seed: int | None = None, variation: int = 0,
          max_seconds: float | None = None) -> Score:
     """Read ``path`` (score file, arrangement, MIDI or MusicXML) as a Score.
 

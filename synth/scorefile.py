@@ -757,8 +757,8 @@ def parse_score_toml(text: str, source: str = "<string>", *, default_title: str 
     return score
 
 
-def parse_master_table(table: Mapping, *, source: str, locator=None,
-                       error_type=ScoreError) -> tuple[dict, ...]:
+def parse_master_table(table: Mapping[str, Any], *, source: str, locator: Locator | None = None,
+                       error_type: type[SynthError] = ScoreError) -> tuple[FrozenMap, ...]:
     """The ``[master]`` table: ``effects = [{type = "reverb", ...}, ...]`` on the mix.
 
     Returns the effect settings (validated by building them, so a bad type
@@ -795,7 +795,7 @@ def _array_of_tables(ck: _Checker, value, key: str) -> list[dict]:
     return value
 
 
-def load_score_file(path) -> Score:
+def load_score_file(path: str | os.PathLike[str]) -> Score:
     """Read a score file (``.toml``) as a :class:`~synth.score.Score`.
 
     Parameters

@@ -33,7 +33,7 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 
 from .errors import ArrangementError
-from .transforms.base import _suggest
+from .params import suggest as _suggest
 
 __all__ = ["SHAPES", "QUANTUM", "Section", "TensionCurve", "Choice", "ParamCurve", "parse_tension",
            "parse_param_curve", "is_param_curve", "quantise", "pearson", "coefficient_of_variation",

@@ -25,7 +25,7 @@ few hundred microseconds.
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -182,8 +182,10 @@ def _segmentable(patch: Patch) -> bool:
 
 
 def render_note_pieces(patch: Patch, *, pitch: float, velocity: int, gate_samples: int,
-                       sr: float, rng=None, bend_semitones=None, prev_pitch=None,
-                       stolen_at=None, piece_samples: int = SEGMENT_SAMPLES):
+                       sr: float, rng: np.random.Generator | None = None,
+                       bend_semitones: Any = None, prev_pitch: float | None = None,
+                       stolen_at: int | None = None,
+                       piece_samples: int = SEGMENT_SAMPLES) -> Iterator[np.ndarray]:
     """:func:`render_note` as consecutive pieces, for bounded memory on long notes.
 
     Yields

@@ -107,7 +107,8 @@ def test_ring_and_sine_unison_spectra():
     assert list(ratios[:3]) == [1.0, 3.0, 5.0]          # the carrier's odd harmonics
 
 
-_GENERIC = ("voice.py", "patch.py", "catalog.py", "docgen.py")
+_GENERIC = ("voice.py", "patch.py", "catalog.py", "docgen.py", "render/plan.py",
+            "render/lanes.py", "render/parallel.py")
 
 
 @pytest.mark.parametrize("module", _GENERIC)

@@ -14,7 +14,7 @@ Effects go in a part's table of a score or arrangement file, applied in order:
 Every effect and patch key, with examples: docs/sound-design.md"""
 
 
-def register(sub) -> None:
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("effects", help="list the effect types, or explain one",
                        description="List the effects a part can use, or, with NAME, its "
                        "parameters (unit, range, default) and an example.", epilog=HELP,
@@ -24,7 +24,7 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     from ..catalog import effect_info
     from ..fx import EFFECTS
     from ._explain import fmt_value, print_json, table

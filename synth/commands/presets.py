@@ -22,7 +22,7 @@ _GROUPS = (
 )
 
 
-def register(sub) -> None:
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("presets", help="list the instrument presets, explain one (NAME), "
                        "or render auditions",
                        description="List every preset with its sound source and a line about "
@@ -95,7 +95,7 @@ def _explain(name: str) -> list[str]:
     return lines
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     if args.name and not args.render:
         if args.json:
             from ..catalog import preset_info

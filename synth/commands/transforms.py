@@ -13,7 +13,7 @@ Use a transform as a [[transform]] table in an arrangement file (see 'synth new'
 The same facts, for every transform at once: docs/reference.md."""
 
 
-def register(sub) -> None:
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("transforms", help="list the arrangement transforms, or explain one",
                        description="List every transform an arrangement can use, or, with "
                        "NAME, what it does, its parameters (kind, unit, range, default) and "
@@ -29,9 +29,9 @@ def _first_sentence(paragraphs) -> str:
     return text.split(". ")[0].rstrip(".") + "." if text else ""
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     from ..catalog import transform_info
-    from ..docgen import _FAMILIES, _range
+    from ..docgen import FAMILIES, param_range
     from ..transforms import REGISTRY
     from ._explain import fmt_value, print_json, table, wrap
     if args.name is None:
@@ -42,7 +42,7 @@ def run(args) -> int:
             return 0
         lines = []
         for family in sorted({i["family"] for i in infos},
-                             key=lambda f: ([f for f, _ in _FAMILIES] + [f]).index(f)):
+                             key=lambda f: ([f for f, _ in FAMILIES] + [f]).index(f)):
             lines.append(f"{family.capitalize()} transforms:")
             lines += table(("", ""), [(i["name"], _first_sentence(i["doc"]))
                                       for i in infos if i["family"] == family])[1:]
@@ -62,7 +62,7 @@ def run(args) -> int:
     if info["params"]:
         params = REGISTRY[args.name].params
         rows = [(p["name"], p["kind"], "required" if p["required"] else fmt_value(p["default"]),
-                 _range(params[p["name"]], quote=str), p["doc"]) for p in info["params"]]
+                 param_range(params[p["name"]], quote=str), p["doc"]) for p in info["params"]]
         lines += table(("parameter", "kind", "default", "range / unit", "what it does"), rows,
                        caps=(18, 7, 14, 24)) + [""]
     else:

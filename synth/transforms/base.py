@@ -82,7 +82,7 @@ REGISTRY: dict[str, TransformSpec] = {}
 
 
 def register(name: str, family: str, params: Mapping[str, Param] | None = None, *,
-             whole_score: bool = False):
+             whole_score: bool = False) -> Callable[[Callable[..., Score]], Callable[..., Score]]:
     """Decorator: register ``impl`` under ``name`` (its docstring documents it)."""
     def deco(impl):
         if name in REGISTRY:
@@ -198,7 +198,7 @@ class Transform:
 
         return sp.impl(score, self.selection, streams, **self.params)
 
-    def with_params(self, **changes) -> "Transform":
+    def with_params(self, **changes: Any) -> "Transform":
         """A copy with some parameters changed (validated again)."""
         merged = {**self.params, **changes}
         return replace(self, params=spec(self.name).validate(merged))
@@ -214,7 +214,7 @@ class Transform:
 
 
 def make(name: str, *, parts: Iterable[str] | str | None = None,
-         bars: Sequence[int] | None = None, where: str = "", **params) -> Transform:
+         bars: Sequence[int] | None = None, where: str = "", **params: Any) -> Transform:
     """A validated :class:`Transform`.
 
     Parameters
@@ -318,7 +318,7 @@ class Pipeline:
 
 # ---------------------------------------------------------------- helpers
 
-def voiced_like(src: Part, name: str, notes) -> Part:
+def voiced_like(src: Part, name: str, notes: Iterable[Note]) -> Part:
     """A new part ``name`` holding ``notes``, sounding like ``src``.
 
     It takes ``src``'s preset, patch overrides, gain, pan and effects, and

@@ -58,7 +58,8 @@ import numpy as np
 
 from ..errors import TransformError
 from ..score import Note, Part, Score
-from .base import Param, Selection, _suggest, add_generated, register
+from ..params import suggest as _suggest
+from .base import Param, Selection, add_generated, register
 from .harmony import Chord, Key, chord_options, key_of, nearest_index, pitches_in
 
 __all__ = ["TEXTURES", "FIGURES"]

@@ -8,7 +8,8 @@ import numpy as np
 
 from ..errors import TransformError
 from ..score import Note, Part, Score, parse_key
-from .base import Param, Selection, _suggest, add_generated, register, voiced_like
+from ..params import suggest as _suggest
+from .base import Param, Selection, add_generated, register, voiced_like
 from .harmony import chord_options, key_of, nearest_index, pitches_in
 
 __all__ = ["ground_harmony"]
