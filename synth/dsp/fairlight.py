@@ -552,18 +552,39 @@ def channel_card_envelope(n: int, *, sr: float, gate_samples: int, attack: float
 # ---------------------------------------------------------------- playback
 
 def _lookup(stored: np.ndarray, mode: int, loops: int, ticks: np.ndarray, loop=None) -> np.ndarray:
-    """Stored value at each clock tick (tick 0 = first sample of the note)."""
+    """Stored value at each clock tick (tick 0 = first sample of the note); see :func:`_lookup_ticks`."""
+    flat = np.ascontiguousarray(stored, dtype=np.float64).reshape(-1)
+    ticks = np.ascontiguousarray(ticks, dtype=np.int64)
+    start, end = (0, 0) if loop is None else (int(loop[0]), int(loop[1]))
+    out = np.empty(ticks.shape)
+    _lookup_ticks(flat, int(mode), int(loops), start, end, ticks.reshape(-1), out.reshape(-1))
+    return out
+
+
+@kernel
+def _lookup_ticks(flat, mode, loops, loop_start, loop_end, ticks, out):
+    """``out[k] =`` the stored value at clock tick ``ticks[k]``, in place.
+
+    ``flat`` is the stored memory in C order: Mode 1, ``segments`` rows of
+    ``SEGMENT_LENGTH`` words, each looped ``loops`` times, the last one
+    sustaining; Mode 4, one sample, silent after its end, with the sustain
+    loop ``loop_start..loop_end`` (words, ``loop_end == 0``: no loop).
+    Integer arithmetic with Python's floor semantics, so a negative tick
+    reads from the end as NumPy indexing does.
+    """
+    size = flat.shape[0]
     if mode == 1:
-        segments = stored.shape[0]
-        seg = np.minimum(ticks // (SEGMENT_LENGTH * loops), segments - 1)   # last one sustains
-        return stored[seg, ticks % SEGMENT_LENGTH]
-    if loop is not None:                              # Mode 4 sustain loop: end -> start
-        start, end = loop
-        ticks = np.where(ticks >= end, start + (ticks - start) % (end - start), ticks)
-    out = np.zeros(ticks.shape)
-    inside = ticks < len(stored)
-    out[inside] = stored[ticks[inside]]
-    return out                                                               # silent after the end
+        per_segment = SEGMENT_LENGTH * loops
+        last = size // SEGMENT_LENGTH - 1
+        for k in range(ticks.shape[0]):
+            t = ticks[k]
+            out[k] = flat[min(t // per_segment, last) * SEGMENT_LENGTH + t % SEGMENT_LENGTH]
+    else:
+        for k in range(ticks.shape[0]):
+            t = ticks[k]
+            if loop_end > 0 and t >= loop_end:    # Mode 4 sustain loop: end -> start
+                t = loop_start + (t - loop_start) % (loop_end - loop_start)
+            out[k] = flat[t] if t < size else 0.0
 
 
 #: Output samples processed at once inside :func:`play` (bounds memory at high clocks).
@@ -639,45 +660,95 @@ def _play_block(stored, clock, sr, mode, loops, bandlimited, state, loop=None):
     pos0 = 0.0 if state is None else state["pos"]
     pos, pos_out = phase_ramp(clock, sr=sr, phase=pos0)
     n = len(pos)
-    naive = _lookup(stored, mode, loops, np.floor(pos).astype(np.int64), loop)
     new_state = {"pos": pos_out, "prev_pos": float(pos[-1]) if n else
                  (pos0 if state is None else state["prev_pos"]), "blep": None}
-    if not bandlimited:
-        return naive, new_state
-    if n == 0:
+    if not bandlimited or n == 0:
         new_state["blep"] = None if state is None else state["blep"]
-        return naive, new_state
+        return _lookup(stored, mode, loops, np.floor(pos).astype(np.int64), loop), new_state
     prev_first = pos[0] if state is None else state["prev_pos"]
-    ticks = np.arange(np.floor(prev_first) + 1, np.floor(pos[-1]) + 1).astype(np.int64)
-    m = np.searchsorted(pos, ticks, side="left")
-    before = np.concatenate([[prev_first], pos[:-1]])[m]
-    offset = (pos[m] - ticks) / (pos[m] - before)
-    heights = _lookup(stored, mode, loops, ticks, loop) - _lookup(stored, mode, loops, ticks - 1, loop)
-    keep = heights != 0.0
-    y, blep = _bandlimit_steps(naive, m[keep], offset[keep], heights[keep],
-                               None if state is None else state["blep"])
-    new_state["blep"] = blep
+    # every tick the block reads (held values, and both sides of each step)
+    first_tick, last_tick = int(np.floor(prev_first)), int(np.floor(pos[-1]))
+    values = _lookup(stored, mode, loops, np.arange(first_tick, last_tick + 1, dtype=np.int64), loop)
+    blep = None if state is None else state["blep"]
+    taps, lat = BLEP_TAPS, BLEP_LATENCY
+    carry, history = (np.zeros(taps), np.zeros(lat)) if blep is None else (blep["carry"], blep["history"])
+    full = np.zeros(n + taps)
+    full[:taps] += carry                              # the spill-over first, as bincount sums it
+    y, new_history = np.empty(n), np.empty(lat)
+    _held_steps(np.ascontiguousarray(pos), float(prev_first), first_tick, values, blep is None,
+                np.ascontiguousarray(history, dtype=np.float64), _step_residual_rows(), full, y,
+                new_history)
+    new_state["blep"] = {"carry": full[n:n + taps].copy(), "history": new_history}
     return y, new_state
 
 
 @kernel
-def _accumulate_steps(full, step_sample, i0, frac, height, rows):
-    """Add each step's band-limited residual into ``full``, in time order, in place.
+def _held_steps(pos, prev_first, first_tick, values, note_on, history, rows, full, y, new_history):
+    """The held DAC output of one block with each clock tick a band-limited step, in place.
 
-    The same operations in the same order as the :func:`numpy.bincount` of
-    :func:`~synth.dsp.oscillators.bandlimit_steps` (each tap
-    ``((row[i0 + 1] - row[i0]) * frac + row[i0]) * height``, added event by
-    event), so the samples are the same bit for bit; compiled, because a
-    Mode-4 voice far above its root has several clock ticks per output
-    sample (2.6 at C5 for a 24 kHz sample rooted at A2) and the array
-    version spent most of a render building (ticks x 32) index tables.
+    Parameters
+    ----------
+    pos : np.ndarray [shape=(n,)]
+        Clock position (ticks) at each output sample, increasing.
+    prev_first : float
+        Position at the previous block's last sample (at a note-on: ``pos[0]``).
+    first_tick : int
+        ``floor(prev_first)``: the tick of ``values[0]``.
+    values : np.ndarray [shape=(floor(pos[-1]) - first_tick + 1,)]
+        Stored value at each tick from ``first_tick`` (:func:`_lookup_ticks`).
+    note_on : bool
+        The first value enters as a step from silence at sample 0.
+    history : np.ndarray [shape=(BLEP_LATENCY,)]
+        The previous block's last held values (the naive hold is delayed by
+        ``BLEP_LATENCY``).
+    rows : np.ndarray [shape=(oversampling + 1, BLEP_TAPS)]
+        :func:`_step_residual_rows`.
+    full : np.ndarray [shape=(n + BLEP_TAPS,)]
+        The previous block's spill-over in its first taps, zeros after; the
+        steps' residuals are added into it (its tail is the next spill-over).
+    y : np.ndarray [shape=(n,)]
+        Output: the delayed hold plus the residuals.
+    new_history : np.ndarray [shape=(BLEP_LATENCY,)]
+        Output: the history for the next block.
+
+    Every tick ``t`` with ``prev_first < t <= pos[-1]`` is a step at the first
+    sample ``m`` with ``pos[m] >= t`` (``searchsorted``), at sub-sample offset
+    ``(pos[m] - t) / (pos[m] - pos[m - 1])``, of height ``value(t) -
+    value(t - 1)``; steps of height 0 are skipped.  The operations and their
+    order are those of :func:`~synth.dsp.oscillators.bandlimit_steps`'
+    ``bincount`` (each tap ``((row[i0 + 1] - row[i0]) * frac + row[i0]) *
+    height``, added event by event), so the samples equal it bit for bit.
     """
+    n = pos.shape[0]
     taps = rows.shape[1]
-    for e in range(step_sample.shape[0]):
-        s, i, f, h = step_sample[e], i0[e], frac[e], height[e]
+    over = rows.shape[0] - 1
+    lat = history.shape[0]
+    naive = np.empty(n)
+    for k in range(n):
+        naive[k] = values[int(np.floor(pos[k])) - first_tick]
+    if note_on:                                       # from silence, exactly at sample 0
+        h = naive[0]
+        for j in range(taps):
+            full[j] += ((rows[1, j] - rows[0, j]) * 0.0 + rows[0, j]) * h
+    m = 0
+    for t in range(first_tick + 1, first_tick + values.shape[0]):
+        while pos[m] < t:                             # searchsorted(pos, t, "left")
+            m += 1
+        h = values[t - first_tick] - values[t - 1 - first_tick]
+        if h == 0.0:
+            continue
+        before = prev_first if m == 0 else pos[m - 1]
+        p = ((pos[m] - t) / (pos[m] - before)) * over
+        i = min(int(p), over - 1)
+        f = p - i
         for j in range(taps):
             lo = rows[i, j]
-            full[s + j] += ((rows[i + 1, j] - lo) * f + lo) * h
+            full[m + j] += ((rows[i + 1, j] - lo) * f + lo) * h
+    for k in range(n):
+        y[k] = (history[k] if k < lat else naive[k - lat]) + full[k]
+    for j in range(lat):
+        k = n + j
+        new_history[j] = history[k] if k < lat else naive[k - lat]
 
 
 @lru_cache(maxsize=1)
@@ -692,35 +763,6 @@ def _step_residual_rows() -> np.ndarray:
     rows = np.ascontiguousarray(table[i + over * j] - (j >= lat))
     rows.setflags(write=False)
     return rows
-
-
-def _bandlimit_steps(naive, step_sample, step_offset, step_height, state=None):
-    """:func:`~synth.dsp.oscillators.bandlimit_steps` with a compiled accumulation, bit for bit."""
-    taps, over, lat = BLEP_TAPS, _BLEP_OVERSAMPLING, BLEP_LATENCY
-    rows = _step_residual_rows()
-    naive = np.asarray(naive, dtype=np.float64)
-    n = len(naive)
-    step_sample = np.asarray(step_sample, dtype=np.int64)
-    step_offset = np.asarray(step_offset, dtype=np.float64)
-    step_height = np.asarray(step_height, dtype=np.float64)
-    if state is None:
-        carry, history = np.zeros(taps), np.zeros(lat)
-        if n:
-            step_sample = np.concatenate([[0], step_sample]).astype(np.int64)
-            step_offset = np.concatenate([[0.0], step_offset])
-            step_height = np.concatenate([[naive[0]], step_height])
-    else:
-        carry, history = state["carry"], state["history"]
-    pos = step_offset * over
-    i0 = np.minimum(pos.astype(np.intp), over - 1)
-    frac = pos - i0
-    full = np.zeros(n + taps)
-    full[:taps] += carry                              # the spill-over first, as bincount sums it
-    _accumulate_steps(full, np.ascontiguousarray(step_sample), i0.astype(np.int64),
-                      np.ascontiguousarray(frac), np.ascontiguousarray(step_height), rows)
-    delayed = np.concatenate([history, naive])
-    y = delayed[:n] + full[:n]
-    return y, {"carry": full[n:n + taps].copy(), "history": delayed[len(delayed) - lat:].copy()}
 
 
 # ---------------------------------------------------------------- Mode 1 as a Fourier series
