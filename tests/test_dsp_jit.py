@@ -229,3 +229,92 @@ def test_table_lookup_equals_the_numpy_formulation_at_wraps_and_edges():
     i = np.minimum(pos.astype(np.intp), 999)
     expected = table[i] + (pos - i) * (table[i + 1] - table[i])
     assert np.array_equal(oscillators.table_lookup(table, phases), expected)
+
+
+def test_preload_sets_numba_up_in_this_process():
+    code = ("import sys\n"
+            "from synth.dsp import jit\n"
+            "before = 'numba' in sys.modules\n"
+            "jit.preload()\n"
+            "print(int(before), int('numba' in sys.modules))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["0", "1"]
+
+
+def test_a_parallel_render_sets_numba_up_before_forking_its_workers(monkeypatch):
+    # each forked worker then inherits numba's ~1 s CPU set-up instead of paying it again
+    import multiprocessing
+
+    from synth.render import parallel
+    from synth.render import render as render_score
+    from synth.score import Metadata, Note, Part, Score, TempoMap
+
+    events = []
+    fork = multiprocessing.get_context("fork").Process
+    start = fork.start
+    monkeypatch.setattr(parallel.jit, "preload", lambda: events.append("preload"))
+    monkeypatch.setattr(fork, "start", lambda self: (events.append("fork"), start(self))[1])
+    parts = [Part(f"p{k}", [Note(0.1 * k, 0.3, 50 + k)], preset="saw") for k in range(3)]
+    render_score(Score(parts=parts, tempo=TempoMap.constant(120), metadata=Metadata(seed=0)),
+                 sr=22050, jobs=2)
+    assert events[:1] == ["preload"] and "fork" in events
+
+
+def _fairlight_lookup_oracle(stored, mode, loops, ticks, loop=None):
+    """The NumPy table read that ``fairlight._lookup_ticks`` replaced."""
+    from synth.dsp.fairlight import SEGMENT_LENGTH
+
+    if mode == 1:
+        seg = np.minimum(ticks // (SEGMENT_LENGTH * loops), stored.shape[0] - 1)
+        return stored[seg, ticks % SEGMENT_LENGTH]
+    if loop is not None:
+        start, end = loop
+        ticks = np.where(ticks >= end, start + (ticks - start) % (end - start), ticks)
+    out = np.zeros(ticks.shape)
+    inside = ticks < len(stored)
+    out[inside] = stored[ticks[inside]]
+    return out
+
+
+def _fairlight_play_oracle(stored, clock, sr, mode, loops, loop):
+    """One block of band-limited Fairlight playback from note-on, as NumPy computed it:
+    every clock tick a step found by ``searchsorted``, the residuals summed by ``bincount``."""
+    from synth.dsp import fairlight
+
+    pos, _ = oscillators.phase_ramp(clock, sr=sr)
+    n = len(pos)
+    naive = _fairlight_lookup_oracle(stored, mode, loops, np.floor(pos).astype(np.int64), loop)
+    ticks = np.arange(np.floor(pos[0]) + 1, np.floor(pos[-1]) + 1).astype(np.int64)
+    m = np.searchsorted(pos, ticks, side="left")
+    before = np.concatenate([[pos[0]], pos[:-1]])[m]
+    offset = (pos[m] - ticks) / (pos[m] - before)
+    heights = (_fairlight_lookup_oracle(stored, mode, loops, ticks, loop)
+               - _fairlight_lookup_oracle(stored, mode, loops, ticks - 1, loop))
+    keep = heights != 0.0
+    sample = np.concatenate([[0], m[keep]])
+    offset = np.concatenate([[0.0], offset[keep]])
+    height = np.concatenate([[naive[0]], heights[keep]])
+    rows = fairlight._step_residual_rows()
+    over, taps = rows.shape[0] - 1, rows.shape[1]
+    p = offset * over
+    i0 = np.minimum(p.astype(np.intp), over - 1)
+    frac = p - i0
+    terms = ((rows[i0 + 1] - rows[i0]) * frac[:, None] + rows[i0]) * height[:, None]
+    full = np.bincount((sample[:, None] + np.arange(taps)).ravel(), weights=terms.ravel(),
+                       minlength=n + taps)
+    delayed = np.concatenate([np.zeros(fairlight.BLEP_LATENCY), naive])
+    return delayed[:n] + full[:n]
+
+
+@pytest.mark.parametrize("mode, loop, clock_hz", [(1, None, 128 * 523.25), (1, None, 128 * 55.0),
+                                                  (4, None, 30000.0), (4, (300, 1700), 61000.0)])
+def test_fairlight_playback_equals_the_numpy_formulation(mode, loop, clock_hz):
+    from synth.dsp import fairlight
+
+    rng = np.random.default_rng(7)
+    shape = (3, fairlight.SEGMENT_LENGTH) if mode == 1 else (2000,)
+    stored = fairlight.quantize_8bit(rng.uniform(-1.0, 1.0, shape))
+    n = 4000                                          # one block of play()
+    clock = clock_hz * (1.0 + 0.03 * np.sin(np.arange(n) / 400.0))   # vibrato: uneven ticks
+    got, _ = fairlight.play(stored, clock, sr=SR, mode=mode, loops=2, loop=loop)
+    assert np.array_equal(got, _fairlight_play_oracle(stored, clock, SR, mode, 2, loop))

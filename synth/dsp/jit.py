@@ -31,7 +31,9 @@ from __future__ import annotations
 import functools
 import os
 
-__all__ = ["kernel", "cache_dir"]
+import numpy as np
+
+__all__ = ["kernel", "cache_dir", "preload"]
 
 
 def cache_dir() -> str | None:
@@ -84,3 +86,26 @@ def kernel(func):
 
     call.py_func = func
     return call
+
+
+def preload() -> None:
+    """Import numba and set up its CPU target now, in this process.
+
+    The first kernel call of a process costs about 1 s of CPU (numba's
+    import and target set-up, which also imports ``scipy.linalg``); later
+    kernels load from the cache in a few milliseconds.  A parent that is
+    about to fork workers calls this first, so that each worker inherits the
+    set-up instead of paying it again.
+    """
+    _warm_up(np.zeros(1))
+
+
+def _warm_up_loop(x):
+    """A trivial loop: compiling (or loading) it sets numba's CPU target up."""
+    total = 0.0
+    for value in x:
+        total += value
+    return total
+
+
+_warm_up = kernel(_warm_up_loop)

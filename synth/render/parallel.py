@@ -18,6 +18,7 @@ from typing import Iterator
 
 import numpy as np
 
+from ..dsp import jit
 from ..errors import RenderError
 from .lanes import LaneBlock, MonoSpan, StereoBlock, lane_chunks
 from .plan import DEFAULT_CHUNK, Lane, RenderPlan
@@ -258,6 +259,7 @@ def _parallel_lane_chunks(plan: RenderPlan, chunk_samples: int, jobs: int):
     """
     import multiprocessing as mp
 
+    jit.preload()                   # numba set up once, inherited by every worker (~1 s CPU each)
     ctx = mp.get_context("fork")
     last_start = max(lane.start for lane in plan.lanes)
     groups = assign_lanes(plan.lanes, min(jobs, len(plan.lanes)), parent_load=PARENT_LOAD,
