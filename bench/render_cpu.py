@@ -9,6 +9,10 @@ two trees comparable on a busy machine::
 
     PYTHONPATH=/tmp/base python bench/render_cpu.py [FILE]   # a baseline tree
     PYTHONPATH=.         python bench/render_cpu.py [FILE]   # this tree
+
+``--excerpt FIRST LAST`` renders only bars FIRST..LAST of an arrangement
+(``Score.excerpt``), e.g. ``arrangements/sonnerie-seven-bells.toml --excerpt
+1 24``; ``--rounds N`` renders it N times in the process and prints each.
 """
 
 from __future__ import annotations
@@ -29,8 +33,14 @@ from synth.render import render_to_file  # noqa: E402
 
 
 def main(argv=None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    path = argv[0] if argv else None
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("file", nargs="?")
+    parser.add_argument("--excerpt", nargs=2, type=int, metavar=("FIRST", "LAST"))
+    parser.add_argument("--rounds", type=int, default=1)
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    path = args.file
     t0 = time.process_time()
     if path is None:
         with warnings.catch_warnings():
@@ -39,17 +49,22 @@ def main(argv=None) -> int:
                               source="reference-180s.mid")
     else:
         score = load(path)
+        if args.excerpt:
+            score = score.excerpt(*args.excerpt)
     t_load = time.process_time() - t0
     t0 = time.process_time()
     envelopes.adsr(64, sr=44100, gate_samples=32, attack=0.0, decay=0.0, sustain=1.0, release=0.0)
     t_kernels = time.process_time() - t0
-    with tempfile.TemporaryDirectory() as folder:
-        t0 = time.process_time()
-        render_to_file(score, os.path.join(folder, "out.wav"), sr=44100, jobs=1)
-        t_render = time.process_time() - t0
     name = os.path.basename(path) if path else "reference-180s.mid"
-    print(f"{name}: load {t_load:.2f} s, kernel start-up {t_kernels:.2f} s, "
-          f"render + write {t_render:.2f} s (CPU, jobs 1)")
+    if args.excerpt:
+        name += f" bars {args.excerpt[0]}-{args.excerpt[1]}"
+    for _ in range(args.rounds):
+        with tempfile.TemporaryDirectory() as folder:
+            t0 = time.process_time()
+            render_to_file(score, os.path.join(folder, "out.wav"), sr=44100, jobs=1)
+            t_render = time.process_time() - t0
+        print(f"{name}: load {t_load:.2f} s, kernel start-up {t_kernels:.2f} s, "
+              f"render + write {t_render:.2f} s (CPU, jobs 1)", flush=True)
     return 0
 
 
