@@ -178,9 +178,9 @@ def _within_budget(load) -> object:
     return result
 
 
-def test_seeds_are_valid():
+def test_seeds_are_valid(tmp_path):
     assert parse_score_toml(SCORE_SEED, "fuzz.toml").note_count > 10
-    folder = tempfile.mkdtemp(prefix="synth-fuzz-")
+    folder = str(tmp_path)
     with open(os.path.join(folder, "source.toml"), "w") as f:
         f.write(SOURCE)
     with open(os.path.join(folder, "arr.toml"), "w") as f:
@@ -198,7 +198,9 @@ def test_mutated_score_files_give_a_score_or_a_synth_error(ops, do_render):
         _check_render(score)
 
 
-_ARR_DIR = tempfile.mkdtemp(prefix="synth-fuzz-arr-")
+# one folder for every example (Hypothesis runs them in one test call); removed at exit
+_ARR_TMP = tempfile.TemporaryDirectory(prefix="synth-fuzz-arr-")
+_ARR_DIR = _ARR_TMP.name
 with open(os.path.join(_ARR_DIR, "source.toml"), "w") as _f:
     _f.write(SOURCE)
 
