@@ -26,7 +26,7 @@ from ..patch import Patch, resolve_patch
 from ..score import Part, Score
 from ..units import db_to_amp
 from ..sound_sources import cost_weight
-from ..voice import note_length, render_note_pieces
+from ..voice import SEGMENT_SAMPLES, note_length, render_note_pieces
 
 __all__ = [
     "SR_MIN", "SR_MAX", "DEFAULT_SR", "DEFAULT_CHUNK", "DEFAULT_MAX_SECONDS", "LANE_SAMPLES",
@@ -148,6 +148,7 @@ class RenderPlan:
             raise RenderError(f"the render lasts {self.frames / self.sr:.1f} s with its release "
                               f"tails, more than the limit of {max_seconds:g} s")
         self.lanes = self._plan_lanes()
+        self.piece_samples = piece_samples_for(self.parts)
 
     def _plan_part(self, part: Part, patch: Patch, chain: Chain, index: int) -> PartPlan:
         sr, tempo = self.sr, self.score.tempo
@@ -226,4 +227,39 @@ class RenderPlan:
         return render_note_pieces(pp.patch, pitch=note.pitch, velocity=note.velocity,
                                   gate_samples=gate, sr=self.sr, rng=rng,
                                   bend_semitones=pp.bends[i], prev_pitch=prev_pitch,
-                                  stolen_at=stolen_at)
+                                  stolen_at=stolen_at, piece_samples=self.piece_samples)
+
+
+#: Bytes a render may hold in the pieces of its sounding notes (a piece, its
+#: envelope and its filtered copy are alive at once for each note).
+PIECE_MEMORY_BYTES = 96 << 20
+
+
+def max_sounding(parts: list[PartPlan]) -> int:
+    """The most notes of all ``parts`` sounding at any one sample (0 without notes)."""
+    starts = np.concatenate([p.starts for p in parts] + [np.zeros(0, np.int64)])
+    ends = np.concatenate([p.starts + p.lengths for p in parts] + [np.zeros(0, np.int64)])
+    if not len(starts):
+        return 0
+    # an end sorts before a start at the same sample: a note that ends where another starts
+    # does not overlap it
+    times = np.concatenate([ends, starts])
+    steps = np.concatenate([np.full(len(ends), -1), np.ones(len(starts), np.int64)])
+    order = np.lexsort((steps, times))
+    return int(np.cumsum(steps[order]).max())
+
+
+def piece_samples_for(parts: list[PartPlan]) -> int:
+    """The piece length of long notes, so that their sounding pieces fit the memory budget.
+
+    The usual length (:data:`synth.voice.SEGMENT_SAMPLES`) until the notes sounding at
+    once would need more than :data:`PIECE_MEMORY_BYTES`; then a smaller power of two,
+    at least 4096 samples.  Pieces concatenate to exactly the whole note whatever their
+    length (tests/test_voice.py), so this changes memory, not a sample: a MIDI file of
+    1000 held notes no longer needs gigabytes.
+    """
+    sounding = max(max_sounding(parts), 1)
+    piece = SEGMENT_SAMPLES
+    while piece > 4096 and sounding * piece * 8 * 3 > PIECE_MEMORY_BYTES:
+        piece //= 2
+    return piece
