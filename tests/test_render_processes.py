@@ -15,8 +15,13 @@ pytestmark = pytest.mark.skipif(not (can_fork() and os.path.isdir("/proc")),
                                 reason="forked workers and /proc (Linux) only")
 
 
-def long_midi(path, parts=4, seconds=90):
-    """``parts`` tracks of overlapping two-second notes: several lanes, a few seconds of work."""
+def long_midi(path, parts=4, seconds=900):
+    """``parts`` tracks of overlapping two-second notes: several lanes, many seconds of work.
+
+    Long enough that the render is surely still running when the test kills it, even with
+    the compiled kernels on a quiet machine (90 s of music once finished first there, so the
+    complete file was in place before the SIGKILL arrived).
+    """
     mid = mido.MidiFile(ticks_per_beat=480)          # 120 bpm: a beat is half a second
     for k in range(parts):
         track = mido.MidiTrack()
