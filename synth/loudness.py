@@ -51,45 +51,18 @@ class LoudnessMeter:
     """
 
     def __init__(self, sr: int, channels: int = 2):
-        self.sos = k_weighting_sos(sr)
-        if isinstance(channels, bool) or not isinstance(channels, (int, np.integer)) \
-                or not 1 <= channels <= len(CHANNEL_WEIGHTS):
-            raise ValueError(f"channels must be 1..{len(CHANNEL_WEIGHTS)}, got {channels!r}")
-        self.sr, self.channels = int(sr), int(channels)
-        self._weights = np.asarray(CHANNEL_WEIGHTS[:channels])[:, None]
-        self._zi = np.zeros((2, channels, 2))
-        self._pos = 0                         # samples consumed
-        self._acc = 0.0                       # energy of the sub-block being filled
+        self._energy = SubBlockEnergy(sr, channels, GATE_HOP_SECONDS)
+        self.sr, self.channels = self._energy.sr, self._energy.channels
         self._subs: list[float] = []          # energy of each completed sub-block
-
-    def _boundary(self, k: int) -> int:
-        return int(k * self.sr * GATE_HOP_SECONDS)
 
     @property
     def frames(self) -> int:
         """Samples (per channel) fed so far."""
-        return self._pos
+        return self._energy.frames
 
     def add(self, block: np.ndarray) -> None:
         """Feed the next ``block`` [shape=(channels, n)] (or (n,) for mono)."""
-        x = np.asarray(block, dtype=np.float64)
-        if x.ndim == 1:
-            x = x[None, :]
-        if x.ndim != 2 or x.shape[0] != self.channels:
-            raise ValueError(f"expected a block of shape ({self.channels}, n), got {x.shape}")
-        if x.shape[1] == 0:
-            return
-        y, self._zi = sosfilt(self.sos, x, zi=self._zi)
-        energy = np.cumsum(np.sum(self._weights * y * y, axis=0))
-        start, end = self._pos, self._pos + x.shape[1]
-        taken = 0.0
-        while self._boundary(len(self._subs) + 1) <= end:
-            cut = self._boundary(len(self._subs) + 1) - start
-            total = float(energy[cut - 1]) if cut > 0 else 0.0
-            self._subs.append(self._acc + total - taken)
-            taken, self._acc = total, 0.0
-        self._acc += float(energy[-1]) - taken
-        self._pos = end
+        self._subs.extend(self._energy.add(block))
 
     def block_powers(self) -> np.ndarray:
         """Channel-weighted mean square of each complete 400 ms gating block [shape=(m,)]."""
@@ -99,8 +72,8 @@ class LoudnessMeter:
             return np.zeros(0)
         sums = np.convolve(sub, np.ones(per), mode="valid")
         starts = np.arange(sums.size)
-        lengths = (np.array([self._boundary(k + per) for k in starts])
-                   - np.array([self._boundary(k) for k in starts]))
+        lengths = (np.array([self._energy.boundary(k + per) for k in starts])
+                   - np.array([self._energy.boundary(k) for k in starts]))
         return sums / lengths
 
     def integrated(self) -> float:
@@ -351,13 +324,76 @@ def k_weighting_sos(sr: int) -> np.ndarray:
     return np.array([shelf, highpass], dtype=np.float64)
 
 
+class SubBlockEnergy:
+    """K-weighted, channel-weighted energy of consecutive sub-blocks, fed block by block.
+
+    The one front end of :class:`LoudnessMeter` and :class:`LoudnessRangeMeter`: each
+    block [shape=(channels, n)] is K-weighted with the filter state carried, its
+    channels' squares weighted by :data:`CHANNEL_WEIGHTS` and summed into sub-blocks of
+    ``hop_seconds`` whose boundaries fall on the absolute sample
+    ``floor(k * sr * hop_seconds)``, so any way of cutting the signal into blocks gives
+    the same energies.
+
+    Parameters
+    ----------
+    sr : int
+        Sample rate in Hz.
+    channels : int
+        1 to 5 (BS.1770 weights: L, R, C = 1, Ls, Rs = 1.41).
+    hop_seconds : float
+        Sub-block length in seconds.
+    """
+
+    def __init__(self, sr: int, channels: int, hop_seconds: float):
+        if isinstance(channels, bool) or not isinstance(channels, (int, np.integer)) \
+                or not 1 <= channels <= len(CHANNEL_WEIGHTS):
+            raise ValueError(f"channels must be 1..{len(CHANNEL_WEIGHTS)}, got {channels!r}")
+        self.sos = k_weighting_sos(sr)
+        self.sr, self.channels, self.hop_seconds = int(sr), int(channels), float(hop_seconds)
+        self._weights = np.asarray(CHANNEL_WEIGHTS[:channels])[:, None]
+        self._zi = np.zeros((2, channels, 2))
+        self.frames = 0                   # samples (per channel) consumed
+        self._closed = 0                  # sub-blocks completed
+        self._acc = 0.0                   # weighted energy of the sub-block being filled
+
+    def boundary(self, k: int) -> int:
+        """First sample of sub-block ``k``."""
+        return int(k * self.sr * self.hop_seconds)
+
+    def add(self, block: np.ndarray) -> list[float]:
+        """Feed the next ``block`` [shape=(channels, n)] (or (n,) for mono); return the
+        energies of the sub-blocks it completed, in order."""
+        x = np.asarray(block, dtype=np.float64)
+        if x.ndim == 1:
+            x = x[None, :]
+        if x.ndim != 2 or x.shape[0] != self.channels:
+            raise ValueError(f"expected a block of shape ({self.channels}, n), got {x.shape}")
+        if not np.all(np.isfinite(x)):
+            raise ValueError("audio block holds NaN or infinite samples")
+        if x.shape[1] == 0:
+            return []
+        y, self._zi = sosfilt(self.sos, x, zi=self._zi)
+        energy = np.cumsum(np.sum(self._weights * y * y, axis=0))
+        start, end = self.frames, self.frames + x.shape[1]
+        closed, taken = [], 0.0
+        while self.boundary(self._closed + 1) <= end:
+            cut = self.boundary(self._closed + 1) - start   # samples of this block in the sub-block
+            total = float(energy[cut - 1]) if cut > 0 else 0.0
+            closed.append(self._acc + total - taken)
+            taken, self._acc = total, 0.0
+            self._closed += 1
+        self._acc += float(energy[-1]) - taken
+        self.frames = end
+        return closed
+
+
 class LoudnessRangeMeter:
     """Streaming EBU Tech 3342 loudness range: feed blocks, read the LRA.
 
     Each block [shape=(channels, n)] is K-weighted (filter state carried
     across blocks), its channels' mean squares weighted by :data:`CHANNEL_WEIGHTS`
     and summed into 100 ms sub-blocks, whose boundaries fall on the absolute
-    sample ``round(k * sr / 10)``, so any way of cutting the signal into
+    sample ``floor(k * sr / 10)`` (:class:`SubBlockEnergy`), so any way of cutting the signal into
     blocks gives the same values.  Every completed sub-block closes a 3 s
     window (30 sub-blocks): one short-term loudness value per 0.1 s
     (:data:`LRA_HOP_SECONDS`), starting when the first 3 s are in.  Memory
@@ -372,49 +408,20 @@ class LoudnessRangeMeter:
     """
 
     def __init__(self, sr: int, channels: int = 2):
-        self.sos = k_weighting_sos(sr)
-        if isinstance(channels, bool) or not isinstance(channels, (int, np.integer)) \
-                or not 1 <= channels <= len(CHANNEL_WEIGHTS):
-            raise ValueError(f"channels must be 1..{len(CHANNEL_WEIGHTS)}, got {channels!r}")
-        self.sr = int(sr)
-        self.channels = int(channels)
-        self._weights = np.asarray(CHANNEL_WEIGHTS[:channels])[:, None]
-        self._zi = np.zeros((2, channels, 2))
-        self._pos = 0                     # samples consumed
-        self._sub = 0                     # index of the sub-block being filled
-        self._acc = 0.0                   # weighted energy of that sub-block so far
+        self._energy = SubBlockEnergy(sr, channels, LRA_HOP_SECONDS)
+        self.sr, self.channels = self._energy.sr, self._energy.channels
+        self._sub = 0                     # index of the next sub-block to close
         self._subs = int(round(SHORT_TERM_SECONDS / LRA_HOP_SECONDS))
         self._recent: list[tuple[float, int]] = []      # last sub-blocks: (energy, samples)
         self._powers: list[float] = []                  # weighted mean square per window
 
-    def _boundary(self, k: int) -> int:
-        return int(round(k * self.sr * LRA_HOP_SECONDS))
-
     def add(self, block: np.ndarray) -> None:
         """Feed the next ``block`` [shape=(channels, n)] (or (n,) for mono)."""
-        x = np.asarray(block, dtype=np.float64)
-        if x.ndim == 1:
-            x = x[None, :]
-        if x.ndim != 2 or x.shape[0] != self.channels:
-            raise ValueError(f"expected a block of shape ({self.channels}, n), got {x.shape}")
-        if not np.all(np.isfinite(x)):
-            raise ValueError("audio block holds NaN or infinite samples")
-        if x.shape[1] == 0:
-            return
-        y, self._zi = sosfilt(self.sos, x, zi=self._zi)
-        energy = np.cumsum(np.sum(self._weights * y * y, axis=0))
-        start, end = self._pos, self._pos + x.shape[1]
-        taken = 0.0
-        while self._boundary(self._sub + 1) <= end:
-            cut = self._boundary(self._sub + 1) - start       # samples of this block in the sub-block
-            total = float(energy[cut - 1]) if cut > 0 else 0.0
-            self._close_sub(self._acc + total - taken)
-            taken, self._acc = total, 0.0
-        self._acc += float(energy[-1]) - taken
-        self._pos = end
+        for energy in self._energy.add(block):
+            self._close_sub(energy)
 
     def _close_sub(self, energy: float) -> None:
-        length = self._boundary(self._sub + 1) - self._boundary(self._sub)
+        length = self._energy.boundary(self._sub + 1) - self._energy.boundary(self._sub)
         self._recent.append((energy, length))
         if len(self._recent) > self._subs:
             self._recent.pop(0)
