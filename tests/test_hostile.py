@@ -555,20 +555,11 @@ def test_a_score_file_with_too_many_parts_is_refused(tmp_path, capsys):
 
 
 def _held_notes_midi(count, ticks):
-    def vlq(n):
-        out = [n & 0x7F]
-        n >>= 7
-        while n:
-            out.append(0x80 | (n & 0x7F))
-            n >>= 7
-        return bytes(reversed(out))
-
-    body = b""
-    for i in range(count):                       # every channel and key, held together
-        body += b"\x00" + bytes([0x90 | (i % 16), 20 + (i // 16) % 100, 64])
+    from midi_bytes import ev, smf, vlq
+    body = b"".join(ev(0, 0x90 | (i % 16), 20 + (i // 16) % 100, 64)   # every channel and
+                    for i in range(count))                              # key, held together
     body += vlq(ticks) + b"\xff\x2f\x00"
-    head = b"MThd" + struct.pack(">IHHH", 6, 0, 1, 480)
-    return head + b"MTrk" + struct.pack(">I", len(body)) + body
+    return smf(body, fmt=0)
 
 
 def test_midi_with_too_many_held_notes_is_refused(tmp_path, capsys):

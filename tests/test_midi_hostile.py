@@ -3,30 +3,10 @@ data bytes above 127, a note-off written before its note-on at the same tick."""
 
 from __future__ import annotations
 
-import struct
 
 from synth.midi import read_midi_report
 
-
-def vlq(n: int) -> bytes:
-    out = [n & 0x7F]
-    n >>= 7
-    while n:
-        out.append(0x80 | (n & 0x7F))
-        n >>= 7
-    return bytes(reversed(out))
-
-
-def ev(delta: int, *data: int) -> bytes:
-    return vlq(delta) + bytes(data)
-
-
-EOT = ev(0, 0xFF, 0x2F, 0x00)
-
-
-def smf(*tracks: bytes, division: int = 480) -> bytes:
-    head = b"MThd" + struct.pack(">IHHH", 6, 1, len(tracks), division)
-    return head + b"".join(b"MTrk" + struct.pack(">I", len(t)) + t for t in tracks)
+from midi_bytes import EOT, ev, smf
 
 
 def notes_of(score):

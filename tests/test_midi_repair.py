@@ -20,39 +20,7 @@ from synth.midi import repair as repair_mod
 
 # ---------------------------------------------------------------- byte builders
 
-def vlq(n: int) -> bytes:
-    out = [n & 0x7F]
-    n >>= 7
-    while n:
-        out.append(0x80 | (n & 0x7F))
-        n >>= 7
-    return bytes(reversed(out))
-
-
-def ev(delta: int, *data: int) -> bytes:
-    return vlq(delta) + bytes(data)
-
-
-EOT = ev(0, 0xFF, 0x2F, 0x00)
-
-
-def chunk(cid: bytes, body: bytes, length: int | None = None) -> bytes:
-    return cid + struct.pack(">I", len(body) if length is None else length) + body
-
-
-def header(fmt: int = 1, ntracks: int = 1, division: int = 480, length: int = 6,
-           extra: bytes = b"") -> bytes:
-    return b"MThd" + struct.pack(">IHHH", length, fmt, ntracks, division) + extra
-
-
-def note(delta: int, key: int, dur: int, vel: int = 100, ch: int = 0) -> bytes:
-    """Note-on after ``delta`` ticks, note-off ``dur`` ticks later."""
-    return ev(delta, 0x90 | ch, key, vel) + ev(dur, 0x80 | ch, key, 0)
-
-
-def smf(*tracks: bytes, fmt: int = 1, division: int = 480) -> bytes:
-    return header(fmt, len(tracks), division) + b"".join(chunk(b"MTrk", t) for t in tracks)
-
+from midi_bytes import EOT, chunk, ev, header, note, smf, vlq  # noqa: E402,F401
 
 TWO_NOTES = note(0, 60, 480) + note(0, 62, 480)        # C4 beat 0..1, D4 beat 1..2
 
