@@ -10,12 +10,36 @@ before anything is read.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import os
 import stat
+from typing import Iterator
 
 from .errors import SynthError
 
-__all__ = ["read_bytes", "open_regular", "check_regular", "MAX_TEXT_BYTES", "os_reason"]
+__all__ = ["read_bytes", "open_regular", "check_regular", "recording_reads", "MAX_TEXT_BYTES",
+           "os_reason"]
+
+#: The files opened by :func:`open_regular` while :func:`recording_reads` is active
+#: (in this thread or task): ``(absolute path, size, mtime_ns)`` at opening.
+_READS: contextvars.ContextVar[list | None] = contextvars.ContextVar("synth_reads", default=None)
+
+
+@contextlib.contextmanager
+def recording_reads() -> Iterator[list[tuple[str, int, int]]]:
+    """Record every file :func:`open_regular` opens inside the ``with`` block.
+
+    Yields the list it fills: ``(absolute path, size in bytes, mtime in ns)``
+    of each file as it was when opened, in order (the composed-score cache,
+    :mod:`synth.cache`, keeps the files a load read and checks them later).
+    """
+    log: list[tuple[str, int, int]] = []
+    token = _READS.set(log)
+    try:
+        yield log
+    finally:
+        _READS.reset(token)
 
 #: largest score file or arrangement read (bytes): ten times the largest bundled piece's
 #: notation would be a few hundred KB; 16 MiB leaves room and stays quick to refuse
@@ -76,6 +100,9 @@ def open_regular(path, *, error_type: type[SynthError], limit: int | None = None
                              + (f" for {kind}" if kind else ""), source=p)
         if hasattr(os, "set_blocking"):
             os.set_blocking(fd, True)
+        log = _READS.get()
+        if log is not None:
+            log.append((os.path.abspath(p), st.st_size, st.st_mtime_ns))
         return fd
     except BaseException:
         os.close(fd)

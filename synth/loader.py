@@ -29,7 +29,7 @@ __all__ = ["load", "is_arrangement", "load_source", "SUFFIXES"]
 
 
 def load(path: str | os.PathLike[str], *, seed: int | None = None, variation: int = 0,
-         max_seconds: float | None = None) -> Score:
+         max_seconds: float | None = None, cache: bool = False) -> Score:
     """Read ``path`` (score file, arrangement, MIDI or MusicXML) as a Score.
 
     Parameters
@@ -45,6 +45,12 @@ def load(path: str | os.PathLike[str], *, seed: int | None = None, variation: in
         For arrangements: a reproducible variation of the default seed.
     max_seconds : float, optional
         For MIDI: refuse longer files before reading their events.
+    cache : bool
+        Keep the loaded score of a ``.toml`` file (for an arrangement, the
+        composed one) in the composed-score cache and read it from there
+        while the file, its source and synth are unchanged (see
+        :mod:`synth.cache`; ``SYNTH_NO_CACHE=1`` turns it off everywhere).
+        The commands use it; off by default for library calls.
 
     Raises
     ------
@@ -52,6 +58,23 @@ def load(path: str | os.PathLike[str], *, seed: int | None = None, variation: in
         Naming the file and the problem.
     """
     p = resolve_input(path)
+    if cache and p.lower().endswith(".toml"):
+        from .cache import cached
+        from .files import MAX_TEXT_BYTES, read_bytes
+        try:
+            data, _ = read_bytes(p, limit=MAX_TEXT_BYTES, error_type=SynthError)
+        except SynthError:
+            data = None             # reported by the load itself
+        if data is not None:
+            options = {"seed": seed, "variation": variation, "max_seconds": max_seconds}
+            score = cached(p, data, lambda: load(p, seed=seed, variation=variation,
+                                                 max_seconds=max_seconds),
+                           options=options)
+            try:
+                check_budget(score)     # the budgets may have been lowered since
+            except SynthError as e:
+                raise e.with_source(p) from None
+            return score
     try:
         if is_arrangement(p):
             from .arrangement import load_arrangement

@@ -7,8 +7,20 @@ measurement rather than against itself.
 
 from __future__ import annotations
 
+import atexit
+import os
+import shutil
+import tempfile
+
 import numpy as np
 import pytest
+
+# The composed-score cache (synth.cache) of the CLI runs of this session goes
+# to a folder of its own, removed at the end: never the user's ~/.cache, and
+# no entry of an earlier run is read.  Set before any test starts a process.
+_CACHE = tempfile.mkdtemp(prefix="synth-test-cache-")
+os.environ["SYNTH_CACHE_DIR"] = _CACHE
+atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)
 
 
 def peak_frequency(x: np.ndarray, sr: float, fmin: float = 20.0, fmax: float | None = None) -> float:

@@ -15,7 +15,7 @@ PACKAGE = pathlib.Path(__file__).resolve().parents[1] / "synth"
 
 LAYERS = [
     {"errors", "units", "files", "resources", "version"},
-    {"dsp", "seeds", "audio", "loudness", "params"},
+    {"dsp", "seeds", "audio", "loudness", "params", "cache"},
     {"score", "patch", "tuning", "sound_sources"},
     {"notation", "voice", "fx", "analysis", "transforms", "midi", "musicxml", "scorefile",
      "presets", "tension"},

@@ -42,7 +42,7 @@ def load_input(args, **kwargs):
     """Load ``args.input`` reporting repairs as ``synth: warning:`` lines."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", SynthWarning)
-        score = load(args.input, **kwargs)
+        score = load(args.input, cache=not getattr(args, "no_cache", False), **kwargs)
     for w in caught:
         if issubclass(w.category, SynthWarning) and not getattr(args, "quiet", False):
             eprint(f"synth: warning: {printable(args.input, 300)}: {printable(w.message)}")
@@ -67,6 +67,10 @@ def add_seed_options(p) -> None:
                    help="seed for seeded transforms and voices (default: the file's own)")
     p.add_argument("--variation", type=_seed, default=0, metavar="N",
                    help="a different but reproducible variation of the default seed")
+    p.add_argument("--no-cache", action="store_true",
+                   help="compose the piece again instead of reading it from the composed-"
+                   "score cache (also: SYNTH_NO_CACHE=1; the cache is in $SYNTH_CACHE_DIR, "
+                   "else ~/.cache/synth/scores)")
 
 
 class Progress:

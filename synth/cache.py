@@ -1,0 +1,258 @@
+"""The composed-score cache: a loaded (for an arrangement, composed) score kept on disk.
+
+Composing an arrangement takes seconds (the 9-minute Sonnerie arrangements
+run hundreds of transform segments); reading the composed score back takes
+a few tens of milliseconds.  ``synth render``, ``play``, ``watch`` and the
+other commands that load a piece go through :func:`cached`, so only the
+first load of a given version of a piece pays for the composition.
+
+What makes an entry (its name is the SHA-256 of all of these):
+
+* the synth version and a fingerprint of the installed package (the path,
+  size and modification time of each of its files, so an edited checkout
+  never reads scores composed by other code);
+* the input's absolute path and its bytes;
+* the load options (seed, variation, ...).
+
+An entry also lists every other file the load read (the arrangement's
+source, tuning files: whatever went through :func:`synth.files.open_regular`)
+with the SHA-256 of its bytes; it is used only while each of them still
+has those bytes.  Warnings the load gave are stored and given again on
+every hit, so a cached load reports the same repairs.
+
+Where: ``$SYNTH_CACHE_DIR`` if set, else ``$XDG_CACHE_HOME/synth/scores``
+(``~/.cache/synth/scores``; ``%LOCALAPPDATA%\\synth\\scores`` on Windows).
+Disabled by ``SYNTH_NO_CACHE=1`` (or the commands' ``--no-cache``).  Entries
+are written atomically (a temporary file renamed into place), each carries
+the SHA-256 of its payload, and an entry that fails any check (truncated,
+corrupt, another version's, a changed source) is ignored and written
+again.  The folder is kept under ``$SYNTH_CACHE_MAX_MB`` megabytes (default
+:data:`DEFAULT_MAX_MB`) by removing the least recently used entries.
+
+The entries are Python pickles, read only from the user's own cache folder
+(created with mode 0700) and only after their checksum matches: the same
+trust as the compiled-kernel cache numba keeps beside them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import tempfile
+import warnings
+from typing import Any, Callable, Mapping
+
+from .files import recording_reads
+from .version import __version__
+
+__all__ = ["cached", "cache_dir", "enabled", "entry_key", "DEFAULT_MAX_MB", "MAGIC"]
+
+#: Size bound of the cache folder in megabytes (``SYNTH_CACHE_MAX_MB`` overrides).
+DEFAULT_MAX_MB = 200
+#: First bytes of an entry file (its format version).
+MAGIC = b"SYNTH-SCORE-CACHE-1\n"
+_SUFFIX = ".score"
+_DIGEST = 32
+
+
+def cache_dir() -> str:
+    """The folder of the composed-score cache (see the module notes)."""
+    if os.environ.get("SYNTH_CACHE_DIR"):
+        return os.environ["SYNTH_CACHE_DIR"]
+    if os.name == "nt":
+        root = os.environ.get("LOCALAPPDATA") or os.path.expanduser("~")
+    else:
+        root = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(root, "synth", "scores")
+
+
+def enabled() -> bool:
+    """False when ``SYNTH_NO_CACHE`` is set to anything but ``""`` or ``"0"``."""
+    return os.environ.get("SYNTH_NO_CACHE", "") in ("", "0")
+
+
+def _max_bytes() -> int:
+    text = os.environ.get("SYNTH_CACHE_MAX_MB", "")
+    try:
+        mb = float(text) if text else DEFAULT_MAX_MB
+    except ValueError:
+        mb = DEFAULT_MAX_MB
+    return int(max(mb, 0.0) * 1e6)
+
+
+_CODE: str | None = None
+
+
+def _code_fingerprint() -> str:
+    """The version and each package file's path, size and mtime, hashed (once a process)."""
+    global _CODE
+    if _CODE is None:
+        h = hashlib.sha256(__version__.encode())
+        root = os.path.dirname(os.path.abspath(__file__))
+        for folder, dirs, files in os.walk(root):
+            dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+            for name in sorted(files):
+                if name.endswith((".pyc", ".pyo")):
+                    continue
+                path = os.path.join(folder, name)
+                try:
+                    st = os.stat(path)
+                except OSError:
+                    continue
+                h.update(f"{os.path.relpath(path, root)}\0{st.st_size}\0{st.st_mtime_ns}\n"
+                         .encode())
+        _CODE = h.hexdigest()
+    return _CODE
+
+
+def entry_key(path: str, data: bytes, options: Mapping[str, Any]) -> str:
+    """The entry name of a load of ``path`` (holding ``data``) with ``options``."""
+    h = hashlib.sha256()
+    h.update(_code_fingerprint().encode())
+    h.update(b"\0" + os.path.abspath(path).encode("utf-8", "surrogateescape") + b"\0")
+    h.update(hashlib.sha256(data).digest())
+    h.update(repr(sorted(options.items())).encode())
+    return h.hexdigest()
+
+
+def _file_digest(path: str) -> str | None:
+    try:
+        with open(path, "rb") as f:
+            return hashlib.file_digest(f, "sha256").hexdigest()
+    except OSError:
+        return None
+
+
+def _read_entry(folder: str, key: str) -> dict | None:
+    """The entry ``key`` if it is whole, this key's, and its files are unchanged; else None."""
+    path = os.path.join(folder, key + _SUFFIX)
+    try:
+        with open(path, "rb") as f:
+            blob = f.read()
+    except OSError:
+        return None
+    head = len(MAGIC) + _DIGEST
+    if len(blob) < head or not blob.startswith(MAGIC):
+        return None
+    payload = blob[head:]
+    if hashlib.sha256(payload).digest() != blob[len(MAGIC):head]:
+        return None
+    try:
+        entry = pickle.loads(payload)
+    except Exception:  # noqa: BLE001 - any unreadable entry is a miss
+        return None
+    if not isinstance(entry, dict) or entry.get("key") != key:
+        return None
+    for file, digest in entry.get("files", ()):
+        if _file_digest(file) != digest:
+            return None
+    try:
+        os.utime(path)                  # recently used: evicted last
+    except OSError:
+        pass
+    return entry
+
+
+def _write_entry(folder: str, key: str, entry: dict) -> None:
+    """Write ``entry`` atomically, then keep the folder within its size bound."""
+    try:
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        payload = pickle.dumps(entry, protocol=pickle.HIGHEST_PROTOCOL)
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=_SUFFIX, dir=folder)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(MAGIC + hashlib.sha256(payload).digest() + payload)
+            os.replace(tmp, os.path.join(folder, key + _SUFFIX))
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            raise
+    except (OSError, pickle.PicklingError, TypeError, AttributeError):
+        return                          # a cache that cannot be written is no cache
+    _evict(folder, keep=key)
+
+
+def _evict(folder: str, keep: str) -> None:
+    """Remove the least recently used entries until the folder is within its bound."""
+    limit = _max_bytes()
+    try:
+        entries = []
+        for name in os.listdir(folder):
+            if name.endswith(_SUFFIX) and not name.startswith(".tmp-"):
+                st = os.stat(os.path.join(folder, name))
+                entries.append((st.st_mtime_ns, st.st_size, name))
+    except OSError:
+        return
+    total = sum(size for _, size, _ in entries)
+    for _, size, name in sorted(entries):
+        if total <= limit:
+            break
+        if name == keep + _SUFFIX and total - size > 0:
+            continue                    # the entry just written goes last
+        try:
+            os.unlink(os.path.join(folder, name))
+            total -= size
+        except OSError:
+            pass
+
+
+def cached(path: str, data: bytes, compute: Callable[[], Any], *,
+           options: Mapping[str, Any], use: bool = True) -> Any:
+    """``compute()`` (the load of ``path``, whose bytes are ``data``), through the cache.
+
+    Parameters
+    ----------
+    path : str
+        The input file.
+    data : bytes
+        Its bytes (part of the entry's name).
+    compute : callable
+        Loads the file; the files it opens are recorded (see the module notes).
+    options : mapping
+        Everything else the result depends on (seed, variation, ...); values
+        must have a stable ``repr``.
+    use : bool
+        False bypasses the cache (as does ``SYNTH_NO_CACHE``).
+
+    Returns
+    -------
+    object
+        What ``compute()`` returned, or the same read from the cache.  The
+        warnings ``compute()`` gave are given again on a hit.
+    """
+    if not (use and enabled()):
+        return compute()
+    folder = cache_dir()
+    key = entry_key(path, data, options)
+    entry = _read_entry(folder, key)
+    if entry is not None:
+        for category, message in entry["warnings"]:
+            warnings.warn(message, category, stacklevel=2)
+        return entry["value"]
+    try:
+        with warnings.catch_warnings(record=True) as caught, recording_reads() as reads:
+            warnings.simplefilter("always")
+            value = compute()
+    finally:
+        # given again outside the recorder, under the caller's filters, as on a hit
+        for w in caught:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    files = []
+    for file, size, mtime in dict.fromkeys(reads):
+        try:
+            st = os.stat(file)
+        except OSError:
+            return value
+        if (st.st_size, st.st_mtime_ns) != (size, mtime):
+            return value                # changed while it was read: do not keep this
+        digest = _file_digest(file)
+        if digest is None:
+            return value
+        files.append((file, digest))
+    kept = [(w.category, str(w.message)) for w in caught]
+    _write_entry(folder, key, {"key": key, "version": __version__, "files": files,
+                               "warnings": kept, "value": value})
+    return value
