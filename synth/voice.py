@@ -29,7 +29,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from .dsp import envelopes, filters, modulation, oscillators
+from .dsp import envelopes, filters, modulation, oscillators, subtractive
 from .dsp.drums import DRUM_KIT, drum_for_note
 from .patch import Patch
 from .sound_sources import CONTROL_SAMPLES, Steps, bakes_filter, get_source
@@ -362,7 +362,12 @@ class _Note:
         return source.render(self, a, m, freq, lfo_values,
                              envelope if source.applies_envelope else None)
 
-    def _filter(self, y, a, m, lfo_values):
+    def _filter_runs(self, a, m, lfo_values):
+        """The voice filter over samples ``a .. a + m - 1``: designs and the run bounds.
+
+        Returns ``(designs [shape=(runs, sections, 6)], bounds [shape=(runs + 1,)])``
+        for :func:`synth.dsp.subtractive.render_piece`.
+        """
         patch, sr = self.patch, self.sr
         f = patch.filter
         order = 2 if f.slope == 12 else 4
@@ -381,17 +386,15 @@ class _Note:
             octaves = swing if octaves is None else octaves + swing
         q = float(f.resonance)
         if octaves is None:
-            bounds, designs = [0, m], [self._static_sos()]
-        else:
-            steps = np.round((np.log2(cutoff) + octaves) * _CUTOFF_STEPS_PER_OCTAVE).astype(np.int64)
-            change = (np.flatnonzero(np.diff(steps)) + 1) * CONTROL_SAMPLES
-            bounds = np.concatenate([[0], change, [m]])
-            designs = [_sos(f.type, float(np.clip(2.0 ** (steps[lo // CONTROL_SAMPLES]
-                                                          / _CUTOFF_STEPS_PER_OCTAVE),
-                                                   10.0, 0.45 * sr)), float(sr), q, order)
-                       for lo in bounds[:-1]]
-        y, self.filter_state = filters.filter_runs(y, designs, bounds, self.filter_state)
-        return y
+            return self._static_sos()[None], np.array([0, m], dtype=np.int64)
+        steps = np.round((np.log2(cutoff) + octaves) * _CUTOFF_STEPS_PER_OCTAVE).astype(np.int64)
+        change = (np.flatnonzero(np.diff(steps)) + 1) * CONTROL_SAMPLES
+        bounds = np.concatenate([[0], change, [m]])
+        designs = np.array([_sos(f.type, float(np.clip(2.0 ** (steps[lo // CONTROL_SAMPLES]
+                                                                / _CUTOFF_STEPS_PER_OCTAVE),
+                                                         10.0, 0.45 * sr)), float(sr), q, order)
+                            for lo in bounds[:-1]])
+        return designs, bounds
 
     def pieces(self):
         patch, n = self.patch, self.n
@@ -412,14 +415,31 @@ class _Note:
             lfo_values = self._lfo(np.arange(a, a + m)) if self.per_sample_lfo else None
             # the envelope carries the note's gain (velocity, patch, unison
             # normalisation): one multiply a sample applies them all
-            env = self._envelope(a, m, self.amp * self.source_gain)
-            if lfo_values is not None and patch.lfo.to_amp:
-                env = env * modulation.tremolo(lfo_values, patch.lfo.to_amp)
+            scale = self.amp * self.source_gain
+            env = adsr = None
+            tremolo = lfo_values is not None and patch.lfo.to_amp
+            if (self.source.applies_envelope or self.source.envelope is not None
+                    or patch.envelope.kind != "adsr" or tremolo):
+                env = self._envelope(a, m, scale)
+                if tremolo:
+                    env = env * modulation.tremolo(lfo_values, patch.lfo.to_amp)
+            else:                       # computed in the compiled loop
+                e = patch.envelope
+                adsr = envelopes.adsr_segments(sr=self.sr, gate_samples=self.gate,
+                                               attack=e.attack, decay=e.decay,
+                                               sustain=e.sustain, release=e.release,
+                                               curve=e.curve, start=a, peak=scale)
             y = self._source(a, m, freq, lfo_values, env)
+            designs = bounds = None
             if patch.filter.active and self.tone is None:   # else baked into the table
-                y = self._filter(y, a, m, lfo_values)
-            if not self.source.applies_envelope:
-                y = y * env
+                designs, bounds = self._filter_runs(a, m, lfo_values)
+                if self.filter_state is None:
+                    self.filter_state = np.zeros((designs.shape[1], 2))
+            # source -> filter -> envelope in one compiled pass (the Fairlight's
+            # source applies its envelope itself, before the filter)
+            y = subtractive.render_piece(m, y, designs, bounds, self.filter_state,
+                                         envelope=None if self.source.applies_envelope else env,
+                                         adsr=adsr)
             if a + m == n:
                 y = _finish(y, m, m + (self.full - n), self.sr)
             a += m

@@ -318,3 +318,41 @@ def test_fairlight_playback_equals_the_numpy_formulation(mode, loop, clock_hz):
     clock = clock_hz * (1.0 + 0.03 * np.sin(np.arange(n) / 400.0))   # vibrato: uneven ticks
     got, _ = fairlight.play(stored, clock, sr=SR, mode=mode, loops=2, loop=loop)
     assert np.array_equal(got, _fairlight_play_oracle(stored, clock, SR, mode, 2, loop))
+
+
+def test_setting_numba_up_does_not_import_scipy_linalg():
+    # numba's set-up asks for a BLAS by importing scipy.linalg (0.3 s CPU); no kernel needs it
+    code = ("import sys\n"
+            "from synth.dsp import jit\n"
+            "jit.preload()\n"
+            "import numba.np.arraymath\n"
+            "print(int('scipy.linalg' in sys.modules), int('numba' in sys.modules))\n"
+            "import scipy.linalg.cython_blas\n"        # and it can still be imported later
+            "print(int('scipy.linalg' in sys.modules))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["0", "1", "1"], out.stdout + out.stderr
+
+
+def test_a_kernel_calling_a_kernel_is_recompiled_when_the_callee_changes(tmp_path):
+    # numba's cache watches only the caller's file; jit.kernel adds its callees' files
+    pkg = tmp_path / "pkg"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    callee = pkg / "callee.py"
+    callee.write_text("from synth.dsp.jit import kernel\n\n@kernel\ndef twice(x):\n"
+                      "    return 2.0 * x\n")
+    (pkg / "caller.py").write_text("from synth.dsp.jit import kernel\nfrom .callee import twice\n\n"
+                                   "@kernel\ndef plus_one(x):\n    return twice(x) + 1.0\n")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path), os.path.dirname(
+        os.path.dirname(os.path.dirname(jit.__file__)))]), NUMBA_CACHE_DIR=str(tmp_path / "c"))
+    code = "from pkg.caller import plus_one\nprint(plus_one(5.0))\n"
+
+    def run():
+        return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                              text=True, check=True).stdout.strip()
+
+    assert run() == "11.0"
+    assert run() == "11.0"                          # from the cache
+    assert list((tmp_path / "c").rglob("*plus_one*.nbi"))
+    callee.write_text(callee.read_text().replace("2.0 * x", "3.0 * x  # changed"))
+    assert run() == "16.0"

@@ -11,7 +11,7 @@ import numpy as np
 
 from .jit import kernel
 
-__all__ = ["adsr", "adsr_length", "CURVES"]
+__all__ = ["adsr", "adsr_length", "adsr_segments", "adsr_kernel", "EXP_GAIN", "CURVES"]
 
 CURVES = ("linear", "exp")
 
@@ -89,23 +89,39 @@ def adsr(n: int, *, sr: float, gate_samples: int, attack: float, decay: float,
         exactly 0.0 on sample ``gate_samples + R``, the last of
         :func:`adsr_length` samples; later samples are 0.
     """
+    out = np.empty(int(n))
+    adsr_kernel(out, *adsr_segments(sr=sr, gate_samples=gate_samples, attack=attack, decay=decay,
+                                    sustain=sustain, release=release, curve=curve, start=start,
+                                    peak=peak), EXP_GAIN)
+    return out
+
+
+def adsr_segments(*, sr: float, gate_samples: int, attack: float, decay: float, sustain: float,
+                  release: float, curve: str = "linear", start: int = 0,
+                  peak: float = 1.0) -> tuple[int, int, int, int, int, float, float, bool]:
+    """:func:`adsr`'s parameters as :func:`adsr_kernel` takes them (checked).
+
+    Returns
+    -------
+    tuple
+        ``(start, attack, decay, release, gate)`` in samples, the peak level,
+        the sustain level times the peak, and whether the curve is ``"exp"``.
+    """
     if not 0.0 <= sustain <= 1.0:
         raise ValueError(f"sustain must be within 0..1, got {sustain!r}")
     if curve not in CURVES:
         raise ValueError(f"unknown envelope curve {curve!r}; expected one of {CURVES}")
-    out = np.empty(int(n))
-    _adsr(out, int(start), _samples(attack, sr), _samples(decay, sr), _samples(release, sr),
-          int(gate_samples), float(peak), float(sustain) * float(peak), curve == "exp", _EXP_GAIN)
-    return out
+    return (int(start), _samples(attack, sr), _samples(decay, sr), _samples(release, sr),
+            int(gate_samples), float(peak), float(sustain) * float(peak), curve == "exp")
 
 
 #: ``1 - e^-c``: the share of its way an exponential segment covers before
 #: it is pulled onto its target.
-_EXP_GAIN = float(-np.expm1(-_EXP_STEEPNESS))
+EXP_GAIN = float(-np.expm1(-_EXP_STEEPNESS))
 
 
 @kernel
-def _adsr(out, lo, a, d, r, g, top, held_level, exp_curve, exp_gain):
+def adsr_kernel(out, lo, a, d, r, g, top, held_level, exp_curve, exp_gain):
     """The ADSR of :func:`adsr` at samples ``lo .. lo + len(out) - 1``, written to ``out``.
 
     Segments (attack ``0 -> top`` over ``a`` samples, decay ``top ->

@@ -263,13 +263,41 @@ def sos_response(sos, freqs, *, sr: float) -> np.ndarray:
 
 
 @kernel
-def _sosfilt_runs(designs, bounds, x, zi):
-    """Second-order sections whose coefficients change at ``bounds``, in place.
+def sos_segment(sos, x, t0, t1, zi):
+    """Samples ``t0:t1`` of ``x`` through second-order sections ``sos``, in place.
 
     The transposed direct form II recursion of :func:`scipy.signal.sosfilt`,
     the same operations in the same order (so the same samples, bit for
-    bit), with run ``r`` (samples ``bounds[r]:bounds[r + 1]``) filtered
-    through ``designs[r]``.
+    bit), starting from and updating the state ``zi``.  The one place the
+    recursion is written: :func:`_sosfilt_runs` and the voice's fused kernel
+    (:mod:`synth.dsp.subtractive`) call it.
+
+    Parameters
+    ----------
+    sos : np.ndarray [shape=(sections, 6), dtype=float64]
+    x : np.ndarray [shape=(n,), dtype=float64]
+        Overwritten with the output over ``t0:t1``.
+    t0, t1 : int
+    zi : np.ndarray [shape=(sections, 2), dtype=float64]
+        Overwritten with the state after sample ``t1 - 1``.
+    """
+    for t in range(t0, t1):
+        x_cur = x[t]
+        for s in range(sos.shape[0]):
+            x_new = sos[s, 0] * x_cur + zi[s, 0]
+            zi[s, 0] = sos[s, 1] * x_cur - sos[s, 4] * x_new + zi[s, 1]
+            zi[s, 1] = sos[s, 2] * x_cur - sos[s, 5] * x_new
+            x_cur = x_new
+        x[t] = x_cur
+
+
+@kernel
+def _sosfilt_runs(designs, bounds, x, zi):
+    """Second-order sections whose coefficients change at ``bounds``, in place.
+
+    Run ``r`` (samples ``bounds[r]:bounds[r + 1]``) of each signal is
+    filtered through ``designs[r]`` by :func:`sos_segment`, the state
+    carried from run to run.
 
     Parameters
     ----------
@@ -282,15 +310,7 @@ def _sosfilt_runs(designs, bounds, x, zi):
     """
     for i in range(x.shape[0]):
         for r in range(designs.shape[0]):
-            sos = designs[r]
-            for t in range(bounds[r], bounds[r + 1]):
-                x_cur = x[i, t]
-                for s in range(sos.shape[0]):
-                    x_new = sos[s, 0] * x_cur + zi[i, s, 0]
-                    zi[i, s, 0] = sos[s, 1] * x_cur - sos[s, 4] * x_new + zi[i, s, 1]
-                    zi[i, s, 1] = sos[s, 2] * x_cur - sos[s, 5] * x_new
-                    x_cur = x_new
-                x[i, t] = x_cur
+            sos_segment(designs[r], x[i], bounds[r], bounds[r + 1], zi[i])
 
 
 def sosfilt(sos, x, zi=None):

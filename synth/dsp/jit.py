@@ -28,8 +28,11 @@ NumPy formulation whose operations it repeats in the same order.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
+import sys
+import types
 
 import numpy as np
 
@@ -56,15 +59,43 @@ def cache_dir() -> str | None:
 
 @functools.lru_cache(maxsize=1)
 def _njit():
-    """``numba.njit`` configured for the engine, imported on first use."""
+    """``numba.njit`` configured for the engine, imported and set up on first use."""
     folder = cache_dir()
     if folder is not None and not os.environ.get("NUMBA_CACHE_DIR"):
         os.environ["NUMBA_CACHE_DIR"] = folder      # read by numba when it is imported
-    import numba
+    with _without_scipy_blas():
+        import numba
+        from numba.core.registry import cpu_target
 
+        # the CPU target's implementations (numba.np.arraymath & co.) load here, once
+        cpu_target.target_context.refresh()
     if folder is not None and numba.config.CACHE_DIR != folder:
         numba.config.CACHE_DIR = folder             # numba was imported earlier (librosa)
     return functools.partial(numba.njit, cache=True, nogil=True, error_model="numpy")
+
+
+_BLAS = "scipy.linalg.cython_blas"
+
+
+@contextlib.contextmanager
+def _without_scipy_blas():
+    """Let numba's set-up find no BLAS: it would import ``scipy.linalg`` (0.3 s CPU) for it.
+
+    ``numba.np.arraymath`` asks once, when the CPU target loads, whether a
+    BLAS is there; the answer only chooses how ``np.correlate`` /
+    ``np.convolve`` compile, which no kernel here uses (``np.dot`` and
+    ``np.linalg`` ask again when they are compiled, and then find SciPy).
+    A process that has already imported it (librosa) keeps it.
+    """
+    if _BLAS in sys.modules:
+        yield
+        return
+    sys.modules[_BLAS] = None                       # "import" of it raises ImportError
+    try:
+        yield
+    finally:
+        if sys.modules.get(_BLAS, 0) is None:
+            del sys.modules[_BLAS]
 
 
 def kernel(func):
@@ -74,18 +105,67 @@ def kernel(func):
     plain Python function (slow, for reading and debugging).  Call kernels
     with C-contiguous float64 arrays: each other layout or dtype is compiled
     again.
+
+    A kernel may call other kernels (module globals made with this
+    decorator): they are compiled into it, and its cached code is
+    invalidated when any of their source files changes (numba itself only
+    watches the caller's file).
     """
     compiled = None
 
-    @functools.wraps(func)
-    def call(*args):
+    def dispatcher():
         nonlocal compiled
         if compiled is None:
-            compiled = _njit()(func)
+            compiled = _compile(func)
+        return compiled
+
+    @functools.wraps(func)
+    def call(*args):
+        if compiled is None:
+            dispatcher()
         return compiled(*args)
 
     call.py_func = func
+    call.dispatcher = dispatcher
     return call
+
+
+def _callees(func) -> dict:
+    """The kernels ``func`` calls, by global name."""
+    found = {}
+    for name in func.__code__.co_names:
+        value = func.__globals__.get(name)
+        if callable(getattr(value, "dispatcher", None)) and hasattr(value, "py_func"):
+            found[name] = value
+    return found
+
+
+def _compile(func):
+    """numba's dispatcher for ``func``, its kernel callees resolved to theirs."""
+    callees = _callees(func)
+    if not callees:
+        return _njit()(func)
+    scope = dict(func.__globals__)
+    scope.update({name: callee.dispatcher() for name, callee in callees.items()})
+    bound = types.FunctionType(func.__code__, scope, func.__name__, func.__defaults__,
+                               func.__closure__)
+    bound.__qualname__, bound.__module__, bound.__doc__ = (func.__qualname__, func.__module__,
+                                                           func.__doc__)
+    compiled = _njit()(bound)
+    cache = getattr(getattr(compiled, "_cache", None), "_cache_file", None)
+    if cache is not None and hasattr(cache, "_source_stamp"):
+        files = sorted(_source_files(func))
+        cache._source_stamp = tuple((f, os.stat(f).st_mtime, os.stat(f).st_size) for f in files)
+    return compiled
+
+
+def _source_files(func, seen=None) -> set:
+    """Source files of ``func`` and of every kernel it calls, transitively."""
+    seen = set() if seen is None else seen
+    seen.add(os.path.abspath(func.__code__.co_filename))
+    for callee in _callees(func).values():
+        _source_files(callee.py_func, seen)
+    return seen
 
 
 def preload() -> None:

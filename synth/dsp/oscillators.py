@@ -43,6 +43,10 @@ __all__ = [
     "stack_sum_stepped",
     "stepped_phase",
     "expand_steps",
+    "wavetable",
+    "fixed_row",
+    "read_steps",
+    "stack_stepped",
 ]
 
 #: Fraction of the Nyquist frequency the top harmonic may reach.
@@ -388,14 +392,14 @@ def stack_sum_stepped(shape: str, starts, increments, ratios, start_phases, *, s
     starts = np.ascontiguousarray(starts, dtype=np.float64)
     increments = np.ascontiguousarray(increments, dtype=np.float64)
     out = np.empty(n)
-    _stack_stepped(table, slopes, starts, increments,
+    stack_stepped(table, slopes, starts, increments,
                    np.ascontiguousarray(ratios, dtype=np.float64),
                    np.ascontiguousarray(start_phases, dtype=np.float64), int(step), out)
     return out
 
 
 @kernel
-def _stack_stepped(table, slopes, starts, increments, ratios, offsets, step, out):
+def stack_stepped(table, slopes, starts, increments, ratios, offsets, step, out):
     """Unison stack over a stepped centre phase, summed voice by voice.
 
     Voice ``v`` at sample ``j`` of run ``k`` is read at table position
@@ -919,6 +923,20 @@ def _table_and_slopes(shape: str, n_harmonics: int, tone=None) -> tuple[np.ndarr
     return table, slopes
 
 
+def wavetable(shape: str, max_freq: float, *, sr: float, tone=None) -> tuple[np.ndarray, np.ndarray]:
+    """The band-limited cycle of ``shape`` for tones up to ``max_freq`` Hz, and its slopes.
+
+    What :func:`read_shape` reads (``tone``: see there), for a caller that
+    hands the read to a compiled kernel (:mod:`synth.dsp.subtractive`).
+
+    Returns
+    -------
+    table, slopes : np.ndarray [shape=(size,), read-only]
+        ``slopes[k] = table[k + 1] - table[k]`` (the cycle wraps).
+    """
+    return _table_and_slopes(shape, max_harmonics(max_freq, sr=sr), tone)
+
+
 def fixed_pitch(shape: str, freq: float, *, sr: float, n: int, phase=0.0,
                 max_freq: float | None = None, start: int = 0, tone=None) -> np.ndarray:
     """A whole note of a band-limited shape (or sine) at constant frequency.
@@ -979,10 +997,7 @@ def fixed_pitch(shape: str, freq: float, *, sr: float, n: int, phase=0.0,
 
 @kernel
 def _fixed_pitch(table, slopes, increments, phases0, start, out):
-    """Rows of constant-frequency tones read from ``table``.
-
-    Row ``v``, sample ``i``: phase ``(start + i) * increments[v] + phases0[v]``
-    (cycles, closed form), read as :func:`_read_table` does.
+    """Rows of constant-frequency tones read from ``table``: row ``v`` by :func:`fixed_row`.
 
     Parameters
     ----------
@@ -994,13 +1009,79 @@ def _fixed_pitch(table, slopes, increments, phases0, start, out):
     out : np.ndarray [shape=(voices, n)]
         Written.
     """
+    for v in range(out.shape[0]):
+        fixed_row(table, slopes, increments[v], phases0[v], start, out[v], False)
+
+
+@kernel
+def fixed_row(table, slopes, inc, p0, start, out, add):
+    """One constant-frequency tone read from ``table`` into (or added to) ``out``.
+
+    Sample ``i``: phase ``(start + i) * inc + p0`` (cycles, closed form),
+    read as :func:`_read_table` does.  ``add``: ``out[i] += y`` (a unison
+    voice after the first, summed in voice order) instead of ``out[i] = y``.
+
+    Parameters
+    ----------
+    table, slopes : np.ndarray [shape=(size,)]
+    inc, p0 : float
+        Cycles per sample, phase at sample 0 (cycles).
+    start : int
+        Index of the first sample.
+    out : np.ndarray [shape=(n,)]
+    add : bool
+    """
     size = table.shape[0]
     mask = size - 1
-    for v in range(out.shape[0]):
-        inc = increments[v]
-        p0 = phases0[v]
-        for i in range(out.shape[1]):
-            pos = (float(start + i) * inc + p0) * size
+    for i in range(out.shape[0]):
+        pos = (float(start + i) * inc + p0) * size
+        whole = np.floor(pos)
+        k = np.int64(whole) & mask
+        y = table[k] + slopes[k] * (pos - whole)
+        if add:
+            out[i] += y
+        else:
+            out[i] = y
+
+
+@kernel
+def read_steps(table, slopes, starts, increments, step, width, out):
+    """A band-limited tone over a stepped phase (:func:`stepped_phase` runs), one voice.
+
+    Sample ``j`` of run ``k`` has phase ``increments[k] * j + starts[k]``
+    (as :func:`expand_steps` gives it) and is read as :func:`read_shape`
+    does.  ``width > 0`` reads the pulse of :func:`pulse_at` AC-coupled:
+    ``(saw(phase - width) - saw(phase) + (2 width - 1)) - (2 width - 1)``
+    (the table is then the saw's).
+
+    Parameters
+    ----------
+    table, slopes : np.ndarray [shape=(size,)]
+    starts, increments : np.ndarray [shape=(runs,)]
+    step : int
+        Samples per run.
+    width : float
+        0 for the shape itself, else the pulse width (0..1).
+    out : np.ndarray [shape=(n,)]
+        Written; ``n <= runs * step``.
+    """
+    size = table.shape[0]
+    mask = size - 1
+    n = out.shape[0]
+    mean = 2.0 * width - 1.0
+    for k in range(starts.shape[0]):
+        lo = k * step
+        hi = min(lo + step, n)
+        inc, first = increments[k], starts[k]
+        for j in range(hi - lo):
+            ph = inc * float(j) + first
+            pos = ph * size
             whole = np.floor(pos)
-            k = np.int64(whole) & mask
-            out[v, i] = table[k] + slopes[k] * (pos - whole)
+            i = np.int64(whole) & mask
+            y = table[i] + slopes[i] * (pos - whole)
+            if width > 0.0:
+                pos = (ph - width) * size
+                whole = np.floor(pos)
+                i = np.int64(whole) & mask
+                y = ((table[i] + slopes[i] * (pos - whole)) - y + mean) - mean
+            out[lo + j] = y

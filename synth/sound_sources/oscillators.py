@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 
 from ..dsp import oscillators
+from ..dsp.subtractive import FIXED, STACK, STEPS, TableRead
 from ..params import Param
 from .registry import CONTROL_SAMPLES, NoteContext, Source, Steps, register_source
 
@@ -47,14 +48,25 @@ def _weight(w: float):
 
 # ---------------------------------------------------------------- band-limited shapes
 
+_ZERO = np.zeros(1)
+
+
 def _shape_render(shape: str):
-    def render(note: NoteContext, a: int, m: int, freq: Any, lfo_values, envelope) -> np.ndarray:
-        if not isinstance(freq, Steps):
-            return oscillators.fixed_pitch(shape, freq, sr=note.sr, n=m, max_freq=note.max_freq,
-                                           start=a, tone=note.tone)
-        ph = oscillators.expand_steps(*note.stepped(freq, m), step=CONTROL_SAMPLES, n=m)
-        return oscillators.read_shape(shape, ph, sr=note.sr, max_freq=note.max_freq,
-                                      tone=note.tone)
+    def render(note: NoteContext, a: int, m: int, freq: Any, lfo_values,
+               envelope) -> np.ndarray | TableRead:
+        if shape == "sine":
+            if not isinstance(freq, Steps):
+                return oscillators.fixed_pitch(shape, freq, sr=note.sr, n=m,
+                                               max_freq=note.max_freq, start=a)
+            ph = oscillators.expand_steps(*note.stepped(freq, m), step=CONTROL_SAMPLES, n=m)
+            return oscillators.read_shape(shape, ph, sr=note.sr, max_freq=note.max_freq)
+        table, slopes = oscillators.wavetable(shape, note.max_freq, sr=note.sr, tone=note.tone)
+        if not isinstance(freq, Steps):       # phase in closed form from the note's start
+            return TableRead(FIXED, table, slopes, start=a,
+                             increments=np.array([float(freq) / note.sr]), phases0=_ZERO)
+        starts, inc = note.stepped(freq, m)
+        return TableRead(STEPS, table, slopes, run_starts=starts, run_increments=inc,
+                         step=CONTROL_SAMPLES)
     return render
 
 
@@ -100,6 +112,12 @@ def _pulse(note: NoteContext, a: int, m: int, freq: Any, lfo_values, envelope) -
     width = patch.param("width")
     if lfo_values is not None and patch.lfo.to_width:
         width = np.clip(width + lfo_values * patch.lfo.to_width, 0.01, 0.99)
+    if isinstance(freq, Steps) and np.ndim(width) == 0:
+        # the AC-coupled pulse read in the voice's compiled loop
+        table, slopes = oscillators.wavetable("saw", note.max_freq, sr=sr, tone=note.tone)
+        starts, inc = note.stepped(freq, m)
+        return TableRead(STEPS, table, slopes, run_starts=starts, run_increments=inc,
+                         step=CONTROL_SAMPLES, width=float(width))
     if isinstance(freq, Steps):
         ph = oscillators.expand_steps(*note.stepped(freq, m), step=CONTROL_SAMPLES, n=m)
     else:
@@ -135,7 +153,16 @@ def _unison_prepare(patch: "Patch", rng: np.random.Generator) -> tuple[Any, floa
 def _unison(note: NoteContext, a: int, m: int, freq: Any, lfo_values, envelope) -> np.ndarray:
     patch, sr, shape = note.patch, note.sr, note.patch.param("shape")
     stack = note.source_state
-    if stack is not None:                 # a shape with a fixed-pitch path
+    if stack is not None and shape != "sine":    # read in the voice's compiled loop
+        top = note.max_freq * float(stack.ratios.max())
+        table, slopes = oscillators.wavetable(shape, top, sr=sr, tone=note.tone)
+        if isinstance(freq, Steps):
+            starts, inc = note.stepped(freq, m)
+            return TableRead(STACK, table, slopes, run_starts=starts, run_increments=inc,
+                             ratios=stack.ratios, offsets=stack.phases0, step=CONTROL_SAMPLES)
+        return TableRead(FIXED, table, slopes, start=a, increments=(freq * stack.ratios) / sr,
+                         phases0=stack.phases0)
+    if stack is not None:                 # a sine stack
         top = note.max_freq * float(stack.ratios.max())
         if isinstance(freq, Steps):
             starts, inc = note.stepped(freq, m)

@@ -1,0 +1,203 @@
+"""One compiled pass per piece of a note: source -> filter -> amplitude envelope.
+
+A subtractive note used to cost a NumPy pass (and an array the piece long)
+for each stage: the oscillator's samples, the filter's copy, the envelope,
+their product.  :func:`render_piece` runs the stages in one compiled loop over
+blocks of :data:`BLOCK` samples that stay in the CPU's cache and writes the
+piece once.  Each stage is the kernel that also serves the rest of the engine
+(:func:`synth.dsp.oscillators.fixed_row`, :func:`~synth.dsp.oscillators.read_steps`,
+:func:`~synth.dsp.oscillators.stack_stepped`, :func:`synth.dsp.filters.sos_segment`,
+:func:`synth.dsp.envelopes.adsr_kernel`), called on the block: the same operations in the same
+order, so the samples are the same, bit for bit, as the stages run one after
+the other.
+
+What the source is (``mode``):
+
+- :data:`GIVEN`: samples computed elsewhere (any source: noise, FM, a sine);
+- :data:`FIXED`: a wavetable at constant frequency, unison voices summed in
+  order (phase in closed form);
+- :data:`STACK`: a unison stack over a stepped (control-rate) pitch;
+- :data:`STEPS`: one wavetable voice, or an AC-coupled pulse, over a stepped pitch.
+
+The envelope (``env_mode``): :data:`ADSR` (computed in the loop from its
+segment lengths), :data:`ENV_GIVEN` (an array: other envelope kinds,
+tremolo) or :data:`ENV_NONE` (the source applied it).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from .envelopes import EXP_GAIN, adsr_kernel
+from .filters import sos_segment
+from .jit import kernel
+from .oscillators import fixed_row, read_steps, stack_stepped
+
+__all__ = ["GIVEN", "FIXED", "STACK", "STEPS", "ADSR", "ENV_GIVEN", "ENV_NONE", "BLOCK",
+           "TableRead", "render_piece"]
+
+GIVEN, FIXED, STACK, STEPS = 0, 1, 2, 3
+ADSR, ENV_GIVEN, ENV_NONE = 0, 1, 2
+#: Samples per block of the fused loop (a multiple of the control step of
+#: 32 samples; source and envelope blocks, 16 KB each, stay in the L1 cache).
+BLOCK = 2048
+
+_EMPTY = np.zeros(0)
+_EMPTY.setflags(write=False)
+_NOTHING = np.zeros(0)             # a writable empty array (no samples given)
+_NO_DESIGNS = np.zeros((0, 1, 6))
+_NO_BOUNDS = np.zeros(1, dtype=np.int64)
+_NO_STATE = np.zeros((1, 2))
+_NO_ADSR = (0, 0, 0, 0, 0, 0.0, 0.0, False)
+
+
+class TableRead(NamedTuple):
+    """A wavetable source's piece, described for :func:`render_piece` instead of rendered.
+
+    Attributes
+    ----------
+    mode : int
+        :data:`FIXED`, :data:`STACK` or :data:`STEPS`.
+    table, slopes : np.ndarray [shape=(size,)]
+        The band-limited cycle and its slopes (see ``oscillators.read_shape``).
+    start : int
+        :data:`FIXED`: index of the piece's first sample in the note.
+    increments, phases0 : np.ndarray [shape=(voices,)]
+        :data:`FIXED`: cycles per sample and start phase of each voice.
+    run_starts, run_increments : np.ndarray [shape=(runs,)]
+        :data:`STACK`, :data:`STEPS`: the stepped centre phase
+        (``oscillators.stepped_phase``).
+    ratios, offsets : np.ndarray [shape=(voices,)]
+        :data:`STACK`: each voice's frequency ratio and start phase.
+    step : int
+        Samples per run.
+    width : float
+        :data:`STEPS`: 0, or the width of an AC-coupled pulse.
+    """
+
+    mode: int
+    table: np.ndarray
+    slopes: np.ndarray
+    start: int = 0
+    increments: np.ndarray = _NOTHING
+    phases0: np.ndarray = _NOTHING
+    run_starts: np.ndarray = _NOTHING
+    run_increments: np.ndarray = _NOTHING
+    ratios: np.ndarray = _NOTHING
+    offsets: np.ndarray = _NOTHING
+    step: int = 32
+    width: float = 0.0
+
+
+_GIVEN_READ = TableRead(GIVEN, _EMPTY, _EMPTY)
+
+
+
+def render_piece(m: int, source, designs=None, bounds=None, state=None, envelope=None,
+                 adsr: tuple | None = None) -> np.ndarray:
+    """One piece of a note: source, filter runs, amplitude envelope, in one pass.
+
+    Parameters
+    ----------
+    m : int
+        Samples.
+    source : TableRead or np.ndarray [shape=(m,)]
+        The source's samples, or the wavetable read that makes them.
+    designs : np.ndarray [shape=(runs, sections, 6)], optional
+        Filter designs, run ``r`` over samples ``bounds[r]:bounds[r + 1]``
+        (None: no filter).
+    bounds : np.ndarray [shape=(runs + 1,), dtype=int64], optional
+    state : np.ndarray [shape=(sections, 2)], optional
+        The filter's state, updated in place (carried to the next piece).
+    envelope : np.ndarray [shape=(m,)], optional
+        Amplitude per sample (when not ``adsr``).
+    adsr : tuple, optional
+        The envelope computed in the loop, as
+        :func:`synth.dsp.envelopes.adsr_segments` gives it (``start`` the
+        piece's first sample in the note).  Neither: no envelope.
+
+    Returns
+    -------
+    np.ndarray [shape=(m,), dtype=float64]
+    """
+    out = np.empty(int(m))
+    if isinstance(source, TableRead):
+        read, given = source, _NOTHING
+    else:
+        read = _GIVEN_READ
+        given = _writable(np.asarray(source))
+    if designs is None:
+        designs, bounds, state = _NO_DESIGNS, _NO_BOUNDS, _NO_STATE
+    if adsr is not None:
+        env_mode, env, a = ADSR, _NOTHING, adsr
+    else:
+        env_mode = ENV_NONE if envelope is None else ENV_GIVEN
+        env = _NOTHING if envelope is None else _writable(np.asarray(envelope))
+        a = _NO_ADSR
+    # every call passes the same types (the tables read-only, as cached; every
+    # other array writable), so the kernel is compiled, and loaded, once
+    _piece(read.mode, given, _read_only(read.table), _read_only(read.slopes), int(read.start),
+           _writable(read.increments), _writable(read.phases0), _writable(read.run_starts),
+           _writable(read.run_increments), _writable(read.ratios), _writable(read.offsets),
+           int(read.step), float(read.width), _writable(designs),
+           np.asarray(bounds, dtype=np.int64), state, env_mode, env, *a, EXP_GAIN, out)
+    return out
+
+
+def _read_only(x: np.ndarray) -> np.ndarray:
+    """``x`` as a read-only, C-contiguous float64 array (itself when it is one)."""
+    if x.flags.writeable or not x.flags.c_contiguous or x.dtype != np.float64:
+        x = np.array(x, dtype=np.float64)
+        x.flags.writeable = False
+    return x
+
+
+def _writable(x: np.ndarray) -> np.ndarray:
+    """``x`` as a writable, C-contiguous float64 array (itself when it is one; never written)."""
+    if not x.flags.writeable or not x.flags.c_contiguous or x.dtype != np.float64:
+        x = np.array(x, dtype=np.float64)
+    return x
+
+
+@kernel
+def _piece(mode, given, table, slopes, start, increments, phases0, run_starts, run_increments,
+           ratios, offsets, step, width, designs, bounds, state, env_mode, env,
+           env_start, attack, decay, release, gate, peak, held, exp_curve, exp_gain, out):
+    """:func:`render_piece`'s loop: block by block, source -> filter -> envelope -> ``out``."""
+    m = out.shape[0]
+    buf = np.empty(BLOCK)
+    gain = np.empty(BLOCK)
+    for lo in range(0, m, BLOCK):
+        hi = min(lo + BLOCK, m)
+        y = buf[:hi - lo]
+        if mode == GIVEN:
+            y[:] = given[lo:hi]
+        elif mode == FIXED:
+            for v in range(increments.shape[0]):
+                fixed_row(table, slopes, increments[v], phases0[v], start + lo, y,
+                                      v > 0)
+        else:
+            k0, k1 = lo // step, (hi - 1) // step + 1
+            if mode == STACK:
+                stack_stepped(table, slopes, run_starts[k0:k1],
+                                          run_increments[k0:k1], ratios, offsets, step, y)
+            else:
+                read_steps(table, slopes, run_starts[k0:k1], run_increments[k0:k1],
+                                       step, width, y)
+        for r in range(designs.shape[0]):
+            t0, t1 = max(bounds[r], lo), min(bounds[r + 1], hi)
+            if t1 > t0:
+                sos_segment(designs[r], y, t0 - lo, t1 - lo, state)
+        if env_mode == ADSR:
+            g = gain[:hi - lo]
+            adsr_kernel(g, env_start + lo, attack, decay, release, gate, peak, held,
+                                  exp_curve, exp_gain)
+            for i in range(hi - lo):
+                out[lo + i] = y[i] * g[i]
+        elif env_mode == ENV_GIVEN:
+            for i in range(hi - lo):
+                out[lo + i] = y[i] * env[lo + i]
+        else:
+            out[lo:hi] = y
