@@ -41,7 +41,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from .errors import ArrangementError, PatchError, SynthError, TransformError
-from .files import MAX_TEXT_BYTES, read_bytes
+from .files import read_toml
 from .params import TEMPO_BPM, TEMPO_SCALE, Param, suggest
 from .patch import preset_names, resolve_patch
 from .score import Score, TempoMap, check_budget
@@ -154,15 +154,15 @@ def read_arrangement(path: str | os.PathLike[str]) -> Arrangement:
         Naming the file and the key.
     """
     p = os.fspath(path)
-    raw, _ = read_bytes(p, limit=MAX_TEXT_BYTES, error_type=ArrangementError,
-                        kind="arrangement files")
-    try:
-        text = raw.decode("utf-8")
-        doc = tomllib.loads(text)
-    except UnicodeDecodeError as exc:
+    toml = read_toml(p, error_type=ArrangementError, kind="arrangement files")
+    exc = toml.error
+    if isinstance(exc, UnicodeDecodeError):
         raise _err(f"not UTF-8 text (byte {exc.start})", p) from None
-    except tomllib.TOMLDecodeError as exc:
+    if isinstance(exc, tomllib.TOMLDecodeError):
         raise _err(f"TOML syntax error: {exc}", p) from None
+    if exc is not None:
+        raise exc                # RecursionError: the loader words it
+    text, doc = toml.text, toml.data
     locator = Locator(text)
     _check_keys(doc, _TOP_KEYS, "", p)
     head = doc.get("arrangement")

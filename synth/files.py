@@ -14,12 +14,15 @@ import contextlib
 import contextvars
 import os
 import stat
-from typing import Iterator
+import tomllib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
 
 from .errors import SynthError
 
 __all__ = ["read_bytes", "open_regular", "check_regular", "recording_reads", "MAX_TEXT_BYTES",
-           "os_reason"]
+           "os_reason", "TomlFile", "read_toml", "toml_once"]
 
 #: The files opened by :func:`open_regular` while :func:`recording_reads` is active
 #: (in this thread or task): ``(absolute path, size, mtime_ns)`` at opening.
@@ -150,3 +153,111 @@ def read_bytes(path_or_bytes, *, limit: int, error_type: type[SynthError],
         raise error_type(f"file is larger than the {limit}-byte limit"
                          + (f" for {kind}" if kind else ""), source=path)
     return data, path
+
+
+@dataclass(frozen=True)
+class TomlFile:
+    """A TOML file read and parsed once (see :func:`read_toml`).
+
+    Attributes
+    ----------
+    path : str
+    raw : bytes
+        The file's bytes.
+    text : str or None
+        The decoded text (byte-order mark dropped, CRLF as LF); None when the
+        bytes are not UTF-8 (``error`` is the ``UnicodeDecodeError``).
+    data : dict or None
+        The parsed document; None when ``error`` is set.  Shared by every
+        reader of the file within one :func:`toml_once` block: treat it as
+        read-only.
+    error : UnicodeDecodeError, tomllib.TOMLDecodeError or RecursionError, optional
+        Why the file does not parse; each reader words its own message.
+    """
+
+    path: str
+    raw: bytes
+    text: str | None
+    data: dict[str, Any] | None
+    error: Exception | None = None
+
+
+#: the files read inside the current toml_once() block (in this thread or task):
+#: realpath -> ((inode, size, mtime_ns), TomlFile)
+_SCOPE: contextvars.ContextVar[dict | None] = contextvars.ContextVar("synth_toml", default=None)
+
+
+@contextlib.contextmanager
+def toml_once() -> Iterator[None]:
+    """Within this block :func:`read_toml` reads and parses each file once.
+
+    One load (an arrangement, then its source; the CLI's check of the files
+    a render may not replace, then the load) asks for the same file several
+    times; inside the block the first answer is reused while the file's
+    inode, size and modification time are unchanged.  Blocks nest (the
+    outermost one owns the cache); outside any block every call reads the
+    file afresh.
+    """
+    if _SCOPE.get() is not None:
+        yield
+        return
+    token = _SCOPE.set({})
+    try:
+        yield
+    finally:
+        _SCOPE.reset(token)
+
+
+def _parse_toml(path: str, raw: bytes) -> TomlFile:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        return TomlFile(path, raw, None, None, e)
+    if text.startswith("\ufeff"):
+        text = text[1:]          # a byte-order mark is harmless; tomllib would reject it
+    text = text.replace("\r\n", "\n")
+    try:
+        return TomlFile(path, raw, text, tomllib.loads(text))
+    except (tomllib.TOMLDecodeError, RecursionError) as e:
+        return TomlFile(path, raw, text, None, e)
+
+
+def read_toml(path: str | os.PathLike[str], *, error_type: type[SynthError],
+              kind: str = "") -> TomlFile:
+    """Read and parse a TOML file (once per :func:`toml_once` block).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    error_type : type of SynthError
+        Raised (naming the file) when it cannot be read, as :func:`read_bytes`.
+    kind : str
+        What the file should be, for the message (``"score files"``).
+
+    Returns
+    -------
+    TomlFile
+        Undecodable or unparsable text is returned with ``error`` set, not
+        raised, so that each reader words the error its own way.
+    """
+    p = os.fspath(path)
+    scope = _SCOPE.get()
+    if scope is None:
+        raw, _ = read_bytes(p, limit=MAX_TEXT_BYTES, error_type=error_type, kind=kind)
+        return _parse_toml(p, raw)
+    try:
+        st = os.stat(p)
+        key, stamp = os.path.realpath(p), (st.st_ino, st.st_size, st.st_mtime_ns)
+    except OSError:
+        key, stamp = None, None
+    hit = scope.get(key) if key is not None else None
+    if hit is not None and hit[0] == stamp and hit[1].path == p:
+        log = _READS.get()
+        if log is not None:      # recorded as if opened again (synth.cache checks the files read)
+            log.append((os.path.abspath(p), stamp[1], stamp[2]))
+        return hit[1]
+    raw, _ = read_bytes(p, limit=MAX_TEXT_BYTES, error_type=error_type, kind=kind)
+    got = _parse_toml(p, raw)
+    if key is not None:
+        scope[key] = (stamp, got)
+    return got

@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 
 from .errors import SynthError
+from .files import read_toml, toml_once
 from .resources import resolve_input
 from .score import Score, check_budget
 from .sources import SUFFIXES, is_arrangement, load_source
@@ -58,23 +59,27 @@ def load(path: str | os.PathLike[str], *, seed: int | None = None, variation: in
         Naming the file and the problem.
     """
     p = resolve_input(path)
-    if cache and p.lower().endswith(".toml"):
-        from .cache import cached
-        from .files import MAX_TEXT_BYTES, read_bytes
-        try:
-            data, _ = read_bytes(p, limit=MAX_TEXT_BYTES, error_type=SynthError)
-        except SynthError:
-            data = None             # reported by the load itself
-        if data is not None:
-            options = {"seed": seed, "variation": variation, "max_seconds": max_seconds}
-            score = cached(p, data, lambda: load(p, seed=seed, variation=variation,
-                                                 max_seconds=max_seconds),
-                           options=options)
+    with toml_once():        # each TOML file (arrangement, source) read and parsed once
+        if cache and p.lower().endswith(".toml"):
             try:
-                check_budget(score)     # the budgets may have been lowered since
-            except SynthError as e:
-                raise e.with_source(p) from None
-            return score
+                data = read_toml(p, error_type=SynthError).raw
+            except SynthError:
+                data = None         # reported by the load itself
+            if data is not None:
+                from .cache import cached
+                options = {"seed": seed, "variation": variation, "max_seconds": max_seconds}
+                score = cached(p, data, lambda: load(p, seed=seed, variation=variation,
+                                                     max_seconds=max_seconds),
+                               options=options)
+                try:
+                    check_budget(score)     # the budgets may have been lowered since
+                except SynthError as e:
+                    raise e.with_source(p) from None
+                return score
+        return _load(p, seed=seed, variation=variation, max_seconds=max_seconds)
+
+
+def _load(p: str, *, seed: int | None, variation: int, max_seconds: float | None) -> Score:
     try:
         if is_arrangement(p):
             from .arrangement import load_arrangement

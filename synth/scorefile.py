@@ -38,7 +38,7 @@ from fractions import Fraction
 from typing import Any, Mapping
 
 from .errors import PatchError, ScoreError, SynthError
-from .files import MAX_TEXT_BYTES, read_bytes
+from .files import read_toml
 from .notation import MAX_BEATS, parse_notation
 from .patch import preset_names, resolve_patch
 from .params import MAX_DELAY_SECONDS, METER_NUMERATOR, TEMPO_BPM, FrozenMap, Param, suggest, validate_effect
@@ -611,12 +611,23 @@ def parse_score_toml(text: str, source: str = "<string>", *, default_title: str 
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
-        msg = str(e)
-        m = re.search(r"\s*\(at line (\d+), column (\d+)\)$", msg)
-        if m:
-            raise ScoreError(f"TOML syntax error: {msg[:m.start()]}", source=source,
-                             line=int(m.group(1)), column=int(m.group(2))) from None
-        raise ScoreError(f"TOML syntax error: {msg}", source=source) from None
+        raise _syntax_error(e, source) from None
+    return _score_from_toml(data, text, source, default_title=default_title, base_dir=base_dir)
+
+
+def _syntax_error(e: tomllib.TOMLDecodeError, source: str) -> ScoreError:
+    """tomllib's message as a ScoreError with the line and column it names."""
+    msg = str(e)
+    m = re.search(r"\s*\(at line (\d+), column (\d+)\)$", msg)
+    if m:
+        return ScoreError(f"TOML syntax error: {msg[:m.start()]}", source=source,
+                          line=int(m.group(1)), column=int(m.group(2)))
+    return ScoreError(f"TOML syntax error: {msg}", source=source)
+
+
+def _score_from_toml(data: dict, text: str, source: str, *, default_title: str,
+                     base_dir: str | None) -> Score:
+    """The Score of a parsed score file (``text`` is its source, for line numbers)."""
     loc = Locator(text)
     ck = _Checker(source, loc)
 
@@ -812,19 +823,21 @@ def load_score_file(path: str | os.PathLike[str]) -> Score:
         If the file cannot be read.
     """
     source = os.fspath(path)
-    raw, _ = read_bytes(source, limit=MAX_TEXT_BYTES, error_type=ScoreError, kind="score files")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as e:
+    doc = read_toml(source, error_type=ScoreError, kind="score files")
+    e = doc.error
+    if isinstance(e, UnicodeDecodeError):
+        raw = doc.raw
         line = raw.count(b"\n", 0, e.start) + 1
         column = e.start - (raw.rfind(b"\n", 0, e.start) + 1) + 1
         raise ScoreError(f"not UTF-8: byte {raw[e.start]:#04x} at byte offset {e.start} "
                          "(save the file as UTF-8)", source=source, line=line,
                          column=column) from None
-    if text.startswith("\ufeff"):
-        text = text[1:]   # a byte-order mark is harmless; tomllib would reject it
+    if isinstance(e, tomllib.TOMLDecodeError):
+        raise _syntax_error(e, source) from None
+    if e is not None:
+        raise e                  # RecursionError: the loader words it
     stem = os.path.splitext(os.path.basename(source))[0]
-    return parse_score_toml(text, source, default_title=stem,
+    return _score_from_toml(doc.data, doc.text, source, default_title=stem,
                             base_dir=os.path.dirname(os.path.abspath(source)))
 
 

@@ -8,10 +8,9 @@ source is a score, never another arrangement, and imports flow one way).
 from __future__ import annotations
 
 import os
-import tomllib
 
 from .errors import ScoreError, SynthError
-from .files import MAX_TEXT_BYTES, read_bytes
+from .files import read_toml, toml_once
 from .score import Score
 
 __all__ = ["load_source", "is_arrangement", "SUFFIXES"]
@@ -25,10 +24,10 @@ def is_arrangement(path) -> bool:
     if not p.lower().endswith(".toml"):
         return False
     try:
-        raw, _ = read_bytes(p, limit=MAX_TEXT_BYTES, error_type=SynthError)
-        return "arrangement" in tomllib.loads(raw.decode("utf-8"))
-    except (SynthError, tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError):
+        data = read_toml(p, error_type=SynthError).data
+    except SynthError:
         return False
+    return data is not None and "arrangement" in data
 
 
 def load_source(path, *, max_seconds: float | None = None) -> Score:
@@ -48,11 +47,8 @@ def load_source(path, *, max_seconds: float | None = None) -> Score:
     suffix = os.path.splitext(p)[1].lower()
     try:
         if suffix == ".toml":
-            if is_arrangement(p):
-                raise ScoreError("is an arrangement; a source must be a score file, "
-                                 "a MIDI file or a MusicXML file", source=p)
-            from .scorefile import load_score_file
-            return load_score_file(p)
+            with toml_once():            # read and parsed once for both questions
+                return _load_score_toml(p)
         if suffix in (".mid", ".midi"):
             from .midi import read_midi
             score = read_midi(p, max_seconds=max_seconds)
@@ -64,3 +60,11 @@ def load_source(path, *, max_seconds: float | None = None) -> Score:
                          f"{', '.join(SUFFIXES)}", source=p)
     except SynthError as e:
         raise e.with_source(p) from None
+
+
+def _load_score_toml(p: str) -> Score:
+    if is_arrangement(p):
+        raise ScoreError("is an arrangement; a source must be a score file, "
+                         "a MIDI file or a MusicXML file", source=p)
+    from .scorefile import load_score_file
+    return load_score_file(p)

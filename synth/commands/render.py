@@ -7,6 +7,7 @@ import os
 
 from .. import __version__
 from ..audio import BIT_DEPTHS, check_stems_folder, check_suffix, check_writable
+from ..files import toml_once
 from ..patch import get_preset
 from ..render import DEFAULT_MAX_SECONDS, DEFAULT_SR, MasterSettings, render_to_file
 from ._common import (Progress, add_seed_options, default_output, eprint, input_files,
@@ -114,11 +115,12 @@ def run(args) -> int:
     out = args.output or default_output(args.input, ".wav")
     check_suffix(out, allowed=(".wav",))          # -o x.mp3: exit 2, not WAV bytes
     # fail before any work; never replace the file being rendered (or its source)
-    check_writable(out, force=args.force, inputs=input_files(args.input))
-    if args.stems is not None:
-        check_stems_folder(args.stems)
-    master = master_settings(args)
-    score, metadata = load_for_render(args)
+    with toml_once():          # the input check and the load share one parse of each file
+        check_writable(out, force=args.force, inputs=input_files(args.input))
+        if args.stems is not None:
+            check_stems_folder(args.stems)
+        master = master_settings(args)
+        score, metadata = load_for_render(args)
     meta = score.metadata
     progress = Progress(args.sample_rate, enabled=not args.quiet and out != "-")
     try:
