@@ -18,9 +18,28 @@ import warnings
 from . import __version__
 from .errors import SynthError, SynthWarning, printable
 
+#: subcommand -> its one line in ``synth --help``, in --help order.  The module
+#: ``synth/commands/NAME.py`` (and what it imports: analysis, MIDI writer, plotting,
+#: audio playback, ...) is imported only when NAME is the command run or asked for
+#: ``--help``; tests/test_cli.py checks that each module registers this same line.
+COMMAND_HELP = {
+    "render": "render a score, arrangement or MIDI file to WAV",
+    "play": "play a score, arrangement or MIDI file as it renders",
+    "watch": "re-render (and play) whenever the file changes",
+    "batch": "render many seeds/variations into a folder, with a manifest",
+    "info": "describe a score: parts, notes, duration, provenance",
+    "pieces": "list the bundled pieces (render them by name)",
+    "presets": "list the instrument presets, explain one (NAME), or render auditions",
+    "transforms": "list the arrangement transforms, or explain one",
+    "effects": "list the effect types, or explain one",
+    "analyze": "roughness of a score; loudness and peaks of audio",
+    "export": "write a score or arrangement as a type-1 MIDI file",
+    "plot": "draw a piano roll, roughness curve and spectrogram as PNG",
+    "new": "write a commented starter arrangement file",
+}
+
 #: subcommand modules in synth/commands, in --help order
-COMMANDS = ["render", "play", "watch", "batch", "info", "pieces", "presets", "transforms",
-            "effects", "analyze", "export", "plot", "new"]
+COMMANDS = list(COMMAND_HELP)
 
 EPILOG = """examples:
   synth pieces
@@ -71,10 +90,51 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"synth {__version__}")
     parser.add_argument("--traceback", action="store_true",
                         help="show the Python traceback of an error")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for name in COMMANDS:
-        importlib.import_module(f".commands.{name}", __package__).register(sub)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser,
+                                action=_LazySubcommands)
+    for name, help_line in COMMAND_HELP.items():
+        sub.add_parser(name, help=help_line)        # a stand-in until NAME is chosen
     return parser
+
+
+def command_parser(sub: argparse._SubParsersAction, name: str) -> argparse.ArgumentParser:
+    """The complete parser of subcommand ``name`` (its module imported and registered)."""
+    module = importlib.import_module(f".commands.{name}", __package__)
+    module.register(_Registrar(sub, name))
+    return sub._name_parser_map[name]
+
+
+class _Registrar:
+    """What a command module's ``register(sub)`` sees: ``add_parser(name, ...)`` builds the
+    complete parser and puts it in place of the stand-in (same prog, same --help line)."""
+
+    def __init__(self, sub: argparse._SubParsersAction, name: str):
+        self._sub, self._name = sub, name
+
+    def add_parser(self, name: str, **kwargs) -> argparse.ArgumentParser:
+        if name != self._name:
+            raise ValueError(f"synth/commands/{self._name}.py registers {name!r}")
+        self.help = kwargs.pop("help", None)
+        stand_in = self._sub._name_parser_map[name]
+        kwargs.setdefault("prog", stand_in.prog)
+        parser = self._sub._parser_class(**kwargs)
+        self._sub._name_parser_map[name] = parser
+        return parser
+
+
+class _LazySubcommands(argparse._SubParsersAction):
+    """Subparsers whose complete parser is built only for the command chosen."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        name = values[0]
+        if name in COMMAND_HELP and name not in self._complete:
+            self._complete.add(name)
+            command_parser(self, name)
+        super().__call__(parser, namespace, values, option_string)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._complete: set[str] = set()
 
 
 def _keep_freed_memory() -> None:

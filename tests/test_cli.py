@@ -273,3 +273,40 @@ def test_renders_are_identical_across_processes_and_hash_seeds(tmp_path):
         assert proc.returncode == 0, proc.stderr
         outputs.append(out.read_bytes())
     assert outputs[0] == outputs[1]
+
+
+def test_each_command_module_registers_the_help_line_synth_help_shows(capsys):
+    """``synth --help`` lists the commands from cli.COMMAND_HELP without importing their
+    modules; each module, once imported, must register that same line and a full parser."""
+    import argparse
+    import importlib
+
+    from synth import cli
+
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    top = capsys.readouterr().out
+    sub = cli.build_parser()._subparsers._group_actions[0]
+    for name, line in cli.COMMAND_HELP.items():
+        assert line in " ".join(top.split()), name
+        registrar = cli._Registrar(sub, name)
+        importlib.import_module(f"synth.commands.{name}").register(registrar)
+        assert registrar.help == line, name
+        parser = sub._name_parser_map[name]
+        assert parser.prog == f"synth {name}"
+        assert isinstance(parser, argparse.ArgumentParser) and parser.get_default("func")
+
+
+def test_help_and_version_import_no_subcommand_module_but_the_one_asked():
+    """Start-up: ``synth --version`` and ``synth render --help`` leave the other commands'
+    modules (analysis, batch, MIDI writer, plotting, playback) unimported."""
+    code = ("import sys\nfrom synth.cli import main\n"
+            "for argv in (['--version'], ['render', '--help']):\n"
+            "    try:\n        main(argv)\n    except SystemExit:\n        pass\n"
+            "print(' '.join(sorted(m for m in sys.modules if m.startswith('synth.'))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.splitlines()[-1].split()
+    assert "synth.commands.render" in out
+    for heavy in ("synth.commands.analyze", "synth.commands.play", "synth.commands.batch",
+                  "synth.analysis", "synth.batch", "synth.midi.writer", "synth.plot"):
+        assert heavy not in out, heavy
