@@ -462,49 +462,11 @@ def _where(ctx: _Context, pos: int) -> str:
 
 # -- performing: tree -> timed notes -------------------------------------------
 
-class _BarGrid:
-    """Exact (Fraction) bar lines of a meter map."""
-
-    def __init__(self, meters: MeterMap):
-        self.starts: list[Fraction] = []
-        self.lengths: list[Fraction] = []
-        self.first_bar: list[int] = []
-        self.meters = [str(c) for c in meters.changes]
-        self.denominators = [c.denominator for c in meters.changes]
-        bar = 1
-        pickup = Fraction(meters.pickup).limit_denominator(1 << 20)
-        if pickup:
-            # bar 0: the pickup, a segment one (short) bar long before bar 1
-            self.starts.append(Fraction(0))
-            self.lengths.append(pickup)
-            self.first_bar.append(0)
-            self.meters.insert(0, f"{self.meters[0]} pickup")
-            self.denominators.insert(0, self.denominators[0])
-        for i, c in enumerate(meters.changes):
-            beat = Fraction(c.beat).limit_denominator(1 << 20)
-            if i == 0:
-                beat = pickup
-            else:
-                bar += int((beat - self.starts[-1]) / self.lengths[-1])
-            self.starts.append(beat)
-            self.lengths.append(c.bar_beats)
-            self.first_bar.append(bar)
-
-    def _index(self, beat: Fraction) -> int:
-        return max(bisect.bisect_right(self.starts, beat) - 1, 0)
-
-    def bar_at(self, beat: Fraction) -> int:
-        i = self._index(beat)
-        return self.first_bar[i] + int((beat - self.starts[i]) // self.lengths[i])
-
-    def bar_start(self, bar: int) -> Fraction:
-        i = max(bisect.bisect_right(self.first_bar, bar) - 1, 0)
-        return self.starts[i] + (bar - self.first_bar[i]) * self.lengths[i]
-
-    def meter_of_bar(self, bar: int) -> tuple[str, int, Fraction]:
-        """(meter text, denominator, length in beats) of 1-based ``bar``."""
-        i = max(bisect.bisect_right(self.first_bar, bar) - 1, 0)
-        return self.meters[i], self.denominators[i], self.lengths[i]
+def _meter_of_bar(meters: MeterMap, bar: int) -> tuple[str, int, Fraction]:
+    """(meter text, denominator, length in beats) of ``bar``, for messages."""
+    c = meters.meter_of_bar(bar)
+    text = f"{c} pickup" if bar == 0 and meters.pickup else str(c)
+    return text, c.denominator, meters.bar_length(bar)
 
 
 def _as_whole_fraction(beats: Fraction, denominator: int) -> str:
@@ -523,9 +485,11 @@ def _beats_str(beats: Fraction) -> str:
 class _Performer:
     """Walks the tree in time order, expanding repeats and checking bars."""
 
-    def __init__(self, ctx: _Context, grid: _BarGrid, start: Fraction, end_pos: int):
+    def __init__(self, ctx: _Context, meters: MeterMap, start: Fraction, end_pos: int):
         self.ctx = ctx
-        self.grid = grid
+        self.meters = meters
+        self.shortest_bar = min([c.bar_beats for c in meters.changes]
+                                + ([meters.bar_length(0)] if meters.pickup else []))
         self.cursor = start
         self.bar_open = start          # beat of the last bar line (or of the part's start)
         self.seen_bar_line = False
@@ -537,7 +501,7 @@ class _Performer:
 
     # -- helpers
     def _bar_number(self) -> int:
-        return self.grid.bar_at(self.bar_open)
+        return self.meters.exact_bar_at(self.bar_open)
 
     def _check_length(self, pos: int, extra: Fraction = Fraction(0),
                       from_beat: Fraction | None = None) -> None:
@@ -545,7 +509,7 @@ class _Performer:
             at = self.cursor if from_beat is None else from_beat
             raise self.ctx.error(pos, f"the notes run past beat {MAX_BEATS:,} "
                                       "(impossible length; check the repeat counts)",
-                                 bar=self.grid.bar_at(min(at, Fraction(MAX_BEATS))))
+                                 bar=self.meters.exact_bar_at(min(at, Fraction(MAX_BEATS))))
         if len(self.notes) > MAX_NOTES:
             raise self.ctx.error(pos, f"more than {MAX_NOTES:,} notes in one part "
                                       "(impossible length; check the repeat counts)")
@@ -555,13 +519,13 @@ class _Performer:
         if self.cursor == self.bar_open:
             return
         bar = self._bar_number()
-        expected_end = self.grid.bar_start(bar + 1)
+        expected_end = self.meters.exact_bar_start(bar + 1)
         if self.cursor != expected_end:
-            meter, den, length = self.grid.meter_of_bar(bar)
+            meter, den, length = _meter_of_bar(self.meters, bar)
             filled = self.cursor - self.bar_open
-            if self.cursor > expected_end and self.bar_open == self.grid.bar_start(bar):
+            if self.cursor > expected_end and self.bar_open == self.meters.exact_bar_start(bar):
                 detail = "runs past the bar line"
-            elif self.bar_open != self.grid.bar_start(bar):
+            elif self.bar_open != self.meters.exact_bar_start(bar):
                 detail = "started in the middle of a bar"
             else:
                 detail = "is short"
@@ -606,7 +570,7 @@ class _Performer:
         """Refuse ``X*N`` with an absurd N before expanding it."""
         if ev.repeat == 1:
             return
-        step = min(self.grid.lengths) if ev.bar_rest else ev.duration * scale
+        step = self.shortest_bar if ev.bar_rest else ev.duration * scale
         self._check_length(ev.pos, step * ev.repeat)
         if len(self.notes) + len(ev.pitches) * ev.repeat > MAX_NOTES:
             raise self.ctx.error(ev.pos, f"more than {MAX_NOTES:,} notes in one part "
@@ -616,10 +580,10 @@ class _Performer:
         if ev.bar_rest:
             if self.pending:
                 raise self._tie_error(ev)
-            if self.cursor != self.grid.bar_start(self.grid.bar_at(self.cursor)):
+            if self.cursor != self.meters.exact_bar_start(self.meters.exact_bar_at(self.cursor)):
                 raise self.ctx.error(ev.pos, "'R' (whole-bar rest) must start a bar",
-                                     bar=self.grid.bar_at(self.cursor))
-            _, _, length = self.grid.meter_of_bar(self.grid.bar_at(self.cursor))
+                                     bar=self.meters.exact_bar_at(self.cursor))
+            length = self.meters.bar_length(self.meters.exact_bar_at(self.cursor))
             self.cursor += length
             self.bar_open = self.cursor
             self._check_length(ev.pos)
@@ -652,13 +616,13 @@ class _Performer:
         got = "a rest" if not ev.pitches else repr(ev.text)
         return self.ctx.error(ev.pos, f"tie from {tied} (tied at {_where(self.ctx, self.pending_event.pos)}) "
                                       f"to {got}: a tie joins the same pitch(es)",
-                              bar=self.grid.bar_at(self.cursor))
+                              bar=self.meters.exact_bar_at(self.cursor))
 
     def finish(self) -> None:
         if self.pending:
             ev = self.pending_event
             raise self.ctx.error(ev.pos, f"tie at the end of the notes: {ev.text!r} has nothing "
-                                         "to tie to", bar=self.grid.bar_at(self.cursor - Fraction(1, 1 << 20)))
+                                         "to tie to", bar=self.meters.exact_bar_at(self.cursor - Fraction(1, 1 << 20)))
         if self.seen_bar_line and self.cursor != self.bar_open:
             self._bar_check(self.end_pos, "")
 
@@ -698,10 +662,9 @@ def parse_notation(text: str, *, meters: MeterMap | None = None, start_beat: flo
     """
     ctx = _Context(part, source, locate or _text_locator(text))
     tree = _parse_tree(text, ctx)
-    grid = _BarGrid(meters if meters is not None else MeterMap())
     start = Fraction(start_beat).limit_denominator(1 << 20)
     end_pos = len(text.rstrip())
-    performer = _Performer(ctx, grid, start, max(end_pos - 1, 0))
+    performer = _Performer(ctx, meters if meters is not None else MeterMap(), start, max(end_pos - 1, 0))
     performer.walk(tree, Fraction(1))
     performer.finish()
     return tuple(_perform(performer.notes))

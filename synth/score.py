@@ -403,7 +403,7 @@ class MeterMap:
         than a bar of the first meter.
     """
 
-    __slots__ = ("changes", "_first_bar", "_anchor", "pickup")
+    __slots__ = ("changes", "_first_bar", "_anchor", "_exact", "pickup")
 
     def __init__(self, changes: Iterable[MeterChange] = (), pickup: float = 0.0):
         items = sorted(changes, key=lambda c: c.beat) or [MeterChange(0.0, 4, 4)]
@@ -429,6 +429,7 @@ class MeterMap:
         self.changes: tuple[MeterChange, ...] = tuple(items)
         self._first_bar = tuple(first_bar)
         self._anchor = (pickup,) + tuple(c.beat for c in items[1:])
+        self._exact = tuple(anchor)        # the same bar lines as exact fractions of a beat
         self.pickup = pickup
 
     def meter_at(self, beat: float) -> MeterChange:
@@ -443,15 +444,44 @@ class MeterMap:
 
     def bar_start(self, bar: int) -> float:
         """Beat at which ``bar`` begins (bar 0 is the pickup, when there is one)."""
-        if bar < self.first_bar:
-            raise ScoreError(f"bar numbers start at {self.first_bar}"
-                             + ("" if self.pickup else " (0 only with a pickup bar)")
-                             + f", got {bar}")
+        self._check_bar(bar)
         if bar == 0:
             return 0.0
         i = bisect.bisect_right(self._first_bar, bar) - 1
         c = self.changes[i]
         return self._anchor[i] + float((bar - self._first_bar[i]) * c.bar_beats)
+
+    def _check_bar(self, bar: int) -> None:
+        if bar < self.first_bar:
+            raise ScoreError(f"bar numbers start at {self.first_bar}"
+                             + ("" if self.pickup else " (0 only with a pickup bar)")
+                             + f", got {bar}")
+
+    def exact_bar_start(self, bar: int) -> Fraction:
+        """:meth:`bar_start` as an exact fraction of a beat (what notation checks bars with)."""
+        self._check_bar(bar)
+        if bar == 0:
+            return Fraction(0)
+        i = bisect.bisect_right(self._first_bar, bar) - 1
+        return self._exact[i] + (bar - self._first_bar[i]) * self.changes[i].bar_beats
+
+    def exact_bar_at(self, beat: Fraction) -> int:
+        """:meth:`bar_at` of an exact beat, with no rounding tolerance."""
+        if self.pickup and beat < self._exact[0]:
+            return 0
+        i = max(bisect.bisect_right(self._exact, beat) - 1, 0)
+        return self._first_bar[i] + int((beat - self._exact[i]) // self.changes[i].bar_beats)
+
+    def meter_of_bar(self, bar: int) -> MeterChange:
+        """The meter of ``bar`` (of bar 1 for the pickup bar 0)."""
+        i = max(bisect.bisect_right(self._first_bar, bar) - 1, 0)
+        return self.changes[i]
+
+    def bar_length(self, bar: int) -> Fraction:
+        """Exact length of ``bar`` in beats: the pickup's for bar 0, else its meter's bar."""
+        if bar == 0 and self.pickup:
+            return self._exact[0]
+        return self.meter_of_bar(bar).bar_beats
 
     def bar_at(self, beat: float) -> int:
         """Bar containing ``beat`` (0 inside a pickup bar, else 1-based)."""

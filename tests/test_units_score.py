@@ -137,3 +137,25 @@ def test_excerpt_cuts_and_shifts():
     assert [(k.beat, str(k)) for k in ex.keys] == [(0, "D minor"), (3, "A minor")]
     with pytest.raises(ScoreError, match="bad bar range"):
         s.excerpt(3, 2)
+
+
+def test_meter_map_exact_bar_lines_by_hand():
+    """The exact bar lines the notation checks bars against (pickup of 1 beat in 3/4,
+    6/8 from beat 7, 5/8 from beat 13): written out by hand."""
+    from fractions import Fraction as F
+
+    from synth.score import MeterChange, MeterMap
+
+    m = MeterMap([MeterChange(0, 3, 4), MeterChange(7, 6, 8), MeterChange(13, 5, 8)], pickup=1)
+    starts = {0: F(0), 1: F(1), 2: F(4), 3: F(7), 4: F(10), 5: F(13), 6: F(31, 2)}
+    for bar, beat in starts.items():
+        assert m.exact_bar_start(bar) == beat
+        assert m.bar_start(bar) == float(beat)
+        assert m.exact_bar_at(beat) == bar
+        assert m.exact_bar_at(beat - F(1, 1 << 20)) == max(bar - 1, 0)
+    assert [m.bar_length(b) for b in range(7)] == [1, 3, 3, 3, 3, F(5, 2), F(5, 2)]
+    assert [str(m.meter_of_bar(b)) for b in (0, 1, 3, 5)] == ["3/4", "3/4", "6/8", "5/8"]
+    with pytest.raises(ScoreError, match="bar numbers start at 0"):
+        m.exact_bar_start(-1)
+    with pytest.raises(ScoreError, match=r"start at 1 \(0 only with a pickup bar\)"):
+        MeterMap().exact_bar_start(0)
