@@ -1,8 +1,10 @@
 """Effect chains for parts and the master bus.
 
 A part's ``effects`` (and a score's master effects) are lists of mappings
-``{"type": NAME, **params}``.  :func:`build_chain` validates them against the
-registry :data:`EFFECTS` and returns a :class:`Chain`: an immutable
+``{"type": NAME, **params}``.  :func:`build_chain` validates them with
+:func:`synth.params.validate_effect` (the one effect-parameter check, which the
+score-file and arrangement loaders run at load time with file and line), builds
+them from the registry :data:`EFFECTS` and returns a :class:`Chain`: an immutable
 description that processes stereo blocks ``(2, n)`` by the kernel convention
 ``process(x, state) -> (y, state)``.  The state is explicit and starts fresh
 (:meth:`Chain.start`) for every pass, so a chain (and a render plan holding
@@ -30,7 +32,6 @@ Registered types (parameters as in :mod:`synth.dsp.effects`): ``gain``
 
 from __future__ import annotations
 
-import difflib
 import math
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Tuple
@@ -39,6 +40,7 @@ import numpy as np
 
 from .dsp import effects as fx_dsp
 from .errors import PatchError
+from .params import EFFECT_PARAMS, suggest, validate_effect
 from .units import db_to_amp
 
 __all__ = ["Effect", "Chain", "ChainState", "EFFECTS", "register_effect", "build_chain"]
@@ -103,26 +105,11 @@ def register_effect(name: str):
 
 @register_effect("gain")
 def _gain(params: Mapping[str, Any], *, sr: float, bpm: float) -> Effect:
-    unknown = set(params) - {"gain_db"}
-    if unknown:
-        raise PatchError(f"gain: unknown parameter(s) {sorted(unknown)}")
     amp = float(db_to_amp(float(params.get("gain_db", 0.0))))
     return Effect("gain", _gain_kernel, (("amp", amp),), sr, cost=_COST["gain"])
 
 
 # ---------------------------------------------------------------- the DSP effects
-
-def _check_params(kind: str, params: Mapping[str, Any], known) -> None:
-    unknown = sorted(set(params) - set(known))
-    if unknown:
-        close = difflib.get_close_matches(str(unknown[0]), sorted(known), n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise PatchError(f"{kind}: unknown parameter {unknown[0]!r}{hint}; "
-                         f"parameters: {', '.join(sorted(known))}")
-    for key, value in params.items():
-        if key not in ("shape",) and (isinstance(value, bool) or not isinstance(value, (int, float))):
-            raise PatchError(f"{kind}: parameter {key!r} must be a number, got {value!r}")
-
 
 #: Work per stereo frame of each effect (Effect.cost), measured at 44.1 kHz in
 #: 65 536-frame blocks: reverb 130 ns, chorus 84, delay 47, decimate 31,
@@ -151,7 +138,6 @@ def _stateful(name: str, kernel, kwargs: dict, sr: float, tail_seconds: float = 
 @register_effect("reverb")
 def _reverb(params: Mapping[str, Any], *, sr: float, bpm: float) -> Effect:
     """Feedback-delay-network reverb: ``rt60`` (s), ``damping`` 0..1, ``size`` 0.3..3, ``mix`` 0..1."""
-    _check_params("reverb", params, ("rt60", "damping", "size", "mix"))
     kw = dict(params)
     return _stateful("reverb", fx_dsp.reverb, kw, sr, fx_dsp.reverb_tail_seconds(**kw))
 
@@ -160,14 +146,9 @@ def _reverb(params: Mapping[str, Any], *, sr: float, bpm: float) -> Effect:
 def _delay(params: Mapping[str, Any], *, sr: float, bpm: float) -> Effect:
     """Feedback echo: ``time`` (s) or ``beats`` (tempo-synced at the part's bpm),
     ``feedback`` 0..0.98, ``mix`` 0..1, ``damping`` 0..1."""
-    _check_params("delay", params, ("time", "beats", "feedback", "mix", "damping"))
     kw = dict(params)
-    if "time" in kw and "beats" in kw:
-        raise PatchError("delay: give 'time' (seconds) or 'beats', not both")
     if "beats" in kw:
         beats = kw.pop("beats")
-        if not beats > 0:
-            raise PatchError(f"delay: 'beats' must be > 0, got {beats!r}")
         kw["time"] = float(beats) * 60.0 / float(bpm)
     kw.setdefault("time", 0.375)
     return _stateful("delay", fx_dsp.delay, kw, sr, fx_dsp.delay_tail_seconds(**kw))
@@ -176,7 +157,6 @@ def _delay(params: Mapping[str, Any], *, sr: float, bpm: float) -> Effect:
 @register_effect("chorus")
 def _chorus(params: Mapping[str, Any], *, sr: float, bpm: float) -> Effect:
     """Chorus: ``rate_hz``, ``depth_ms``, ``delay_ms``, ``spread`` (cycles), ``mix``."""
-    _check_params("chorus", params, ("rate_hz", "depth_ms", "delay_ms", "spread", "mix"))
     kw = dict(params)
     return _stateful("chorus", fx_dsp.chorus, kw, sr, fx_dsp.chorus_tail_seconds(**kw))
 
@@ -184,14 +164,12 @@ def _chorus(params: Mapping[str, Any], *, sr: float, bpm: float) -> Effect:
 @register_effect("bitcrush")
 def _bitcrush(params: Mapping[str, Any], *, sr: float, bpm: float) -> Effect:
     """Bit-crusher: ``bits`` 1..24 (memoryless)."""
-    _check_params("bitcrush", params, ("bits",))
     return _stateful("bitcrush", fx_dsp.bitcrush, dict(params), sr)
 
 
 @register_effect("decimate")
 def _decimate(params: Mapping[str, Any], *, sr: float, bpm: float) -> Effect:
     """Sample-rate reducer: ``rate_hz`` (aliases on purpose)."""
-    _check_params("decimate", params, ("rate_hz",))
     kw = dict(params)
     kw.setdefault("rate_hz", 8000.0)
     return _stateful("decimate", fx_dsp.decimate, kw, sr)
@@ -200,7 +178,6 @@ def _decimate(params: Mapping[str, Any], *, sr: float, bpm: float) -> Effect:
 @register_effect("saturate")
 def _saturate(params: Mapping[str, Any], *, sr: float, bpm: float) -> Effect:
     """Waveshaper: ``drive_db``, ``shape`` (tanh, soft, fold), ``oversample`` 1/2/4/8, ``mix``."""
-    _check_params("saturate", params, ("drive_db", "shape", "oversample", "mix"))
     kw = dict(params)
     if "oversample" in kw:
         kw["oversample"] = int(kw["oversample"]) if float(kw["oversample"]).is_integer() \
@@ -272,14 +249,14 @@ def build_chain(specs, *, sr: float, bpm: float, where: str = "effects") -> Chai
     for i, spec in enumerate(specs or ()):
         if not isinstance(spec, Mapping) or "type" not in spec:
             raise PatchError(f"{where}[{i}]: an effect needs a 'type' key, got {spec!r}")
-        params = {k: v for k, v in spec.items() if k != "type"}
         kind = spec["type"]
         factory = EFFECTS.get(kind)
         if factory is None:
-            close = difflib.get_close_matches(str(kind), sorted(EFFECTS), n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise PatchError(f"{where}[{i}]: unknown effect type {kind!r}{hint}; "
-                             f"known: {', '.join(sorted(EFFECTS))}")
+            raise PatchError(f"{where}[{i}].type: unknown effect type {kind!r}"
+                             f"{suggest(kind, EFFECTS)}; effects: {', '.join(sorted(EFFECTS))}")
+        if kind in EFFECT_PARAMS:       # an effect registered without a spec checks its own
+            spec = validate_effect(spec, f"{where}[{i}]", error=PatchError, bpm=bpm)
+        params = {k: v for k, v in spec.items() if k != "type"}
         try:
             effects.append(factory(params, sr=sr, bpm=bpm))
         except PatchError as e:

@@ -148,6 +148,10 @@ def test_target_ratio_drives_a_parameter(tmp_path):
      ArrangementError,
      r"arr\.toml:\d+: parts\.tune_shadow\.effects\[0\]\.beats: 1000000000\.0 is above the "
      r"maximum 16 beats"),
+    (("[parts.tune_shadow]", "[parts.tune_shadow]\neffects = [{type = \"chorus\", spred = 0.2}]"),
+     ArrangementError,
+     r"arr\.toml:\d+: parts\.tune_shadow\.effects\[0\]\.spred: unknown parameter of effect "
+     r"'chorus' \(did you mean 'spread'\?\)"),
     (("bars = [2, 3]", "bars = [2, 1000000000]"), TransformError,
      r"transform\[2\]\.bars: bar 1000000000 is above the maximum 100000"),
     (('source = "sources/ground.toml"', 'source = "sources/missing.toml"'), ArrangementError,

@@ -129,15 +129,18 @@ def test_effects_listing_and_detail(capsys):
 
 
 def _registered_params(kind: str) -> set[str]:
-    """The parameter names effect ``kind`` accepts, read from its refusal of an unknown one."""
+    """The parameter names effect ``kind`` accepts, read from a chain's refusal of an unknown
+    one; and each of them is built (at its documented default) without complaint."""
     try:
-        EFFECTS[kind]({"no_such_parameter": 1}, sr=44100, bpm=120)
+        build_chain([{"type": kind, "no_such_parameter": 1}], sr=44100, bpm=120)
     except PatchError as e:
-        listed = re.search(r"parameters: (.*)$", e.message)
-        if listed:
-            return set(listed[1].split(", "))
-        return set(re.search(r"unknown parameter\(s\) \[(.*)\]", e.message) and ()) or {"gain_db"}
-    raise AssertionError(f"{kind} accepted an unknown parameter")
+        listed = set(re.search(r"\(valid: (.*)\)$", e.message)[1].split(", "))
+    else:
+        raise AssertionError(f"{kind} accepted an unknown parameter")
+    for key in listed - {"beats"}:            # beats stands in for time: not both at once
+        default = catalog.EFFECT_PARAMS[kind][key].default
+        build_chain([{"type": kind, key: default}], sr=44100, bpm=120)
+    return listed
 
 
 def test_effect_table_matches_the_registry():

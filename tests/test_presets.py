@@ -188,7 +188,8 @@ def test_chunked_render_equals_one_shot_with_effects_on():
 
 
 def test_unknown_effect_parameter_is_an_error_with_a_suggestion():
-    with pytest.raises(PatchError, match=r"unknown parameter 'feedbak'.*did you mean 'feedback'"):
+    with pytest.raises(PatchError, match=r"part 'p': parts\.p\.effects\[0\]\.feedbak: unknown "
+                       r"parameter of effect 'delay' \(did you mean 'feedback'\?\)"):
         synth.render(_click_score([{"type": "delay", "feedbak": 0.3}]), sr=SR)
 
 
