@@ -165,3 +165,26 @@ def test_effect_parameters_are_checked():
         fx.bitcrush(np.zeros((2, 10)), bits=0)
     with pytest.raises(ValueError, match="unknown saturation shape 'clip'"):
         fx.saturate(np.zeros((2, 10)), shape="clip")
+
+
+@pytest.mark.parametrize("name, kwargs, state_type", [
+    ("reverb", {"rt60": 0.5}, "ReverbState"),
+    ("delay", {"time": 0.01}, "DelayState"),
+    ("chorus", {}, "ChorusState"),
+    ("decimate", {"rate_hz": 4000.0}, "DecimateState"),
+    ("saturate", {"oversample": 2}, "SaturateState"),
+])
+def test_kernel_states_are_typed_and_read_only(name, kwargs, state_type):
+    """Explicit, typed state (STYLE.md): a named tuple, fields read-only, passed back as is."""
+    from synth.dsp import effects
+
+    kernel = getattr(effects, name)
+    x = np.random.default_rng(1).standard_normal((2, 300)) * 0.1
+    y1, state = kernel(x[:, :120], sr=16000, **kwargs)
+    assert type(state) is getattr(effects, state_type)
+    with pytest.raises(AttributeError):
+        state._replace                       # a NamedTuple ...
+        setattr(state, state._fields[0], None)   # ... whose fields cannot be rebound
+    y2, _ = kernel(x[:, 120:], sr=16000, state=state, **kwargs)
+    whole, _ = kernel(x, sr=16000, **kwargs)
+    assert np.array_equal(np.concatenate([y1, y2], axis=1), whole)

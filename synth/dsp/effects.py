@@ -22,6 +22,7 @@ per-sample Python loops.
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import NamedTuple
 
 import numpy as np
 
@@ -35,7 +36,51 @@ __all__ = [
     "chorus", "chorus_tail_seconds",
     "bitcrush", "decimate",
     "saturate", "SATURATION_SHAPES", "saturate_latency",
+    "ReverbState", "DelayState", "ChorusState", "DecimateState", "SaturateState",
 ]
+
+
+# ---------------------------------------------------------------- kernel states
+# What each effect carries from one block to the next (``state=None`` starts fresh).
+# The arrays are never written after a state is returned: each call works on copies.
+
+class ReverbState(NamedTuple):
+    """The FDN's delay lines and damping filters between blocks."""
+
+    buf: np.ndarray        #: [shape=(sum of the 8 delays,)] the delay lines end to end
+    t: int                 #: samples processed so far (the lines' write position)
+    zi: np.ndarray         #: [shape=(8, 1)] each line's one-pole damping state
+
+
+class DelayState(NamedTuple):
+    """The echo's delay line and damping filters between blocks."""
+
+    buf: np.ndarray        #: [shape=(2, D)] the delay line of each channel, D = time * sr
+    t: int                 #: samples processed so far (the write position)
+    zi: np.ndarray         #: [shape=(2, 1)] each channel's one-pole damping state
+
+
+class ChorusState(NamedTuple):
+    """The chorus's input history and LFO phase between blocks."""
+
+    hist: np.ndarray       #: [shape=(2, h)] the last h input samples (longest delay + 2)
+    phase: float           #: LFO phase in cycles [0, 1)
+
+
+class DecimateState(NamedTuple):
+    """The sample-and-hold clock and the value held between blocks."""
+
+    phase: float           #: clock phase in cycles
+    cycle: int             #: index of the last clock cycle that took a sample
+    held: np.ndarray       #: [shape=x.shape[:-1]] the value held
+
+
+class SaturateState(NamedTuple):
+    """The oversampling filters' histories and the dry path's latency line."""
+
+    up: np.ndarray         #: [shape=(..., taps - 1)] interpolation filter input history
+    down: np.ndarray       #: [shape=(..., taps - 1)] decimation filter input history
+    dry: np.ndarray        #: [shape=(..., latency)] dry signal delayed to match the wet
 
 
 def _stereo(x, name):
@@ -64,8 +109,9 @@ def _fdn_delays(sr, size):
     return np.maximum(d, 1)
 
 
-def reverb(x, *, sr: float, rt60: float = 2.0, damping: float = 0.3, size: float = 1.0,
-           mix: float = 0.25, state=None):
+def reverb(x: np.ndarray, *, sr: float, rt60: float = 2.0, damping: float = 0.3, size: float = 1.0,
+           mix: float = 0.25, state: ReverbState | None = None
+        ) -> tuple[np.ndarray, ReverbState]:
     """Feedback-delay-network reverb (8 lines, Hadamard feedback, per-line damping).
 
     Parameters
@@ -84,12 +130,12 @@ def reverb(x, *, sr: float, rt60: float = 2.0, damping: float = 0.3, size: float
         Scales the delay lengths (``REVERB_DELAYS_MS``), 0.3..3.
     mix : float
         0..1: ``(1 - mix) * dry + mix * wet``.
-    state : dict, optional
+    state : ReverbState, optional
 
     Returns
     -------
     y : np.ndarray [shape=(2, n)]
-    state : dict
+    state : ReverbState
     """
     x = _stereo(x, "reverb")
     if rt60 <= 0:
@@ -102,15 +148,15 @@ def reverb(x, *, sr: float, rt60: float = 2.0, damping: float = 0.3, size: float
     gains = 10.0 ** (-3.0 * d / (rt60 * sr))
     a = 0.85 * float(damping)
     if state is None:
-        state = {"buf": np.zeros(int(d.sum())), "t": 0, "zi": np.zeros((8, 1))}
-    buf, t = state["buf"].copy(), int(state["t"])
-    zi = np.array(state["zi"][:, 0], dtype=np.float64)
+        state = ReverbState(np.zeros(int(d.sum())), 0, np.zeros((8, 1)))
+    buf, t = state.buf.copy(), int(state.t)
+    zi = np.array(state.zi[:, 0], dtype=np.float64)
     n = x.shape[1]
     y = np.empty((2, n))
     _fdn(np.ascontiguousarray(x), buf, offsets.astype(np.int64), d.astype(np.int64), t,
          np.array([1.0 - a, 0.0, 0.0, 1.0, -a, 0.0]), gains / np.sqrt(8.0), zi,
          1.0 - mix, mix * 0.5, y)
-    return y, {"buf": buf, "t": t + n, "zi": zi[:, None]}
+    return y, ReverbState(buf, t + n, zi[:, None])
 
 
 @kernel
@@ -194,8 +240,9 @@ def reverb_tail_seconds(*, rt60: float = 2.0, size: float = 1.0, **_ignored) -> 
 
 # ---------------------------------------------------------------- delay
 
-def delay(x, *, sr: float, time: float, feedback: float = 0.35, mix: float = 0.3,
-          damping: float = 0.0, state=None):
+def delay(x: np.ndarray, *, sr: float, time: float, feedback: float = 0.35, mix: float = 0.3,
+          damping: float = 0.0, state: DelayState | None = None
+        ) -> tuple[np.ndarray, DelayState]:
     """Feedback echo (the caller converts beats to seconds for tempo sync).
 
     Parameters
@@ -214,12 +261,12 @@ def delay(x, *, sr: float, time: float, feedback: float = 0.35, mix: float = 0.3
     damping : float
         0..1: one-pole low-pass (coefficient ``0.9 * damping``) in the feedback
         path, so repeats grow darker.
-    state : dict, optional
+    state : DelayState, optional
 
     Returns
     -------
     y : np.ndarray [shape=(2, n)]
-    state : dict
+    state : DelayState
     """
     x = _stereo(x, "delay")
     _check_range("delay feedback", feedback, 0.0, 0.98)
@@ -230,13 +277,13 @@ def delay(x, *, sr: float, time: float, feedback: float = 0.35, mix: float = 0.3
         raise ValueError(f"delay time must be at least one sample (1/sr), got {time!r} s")
     a = 0.9 * float(damping)
     if state is None:
-        state = {"buf": np.zeros((2, D)), "t": 0, "zi": np.zeros((2, 1))}
-    buf, t = state["buf"].copy(), int(state["t"])
-    zi = np.array(state["zi"][:, 0], dtype=np.float64)
+        state = DelayState(np.zeros((2, D)), 0, np.zeros((2, 1)))
+    buf, t = state.buf.copy(), int(state.t)
+    zi = np.array(state.zi[:, 0], dtype=np.float64)
     y = np.empty((2, x.shape[1]))
     _echo(np.ascontiguousarray(x), buf, t, np.array([1.0 - a, 0.0, 0.0, 1.0, -a, 0.0]),
           float(feedback), zi, 1.0 - mix, float(mix), y)
-    return y, {"buf": buf, "t": t + x.shape[1], "zi": zi[:, None]}
+    return y, DelayState(buf, t + x.shape[1], zi[:, None])
 
 
 @kernel
@@ -296,8 +343,9 @@ def delay_tail_seconds(*, time: float, feedback: float = 0.35, **_ignored) -> fl
 
 # ---------------------------------------------------------------- chorus
 
-def chorus(x, *, sr: float, rate_hz: float = 0.8, depth_ms: float = 2.0, delay_ms: float = 12.0,
-           spread: float = 0.25, mix: float = 0.5, state=None):
+def chorus(x: np.ndarray, *, sr: float, rate_hz: float = 0.8, depth_ms: float = 2.0,
+           delay_ms: float = 12.0, spread: float = 0.25, mix: float = 0.5,
+           state: ChorusState | None = None) -> tuple[np.ndarray, ChorusState]:
     """Chorus: each channel mixed with a copy under a sine-modulated delay.
 
     The delay of channel ``c`` is
@@ -318,12 +366,12 @@ def chorus(x, *, sr: float, rate_hz: float = 0.8, depth_ms: float = 2.0, delay_m
         Phase offset of the right channel's modulation in cycles (0..1).
     mix : float
         0..1: ``(1 - mix) * dry + mix * delayed``.
-    state : dict, optional
+    state : ChorusState, optional
 
     Returns
     -------
     y : np.ndarray [shape=(2, n)]
-    state : dict
+    state : ChorusState
     """
     x = _stereo(x, "chorus")
     if rate_hz <= 0:
@@ -335,11 +383,11 @@ def chorus(x, *, sr: float, rate_hz: float = 0.8, depth_ms: float = 2.0, delay_m
     n = x.shape[1]
     hist_len = int(np.ceil((delay_ms + depth_ms) * 1e-3 * sr)) + 2
     if state is None:
-        state = {"hist": np.zeros((2, hist_len)), "phase": 0.0}
-    ph, phase_out = phase_ramp(rate_hz, sr=sr, n=n, phase=state["phase"])
+        state = ChorusState(np.zeros((2, hist_len)), 0.0)
+    ph, phase_out = phase_ramp(rate_hz, sr=sr, n=n, phase=state.phase)
     offsets = np.array([0.0, float(spread)])[:, None]
     d = (delay_ms + depth_ms * np.sin(2 * np.pi * (ph[None, :] + offsets))) * 1e-3 * sr   # (2, n)
-    ext = np.concatenate([state["hist"], x], axis=1)
+    ext = np.concatenate([state.hist, x], axis=1)
     # integer and fractional parts of the read position taken from ``d`` alone, so the
     # arithmetic does not depend on where the block starts (chunked == one pass exactly)
     whole = np.ceil(d)
@@ -348,7 +396,7 @@ def chorus(x, *, sr: float, rate_hz: float = 0.8, depth_ms: float = 2.0, delay_m
     rows = np.arange(2)[:, None]
     wet = ext[rows, i] + frac * (ext[rows, i + 1] - ext[rows, i])   # i + 1 <= the current sample
     y = (1.0 - mix) * x + mix * wet
-    return y, {"hist": ext[:, ext.shape[1] - hist_len:].copy(), "phase": phase_out}
+    return y, ChorusState(ext[:, ext.shape[1] - hist_len:].copy(), phase_out)
 
 
 def chorus_tail_seconds(*, delay_ms: float = 12.0, depth_ms: float = 2.0, **_ignored) -> float:
@@ -358,7 +406,8 @@ def chorus_tail_seconds(*, delay_ms: float = 12.0, depth_ms: float = 2.0, **_ign
 
 # ---------------------------------------------------------------- lo-fi
 
-def bitcrush(x, *, sr: float | None = None, bits: int = 8, state=None):
+def bitcrush(x: np.ndarray, *, sr: float | None = None, bits: int = 8, state: None = None
+        ) -> tuple[np.ndarray, None]:
     """Quantise to ``bits`` bits: ``round(x * 2**(bits-1)) / 2**(bits-1)``, clipped to full scale.
 
     Memoryless (``state`` passes through as ``None``; ``sr`` is unused and
@@ -376,7 +425,8 @@ def bitcrush(x, *, sr: float | None = None, bits: int = 8, state=None):
     return q / scale, None
 
 
-def decimate(x, *, sr: float, rate_hz: float, state=None):
+def decimate(x: np.ndarray, *, sr: float, rate_hz: float, state: DecimateState | None = None
+        ) -> tuple[np.ndarray, DecimateState]:
     """Sample-rate reducer: hold one input sample per period of ``rate_hz`` (no filter: it aliases on purpose).
 
     A new sample is taken whenever a phase running at ``rate_hz`` passes an
@@ -388,31 +438,31 @@ def decimate(x, *, sr: float, rate_hz: float, state=None):
     sr : float
     rate_hz : float
         Target rate in Hz, 0 < rate_hz <= sr.
-    state : dict, optional
+    state : DecimateState, optional
 
     Returns
     -------
     y : np.ndarray (shape of ``x``)
-    state : dict
+    state : DecimateState
     """
     x = np.asarray(x, dtype=np.float64)
     if not 0 < rate_hz <= sr:
         raise ValueError(f"decimate rate_hz must lie within (0, sr={sr!r}], got {rate_hz!r}")
     n = x.shape[-1]
-    ph, phase_out = phase_ramp(rate_hz, sr=sr, n=n, phase=0.0 if state is None else state["phase"])
+    ph, phase_out = phase_ramp(rate_hz, sr=sr, n=n, phase=0.0 if state is None else state.phase)
     cycle = np.floor(ph).astype(np.int64)
     if state is None:
         prev = cycle[0] - 1 if n else 0
         held = np.zeros(x.shape[:-1])
     else:
-        prev, held = state["cycle"], state["held"]
+        prev, held = state.cycle, state.held
     take = np.diff(np.concatenate([[prev], cycle])) > 0
     marks = np.where(take, np.arange(1, n + 1), 0)
     src = np.maximum.accumulate(marks) if n else marks           # 0 = the held value
     ext = np.concatenate([held[..., None], x], axis=-1)
     y = ext[..., src]
-    return y, {"phase": phase_out, "cycle": int(cycle[-1]) if n else prev,
-               "held": ext[..., src[-1]].copy() if n else held}
+    return y, DecimateState(phase_out, int(cycle[-1]) if n else prev,
+                            ext[..., src[-1]].copy() if n else held)
 
 
 # ---------------------------------------------------------------- saturation
@@ -451,8 +501,9 @@ def saturate_latency(oversample: int = 1) -> int:
     return int(round((len(_oversampling_fir(oversample)) - 1) / oversample))
 
 
-def saturate(x, *, sr: float | None = None, drive_db: float = 6.0, shape: str = "tanh",
-             oversample: int = 1, mix: float = 1.0, state=None):
+def saturate(x: np.ndarray, *, sr: float | None = None, drive_db: float = 6.0, shape: str = "tanh",
+             oversample: int = 1, mix: float = 1.0, state: SaturateState | None = None
+        ) -> tuple[np.ndarray, SaturateState | None]:
     """Waveshaper: ``shape(gain * x)``, optionally oversampled to curb its aliasing.
 
     Parameters
@@ -473,12 +524,12 @@ def saturate(x, *, sr: float | None = None, drive_db: float = 6.0, shape: str = 
         of delay.  The dry part of ``mix`` is delayed to match.
     mix : float
         0..1: ``(1 - mix) * dry + mix * shaped``.
-    state : dict, optional
+    state : SaturateState, optional
 
     Returns
     -------
     y : np.ndarray (shape of ``x``)
-    state : dict or None (None without oversampling)
+    state : SaturateState or None (None without oversampling)
     """
     if shape not in SATURATION_SHAPES:
         raise ValueError(f"unknown saturation shape {shape!r}; expected one of {SATURATION_SHAPES}")
@@ -494,22 +545,22 @@ def saturate(x, *, sr: float | None = None, drive_db: float = 6.0, shape: str = 
     lead = x.shape[:-1]
     n = x.shape[-1]
     if state is None:
-        state = {"up": np.zeros(lead + (len(h) - 1,)), "down": np.zeros(lead + (len(h) - 1,)),
-                 "dry": np.zeros(lead + (lat,))}
+        state = SaturateState(np.zeros(lead + (len(h) - 1,)), np.zeros(lead + (len(h) - 1,)),
+                              np.zeros(lead + (lat,)))
     stuffed = np.zeros(lead + (n * oversample,))
     stuffed[..., ::oversample] = x
-    up_in = np.concatenate([state["up"], stuffed], axis=-1)
+    up_in = np.concatenate([state.up, stuffed], axis=-1)
     flat_up = up_in.reshape(-1, up_in.shape[-1])
     up = np.stack([np.convolve(row, h, mode="valid") for row in flat_up]).reshape(lead + (n * oversample,))
     shaped = _shape(gain * up, shape)
-    down_in = np.concatenate([state["down"], shaped], axis=-1)
+    down_in = np.concatenate([state.down, shaped], axis=-1)
     flat_down = down_in.reshape(-1, down_in.shape[-1])
     down = np.stack([np.convolve(row, h / oversample, mode="valid")[::oversample]
                      for row in flat_down]).reshape(lead + (n,))
-    dry_ext = np.concatenate([state["dry"], x], axis=-1)
+    dry_ext = np.concatenate([state.dry, x], axis=-1)
     dry = dry_ext[..., :n]
     keep = len(h) - 1
-    new_state = {"up": up_in[..., up_in.shape[-1] - keep:].copy(),
-                 "down": down_in[..., down_in.shape[-1] - keep:].copy(),
-                 "dry": dry_ext[..., dry_ext.shape[-1] - lat:].copy()}
+    new_state = SaturateState(up_in[..., up_in.shape[-1] - keep:].copy(),
+                              down_in[..., down_in.shape[-1] - keep:].copy(),
+                              dry_ext[..., dry_ext.shape[-1] - lat:].copy())
     return (1.0 - mix) * dry + mix * down, new_state
