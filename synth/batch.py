@@ -867,10 +867,6 @@ def _error_text(e: BaseException) -> str:
 def _preload() -> None:
     """Import what a render needs once, before forking: the workers inherit it."""
     from . import analysis, audio, loudness, midi, render  # noqa: F401
-    try:
-        import pyloudnorm  # noqa: F401  (synth.loudness imports it on first use)
-    except ImportError:
-        pass
 
 
 def _run_pool(todo: list[Item], outdir: str, version: str, jobs: int, finished) -> int:
