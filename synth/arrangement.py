@@ -1,5 +1,9 @@
 """Arrangement files: a source piece + a pipeline of transforms + an orchestration.
 
+Why over 500 lines: the arrangement file format and its application (transform
+steps with tension-driven and roughness-driven parameters, orchestration,
+provenance) are one unit, read and applied in the same terms.
+
 Format (TOML)::
 
     [arrangement]

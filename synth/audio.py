@@ -1,5 +1,10 @@
 """Audio files: the only module that talks to soundfile.
 
+Why over 500 lines: the only module that talks to soundfile, and the one place
+for atomic file output (O_TMPFILE + linkat, rename, removed on failure).
+Reading and writing share the format table and the wording of errors; keeping
+every soundfile call here is a layering rule.
+
 Writes are atomic: samples go to a temporary file beside the target, which is
 renamed over the target only once it is complete, so a failed or interrupted
 render never leaves a half-written file, and an existing file is never

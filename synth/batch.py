@@ -1,5 +1,9 @@
 """Many renders: numbered items of (input, seed, variation, options), sharded and resumable.
 
+Why over 500 lines: items, the manifest and the runners (process pool or dask)
+are one resumable protocol: manifest records carry the items' fields and the
+runners write them. The CLI face is commands/batch.py.
+
 A render is a pure function of its input file, seed, variation and options,
 so a batch is a list of numbered *items*, each rendered exactly as
 ``synth render`` would render it (the same bytes), into one output folder,

@@ -1,5 +1,10 @@
 """MusicXML (``.musicxml``, ``.xml``, compressed ``.mxl``) -> :class:`~synth.score.Score`.
 
+Why over 500 lines: the subset of MusicXML that synth reads, in one reader:
+unzip and entity guard, part list, measures with backup/forward, repeats and
+endings (playback_order), tempo and dynamics. Each step reads state the one
+before it built.
+
 Read with the standard library's :mod:`xml.etree.ElementTree` rather than a
 third-party library: what synth needs (notes, chords, ties, voices,
 backup/forward, tempo, meter, key, dynamics, MIDI instruments) is a small,

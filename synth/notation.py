@@ -1,5 +1,9 @@
 """The compact note notation of score files: text -> notes.
 
+Why over 500 lines: one grammar. The tokenizer, the group tree and the
+performer that expands repeats and checks bars against the MeterMap share the
+error context (part, bar, line:column) of every token.
+
 A part's ``notes`` string is a sequence of whitespace-separated tokens::
 
     mf C4:4 D4 E4:8 F4 | <C4 E4 G4>:2. | (3 G4:8 A4 B4) C5:4~ | C5:2 r:4 |

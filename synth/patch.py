@@ -1,5 +1,10 @@
 """The patch model: what an instrument is, and the named presets.
 
+Why over 500 lines: the settings classes (Envelope, Filter, Lfo, PitchEnv),
+Patch, dotted-key overrides and the preset registry validate against one
+another. The preset table itself is in presets.py and the sources in
+sound_sources/.
+
 A :class:`Patch` is a frozen, validated description of a voice:
 
 - a sound ``source`` (:data:`SOURCES`) with its source parameters

@@ -1,5 +1,10 @@
 """The score model: immutable, typed, absolute times in beats.
 
+Why over 500 lines: the immutable score model: Note, Part, Score and the maps
+that turn beats into seconds and bars (TempoMap, MeterMap, keys) are used
+together by every reader, transform and the renderer; the maps hold the exact
+arithmetic the notation checks bars with.
+
 A :class:`Score` holds :class:`Part` objects (each a sorted tuple of
 :class:`Note`), a :class:`TempoMap`, meter and key changes and
 :class:`Metadata`.  Times are absolute positions in *beats* (quarter notes);

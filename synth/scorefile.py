@@ -1,5 +1,10 @@
 """Score files: a TOML container around the compact note notation.
 
+Why over 500 lines: reader and writer of one format. The locator (key ->
+line), the checker whose messages name file, line and key, the part and master
+tables that arrangements reuse, and dump_score_toml, which must round-trip
+what the reader accepts.
+
 A score file has a ``[score]`` table (title, tempo, meter, key, seed, ...),
 an optional ``[provenance]`` table, ``[[tempo]]``, ``[[meter]]`` and
 ``[[key]]`` changes at bar numbers, and one ``[parts.NAME]`` table per part

@@ -1,5 +1,9 @@
 """Tension curves: how dissonance should move over a piece, bar by bar.
 
+Why over 500 lines: the tension curve, its parser, the parameter curves that
+follow it and the measures that compare a piece with it share one vocabulary
+(bars, sections, quantised levels) that arrangements read as a unit.
+
 An arrangement file may say how its tension builds, peaks and releases with a
 ``[tension]`` table (a curve over bars, values 0 = calm .. 1 = most tense) and
 ``[[tension.section]]`` tables (named bar ranges, some marked as releases).

@@ -171,3 +171,22 @@ def test_no_module_imports_private_names_of_another():
                     assert (own, module, name) in KNOWN_PRIVATE_IMPORTS, (
                         f"synth/{path.relative_to(PACKAGE)}:{lineno} imports the private "
                         f"{name} of synth.{module.replace('/', '.')}: make it public or move it")
+
+
+#: modules over the limit whose reason arrives with work in progress elsewhere
+#: (dsp/fairlight.py: its Mode-1 paths are being consolidated, issue 16)
+LONG_PENDING = {"dsp/fairlight.py"}
+
+
+def test_a_module_over_500_lines_says_why_at_its_top():
+    """Issue 16: no module over 500 lines without a reason written at its top."""
+    long = []
+    for path in MODULES:
+        rel = str(path.relative_to(PACKAGE))
+        text = path.read_text()
+        if text.count("\n") <= 500 or rel in LONG_PENDING:
+            continue
+        doc = ast.get_docstring(ast.parse(text)) or ""
+        if "Why over 500 lines:" not in doc[:1500]:
+            long.append(f"{rel} ({text.count(chr(10))} lines)")
+    assert long == []

@@ -1,6 +1,11 @@
 """Sensory roughness (dissonance) of a score, after Plomp-Levelt and Sethares,
 normalised so that it does not depend on loudness.
 
+Why over 500 lines: one model in one place: the pair curve, the spectra it
+sums over, the note timeline that weights them by sounding time, and the per-
+bar, windowed and report views of that one timeline, which share its partial
+cache and its normalisation.
+
 The pair curve
 --------------
 Two pure partials of frequencies ``f1 <= f2`` and amplitudes ``a1, a2`` are

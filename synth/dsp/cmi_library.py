@@ -1,5 +1,9 @@
 """A built-in Fairlight sample library, made by synth's own DSP (no recordings).
 
+Why over 500 lines: mostly data written as code. Fifteen voice recipes (a
+dozen lines each), the building blocks they share and the 8-bit recording
+step; splitting the recipes from their building blocks would only add imports.
+
 The CMI shipped with floppy disks of sampled sounds (choirs, bells, plates,
 breath, drums) that the *Liquid Sky* score was built from.  Those factory
 sounds come from commercial recordings, so this project cannot ship them;

@@ -1,5 +1,9 @@
 """Effects for stereo signals: reverb, delay, chorus, bit-crusher, decimator, saturation.
 
+Why over 500 lines: the seven effect kernels with their typed states and tail
+rules. Each is short; they share the parameter checks and the compiled
+recursive loops, so a file per effect would mostly repeat imports.
+
 Calling convention (every effect)::
 
     y, state = effect(x, *, sr, state=None, **params)

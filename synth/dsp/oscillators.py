@@ -1,5 +1,9 @@
 """Oscillators: band-limited wavetables and their naive counterparts.
 
+Why over 500 lines: the band-limited oscillators, their naive counterparts,
+the wavetable mip-map and the band-limited step tables they share; the naive
+and band-limited versions sit side by side on purpose (STYLE.md).
+
 Band-limited ``saw``, ``square`` and ``triangle`` read a single-cycle table
 that holds only the harmonics that fit below the Nyquist frequency for the
 highest frequency the caller will play (``max_freq``).  Tables are built by

@@ -1,5 +1,10 @@
 """Tolerant byte-level pre-pass in front of mido: repair or refuse each defect.
 
+Why over 500 lines: one byte-level parser. Chunk framing, event reading with
+running status and the recover-or-refuse decision for each defect read the
+same cursor and must agree on every byte; docs/midi.md's table of defects maps
+onto it row by row.
+
 Real standard MIDI files are often broken in ways :mod:`mido` either refuses
 or silently misreads.  :func:`repair_smf` parses the chunk structure and every
 track event itself, decides per defect whether to *recover* (and say what was

@@ -1,5 +1,9 @@
 """Chaconne divisions for two upper voices over a ground, composed by a plan.
 
+Why over 500 lines: a small composition engine (form, phrases, harmony,
+figures, cadences) whose layers each follow the plan of the one above; the
+layers are private steps of one transform.
+
 The ``chaconne`` transform writes (or rewrites) two voices over a ground
 bass: an upper voice (the violin of the Sonnerie) and a lower voice (the bass
 viol).  It is a small composition engine, not a random walk; each layer is a
