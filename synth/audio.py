@@ -21,7 +21,7 @@ import stat
 import struct
 import sys
 import tempfile
-from typing import Iterable, Mapping
+from typing import Iterable, Iterator, Mapping
 
 import numpy as np
 import soundfile as sf
@@ -69,7 +69,7 @@ def _encode(block: np.ndarray, subtype: str) -> np.ndarray:
 FORMATS = {".wav": ("WAV", "PCM_24"), ".flac": ("FLAC", "PCM_24"), ".ogg": ("OGG", "VORBIS")}
 
 
-def check_suffix(path, allowed=tuple(FORMATS)) -> str:
+def check_suffix(path: str | os.PathLike[str], allowed: Iterable[str] = tuple(FORMATS)) -> str:
     """The soundfile format for ``path``'s suffix; AudioFileError for any other suffix.
 
     ``"-"`` (standard output) is WAV.  Called before any work, so ``-o x.mp3``
@@ -107,7 +107,8 @@ def _same_file(a: str, b: str) -> bool:
         return os.path.realpath(a) == os.path.realpath(b)
 
 
-def check_writable(path, *, force: bool, inputs: Iterable = ()) -> None:
+def check_writable(path: str | os.PathLike[str], *, force: bool,
+                   inputs: Iterable[str | os.PathLike[str]] = ()) -> None:
     """Raise AudioFileError unless ``path`` can be written as a new (or, with ``force``, replaced) file.
 
     Refused, each with the path and the reason: a trailing slash, a
@@ -205,8 +206,9 @@ def _replace_regular(src: str, dst: str) -> None:
 
 
 @contextlib.contextmanager
-def atomic_output(path, *, force: bool, suffix: str = ".tmp", inputs: Iterable = (),
-                  anonymous: bool = False):
+def atomic_output(path: str | os.PathLike[str], *, force: bool, suffix: str = ".tmp",
+                  inputs: Iterable[str | os.PathLike[str]] = (),
+                  anonymous: bool = False) -> Iterator[str]:
     """Yield a temporary path to write; give it ``path``'s name only on success.
 
     With ``anonymous`` (for writers that only open the yielded path), on
@@ -297,7 +299,7 @@ def _link_fd(proc: int, fd: int, p: str, folder: str, suffix: str, *, force: boo
 
 
 @contextlib.contextmanager
-def removed_on_failure(path):
+def removed_on_failure(path: str | os.PathLike[str] | None) -> Iterator[None]:
     """Remove ``path`` on an exception if it did not exist on entry (the mix of a
     render whose stems then failed).  ``None`` or ``"-"`` does nothing."""
     if path is None or str(path) == "-":
@@ -314,7 +316,7 @@ def removed_on_failure(path):
         raise
 
 
-def check_stems_folder(path) -> None:
+def check_stems_folder(path: str | os.PathLike[str]) -> None:
     """Raise AudioFileError unless ``path`` is a folder, or can be created as one."""
     p = os.fspath(path).rstrip(os.sep) or os.sep
     if os.path.exists(p):
@@ -332,7 +334,7 @@ def check_stems_folder(path) -> None:
 
 
 @contextlib.contextmanager
-def output_folder(path):
+def output_folder(path: str | os.PathLike[str] | None) -> Iterator[str | None]:
     """Create folder ``path`` for output files if missing; on failure undo what was made.
 
     On an exception (including an interrupt or SIGTERM) the ``.wav`` files
@@ -406,7 +408,7 @@ class WavWriter:
         INFO strings (keys of :data:`_META_KEYS`), stored as ASCII.
     """
 
-    def __init__(self, f, *, sr: int, subtype: str, channels: int = 2,
+    def __init__(self, f: sf.SoundFile, *, sr: int, subtype: str, channels: int = 2,
                  metadata: Mapping[str, str] | None = None):
         if subtype not in SUBTYPES:
             raise AudioFileError(f"unknown WAV subtype {subtype!r}; expected one of {SUBTYPES}")
@@ -481,9 +483,10 @@ class WavWriter:
         self.f.flush()
 
 
-def write_wav(path, blocks: Iterable[np.ndarray] | np.ndarray, *, sr: int,
+def write_wav(path: str | os.PathLike[str], blocks: Iterable[np.ndarray] | np.ndarray, *, sr: int,
               subtype: str = "PCM_24", force: bool = False,
-              metadata: Mapping[str, str] | None = None, inputs: Iterable = ()) -> None:
+              metadata: Mapping[str, str] | None = None,
+              inputs: Iterable[str | os.PathLike[str]] = ()) -> None:
     """Write stereo blocks ``(2, n)`` (or one array) to a WAV file atomically.
 
     Parameters
@@ -539,7 +542,8 @@ def write_wav(path, blocks: Iterable[np.ndarray] | np.ndarray, *, sr: int,
             write_all(f)
 
 
-def write(path, audio, sr: int, *, subtype: str | None = None, force: bool = False,
+def write(path: str | os.PathLike[str], audio: np.ndarray, sr: int, *, subtype: str | None = None,
+          force: bool = False,
           metadata: Mapping[str, str] | None = None) -> None:
     """Write audio to a WAV, FLAC or Ogg Vorbis file chosen by the suffix, atomically.
 
@@ -606,7 +610,7 @@ def write(path, audio, sr: int, *, subtype: str | None = None, force: bool = Fal
             raise AudioFileError(f"{path}: cannot write: {e}") from None
 
 
-def read_audio(path) -> tuple[np.ndarray, int]:
+def read_audio(path: str | os.PathLike[str]) -> tuple[np.ndarray, int]:
     """Read an audio file as float64 ``(channels, n)`` and its sample rate."""
     try:
         data, sr = sf.read(os.fspath(path), dtype="float64", always_2d=True)
@@ -622,7 +626,8 @@ MIN_SAMPLE_RATE = 1000
 MAX_SAMPLE_RATE = 768000
 
 
-def read_sample(path, *, max_frames, min_sr: int = MIN_SAMPLE_RATE) -> tuple[np.ndarray, int]:
+def read_sample(path: str | os.PathLike[str], *, max_frames: int,
+                min_sr: int = MIN_SAMPLE_RATE) -> tuple[np.ndarray, int]:
     """The first ``max_frames`` frames of an audio file, mixed to mono, and its sample rate.
 
     Only what is asked for is read (a 300 MB file costs what its first
@@ -680,7 +685,8 @@ def read_sample(path, *, max_frames, min_sr: int = MIN_SAMPLE_RATE) -> tuple[np.
     return data.mean(axis=1), sr
 
 
-def read_audio_blocks(path, block_frames: int = 1 << 16):
+def read_audio_blocks(path: str | os.PathLike[str], block_frames: int = 1 << 16
+                      ) -> tuple[int, Iterator[np.ndarray]]:
     """The sample rate of an audio file and an iterator over its blocks, read as needed.
 
     Returns
@@ -723,7 +729,7 @@ def read_audio_blocks(path, block_frames: int = 1 << 16):
     return int(f.samplerate), blocks()
 
 
-def read_metadata(path) -> dict[str, str]:
+def read_metadata(path: str | os.PathLike[str]) -> dict[str, str]:
     """The INFO strings stored in an audio file."""
     with sf.SoundFile(os.fspath(path)) as f:
         return {k: v for k, v in f.copy_metadata().items() if v}

@@ -57,10 +57,13 @@ import threading
 import time
 import tomllib
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 
 from .errors import SynthError
 from .resources import find_piece, install_hint, resolve_input
+
+if TYPE_CHECKING:
+    from .render import MasterSettings
 
 __all__ = [
     "BatchError", "RenderOptions", "Item", "InputInfo", "BatchProgress", "BatchSummary",
@@ -186,7 +189,7 @@ class RenderOptions:
             from . import presets as _presets  # noqa: F401  (fills the preset table)
             get_preset(self.preset)
 
-    def master_settings(self):
+    def master_settings(self) -> MasterSettings:
         """The :class:`synth.render.MasterSettings` ``synth render`` uses for these options."""
         from .render import MasterSettings
         return MasterSettings(ceiling_db=self.ceiling, loudness=self.loudness,
@@ -390,7 +393,8 @@ def _batch_value(key: str, value, where: str, path: str):
         raise BatchError(f"{where}.{key}: bad value {value!r}", source=path) from None
 
 
-def read_batch_file(path, *, defaults: Mapping[str, Any] | None = None, start: int = 0) -> list[Item]:
+def read_batch_file(path: str | os.PathLike[str], *, defaults: Mapping[str, Any] | None = None,
+                    start: int = 0) -> list[Item]:
     """Items from a TOML or CSV batch file (see docs/batch.md).
 
     TOML: an optional ``[defaults]`` table and ``[[render]]`` tables; CSV: a
@@ -614,7 +618,7 @@ def _render_task(item: Item, outdir: str, version: str, jobs: int) -> dict:
 
 # --------------------------------------------------------------------------- manifest
 
-def read_manifest(path) -> list[dict]:
+def read_manifest(path: str | os.PathLike[str]) -> list[dict]:
     """The complete records of a manifest (a torn last line, without newline, is ignored)."""
     try:
         with open(path, "rb") as f:
@@ -774,8 +778,8 @@ def _dask_client(scheduler, jobs: int):
         raise BatchError(f"--scheduler {scheduler!r}: cannot connect: {e}") from None
 
 
-def run_batch(items: Sequence[Item], outdir, *, jobs: int | None = None,
-              shard_spec: tuple[int, int] | None = None, scheduler=None,
+def run_batch(items: Sequence[Item], outdir: str | os.PathLike[str], *, jobs: int | None = None,
+              shard_spec: tuple[int, int] | None = None, scheduler: Any = None,
               version: str | None = None,
               progress: Callable[[BatchProgress], None] | None = None) -> BatchSummary:
     """Render the items the manifests in ``outdir`` do not already hold.

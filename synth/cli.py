@@ -14,9 +14,13 @@ import os
 import signal
 import sys
 import warnings
+from typing import TYPE_CHECKING
 
 from . import __version__
 from .errors import SynthError, SynthWarning, printable
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 #: subcommand -> its one line in ``synth --help``, in --help order.  The module
 #: ``synth/commands/NAME.py`` (and what it imports: analysis, MIDI writer, plotting,
@@ -199,7 +203,7 @@ def _install_signal_handlers() -> dict:
     return previous
 
 
-def main(argv=None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit status (also used as the console script)."""
     _keep_freed_memory()
     parser = build_parser()

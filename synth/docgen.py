@@ -24,11 +24,16 @@ import inspect
 import os
 import re
 import sys
+from typing import TYPE_CHECKING
 
 from .audio import atomic_output
 from .patch import PRESETS
 from .transforms import REGISTRY
 from .transforms.base import Param
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
 
 __all__ = ["reference_markdown", "REGENERATE", "DEFAULT_PATH", "main"]
 
@@ -76,7 +81,7 @@ def _value(v) -> str:
     return f"`{v!r}`"
 
 
-def param_range(p: Param, quote=lambda c: f"`{c!r}`") -> str:
+def param_range(p: Param, quote: Callable[[Any], str] = lambda c: f"`{c!r}`") -> str:
     """A transform parameter's choices, bounds, pitch note and unit, joined by "; ".
 
     ``quote`` writes each choice (Markdown code here; ``synth transforms NAME``

@@ -69,8 +69,8 @@ def _kind_of(mode: int) -> str | None:
     return "not a regular file"
 
 
-def open_regular(path, *, error_type: type[SynthError], limit: int | None = None,
-                 kind: str = "") -> int:
+def open_regular(path: str | os.PathLike[str], *, error_type: type[SynthError],
+                 limit: int | None = None, kind: str = "") -> int:
     """Open ``path`` for reading; refuse anything but a regular file within ``limit`` bytes.
 
     Parameters
@@ -112,13 +112,14 @@ def open_regular(path, *, error_type: type[SynthError], limit: int | None = None
         raise
 
 
-def check_regular(path, *, error_type: type[SynthError], limit: int | None = None,
-                  kind: str = "") -> None:
+def check_regular(path: str | os.PathLike[str], *, error_type: type[SynthError],
+                  limit: int | None = None, kind: str = "") -> None:
     """Raise ``error_type`` unless ``path`` is a readable regular file within ``limit`` bytes."""
     os.close(open_regular(path, error_type=error_type, limit=limit, kind=kind))
 
 
-def read_bytes(path_or_bytes, *, limit: int, error_type: type[SynthError],
+def read_bytes(path_or_bytes: str | os.PathLike[str] | bytes | bytearray | memoryview, *,
+               limit: int, error_type: type[SynthError],
                kind: str = "") -> tuple[bytes, str | None]:
     """The bytes of a regular file (or the bytes given), refusing files over ``limit`` bytes.
 

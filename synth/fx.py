@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Tuple
 
 import numpy as np
 
@@ -42,6 +42,9 @@ from .dsp import effects as fx_dsp
 from .errors import PatchError
 from .params import EFFECT_PARAMS, suggest, validate_effect
 from .units import db_to_amp
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 __all__ = ["Effect", "Chain", "ChainState", "EFFECTS", "register_effect", "build_chain"]
 
@@ -95,7 +98,7 @@ def _gain_kernel(x: np.ndarray, *, sr: float, state: None, amp: float) -> tuple[
 EFFECTS: dict[str, Callable[..., Effect]] = {}
 
 
-def register_effect(name: str):
+def register_effect(name: str) -> Callable[[Callable[..., Effect]], Callable[..., Effect]]:
     """Decorator adding an effect factory to :data:`EFFECTS`."""
     def deco(factory):
         EFFECTS[name] = factory
@@ -237,7 +240,8 @@ class Chain:
         return x, ChainState(tuple(after))
 
 
-def build_chain(specs, *, sr: float, bpm: float, where: str = "effects") -> Chain:
+def build_chain(specs: Iterable[Mapping[str, Any]] | None, *, sr: float, bpm: float,
+                where: str = "effects") -> Chain:
     """Instantiate effect ``specs`` (list of ``{"type": ..., **params}``).
 
     Raises

@@ -195,7 +195,7 @@ def _blocks_of(audio, block_samples: int = _BLOCK):
             yield b[:, a:a + block_samples]
 
 
-def measure(audio, sr: int, *, lra: bool = False) -> dict:
+def measure(audio: np.ndarray, sr: int, *, lra: bool = False) -> dict:
     """Integrated loudness, true peak, sample peak (and LRA) in one streaming pass.
 
     Parameters

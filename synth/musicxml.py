@@ -83,7 +83,8 @@ _FIFTHS_MINOR = ["Ab", "Eb", "Bb", "F", "C", "G", "D", "A", "E", "B", "F#", "C#"
                  "D#", "A#"]
 
 
-def read_musicxml(path_or_bytes, *, source: str | None = None) -> Score:
+def read_musicxml(path_or_bytes: str | os.PathLike[str] | bytes, *,
+                  source: str | None = None) -> Score:
     """Read a MusicXML file (``.musicxml``, ``.xml`` or ``.mxl``) as a Score.
 
     Parameters
@@ -108,8 +109,8 @@ def read_musicxml(path_or_bytes, *, source: str | None = None) -> Score:
     return score
 
 
-def read_musicxml_report(path_or_bytes, *, source: str | None = None
-                         ) -> tuple[Score, list[str]]:
+def read_musicxml_report(path_or_bytes: str | os.PathLike[str] | bytes, *,
+                         source: str | None = None) -> tuple[Score, list[str]]:
     """Like :func:`read_musicxml`, returning ``(score, messages)`` instead of warning."""
     data, path = read_bytes(path_or_bytes, limit=MAX_XML_BYTES, error_type=ScoreError)
     source = source or path

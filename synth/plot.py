@@ -23,8 +23,9 @@ long pieces.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
 import numpy as np
 
@@ -35,6 +36,9 @@ from .render import RenderPlan, raw_chunks
 from .resources import install_hint
 from .score import Score
 from .units import note_name
+
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["PlotUnavailable", "Spectrogram", "plot_score", "stream_spectrogram",
            "PLOT_SR", "MAX_SPECTRO_FRAMES", "INSTALL_HINT", "require_matplotlib"]
@@ -135,7 +139,7 @@ def stream_spectrogram(blocks: Iterable[np.ndarray], *, total_samples: int, sr: 
                        power_db.astype(np.float32))
 
 
-def require_matplotlib():
+def require_matplotlib() -> Any:
     """``matplotlib.pyplot`` on the Agg backend; PlotUnavailable if matplotlib is missing."""
     try:
         import matplotlib
@@ -165,10 +169,11 @@ def _bar_ticks(score: Score, max_labels: int = 24) -> tuple[list[float], list[in
     return [float(s) for s in score.tempo.seconds(np.asarray(beats, dtype=np.float64))], numbers
 
 
-def plot_score(score: Score, path, *, width: int = 1600, height: int = 1000, force: bool = False,
+def plot_score(score: Score, path: str | os.PathLike[str], *, width: int = 1600, height: int = 1000,
+               force: bool = False,
                audio: bool = True, seed: int | None = None,
                partials_for: PartialsFor | None = None,
-               max_seconds: float = 3600.0, tension=None) -> dict:
+               max_seconds: float = 3600.0, tension: np.ndarray | None = None) -> dict:
     """Draw ``score`` into a PNG file of exactly ``width`` x ``height`` pixels.
 
     Parameters

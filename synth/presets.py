@@ -16,9 +16,14 @@ noise_wind, clock_tick, cmi_bell, cmi_choir, cmi_voice, drums, cmi_drums.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from .patch import Envelope, Filter, Lfo, Patch, PitchEnv, register_preset
+
+if TYPE_CHECKING:
+    from .score import Score
 
 __all__ = ["PRESET_TABLE", "REQUIRED_PRESETS", "CMI_PRESETS", "audition_score"]
 
@@ -323,7 +328,7 @@ _AUDITION_ROOT = {"bass": 36, "sub_drone": 48, "pluck": 55, "bell": 72, "fm_bell
                   "cmi_glass": 67, "cmi_plate": 45, "cmi_ha": 45, "cmi_tom": 40, "cmi_gong": 36}
 
 
-def audition_score(name: str, *, bpm: float = 120.0):
+def audition_score(name: str, *, bpm: float = 120.0) -> Score:
     """A short phrase that shows off preset ``name``: four rising notes and a chord.
 
     The ``drums`` kit plays two bars of kick, snare, hats, toms and a crash

@@ -99,7 +99,7 @@ def find_piece(name: str) -> Piece | None:
     return stems[0] if stems else None
 
 
-def resolve_input(path) -> str:
+def resolve_input(path: str | os.PathLike[str]) -> str:
     """``path`` itself if it exists; else the file of the bundled piece it names.
 
     Raises

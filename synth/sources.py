@@ -18,7 +18,7 @@ __all__ = ["load_source", "is_arrangement", "SUFFIXES"]
 SUFFIXES = (".toml", ".mid", ".midi", ".musicxml", ".mxl", ".xml")
 
 
-def is_arrangement(path) -> bool:
+def is_arrangement(path: str | os.PathLike[str]) -> bool:
     """True if ``path`` is a TOML file with an ``[arrangement]`` table."""
     p = os.fspath(path)
     if not p.lower().endswith(".toml"):
@@ -30,7 +30,7 @@ def is_arrangement(path) -> bool:
     return data is not None and "arrangement" in data
 
 
-def load_source(path, *, max_seconds: float | None = None) -> Score:
+def load_source(path: str | os.PathLike[str], *, max_seconds: float | None = None) -> Score:
     """Read a score file, MIDI file or MusicXML file as a Score.
 
     Raises

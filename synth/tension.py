@@ -32,12 +32,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 import numpy as np
 
 from .errors import ArrangementError
 from .params import suggest as _suggest
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+    from .score import MeterMap, Score
 
 __all__ = ["SHAPES", "QUANTUM", "Section", "TensionCurve", "Choice", "ParamCurve", "parse_tension",
            "parse_param_curve", "is_param_curve", "quantise", "pearson", "coefficient_of_variation",
@@ -193,7 +197,7 @@ class TensionCurve:
     sections: tuple[Section, ...] = ()
     last_bar: int | None = None
 
-    def at(self, bars, n_bars: int) -> np.ndarray:
+    def at(self, bars: ArrayLike, n_bars: int) -> np.ndarray:
         """Tension at (fractional) bar positions.
 
         Parameters
@@ -235,7 +239,7 @@ class TensionCurve:
                 out[fall] = np.minimum(out[fall], s.release_to + (out[fall] - s.release_to) * frac)
         return np.clip(out, 0.0, 1.0)
 
-    def per_beat(self, meters, beats, n_bars: int) -> np.ndarray:
+    def per_beat(self, meters: MeterMap, beats: ArrayLike, n_bars: int) -> np.ndarray:
         """Tension at ``beats`` (bars found through ``meters``, a :class:`~synth.score.MeterMap`).
 
         Within a bar the value moves linearly from the bar's value towards the
@@ -249,7 +253,7 @@ class TensionCurve:
             pos[i] = bar + (b - start) / max(end - start, 1e-12)
         return self.at(pos, n_bars)
 
-    def window_means(self, n_bars: int, first_bars, window_bars: int) -> np.ndarray:
+    def window_means(self, n_bars: int, first_bars: ArrayLike, window_bars: int) -> np.ndarray:
         """Mean tension over each window ``[first, first + window_bars - 1]`` (clipped to the piece).
 
         Returns
@@ -268,7 +272,7 @@ class TensionCurve:
         return names
 
 
-def bar_window_means(per_bar, first_bars, last_bars) -> np.ndarray:
+def bar_window_means(per_bar: ArrayLike, first_bars: ArrayLike, last_bars: ArrayLike) -> np.ndarray:
     """Mean of ``per_bar`` (index 0 = bar 1) over each window of bars
     ``[first, last]``; a window wholly past the end holds the last value (as
     :func:`synth.arrangement.apply_curves` does), 0 when ``per_bar`` is empty.
@@ -286,7 +290,7 @@ def bar_window_means(per_bar, first_bars, last_bars) -> np.ndarray:
     return np.asarray(out, dtype=np.float64)
 
 
-def quantise(values) -> np.ndarray:
+def quantise(values: ArrayLike) -> np.ndarray:
     """Tension rounded to multiples of :data:`QUANTUM` (1/16)."""
     return np.round(np.asarray(values, dtype=np.float64) / QUANTUM) * QUANTUM
 
@@ -342,7 +346,7 @@ def _parse_shape(table: Mapping, where: str, source) -> _Shape:
     return _Shape(**kw)
 
 
-def parse_tension(table, *, source: str | None = None) -> TensionCurve:
+def parse_tension(table: Mapping[str, Any], *, source: str | None = None) -> TensionCurve:
     """Validate an arrangement's ``[tension]`` table.
 
     Keys: ``points`` (``[[bar, tension], ...]``, bars increasing, tension
@@ -438,7 +442,8 @@ class ParamCurve:
     levels: bool = False
     default: Any = None
 
-    def value_key(self, t: float, section: str, bar: int, held: str = ""):
+    def value_key(self, t: float, section: str, bar: int,
+                  held: str = "") -> tuple[Any, tuple[Any, ...]]:
         """The (pre-choice) value for one bar: a plain value or a :class:`Choice`, and a
         key that changes where a new segment must start.
 
@@ -475,7 +480,7 @@ class ParamCurve:
         return out
 
 
-def is_param_curve(value) -> bool:
+def is_param_curve(value: Any) -> bool:
     """True for a parameter value that is a curve mapping (a table)."""
     return isinstance(value, dict)
 
@@ -494,7 +499,7 @@ def _plain_or_choice(v, key: str, source):
     return _parse_choice(v, key, source) if isinstance(v, dict) else v
 
 
-def parse_param_curve(value, key: str, *, source: str | None = None,
+def parse_param_curve(value: Any, key: str, *, source: str | None = None,
                       sections: Sequence[str] = (), check: Callable[[Any, str], Any] | None = None
                       ) -> ParamCurve:
     """Validate a curve-valued parameter (see :class:`ParamCurve`).
@@ -561,7 +566,7 @@ def parse_param_curve(value, key: str, *, source: str | None = None,
 
 # ---------------------------------------------------------------- comparing a measurement with a curve
 
-def pearson(x, y) -> float:
+def pearson(x: ArrayLike, y: ArrayLike) -> float:
     """Pearson correlation of two equal-length sequences (0 if either is constant)."""
     x = np.asarray(x, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
@@ -570,14 +575,14 @@ def pearson(x, y) -> float:
     return float(np.corrcoef(x, y)[0, 1])
 
 
-def coefficient_of_variation(values) -> float:
+def coefficient_of_variation(values: ArrayLike) -> float:
     """Standard deviation over mean (0 for an empty or zero-mean sequence)."""
     v = np.asarray(values, dtype=np.float64)
     m = v.mean() if v.size else 0.0
     return float(v.std() / m) if m > 0 else 0.0
 
 
-def measured_windows(score, window_bars: int = 8):
+def measured_windows(score: Score, window_bars: int = 8) -> tuple[np.ndarray, np.ndarray]:
     """``(first_bars, values)``: the normalised roughness of ``score`` per window
     (:func:`synth.analysis.windowed_roughness`, loudness-independent)."""
     from .analysis import windowed_roughness

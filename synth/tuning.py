@@ -44,9 +44,13 @@ import os
 import re
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
 from .errors import ScoreError
 from .files import read_bytes
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 __all__ = ["Tuning", "KeyboardMap", "parse_scl", "parse_kbm", "load_tuning", "edo",
            "BUILTIN", "MAX_TUNING_FILE_BYTES"]
@@ -94,7 +98,7 @@ class Tuning:
         Default: linear, key 60 = degree 0 = 261.6256 Hz.
     """
 
-    def __init__(self, cents, *, name: str = "", kbm: KeyboardMap | None = None,
+    def __init__(self, cents: Sequence[float], *, name: str = "", kbm: KeyboardMap | None = None,
                  source: str | None = None):
         self.cents = tuple(float(c) for c in cents)
         if not self.cents:

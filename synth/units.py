@@ -7,8 +7,12 @@ middle C (C4), and 60.5 is a quarter-tone above middle C.
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
 
 from .errors import ScoreError
 
@@ -37,7 +41,7 @@ _NOTE_RE = re.compile(r"^([A-Ga-g])(##|#|x|bb|b|n)?(-?\d+)([+-]\d+(?:\.\d+)?c)?$
 _SHARP_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 
 
-def midi_to_hz(pitch, a4_hz: float = A4_HZ):
+def midi_to_hz(pitch: ArrayLike, a4_hz: float = A4_HZ) -> np.ndarray:
     """Frequency in Hz of a (float) MIDI pitch.
 
     Parameters
@@ -50,22 +54,22 @@ def midi_to_hz(pitch, a4_hz: float = A4_HZ):
     return a4_hz * np.exp2((np.asarray(pitch, dtype=np.float64) - 69.0) / 12.0)
 
 
-def hz_to_midi(freq, a4_hz: float = A4_HZ):
+def hz_to_midi(freq: ArrayLike, a4_hz: float = A4_HZ) -> np.ndarray:
     """Float MIDI pitch of a frequency in Hz (inverse of :func:`midi_to_hz`)."""
     return 69.0 + 12.0 * np.log2(np.asarray(freq, dtype=np.float64) / a4_hz)
 
 
-def cents_between(f_ref, f):
+def cents_between(f_ref: ArrayLike, f: ArrayLike) -> np.ndarray:
     """Interval from ``f_ref`` to ``f`` (both Hz) in cents."""
     return 1200.0 * np.log2(np.asarray(f, dtype=np.float64) / f_ref)
 
 
-def db_to_amp(db):
+def db_to_amp(db: ArrayLike) -> np.ndarray:
     """Linear amplitude of a level in dB (0 dB -> 1.0)."""
     return np.power(10.0, np.asarray(db, dtype=np.float64) / 20.0)
 
 
-def amp_to_db(amp, floor_db: float = -300.0):
+def amp_to_db(amp: ArrayLike, floor_db: float = -300.0) -> np.ndarray:
     """Level in dB of a linear amplitude; zero maps to ``floor_db``."""
     a = np.abs(np.asarray(amp, dtype=np.float64))
     with np.errstate(divide="ignore"):

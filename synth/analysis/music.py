@@ -68,7 +68,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, Sequence
 
 import numpy as np
 
@@ -76,6 +76,10 @@ from ..errors import ScoreError
 from ..score import Note, Part, Score, parse_key
 from ..units import PITCH_CLASSES
 from .roughness import bar_edges
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+    from ..score import KeyChange
 
 __all__ = [
     "KRUMHANSL_KESSLER_MAJOR", "KRUMHANSL_KESSLER_MINOR", "KOSTKA_PAYNE_MAJOR",
@@ -121,7 +125,7 @@ def key_name(pitch_class: int, mode: str) -> str:
     return f"{tonics[int(pitch_class) % 12]} {mode}"
 
 
-def key_pitch_class(key) -> tuple[int, str] | None:
+def key_pitch_class(key: str | KeyChange) -> tuple[int, str] | None:
     """``"Bb major"`` (or a :class:`~synth.score.KeyChange`) -> ``(10, "major")``.
 
     Ionian counts as major and aeolian as minor; other church modes give
@@ -237,7 +241,7 @@ def pitch_class_durations(score: Score, *, parts: Sequence[str] | None = None,
     return out
 
 
-def key_correlations(durations, *, profile: str = "krumhansl") -> np.ndarray:
+def key_correlations(durations: ArrayLike, *, profile: str = "krumhansl") -> np.ndarray:
     """Pearson correlation of ``durations`` [shape=(12,)] with the 24 key profiles.
 
     Returns shape (24,), in the order of :data:`KEY_NAMES` (C major .. B
@@ -263,7 +267,7 @@ def key_correlations(durations, *, profile: str = "krumhansl") -> np.ndarray:
     return out
 
 
-def best_keys(durations, *, profile: str = "krumhansl") -> KeyEstimate | None:
+def best_keys(durations: ArrayLike, *, profile: str = "krumhansl") -> KeyEstimate | None:
     """The best and second-best keys for ``durations``; ``None`` if it has no shape."""
     r = key_correlations(durations, profile=profile)
     if not np.any(r):

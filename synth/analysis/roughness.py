@@ -67,12 +67,15 @@ fast on long scores.  Means are weighted by seconds over *sounding* time.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import numpy as np
 
 from ..score import Score
 from ..units import db_to_amp, midi_to_hz
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
 
 __all__ = [
     "SETHARES",
@@ -108,7 +111,7 @@ PartialsFor = Callable[[str], tuple[Sequence[float], Sequence[float]]]
 DISSONANT_CLASSES = (1, 2, 6)
 
 
-def pair_roughness(f1, f2, a1, a2):
+def pair_roughness(f1: ArrayLike, f2: ArrayLike, a1: ArrayLike, a2: ArrayLike) -> np.ndarray:
     """Raw roughness of pairs of pure partials (broadcasting arrays).
 
     Parameters
@@ -140,7 +143,7 @@ def _coincident(f1, f2) -> np.ndarray:
     return np.abs(f2 - f1) <= COINCIDENT_REL * np.maximum(np.abs(f1), np.abs(f2))
 
 
-def spectrum_energy(freqs, amps) -> float:
+def spectrum_energy(freqs: ArrayLike, amps: ArrayLike) -> float:
     """Energy of a spectrum with coincident partials merged: ``sum_k A_k**2``
     over distinct frequencies, ``A_k`` the summed amplitudes of partial ``k``."""
     f = np.asarray(freqs, dtype=np.float64)
@@ -149,7 +152,7 @@ def spectrum_energy(freqs, amps) -> float:
     return float(np.sum(a * a) + 2.0 * np.sum(np.where(_coincident(f[i], f[j]), a[i] * a[j], 0.0)))
 
 
-def spectrum_roughness(freqs, amps, *, raw: bool = False) -> float:
+def spectrum_roughness(freqs: ArrayLike, amps: ArrayLike, *, raw: bool = False) -> float:
     """Roughness of one spectrum: the pair sum over its partials divided by its
     energy (:func:`spectrum_energy`); ``raw=True`` gives the pair sum alone.
 
@@ -251,7 +254,7 @@ class RoughnessTimeline:
         """Largest normalised roughness at any moment."""
         return float(self.values.max()) if self.values.size else 0.0
 
-    def window_means(self, edges_beats) -> np.ndarray:
+    def window_means(self, edges_beats: ArrayLike) -> np.ndarray:
         """Normalised roughness between consecutive ``edges_beats``, weighted by
         seconds over sounding time (0 for a window where nothing sounds).
 
@@ -339,7 +342,8 @@ def _cross_terms(fa, aa, fb, ab, chunk: int = 8000) -> tuple[np.ndarray, np.ndar
     return rough, energy
 
 
-def roughness_timeline(score: Score, *, partials_for: PartialsFor | None = None) -> RoughnessTimeline:
+def roughness_timeline(score: Score, *,
+                       partials_for: PartialsFor | None = None) -> RoughnessTimeline:
     """Normalised roughness over the score's timeline (see the module docstring).
 
     Parameters

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -12,6 +13,10 @@ from ..analysis import analyze_roughness, default_partials, windowed_roughness
 from ..analysis import music
 from ..loader import is_arrangement, load
 from ._common import add_seed_options, load_input
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from ..score import Score
 
 HELP = """examples:
   synth analyze arrangements/sonnerie-bells-in-the-ice.toml
@@ -28,7 +33,7 @@ IC_NAMES = ("P1/P8", "m2/M7", "M2/m7", "m3/M6", "M3/m6", "P4/P5", "TT")
 _SPARKS = " ▁▂▃▄▅▆▇█"
 
 
-def register(sub) -> None:
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("analyze", help="roughness of a score; loudness and peaks of audio",
                        description="Print the mean and peak roughness of INPUT (Sethares' "
                        "Plomp-Levelt model summed over the partials of sounding notes, divided "
@@ -60,7 +65,7 @@ def register(sub) -> None:
 partials_for = default_partials
 
 
-def summarize(score, window_bars: int = 8) -> dict:
+def summarize(score: Score, window_bars: int = 8) -> dict:
     """A JSON-ready roughness summary of ``score`` (normalised roughness; the raw
     pair sum's mean is ``raw_mean_roughness``, for reference only)."""
     rep = analyze_roughness(score, partials_for=partials_for)
@@ -85,7 +90,7 @@ def summarize(score, window_bars: int = 8) -> dict:
     }
 
 
-def tension_summary(path, windows: list[dict]) -> dict | None:
+def tension_summary(path: str, windows: list[dict]) -> dict | None:
     """The arrangement's requested tension against the measured roughness, per window.
 
     Parameters
@@ -136,7 +141,7 @@ def _print_tension(t: dict, window_bars: int) -> None:
                                        for s in t["sections"]))
 
 
-def sparkline(values) -> str:
+def sparkline(values: Sequence[float] | np.ndarray) -> str:
     """One character per value, scaled to the largest."""
     v = np.asarray(values, dtype=np.float64)
     if v.size == 0 or v.max() <= 0:
@@ -149,7 +154,7 @@ def _ratio(a: float, b: float) -> str:
     return f"x{a / b:.2f}" if b > 0 else "n/a"
 
 
-def audio_summary(audio, sr: int) -> dict:
+def audio_summary(audio: np.ndarray, sr: int) -> dict:
     """Loudness (BS.1770), true and sample peak, LRA and duration of ``audio``.
 
     ``audio`` is an array [shape=(channels, n)] or an iterable of such blocks
@@ -196,7 +201,8 @@ def _parts_option(text: str | None) -> list[str] | None:
     return names
 
 
-def music_summary(score, window_bars: int = 8, parts=None, profile: str = "krumhansl") -> dict:
+def music_summary(score: Score, window_bars: int = 8, parts: Sequence[str] | None = None,
+                  profile: str = "krumhansl") -> dict:
     """A JSON-ready summary of the composer's measures (:mod:`synth.analysis.music`).
 
     Keys: ``keys`` (heard key per window), ``key_agreement`` (per written key
@@ -273,7 +279,7 @@ def _print_music(m: dict, window_bars: int) -> None:
               + (" ..." if nv["count"] > 12 else "") + " beats")
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     if args.window_bars < 1:
         from ..errors import SynthError
         raise SynthError(f"--window-bars must be >= 1, got {args.window_bars!r}")

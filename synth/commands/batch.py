@@ -28,7 +28,7 @@ manifest.shard-I-of-N.jsonl); a re-run renders only what is missing.
 See docs/batch.md."""
 
 
-def register(sub) -> None:
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("batch", help="render many seeds/variations into a folder, with a manifest",
                        description="Render numbered items (input x seed x variation) into a "
                        "folder, each byte for byte what `synth render` writes, appending a "
@@ -122,7 +122,7 @@ class _Reporter:
             eprint(line)
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     shard_spec = parse_shard(args.shard) if args.shard else None
     seeds = parse_range(args.seeds, "--seeds") if args.seeds is not None else None
     variations = parse_range(args.variations, "--variations") if args.variations is not None else None

@@ -22,7 +22,7 @@ microtonal notes get a channel each with pitch bend (see docs/midi.md)."""
 _SUFFIXES = (".mid", ".midi")
 
 
-def register(sub) -> None:
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("export", help="write a score or arrangement as a type-1 MIDI file",
                        description="Write INPUT (score .toml, arrangement .toml after its "
                        "transforms, .mid, .musicxml) as a type-1 standard MIDI file.",
@@ -40,7 +40,7 @@ def register(sub) -> None:
 
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     out = args.output or default_output(args.input, ".mid")
     if out != "-" and os.path.splitext(out)[1].lower() not in _SUFFIXES:
         raise MidiError(f"output {out!r} must end in .mid or .midi")

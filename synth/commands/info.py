@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 from ..units import note_name
 from ._common import add_seed_options, load_input
 
+if TYPE_CHECKING:
+    import argparse
+    from ..score import Score
 
-def register(sub) -> None:
+
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("info", help="describe a score: parts, notes, duration, provenance",
                        description="Print the parts, note counts, duration, tempo, meter, key "
                        "and provenance of INPUT.",
@@ -20,7 +25,7 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def position(score, beat: float) -> tuple[int, float]:
+def position(score: Score, beat: float) -> tuple[int, float]:
     """``(bar, beat in the bar)`` of an absolute beat; the beat is 1-based and
     counted in the meter's unit (its denominator), as score files write it.
     In a pickup bar (bar 0) it counts the last beats of a full bar."""
@@ -44,7 +49,7 @@ def _at(entry: dict) -> str:
     return where if entry["bar_beat"] == 1 and entry["bar"] else f"{where} beat {entry['bar_beat']:g}"
 
 
-def describe(score) -> dict:
+def describe(score: Score) -> dict:
     """A JSON-ready summary of ``score``."""
     md = score.metadata
     parts = []
@@ -71,7 +76,7 @@ def describe(score) -> dict:
     }
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     score = load_input(args, seed=args.seed, variation=args.variation)
     info = describe(score)
     if args.json:

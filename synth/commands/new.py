@@ -14,10 +14,15 @@ import argparse
 import json
 import os
 import re
+from typing import TYPE_CHECKING
 
 from ..audio import atomic_output, check_writable
 from ..errors import ArrangementError
 from ._common import eprint
+
+if TYPE_CHECKING:
+    from collections.abc import Collection, Sequence
+    from ..score import Part
 
 HELP = """examples:
   synth new bells                       # writes bells.toml and bells-source.toml
@@ -84,7 +89,7 @@ source = {source_q}{source_comment}
 '''
 
 
-def register(sub) -> None:
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("new", help="write a commented starter arrangement file",
                        description="Write NAME.toml, a commented arrangement that renders as it "
                        "is: of SOURCE (--from) or of a small tune written beside it "
@@ -120,8 +125,8 @@ def _fmt(x: float) -> str:
     return f"{x:g}"
 
 
-def starter_arrangement(title: str, file_name: str, source_rel: str, parts, *,
-                        builtin: bool, preset_names) -> str:
+def starter_arrangement(title: str, file_name: str, source_rel: str, parts: Sequence[Part], *,
+                        builtin: bool, preset_names: Collection[str]) -> str:
     """The text of a starter arrangement.
 
     Parameters
@@ -248,7 +253,7 @@ def _wrap(text: str, prefix: str, width: int = 78) -> str:
     return ("\n" + prefix).join(lines) if len(lines) > 1 else lines[0]
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     from ..arrangement import load_arrangement
     from ..patch import preset_names
     from ..sources import load_source

@@ -15,7 +15,7 @@ HELP = """examples:
 A file in the current folder wins over a bundled piece of the same name."""
 
 
-def register(sub) -> None:
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("pieces", help="list the bundled pieces (render them by name)",
                        description="List the arrangements and sources that ship with synth; "
                        "any command takes a piece's name in place of a file.  Also prints "
@@ -28,7 +28,7 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     from ..errors import SynthError
     from ..resources import DATA_NAMES, data_dir, install_hint, pieces
     from ._common import eprint

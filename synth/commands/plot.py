@@ -16,7 +16,7 @@ HELP = """examples:
 Needs matplotlib: pip install 'synth-liquidsky[plot]'."""
 
 
-def register(sub) -> None:
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("plot", help="draw a piano roll, roughness curve and spectrogram as PNG",
                        description="Draw INPUT (score, arrangement after its transforms, MIDI, "
                        "MusicXML) as a PNG: a piano roll with one colour per part, the roughness "
@@ -40,7 +40,7 @@ def register(sub) -> None:
 
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     from ..audio import check_writable
     from ..errors import SynthError
     from ..plot import plot_score, require_matplotlib

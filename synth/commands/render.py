@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from typing import TYPE_CHECKING
 
 from .. import __version__
 from ..audio import BIT_DEPTHS, check_stems_folder, check_suffix, check_writable
@@ -13,6 +14,10 @@ from ..render import DEFAULT_MAX_SECONDS, DEFAULT_SR, MasterSettings, render_to_
 from ._common import (Progress, add_seed_options, default_output, eprint, input_files,
                       load_input)
 
+if TYPE_CHECKING:
+    import argparse
+    from ..score import Score
+
 HELP = """examples:
   synth render examples/first-score.toml -o first.wav
   synth render arrangements/sonnerie-bells-in-the-ice.toml --seed 7 -o ice7.wav --force
@@ -21,7 +26,7 @@ HELP = """examples:
   synth render piece.toml -o - --master limit | play -t wav -   # plays as it renders"""
 
 
-def register(sub) -> None:
+def register(sub: argparse._SubParsersAction) -> None:
     import argparse
     p = sub.add_parser("render", help="render a score, arrangement or MIDI file to WAV",
                        description="Render INPUT (score .toml, arrangement .toml, .mid, "
@@ -44,7 +49,8 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def add_render_options(p, *, sample_rate_default=DEFAULT_SR) -> None:
+def add_render_options(p: argparse.ArgumentParser, *,
+                       sample_rate_default: int = DEFAULT_SR) -> None:
     """The options that choose what is rendered, shared by render, play and watch."""
     p.add_argument("--sample-rate", type=int, default=sample_rate_default, metavar="HZ",
                    help=f"sample rate, 22050..96000 (default {DEFAULT_SR})"
@@ -64,7 +70,7 @@ def add_render_options(p, *, sample_rate_default=DEFAULT_SR) -> None:
                    "cannot be forked, as on Windows; the output is bit-identical for any N)")
 
 
-def add_master_option(p, *, default: str) -> None:
+def add_master_option(p: argparse.ArgumentParser, *, default: str) -> None:
     p.add_argument("--master", choices=("normalize", "limit"), default=default,
                    help="normalize: the whole mix's peak at the ceiling (needs the whole "
                    "render first); limit: a fixed gain from a pre-scan of the notes and a "
@@ -72,12 +78,12 @@ def add_master_option(p, *, default: str) -> None:
                    f"default {default})")
 
 
-def master_settings(args) -> MasterSettings:
+def master_settings(args: argparse.Namespace) -> MasterSettings:
     return MasterSettings(ceiling_db=args.ceiling, loudness=getattr(args, "loudness", None),
                           limit=args.master == "limit")
 
 
-def load_for_render(args):
+def load_for_render(args: argparse.Namespace) -> tuple[Score, dict[str, str]]:
     """``args.input`` loaded, with ``--preset`` and ``--bars`` applied; and its WAV metadata."""
     if args.preset is not None:      # --preset '' is an unknown preset, not "no preset"
         get_preset(args.preset)
@@ -111,7 +117,7 @@ def bar_range(text: str) -> tuple[int, int]:
 
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     out = args.output or default_output(args.input, ".wav")
     check_suffix(out, allowed=(".wav",))          # -o x.mp3: exit 2, not WAV bytes
     # fail before any work; never replace the file being rendered (or its source)

@@ -16,10 +16,14 @@ crosses it).
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .oscillators import NYQUIST_FRACTION, max_harmonics, phase_ramp, table_lookup
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
 
 __all__ = [
     "MAX_HARMONICS",
@@ -42,7 +46,7 @@ def _nyquist_fade(partial_freq, sr):
     return np.clip((limit - np.abs(partial_freq)) / (0.1 * limit), 0.0, 1.0)
 
 
-def page_amplitudes(amplitudes, *, sr: float, n: int, segment_seconds: float,
+def page_amplitudes(amplitudes: ArrayLike, *, sr: float, n: int, segment_seconds: float,
                     start: int = 0) -> np.ndarray:
     """Amplitude of each harmonic at each sample, from a (segments, harmonics) page.
 
@@ -72,8 +76,10 @@ def page_amplitudes(amplitudes, *, sr: float, n: int, segment_seconds: float,
     return out
 
 
-def harmonic_pages(amplitudes, freq, *, sr: float, n: int | None = None, segment_seconds: float = 0.05,
-                   phase: float = 0.0, harmonic_phases=None, start: int = 0):
+def harmonic_pages(amplitudes: ArrayLike, freq: ArrayLike, *, sr: float, n: int | None = None,
+                   segment_seconds: float = 0.05, phase: float = 0.0,
+                   harmonic_phases: ArrayLike | None = None,
+                   start: int = 0) -> tuple[np.ndarray, float]:
     """Additive voice whose harmonic amplitudes change over time segments (CMI Page 4/5).
 
     Parameters
@@ -127,8 +133,9 @@ def harmonic_pages(amplitudes, freq, *, sr: float, n: int | None = None, segment
     return out, phase_out
 
 
-def partials(ratios, amplitudes, decays, freq, *, sr: float, n: int | None = None, phase: float = 0.0,
-             partial_phases=None, start: int = 0):
+def partials(ratios: ArrayLike, amplitudes: ArrayLike, decays: ArrayLike, freq: ArrayLike, *,
+             sr: float, n: int | None = None, phase: float = 0.0,
+             partial_phases: ArrayLike | None = None, start: int = 0) -> tuple[np.ndarray, float]:
     """Inharmonic partial set (bells, bars, glass): sines at ``ratio * freq`` that die away.
 
     Parameters
@@ -196,7 +203,7 @@ def _drawn_table(values: tuple, n_harmonics: int) -> np.ndarray:
     return out
 
 
-def drawn_cycle_table(values, n_harmonics: int) -> np.ndarray:
+def drawn_cycle_table(values: ArrayLike, n_harmonics: int) -> np.ndarray:
     """Band-limited single-cycle table of a drawn cycle (CMI Page 6).
 
     The drawn samples are one period; their DFT gives the harmonics
@@ -212,8 +219,8 @@ def drawn_cycle_table(values, n_harmonics: int) -> np.ndarray:
     return _drawn_table(tuple(vals.tolist()), int(n_harmonics))
 
 
-def drawn_wave(values, freq, *, sr: float, n: int | None = None, phase: float = 0.0,
-               max_freq: float | None = None):
+def drawn_wave(values: ArrayLike, freq: ArrayLike, *, sr: float, n: int | None = None,
+               phase: float = 0.0, max_freq: float | None = None) -> tuple[np.ndarray, float]:
     """Play a drawn single cycle (e.g. 128 numbers) band-limited at ``freq``.
 
     Parameters

@@ -26,13 +26,16 @@ per-sample Python loops.
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
 from . import filters
 from .jit import kernel
 from .oscillators import phase_ramp
+
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = [
     "reverb", "reverb_tail_seconds", "REVERB_DELAYS_MS",
@@ -237,7 +240,7 @@ def _fdn(x, buf, offsets, delays, t, damp, line_gains, zi, dry, wet, y):
         y[1, i] = dry * x[1, i] + wet * right
 
 
-def reverb_tail_seconds(*, rt60: float = 2.0, size: float = 1.0, **_ignored) -> float:
+def reverb_tail_seconds(*, rt60: float = 2.0, size: float = 1.0, **_ignored: Any) -> float:
     """Tail to -90 dB: 1.5 x RT60 plus the longest delay line."""
     return 1.5 * float(rt60) + max(REVERB_DELAYS_MS) * 1e-3 * float(size)
 
@@ -337,7 +340,7 @@ def _echo(x, buf, t, damp, feedback, zi, dry, wet, y):
             pos = 0
 
 
-def delay_tail_seconds(*, time: float, feedback: float = 0.35, **_ignored) -> float:
+def delay_tail_seconds(*, time: float, feedback: float = 0.35, **_ignored: Any) -> float:
     """Time until the repeats fall below -90 dB (at least one delay time)."""
     if feedback <= 0:
         return float(time)
@@ -403,7 +406,7 @@ def chorus(x: np.ndarray, *, sr: float, rate_hz: float = 0.8, depth_ms: float = 
     return y, ChorusState(ext[:, ext.shape[1] - hist_len:].copy(), phase_out)
 
 
-def chorus_tail_seconds(*, delay_ms: float = 12.0, depth_ms: float = 2.0, **_ignored) -> float:
+def chorus_tail_seconds(*, delay_ms: float = 12.0, depth_ms: float = 2.0, **_ignored: Any) -> float:
     """The longest delay: the last input sample leaves the line after it."""
     return (delay_ms + depth_ms) * 1e-3
 

@@ -20,9 +20,14 @@ folds back is below -60 dB (measured in the tests).  Pass
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from .oscillators import NYQUIST_FRACTION, phase_ramp
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
 
 __all__ = ["sideband_order", "max_index", "fm2", "fm3"]
 
@@ -34,7 +39,7 @@ def _op_phase(ratio: float, ph: np.ndarray) -> np.ndarray:
     return x - np.floor(x)
 
 
-def sideband_order(index):
+def sideband_order(index: ArrayLike) -> float | np.ndarray:
     """Sideband order beyond which every sideband is below -60 dB: ``I + 2.5 I^(1/3) + 2``.
 
     An empirical bound on the Bessel functions (``|J_k(I)| < 1e-3`` for every
@@ -45,7 +50,7 @@ def sideband_order(index):
     return i + 2.5 * np.cbrt(i) + 2.0
 
 
-def max_index(freq, ratio: float, *, sr: float):
+def max_index(freq: ArrayLike, ratio: float, *, sr: float) -> float | np.ndarray:
     """Largest index whose sidebands above -60 dB stay below the Nyquist limit.
 
     Solves ``f_c + sideband_order(I) * ratio * f_c = limit`` for I (0 when
@@ -74,8 +79,8 @@ def max_index(freq, ratio: float, *, sr: float):
     return index if index.ndim else float(index)
 
 
-def fm2(freq, *, sr: float, n: int | None = None, phase: float = 0.0, ratio: float = 1.0,
-        index=1.0, limit_index: bool = True):
+def fm2(freq: ArrayLike, *, sr: float, n: int | None = None, phase: float = 0.0, ratio: float = 1.0,
+        index: ArrayLike = 1.0, limit_index: bool = True) -> tuple[np.ndarray, float]:
     """Two-operator FM: ``sin(2 pi phi_c + I(t) sin(2 pi ratio phi_c))``.
 
     Parameters
@@ -115,8 +120,9 @@ def fm2(freq, *, sr: float, n: int | None = None, phase: float = 0.0, ratio: flo
     return np.sin(2.0 * np.pi * carrier + idx * mod), phase_out
 
 
-def fm3(freq, *, sr: float, n: int | None = None, phase: float = 0.0, ratios=(1.0, 2.0),
-        indices=(1.0, 1.0)):
+def fm3(freq: ArrayLike, *, sr: float, n: int | None = None, phase: float = 0.0,
+        ratios: tuple[float, float] = (1.0, 2.0),
+        indices: tuple[float, float] = (1.0, 1.0)) -> tuple[np.ndarray, float]:
     """Three-operator stack: op3 -> op2 -> carrier.
 
     ``sin(2 pi phi_c + I1(t) sin(2 pi r1 phi_c + I2(t) sin(2 pi r2 phi_c)))``.

@@ -33,8 +33,13 @@ import functools
 import os
 import sys
 import types
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
 
 __all__ = ["kernel", "cache_dir", "preload"]
 
@@ -98,7 +103,7 @@ def _without_scipy_blas():
             del sys.modules[_BLAS]
 
 
-def kernel(func):
+def kernel(func: Callable[..., Any]) -> Callable[..., Any]:
     """Mark ``func`` as a compiled kernel: ``numba.njit(cache=True)`` on first call.
 
     The returned callable takes the same arguments; ``.py_func`` is the

@@ -17,10 +17,17 @@ Calling conventions:
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from . import envelopes
 from .oscillators import phase_ramp
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any
+    from numpy.typing import ArrayLike
 
 __all__ = [
     "LFO_SHAPES",
@@ -47,8 +54,9 @@ CMI_FLOOR_DB = 80.0
 
 # ---------------------------------------------------------------- LFOs
 
-def lfo(shape: str, rate_hz, *, sr: float, n: int | None = None, phase: float = 0.0,
-        rng: np.random.Generator | None = None, state=None):
+def lfo(shape: str, rate_hz: ArrayLike, *, sr: float, n: int | None = None, phase: float = 0.0,
+        rng: np.random.Generator | None = None,
+        state: dict[str, Any] | None = None) -> tuple[np.ndarray, dict[str, Any]]:
     """Low-frequency oscillator with values in [-1, 1].
 
     Parameters
@@ -115,17 +123,17 @@ def lfo(shape: str, rate_hz, *, sr: float, n: int | None = None, phase: float = 
     return y, {"phase": phase_out}
 
 
-def cents_to_ratio(cents):
+def cents_to_ratio(cents: ArrayLike) -> np.ndarray:
     """Frequency ratio of an interval in cents: ``2 ** (cents / 1200)``."""
     return 2.0 ** (np.asarray(cents, dtype=np.float64) / 1200.0)
 
 
-def vibrato(freq, lfo_values, depth_cents: float):
+def vibrato(freq: ArrayLike, lfo_values: ArrayLike, depth_cents: float) -> np.ndarray:
     """Frequency (Hz) swung by ``depth_cents`` (peak) times the LFO's value."""
     return np.asarray(freq, dtype=np.float64) * cents_to_ratio(depth_cents * np.asarray(lfo_values))
 
 
-def tremolo(lfo_values, depth: float):
+def tremolo(lfo_values: ArrayLike, depth: float) -> np.ndarray:
     """Gain in [1 - depth, 1] following an LFO in [-1, 1] (``depth`` in 0..1)."""
     if not 0.0 <= depth <= 1.0:
         raise ValueError(f"tremolo depth must be within 0..1, got {depth!r}")
@@ -144,7 +152,7 @@ def _curvature(curve) -> float:
     return float(curve)
 
 
-def segment_progress(x, curve) -> np.ndarray:
+def segment_progress(x: np.ndarray, curve: str) -> np.ndarray:
     """Progress 0..1 along a segment at fractions ``x`` in [0, 1].
 
     ``curve`` 0 / "linear": ``x``; ``c != 0``: ``(1 - e^(-c x)) / (1 - e^(-c))``
@@ -165,13 +173,14 @@ def _boundaries(times, sr):
     return np.round(np.cumsum(t) * sr).astype(np.int64)
 
 
-def multi_segment_length(times, *, sr: float) -> int:
+def multi_segment_length(times: ArrayLike, *, sr: float) -> int:
     """Samples up to and including the one where the last segment arrives."""
     b = _boundaries(times, sr)
     return int(b[-1]) + 1 if len(b) else 1
 
 
-def multi_segment(n: int, *, sr: float, levels, times, curves="linear", start: int = 0) -> np.ndarray:
+def multi_segment(n: int, *, sr: float, levels: ArrayLike, times: ArrayLike,
+                  curves: str | Sequence[str] = "linear", start: int = 0) -> np.ndarray:
     """Breakpoint envelope: from ``levels[0]`` through ``levels[1:]``.
 
     Parameters
@@ -219,7 +228,7 @@ def multi_segment(n: int, *, sr: float, levels, times, curves="linear", start: i
 
 
 def glide(n: int, *, sr: float, from_pitch: float, to_pitch: float, time: float,
-          curve="linear", start: int = 0) -> np.ndarray:
+          curve: str = "linear", start: int = 0) -> np.ndarray:
     """Portamento: pitch (semitones, MIDI) from ``from_pitch`` to ``to_pitch``.
 
     ``curve="linear"`` moves at a constant rate in semitones (exponential in
@@ -235,7 +244,7 @@ def glide(n: int, *, sr: float, from_pitch: float, to_pitch: float, time: float,
                          start=start)
 
 
-def pitch_envelope(n: int, *, sr: float, semitones: float, time: float, curve="exp",
+def pitch_envelope(n: int, *, sr: float, semitones: float, time: float, curve: str = "exp",
                    start: int = 0) -> np.ndarray:
     """Pitch offset (semitones) from ``semitones`` at note-on to 0 after ``time`` seconds.
 

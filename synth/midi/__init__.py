@@ -27,7 +27,7 @@ from .writer import midi_bytes
 __all__ = ["read_midi", "read_midi_report", "write_midi", "midi_bytes", "MidiError"]
 
 
-def read_midi(path_or_bytes, *, source: str | None = None,
+def read_midi(path_or_bytes: str | os.PathLike[str] | bytes, *, source: str | None = None,
               max_seconds: float | None = None) -> Score:
     """Read a standard MIDI file (type 0, 1 or 2) as a :class:`Score`.
 
@@ -59,7 +59,7 @@ def read_midi(path_or_bytes, *, source: str | None = None,
     return score
 
 
-def write_midi(score: Score, path, *, ticks_per_beat: int = 960) -> None:
+def write_midi(score: Score, path: str | os.PathLike[str], *, ticks_per_beat: int = 960) -> None:
     """Write ``score`` as a type-1 standard MIDI file at ``path``.
 
     One track per part plus a conductor track (tempo, meter, key); microtonal

@@ -128,7 +128,7 @@ def _fmt_seconds(s: float) -> str:
     return f"{h}:{m:02d}:{sec:02d}"
 
 
-def read_midi_report(path_or_bytes, *, source: str | None = None,
+def read_midi_report(path_or_bytes: str | os.PathLike[str] | bytes, *, source: str | None = None,
                      max_seconds: float | None = None) -> tuple[Score, list[str]]:
     """Read a standard MIDI file; return the score and the repair/warning messages.
 

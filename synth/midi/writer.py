@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import mido
 import numpy as np
@@ -43,6 +44,9 @@ import numpy as np
 from ..errors import MidiError
 from ..score import Note, Score, TempoMap
 from . import gm
+
+if TYPE_CHECKING:
+    from ..score import MeterMap
 
 __all__ = ["MIN_MIDI_BPM", "RAMP_STEP_BEATS", "score_to_midifile", "midi_bytes", "tempo_events",
            "lost_in_export"]
@@ -238,7 +242,7 @@ def score_to_midifile(score: Score, *, ticks_per_beat: int = 960,
     return mf
 
 
-def time_signatures(meters, tpb: int) -> list[tuple[int, int, int]]:
+def time_signatures(meters: MeterMap, tpb: int) -> list[tuple[int, int, int]]:
     """``(tick, numerator, denominator)`` of the meter map.
 
     A pickup bar (bar 0) is written as a bar in a time signature of its own

@@ -201,7 +201,8 @@ def prescan_peak(plan: RenderPlan) -> float:
     return peak if peak > 0 else 1.0
 
 
-def master_gain(peak: float, master: MasterSettings, raw=None, sr: int = DEFAULT_SR) -> float:
+def master_gain(peak: float, master: MasterSettings, raw: np.ndarray | None = None,
+                sr: int = DEFAULT_SR) -> float:
     """Linear gain of the master stage for a raw mix whose sample peak is ``peak``.
 
     ``raw`` (the whole raw mix, its blocks, or a callable returning either)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import tempfile
 from dataclasses import dataclass, field
-from typing import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Callable, Iterator, Mapping
 
 import numpy as np
 
@@ -23,6 +23,9 @@ from ..patch import Patch
 from ..score import Score
 from .master import MasterSettings, apply_master, limited_chunks, master_gain, raw_chunks
 from .plan import DEFAULT_CHUNK, DEFAULT_MAX_SECONDS, DEFAULT_SR, RenderPlan
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 __all__ = ["RenderResult", "Spool", "render", "render_to_file", "stem_filename", "stem_gain",
            "wav_header", "stream_wav"]
@@ -163,7 +166,7 @@ def wav_header(*, sr: int, frames: int, subtype: str, metadata: Mapping[str, str
             + b"data" + struct.pack("<I", data_bytes))
 
 
-def stream_wav(out, blocks, *, sr: int, frames: int, subtype: str,
+def stream_wav(out: str, blocks: Iterable[np.ndarray], *, sr: int, frames: int, subtype: str,
                metadata: Mapping[str, str] | None) -> None:
     """Write a WAV of exactly ``frames`` frames to the binary stream ``out`` as blocks arrive."""
     from ..audio import _encode
@@ -272,13 +275,14 @@ def _cleaning_stems(func):
 
 
 @_cleaning_stems
-def render_to_file(score: Score, path, *, sr: int = DEFAULT_SR, seed: int | None = None,
+def render_to_file(score: Score, path: str | os.PathLike[str], *, sr: int = DEFAULT_SR,
+                   seed: int | None = None,
                    subtype: str = "PCM_24", force: bool = False,
                    master: MasterSettings = MasterSettings(),
                    max_seconds: float = DEFAULT_MAX_SECONDS, chunk_samples: int = DEFAULT_CHUNK,
                    patches: Mapping[str, Patch] | None = None,
                    metadata: Mapping[str, str] | None = None,
-                   stems_dir=None, jobs: int = 1,
+                   stems_dir: str | os.PathLike[str] | None = None, jobs: int = 1,
                    progress: Callable[[str, int, int], None] | None = None) -> RenderResult:
     """Render ``score`` into a WAV file, streaming, atomically.
 

@@ -77,7 +77,7 @@ class Lane:
     whole: bool = False         # a part with effects: works on every block of the render
 
 
-def check_sr(sr) -> int:
+def check_sr(sr: float) -> int:
     """``sr`` as an int, or RenderError if it is not an integer in SR_MIN..SR_MAX Hz."""
     if not isinstance(sr, (int, np.integer)) or not SR_MIN <= sr <= SR_MAX:
         raise RenderError(f"sample rate must be an integer {SR_MIN}..{SR_MAX} Hz, got {sr!r}")
