@@ -51,6 +51,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
 
     root = os.path.abspath(args.root)
+    os.environ["SYNTH_NO_CACHE"] = "1"    # compose the piece: a cached score would skip the load
     sys.path.insert(0, root)
     from synth import cli
 
