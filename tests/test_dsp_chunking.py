@@ -93,7 +93,7 @@ CASES = {
     "fairlight_mode4_high_clock": lambda lo, hi, s: fairlight.voice(
         SAMPLE, 3 * FREQ_SWEEP[lo:hi], sr=SR, mode=4, root_freq=220.0, series="I", state=s),
     "fairlight_play_naive": lambda lo, hi, s: fairlight.play(
-        SAMPLE, 20000.0, sr=SR, n=hi - lo, mode=4, bandlimited=False, state=s),
+        SAMPLE, 20000.0, sr=SR, n=hi - lo, bandlimited=False, state=s),
     # additive / FM
     "harmonic_pages": with_start(additive.harmonic_pages, amplitudes=PAGES, segment_seconds=0.02),
     "partials": with_start(additive.partials, ratios=[1.0, 2.4, 3.9, 6.1], amplitudes=[1, .5, .3, .2],

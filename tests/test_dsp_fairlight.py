@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from fairlight_oracle import play_mode1
 from synth.dsp import fairlight as fl
 from synth.dsp.oscillators import BLEP_LATENCY
 
@@ -37,7 +38,7 @@ def test_quantize_8bit_is_on_the_1_128_grid_clipped_and_idempotent():
 
 def test_held_signal_takes_only_stored_8bit_values():
     stored = fl.quantize_8bit(bright_cycle())
-    held, _ = fl.play(stored, fl.mode1_clock(187.3), sr=SR, n=5000, bandlimited=False)
+    held, _ = play_mode1(stored, fl.mode1_clock(187.3), sr=SR, n=5000, bandlimited=False)
     codes = held * 128
     assert np.array_equal(codes, np.round(codes))                     # on the 1/128 grid
     assert set(np.unique(held)) <= set(np.unique(stored))
@@ -48,7 +49,7 @@ def test_quantisation_noise_rides_the_envelope():
     """Quantised before the VCA: a quiet note has the same signal-to-noise ratio as a loud one."""
     cycle = bright_cycle()
     clock = fl.mode1_clock(220.0)
-    exact, _ = fl.play(cycle, clock, sr=SR, n=SR // 2)                # unquantised reference
+    exact, _ = play_mode1(cycle, clock, sr=SR, n=SR // 2)           # unquantised reference
     snr = []
     for level in (1.0, 0.01):
         env = np.full(SR // 2, level)
@@ -58,15 +59,18 @@ def test_quantisation_noise_rides_the_envelope():
     assert snr[0] == pytest.approx(snr[1], abs=0.01)
     assert 30 < snr[0] < 60                                             # 8 bits: about 40 dB here
     # quantising *after* the envelope (not the CMI) would lose ~40 dB at the quiet level
-    late = fl.play(fl.quantize_8bit(0.01 * cycle), clock, sr=SR, n=SR // 2)[0]
+    late = play_mode1(fl.quantize_8bit(0.01 * cycle), clock, sr=SR, n=SR // 2)[0]
     late_snr = 10 * np.log10(np.sum((0.01 * exact) ** 2) / np.sum((late - 0.01 * exact) ** 2))
     assert late_snr < snr[1] - 20
 
 
-@pytest.mark.parametrize("method", ["fourier", "blep"])
+@pytest.mark.parametrize("method", ["voice", "steps"])
 @pytest.mark.parametrize("f0", [110.0, 123.47])
 def test_images_sit_on_harmonics_of_the_played_pitch(f0, method, capsys):
-    y, _ = fl.voice(bright_cycle(), f0, sr=SR, n=SR, series="I", brightness=None, method=method)
+    if method == "voice":
+        y, _ = fl.voice(bright_cycle(), f0, sr=SR, n=SR, series="I", brightness=None)
+    else:                                             # the band-limited steps of every tick
+        y, _ = play_mode1(fl.quantize_8bit(bright_cycle()), fl.mode1_clock(f0), sr=SR, n=SR)
     s, f = spectrum(y[2000:])
     k = np.round(f / f0)
     near = (np.abs(f - k * f0) < 20) & (k >= 1)
@@ -83,7 +87,7 @@ def test_images_sit_on_harmonics_of_the_played_pitch(f0, method, capsys):
 def test_naive_hold_would_alias_off_the_harmonics():
     """The engine's band-limited steps are what keeps the spectrum on the harmonics."""
     stored = fl.quantize_8bit(bright_cycle())
-    naive, _ = fl.play(stored, fl.mode1_clock(110.0), sr=SR, n=SR, bandlimited=False)
+    naive, _ = play_mode1(stored, fl.mode1_clock(110.0), sr=SR, n=SR, bandlimited=False)
     s, f = spectrum(naive[2000:])
     k = np.round(f / 110.0)
     near = (np.abs(f - k * 110.0) < 20) & (k >= 1)
@@ -93,8 +97,8 @@ def test_naive_hold_would_alias_off_the_harmonics():
 def test_band_limited_hold_follows_the_naive_hold_delayed():
     stored = fl.quantize_8bit(bright_cycle())
     clock = fl.mode1_clock(5.0)                        # slow clock: long flat steps (69 samples)
-    naive, _ = fl.play(stored, clock, sr=SR, n=20000, bandlimited=False)
-    bl, _ = fl.play(stored, clock, sr=SR, n=20000)
+    naive, _ = play_mode1(stored, clock, sr=SR, n=20000, bandlimited=False)
+    bl, _ = play_mode1(stored, clock, sr=SR, n=20000)
     diff = np.abs(bl[BLEP_LATENCY:] - naive[:-BLEP_LATENCY])
     assert np.median(diff) < 1e-3
 
@@ -120,8 +124,8 @@ def test_mode1_moves_to_the_next_segment_after_its_loops():
     table[0] = 0.5 * np.sin(2 * np.pi * np.arange(128) / 128)
     table[1] = 0.5 * np.sin(2 * np.pi * 3 * np.arange(128) / 128)
     f0, loops = 100.0, 7
-    held, _ = fl.play(fl.quantize_8bit(table), fl.mode1_clock(f0), sr=SR, n=SR // 5, loops=loops,
-                      bandlimited=False)
+    held, _ = play_mode1(fl.quantize_8bit(table), fl.mode1_clock(f0), sr=SR, n=SR // 5, loops=loops,
+                         bandlimited=False)
     switch = int(np.ceil(loops / f0 * SR))             # tick 128 * loops at clock 128 f0
     first, second = held[:switch - 2], held[switch + 2: switch + 2 + 441]
     assert np.abs(np.fft.rfft(first[:441 * 3]))[3] > 10 * np.abs(np.fft.rfft(first[:441 * 3]))[9]
@@ -135,7 +139,7 @@ def test_mode4_sample_lasts_its_length_at_the_root_and_half_an_octave_up():
     sample = np.full(2400, 0.5)                         # 0.1 s at 24 kHz
     for freq, seconds in [(261.6255653005986, 0.1), (2 * 261.6255653005986, 0.05)]:
         clock = fl.mode4_clock(freq, root_freq=261.6255653005986, rate_hz=rate)
-        held, _ = fl.play(sample, clock, sr=SR, n=SR // 4, mode=4, bandlimited=False)
+        held, _ = fl.play(sample, clock, sr=SR, n=SR // 4, bandlimited=False)
         sounding = np.flatnonzero(held != 0)
         assert sounding[-1] + 1 == pytest.approx(seconds * SR, abs=1)
 
@@ -181,11 +185,13 @@ def test_voice_stealing_takes_the_oldest_voice():
 
 def test_bad_inputs_are_refused():
     with pytest.raises(ValueError, match="Fairlight mode must be one of \\(1, 4\\), got 2"):
-        fl.play(np.zeros((1, 128)), 1000.0, sr=SR, n=10, mode=2)
+        fl.voice(np.zeros((1, 128)), 100.0, sr=SR, n=10, mode=2)
+    with pytest.raises(ValueError, match="Mode 4 needs a 1-D sample, got shape \\(1, 128\\)"):
+        fl.play(np.zeros((1, 128)), 1000.0, sr=SR, n=10)
     with pytest.raises(ValueError, match="Mode 1 needs a \\(segments, 128\\) table, got shape \\(64,\\)"):
-        fl.play(np.zeros(64), 1000.0, sr=SR, n=10, mode=1)
+        fl.voice(np.zeros(64), 100.0, sr=SR, n=10, mode=1)
     with pytest.raises(ValueError, match="clock_hz must be finite and > 0"):
-        fl.play(np.zeros((1, 128)), 0.0, sr=SR, n=10)
+        fl.play(np.zeros(128), 0.0, sr=SR, n=10)
     with pytest.raises(ValueError, match="unknown Fairlight series 'III'"):
         fl.voice(np.zeros((1, 128)), 100.0, sr=SR, n=10, series="III")
 

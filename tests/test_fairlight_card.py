@@ -99,7 +99,7 @@ def test_voice_with_a_latch_uses_the_ssm2045_at_the_octave_cutoff():
     table[0, 0] = 1.0                                   # an impulse a cycle: every harmonic equal
     f0 = 220.0
     clock = fairlight.quantize_clock(fairlight.mode1_clock(f0))
-    y, state = fairlight.voice(table, f0, sr=sr, n=sr, latch=140, method="blep")
+    y, state = fairlight.voice(table, f0, sr=sr, n=sr, latch=140)
     fc = fairlight.ssm2045_cutoff(clock, 140)
     expected = fairlight.design_ssm2045(float(fc), sr=sr)
     np.testing.assert_array_equal(state["sos"], expected)
@@ -189,12 +189,12 @@ def test_envelope_fits_the_announced_note_length_and_joins_blocks():
 def test_a_mode4_loop_jumps_from_its_end_back_to_its_start():
     stored = fairlight.quantize_8bit(np.sin(np.arange(1000) * 0.37) * 0.9)
     clock = 8000.0
-    y, _ = fairlight.play(stored, clock, sr=8000.0, n=3000, mode=4, loop=(600, 1000),
+    y, _ = fairlight.play(stored, clock, sr=8000.0, n=3000, loop=(600, 1000),
                           bandlimited=False)
     ticks = np.arange(3000)
     index = np.where(ticks >= 1000, 600 + (ticks - 600) % 400, ticks)
     np.testing.assert_array_equal(y, stored[index])
-    one_shot, _ = fairlight.play(stored, clock, sr=8000.0, n=3000, mode=4, bandlimited=False)
+    one_shot, _ = fairlight.play(stored, clock, sr=8000.0, n=3000, bandlimited=False)
     assert np.all(one_shot[1000:] == 0.0)
     with pytest.raises(ValueError, match=r"loop must be \(start, end\)"):
-        fairlight.play(stored, clock, sr=8000.0, n=10, mode=4, loop=(600, 1200))
+        fairlight.play(stored, clock, sr=8000.0, n=10, loop=(600, 1200))

@@ -1,13 +1,16 @@
-"""The Fourier-series Mode-1 path of the Fairlight voice, measured against the
-band-limited-step reference (``method="blep"``): same sound (difference far
-below the signal, A1 to C7, with and without vibrato), exact staircase
-harmonics (images included), nothing off the harmonic grid, blocks = one pass."""
+"""The Mode-1 player of the Fairlight voice (a Fourier-series wavetable read,
+compiled), measured against the band-limited-step reference (one step per
+clock tick, ``fairlight_oracle.play_mode1``): same sound (difference far below
+the signal, A1 to C7, with and without vibrato), exact staircase harmonics
+(images included), nothing off the harmonic grid, blocks = one pass, and
+the compiled kernels equal their NumPy formulation bit for bit."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
+from fairlight_oracle import play_fourier_numpy, play_mode1
 from synth.dsp import fairlight as fl
 
 SR = 44100
@@ -32,10 +35,9 @@ def test_fourier_path_equals_the_blep_reference(midi, vibrato_cents, capsys):
     f0 = 440.0 * 2 ** ((midi - 69) / 12)
     freq = f0 * 2 ** (vibrato_cents / 1200 * np.sin(2 * np.pi * 6.0 * np.arange(n) / SR))
     loops = fl.mode1_loops(f0, 0.02)                             # segment switches every 20 ms
-    kw = dict(sr=SR, loops=loops, series="II", brightness=None)
     table = bell_table()
-    fast, _ = fl.voice(table, freq, **kw)
-    ref, _ = fl.voice(table, freq, method="blep", **kw)
+    fast, _ = fl.voice(table, freq, sr=SR, loops=loops, series="II", brightness=None)
+    ref, _ = play_mode1(table, fl.quantize_clock(fl.mode1_clock(freq)), sr=SR, loops=loops)
     d = diff_db(fast, ref)
     with capsys.disabled():
         print(f"\n[measured] midi {midi} vibrato {vibrato_cents} c: fourier - blep = {d:.1f} dB")
@@ -48,7 +50,7 @@ def test_switches_and_note_on_are_band_limited_steps_not_table_jumps():
     f0, n = 2093.0, int(0.2 * SR)
     table = bell_table()
     loops = fl.mode1_loops(f0, 0.02)
-    ref, _ = fl.play(table, fl.mode1_clock(f0), sr=SR, n=n, loops=loops)
+    ref, _ = play_mode1(table, fl.mode1_clock(f0), sr=SR, n=n, loops=loops)
     fast, _ = fl.play_fourier(table, fl.mode1_clock(f0), sr=SR, n=n, loops=loops)
     err = np.abs(fast - ref)
     assert err.max() < 1e-4 * np.abs(ref).max()
@@ -113,11 +115,41 @@ def test_blocks_equal_one_pass_across_switch_windows(cuts):
 
 
 def test_bad_inputs_are_refused():
-    with pytest.raises(ValueError, match="playback method must be one of \\('fourier', 'blep'\\), got 'fast'"):
-        fl.voice(bell_table(), 100.0, sr=SR, n=10, method="fast")
+    with pytest.raises(ValueError, match="Fairlight mode must be one of \\(1, 4\\), got 2"):
+        fl.voice(bell_table(), 100.0, sr=SR, n=10, mode=2)
     with pytest.raises(ValueError, match="Mode 1 needs a \\(segments, 128\\) table, got shape \\(64,\\)"):
         fl.play_fourier(np.zeros(64), 1000.0, sr=SR, n=10)
     with pytest.raises(ValueError, match="clock_hz must be finite and > 0"):
         fl.play_fourier(np.zeros((1, 128)), -5.0, sr=SR, n=10)
     with pytest.raises(ValueError, match="loops must be >= 1, got 0"):
         fl.play_fourier(np.zeros((1, 128)), 1000.0, sr=SR, n=10, loops=0)
+
+
+@pytest.mark.parametrize("f0, loops, vibrato", [(55.0, 2, 0.0), (523.25, 3, 0.02), (2093.0, 40, 0.3),
+                                               (4186.0, 1, 0.0)])
+def test_compiled_player_equals_its_numpy_formulation_in_blocks(f0, loops, vibrato):
+    """Table reads and exact sums next to jumps, bit for bit, whole and in blocks
+    cut next to segment switches (the oracle is the NumPy code the kernels replaced)."""
+    n = 6000
+    clock = fl.mode1_clock(f0 * 2 ** (vibrato * np.sin(np.arange(n) / 300.0)))
+    table = bell_table()
+    for cuts in [(), (1, 37, 2500), (3001,)]:
+        bounds, state, ref_state, got, ref = [0, *cuts, n], None, None, [], []
+        for lo, hi in zip(bounds[:-1], bounds[1:]):
+            y, state = fl.play_fourier(table, clock[lo:hi], sr=SR, loops=loops, state=state)
+            r, ref_state = play_fourier_numpy(table, clock[lo:hi], sr=SR, loops=loops, state=ref_state)
+            got.append(y)
+            ref.append(r)
+        assert np.array_equal(np.concatenate(got), np.concatenate(ref))
+
+
+def test_wavetable_cache_is_bounded_in_bytes_and_keeps_the_newest():
+    cache = fl.WavetableCache(max_bytes=1)
+    table = bell_table(2)
+    first, size = cache.get(table.tobytes(), 2, 10)
+    assert size == 1024 and first.shape == (2 * 1024, 4) and len(cache) == 1
+    assert cache.get(table.tobytes(), 2, 10)[0] is first              # a hit: the same arrays
+    cache.get(table.tobytes(), 2, 200)                                # over the bound: the old one goes
+    assert len(cache) == 1 and cache.nbytes == 2 * 4096 * 4 * 8
+    cache.clear()
+    assert len(cache) == 0 and cache.nbytes == 0

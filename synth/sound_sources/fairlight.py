@@ -49,6 +49,9 @@ FAIRLIGHT_SERIES = ("I", "II")
 CARDS = ("classic", "cmi01a")
 #: Mode 1 stores one drawn cycle of this many samples.
 MODE1_CYCLE = 128
+#: The band-limited Mode-1 tables of this process's notes (bounded: 48 MB, least
+#: recently used out): the notes of a patch at nearby pitches share them.
+_TABLES = fairlight.WavetableCache(48 << 20)
 
 
 @lru_cache(maxsize=64)
@@ -180,7 +183,7 @@ def _render(note: NoteContext, a: int, m: int, freq: Any, lfo_values, envelope) 
         stored = _mode1_table(patch.param("pages"), patch.param("cycle"))
         loops = fairlight.mode1_loops(note.note_hz, patch.param("segment_seconds"))
         y, note.source_state = fairlight.voice(
-            stored, freq, sr=sr, n=m, mode=1, series=series, loops=loops,
+            stored, freq, sr=sr, n=m, mode=1, series=series, loops=loops, tables=_TABLES,
             envelope=envelope, state=note.source_state, **card_filter(patch))
         return y
     name = patch.param("voice")
