@@ -208,3 +208,22 @@ def test_sample_to_memory_resamples_to_the_series_rate_and_quantises():
     assert (len(zc) - 1) * rate / (zc[-1] - zc[0]) == pytest.approx(1000.0, rel=2e-3)
     with pytest.raises(ValueError, match="recording rate must lie within \\(0, 30200.0\\] Hz"):
         fl.sample_to_memory(x, source_rate_hz=src, series="II", rate_hz=44100.0)
+
+
+def test_sample_to_memory_cuts_to_the_memory_with_a_fade_and_normalises():
+    src = 24000.0
+    x = 0.25 * np.sin(2 * np.pi * 500.0 * np.arange(30000) / src)
+    stored, rate = fl.sample_to_memory(x, source_rate_hz=src, series="I", max_words=16384,
+                                       normalize=True)
+    assert rate == 24000.0 and len(stored) == 16384               # same rate: not resampled, cut
+    assert np.max(np.abs(stored)) == 127 / 128                     # the peak at 8-bit full scale
+    fade = int(round(0.08 * rate))                                 # the last 80 ms fall to 0
+    assert stored[-1] == 0.0 and np.max(np.abs(stored[-fade // 8:])) < 0.05   # cos: 0.038 there
+    assert np.max(np.abs(stored[-2 * fade:-fade])) == 127 / 128
+    # no series: any rate (a patch's own rate_hz), exact ratio of whole rates
+    stored, rate = fl.sample_to_memory(x, source_rate_hz=src, series=None, rate_hz=44100.0)
+    assert rate == 44100.0 and len(stored) == 55125
+    with pytest.raises(ValueError, match="the recording is silent"):
+        fl.sample_to_memory(np.zeros(100), source_rate_hz=src, normalize=True)
+    with pytest.raises(ValueError, match="rate_hz is required when no series bounds it"):
+        fl.sample_to_memory(x, source_rate_hz=src, series=None)

@@ -78,6 +78,7 @@ __all__ = [
     "channel_card_envelope",
     "ZERO_CROSSING_TICKS",
     "sample_to_memory",
+    "memory_end_fade",
     "play",
     "mode1_wavetables",
     "WavetableCache",
@@ -186,13 +187,16 @@ def mode1_table_from_harmonics(amplitudes, phases=None, *, headroom: float = 127
     return table * (headroom / peak) if peak > 0 else table
 
 
-def sample_to_memory(x, *, source_rate_hz: float, series="II", rate_hz: float | None = None):
-    """"Record" a sample into CMI memory for Mode 4: resample, then quantise to 8 bits.
+def sample_to_memory(x, *, source_rate_hz: float, series="II", rate_hz: float | None = None,
+                     max_words: int | None = None, normalize: bool = False):
+    """"Record" a sample into CMI memory for Mode 4: resample, cut to memory, quantise to 8 bits.
 
-    The sample is brought to the machine's recording rate with a polyphase
-    resampler (:func:`scipy.signal.resample_poly`, whose low-pass stands in
-    for the CMI's input anti-alias filter) and then quantised, as the ADC
-    did.  The file reading itself belongs to the patch layer.
+    The one recording path (the Fairlight source reads WAV files through
+    it).  The sample is brought to the machine's recording rate with a
+    polyphase resampler (:func:`scipy.signal.resample_poly`, whose low-pass
+    stands in for the CMI's input anti-alias filter), cut to the voice's
+    memory, optionally normalised, and quantised, as the ADC did.  The file
+    reading itself belongs to the patch layer.
 
     Parameters
     ----------
@@ -200,35 +204,77 @@ def sample_to_memory(x, *, source_rate_hz: float, series="II", rate_hz: float | 
         Mono sample in [-1, 1] (peaks above clip, as the ADC would).
     source_rate_hz : float
         Its sample rate (e.g. 44100 from a WAV file).
-    series : {"I", "II"} or FairlightSeries
-        Sets the default recording rate (the series' maximum).
+    series : {"I", "II"}, FairlightSeries or None
+        Sets the default recording rate (the series' maximum) and bounds
+        ``rate_hz``; ``None``: no bound (``rate_hz`` required).
     rate_hz : float, optional
         Recording rate; at most the series' maximum.
+    max_words : int, optional
+        Memory size in words: a longer recording is cut there and ends on a
+        raised-cosine fade (:func:`memory_end_fade`).
+    normalize : bool
+        Scale the (cut) recording so its peak is 127/128 before quantising;
+        a silent recording raises ``ValueError``.
 
     Returns
     -------
     stored : np.ndarray [shape=(m,)]
         On the 1/128 grid.
     rate_hz : float
-        The recording rate actually used (pass it to :func:`voice`): the
-        resampling ratio is a fraction with denominator <= 1000, so it can
-        differ from the request by a few parts per million.
+        The recording rate actually used (pass it to :func:`voice`): whole
+        rates resample by their exact ratio; otherwise the ratio is a
+        fraction with denominator <= 1000, which can differ from the request
+        by a few parts per million.
     """
     from fractions import Fraction
 
     from scipy.signal import resample_poly
 
-    spec = _series(series)
-    target = spec.max_rate_hz if rate_hz is None else float(rate_hz)
-    if not 0 < target <= spec.max_rate_hz:
-        raise ValueError(f"recording rate must lie within (0, {spec.max_rate_hz!r}] Hz for the "
-                         f"{spec.name}, got {rate_hz!r}")
+    if series is None:
+        if rate_hz is None:
+            raise ValueError("rate_hz is required when no series bounds it")
+        target = float(rate_hz)
+        if not target > 0:
+            raise ValueError(f"recording rate must be > 0 Hz, got {rate_hz!r}")
+    else:
+        spec = _series(series)
+        target = spec.max_rate_hz if rate_hz is None else float(rate_hz)
+        if not 0 < target <= spec.max_rate_hz:
+            raise ValueError(f"recording rate must lie within (0, {spec.max_rate_hz!r}] Hz for the "
+                             f"{spec.name}, got {rate_hz!r}")
     x = np.asarray(x, dtype=np.float64)
     if x.ndim != 1:
         raise ValueError(f"a Mode-4 sample must be mono (1-D), got shape {x.shape!r}")
-    ratio = Fraction(target / float(source_rate_hz)).limit_denominator(1000)
-    y = resample_poly(x, ratio.numerator, ratio.denominator)
-    return quantize_8bit(y), float(source_rate_hz) * ratio.numerator / ratio.denominator
+    source = float(source_rate_hz)
+    if target == round(target) and source == round(source):
+        ratio = Fraction(int(round(target)), int(round(source)))
+    else:
+        ratio = Fraction(target / source).limit_denominator(1000)
+    rate = source * ratio.numerator / ratio.denominator
+    y = x if ratio == 1 else resample_poly(x, ratio.numerator, ratio.denominator)
+    if max_words is not None and len(y) > int(max_words):
+        y = memory_end_fade(y[:int(max_words)], rate)
+    if normalize:
+        peak = np.max(np.abs(y)) if len(y) else 0.0
+        if peak == 0:
+            raise ValueError("the recording is silent")
+        y = y / peak * 127 / 128
+    return quantize_8bit(y), rate
+
+
+def memory_end_fade(y, rate_hz: float, seconds: float = 0.08) -> np.ndarray:
+    """A sample cut by the end of voice memory ends on a raised-cosine fade to 0.
+
+    A release, not a cliff (a sample cut mid-sound would otherwise fall to
+    silence in one word).  Returns a new float64 array of ``y``'s shape
+    [shape=(n,)]; the fade covers ``seconds`` (at least 16 words, at most
+    the whole sample).
+    """
+    k = min(len(y), max(16, int(round(seconds * rate_hz))))
+    out = np.array(y, dtype=np.float64)
+    if k:
+        out[-k:] *= 0.5 + 0.5 * np.cos(np.pi * np.arange(1, k + 1) / k)
+    return out
 
 
 def mode1_loops(freq: float, segment_seconds: float) -> int:

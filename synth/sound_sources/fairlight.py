@@ -72,25 +72,14 @@ def _mode1_table(pages: tuple, cycle: tuple) -> np.ndarray:
 def builtin_sample(rate_hz: float) -> np.ndarray:
     """The built-in Mode-4 sample (:func:`synth.dsp.vowel.breathy_vowel`) at ``rate_hz``, read-only."""
     noise = seeds.rng(0, "voice", "builtin-mode4-sample").standard_normal(MODE4_MAX_SAMPLES)
-    y = _memory_end_fade(vowel.breathy_vowel(rate_hz, noise), rate_hz)
+    # the vowel fills the memory: it ends on the fade (it fell from -20 dBFS to silence)
+    y = fairlight.memory_end_fade(vowel.breathy_vowel(rate_hz, noise), rate_hz)
     y.setflags(write=False)
     return y
 
 
-def _memory_end_fade(y: np.ndarray, rate_hz: float, seconds: float = 0.08) -> np.ndarray:
-    """A sample cut by the end of voice memory ends on a raised-cosine fade to 0:
-    a release, not a cliff (the built-in vowel fell from -20 dBFS to silence)."""
-    k = min(len(y), max(16, int(round(seconds * rate_hz))))
-    out = np.array(y, dtype=np.float64)
-    if k:
-        out[-k:] *= 0.5 + 0.5 * np.cos(np.pi * np.arange(1, k + 1) / k)
-    return out
-
-
 @lru_cache(maxsize=16)
 def _user_sample(path: str, mtime: float, rate_hz: float) -> np.ndarray:
-    from scipy.signal import resample_poly
-
     from ..audio import read_sample   # the only soundfile user
     rate = int(round(rate_hz))
 
@@ -103,15 +92,11 @@ def _user_sample(path: str, mtime: float, rate_hz: float) -> np.ndarray:
 
     # refuses a FIFO or device, a sample rate under 1000 Hz and NaN/inf samples, naming the file
     mono, file_sr = read_sample(path, max_frames=frames_needed)
-    if int(round(rate_hz)) != file_sr:          # "recorded" into the machine at its rate
-        g = np.gcd(int(round(rate_hz)), int(file_sr))
-        mono = resample_poly(mono, int(round(rate_hz)) // g, int(file_sr) // g)
-    if len(mono) > MODE4_MAX_SAMPLES:                # cut by the end of memory: fade out
-        mono = _memory_end_fade(mono[:MODE4_MAX_SAMPLES], rate_hz)
-    peak = np.max(np.abs(mono)) if len(mono) else 0.0
-    if peak == 0:
-        raise PatchError(f"params.sample {path!r} is silent")
-    y = mono / peak * 127 / 128
+    try:                                        # "recorded" into the machine at its rate
+        y, _ = fairlight.sample_to_memory(mono, source_rate_hz=file_sr, series=None, rate_hz=rate,
+                                          max_words=MODE4_MAX_SAMPLES, normalize=True)
+    except ValueError:                          # the one refusal left: a silent recording
+        raise PatchError(f"params.sample {path!r} is silent") from None
     y.setflags(write=False)
     return y
 
