@@ -40,7 +40,7 @@ def test_fourier_path_equals_the_blep_reference(midi, vibrato_cents, capsys):
     ref, _ = play_mode1(table, fl.quantize_clock(fl.mode1_clock(freq)), sr=SR, loops=loops)
     d = diff_db(fast, ref)
     with capsys.disabled():
-        print(f"\n[measured] midi {midi} vibrato {vibrato_cents} c: fourier - blep = {d:.1f} dB")
+        print(f"\n[measured] midi {midi} vibrato {vibrato_cents} c: fourier - steps = {d:.1f} dB")
     assert d < -90.0                                             # measured -104 .. -133 dB
 
 

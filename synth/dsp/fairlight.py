@@ -715,45 +715,45 @@ def _clock_samples(clock_hz, n) -> np.ndarray:
 
 def _play_block(stored, clock, sr, bandlimited, state, loop=None):
     pos0 = 0.0 if state is None else state["pos"]
-    pos, pos_out = phase_ramp(clock, sr=sr, phase=pos0)
-    n = len(pos)
-    new_state = {"pos": pos_out, "prev_pos": float(pos[-1]) if n else
-                 (pos0 if state is None else state["prev_pos"]), "blep": None}
+    n = len(clock)
     if not bandlimited or n == 0:
-        new_state["blep"] = None if state is None else state["blep"]
+        pos, pos_out = phase_ramp(clock, sr=sr, phase=pos0)
+        new_state = {"pos": pos_out, "prev_pos": float(pos[-1]) if n else
+                     (pos0 if state is None else state["prev_pos"]),
+                     "blep": None if state is None else state["blep"]}
         return _lookup(stored, np.floor(pos).astype(np.int64), loop), new_state
-    prev_first = pos[0] if state is None else state["prev_pos"]
-    # every tick the block reads (held values, and both sides of each step)
-    first_tick, last_tick = int(np.floor(prev_first)), int(np.floor(pos[-1]))
-    values = _lookup(stored, np.arange(first_tick, last_tick + 1, dtype=np.int64), loop)
     blep = None if state is None else state["blep"]
     taps, lat = BLEP_TAPS, BLEP_LATENCY
     carry, history = (np.zeros(taps), np.zeros(lat)) if blep is None else (blep["carry"], blep["history"])
     full = np.zeros(n + taps)
     full[:taps] += carry                              # the spill-over first, as bincount sums it
     y, new_history = np.empty(n), np.empty(lat)
-    _held_steps(np.ascontiguousarray(pos), float(prev_first), first_tick, values, blep is None,
-                np.ascontiguousarray(history, dtype=np.float64), *_step_residual_rows(), full, y,
-                new_history)
-    new_state["blep"] = {"carry": full[n:n + taps].copy(), "history": new_history}
-    return y, new_state
+    start, end = (0, 0) if loop is None else (int(loop[0]), int(loop[1]))
+    pos_out, last_pos = _play_steps(
+        np.ascontiguousarray(stored, dtype=np.float64), start, end, np.ascontiguousarray(clock),
+        float(sr), float(pos0), 0.0 if state is None else float(state["prev_pos"]), blep is None,
+        np.ascontiguousarray(history, dtype=np.float64), *_step_residual_rows(), full, y, new_history)
+    return y, {"pos": pos_out, "prev_pos": last_pos,
+               "blep": {"carry": full[n:n + taps].copy(), "history": new_history}}
 
 
 @kernel
-def _held_steps(pos, prev_first, first_tick, values, note_on, history, rows, slopes, full, y,
-                new_history):
-    """The held DAC output of one block with each clock tick a band-limited step, in place.
+def _play_steps(flat, loop_start, loop_end, clock, sr, pos0, prev_pos, note_on, history, rows, slopes,
+                full, y, new_history):
+    """One block of Mode-4 playback: the held DAC output with each clock tick a band-limited step.
 
     Parameters
     ----------
-    pos : np.ndarray [shape=(n,)]
-        Clock position (ticks) at each output sample, increasing.
-    prev_first : float
-        Position at the previous block's last sample (at a note-on: ``pos[0]``).
-    first_tick : int
-        ``floor(prev_first)``: the tick of ``values[0]``.
-    values : np.ndarray [shape=(floor(pos[-1]) - first_tick + 1,)]
-        Stored value at each tick from ``first_tick`` (:func:`_lookup_ticks`).
+    flat : np.ndarray [shape=(N,)]
+        The stored sample; ``loop_start..loop_end`` its sustain loop
+        (``loop_end == 0``: none), as :func:`_lookup_ticks` reads it.
+    clock : np.ndarray [shape=(n,)]
+        DAC clock (Hz) at each output sample; ``sr`` the output rate.
+    pos0 : float
+        Clock position (ticks) at the first sample: the previous block's
+        position after its last sample (0 at a note-on).
+    prev_pos : float
+        Position at the previous block's last sample (ignored at a note-on).
     note_on : bool
         The first value enters as a step from silence at sample 0.
     history : np.ndarray [shape=(BLEP_LATENCY,)]
@@ -769,17 +769,40 @@ def _held_steps(pos, prev_first, first_tick, values, note_on, history, rows, slo
     new_history : np.ndarray [shape=(BLEP_LATENCY,)]
         Output: the history for the next block.
 
-    Every tick ``t`` with ``prev_first < t <= pos[-1]`` is a step at the first
-    sample ``m`` with ``pos[m] >= t`` (``searchsorted``), at sub-sample offset
+    Returns
+    -------
+    (float, float)
+        The position after the last sample (the next ``pos0``) and at it
+        (the next ``prev_pos``).
+
+    The position is the running sum of ``clock / sr`` from ``pos0``
+    (:func:`~synth.dsp.oscillators.phase_ramp`'s sequential sum).  Every
+    tick ``t`` with ``prev_pos < t <= pos[-1]`` is a step at the first sample
+    ``m`` with ``pos[m] >= t`` (``searchsorted``), at sub-sample offset
     ``(pos[m] - t) / (pos[m] - pos[m - 1])``, of height ``value(t) -
     value(t - 1)``; steps of height 0 are skipped.  The operations and their
     order are those of :func:`~synth.dsp.oscillators.bandlimit_steps`'
     ``bincount`` (each tap ``((row[i0 + 1] - row[i0]) * frac + row[i0]) *
-    height``, added event by event), so the samples equal it bit for bit.
-    The taps of one step are added through row views, a loop LLVM
-    vectorises (3x faster than indexing the 2-D arrays, same sums).
+    height``, added event by event), so the samples equal it bit for bit
+    (the NumPy formulation is the oracle in tests/test_dsp_jit.py).  The
+    taps of one step are added through row views, a loop LLVM vectorises
+    (3x faster than indexing the 2-D arrays, same sums).
     """
-    n = pos.shape[0]
+    n = clock.shape[0]
+    pos = np.empty(n)
+    at = pos0
+    for k in range(n):
+        pos[k] = at
+        at += clock[k] / sr
+    prev_first = pos[0] if note_on else prev_pos
+    first_tick = int(np.floor(prev_first))
+    values = np.empty(int(np.floor(pos[n - 1])) - first_tick + 1)
+    size = flat.shape[0]
+    for q in range(values.shape[0]):                  # every tick the block reads
+        t = first_tick + q
+        if loop_end > 0 and t >= loop_end:
+            t = loop_start + (t - loop_start) % (loop_end - loop_start)
+        values[q] = flat[t] if t < size else 0.0
     taps = rows.shape[1]
     over = rows.shape[0] - 1
     lat = history.shape[0]
@@ -809,6 +832,7 @@ def _held_steps(pos, prev_first, first_tick, values, note_on, history, rows, slo
     for j in range(lat):
         k = n + j
         new_history[j] = history[k] if k < lat else naive[k - lat]
+    return at, pos[n - 1]
 
 
 @lru_cache(maxsize=1)
