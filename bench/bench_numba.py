@@ -11,7 +11,10 @@ peak RSS, plus whether the two outputs are byte-identical:
   with an empty cache (compiling every kernel it uses);
 * the 180 s reference (``bench/workload.py``) with ``--jobs 1``, pinned to
   CPU 0 with ``taskset`` when it exists;
-* each Sonnerie arrangement with the default ``--jobs``;
+* each Sonnerie arrangement with the default ``--jobs`` (the arrangement
+  files of the baseline by default, ``--arrangements-of baseline``: both
+  trees render the same music, and a baseline tree cannot load today's files
+  when they name presets added since; ``here`` renders this tree's files);
 * the 20-minute reference with ``--jobs 1`` (peak memory).
 
 The baseline is a commit of this repository extracted with ``git archive``
@@ -21,7 +24,7 @@ tree this script lives in.  Both run with the same interpreter.
 Usage::
 
     python bench/bench_numba.py [--baseline REV] [--rounds 5] [--workdir DIR]
-        [--only startup,numba,reference,arrangements,memory]
+        [--only startup,numba,reference,arrangements,memory] [--arrangements-of baseline|here]
 """
 
 from __future__ import annotations
@@ -163,6 +166,8 @@ def main(argv=None) -> int:
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--workdir", default=None)
     ap.add_argument("--only", default=",".join(SECTIONS))
+    ap.add_argument("--arrangements-of", choices=("baseline", "here"), default="baseline",
+                    help="whose arrangement files both trees render (default: the baseline's)")
     args = ap.parse_args(argv)
     only = set(args.only.split(","))
     workdir = args.workdir or tempfile.mkdtemp(prefix="synth-numba-")
@@ -186,7 +191,8 @@ def main(argv=None) -> int:
         out += renders(trees, [os.path.join(workdir, "reference-180s.mid")], workdir,
                        args.rounds, 1, True, "One core (CPU 0)")
     if "arrangements" in only:
-        out += renders(trees, [os.path.join(HERE, "arrangements", f) for f in SONNERIE], workdir,
+        folder = os.path.join(base if args.arrangements_of == "baseline" else HERE, "arrangements")
+        out += renders(trees, [os.path.join(folder, f) for f in SONNERIE], workdir,
                        max(1, args.rounds // 2), None, False, "Default --jobs")
     if "memory" in only:
         out += renders(trees, [os.path.join(workdir, "reference-20min.mid")], workdir, 1, 1,
