@@ -1110,6 +1110,17 @@ def _exact_sums(flat, loops, ext_pos, lead, start, span_lo, span_hi, step, out):
             out[r] = acc
 
 
+def _merged(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Sample ranges ``[lo, hi)`` sorted, empty ones dropped, overlapping or touching ones joined."""
+    out: list[tuple[int, int]] = []
+    for lo, hi in sorted(r for r in ranges if r[1] > r[0]):
+        if out and lo <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], hi))
+        else:
+            out.append((lo, hi))
+    return out
+
+
 def play_fourier(stored, clock_hz, *, sr: float, n: int | None = None, loops: int = 1, state=None,
                  tables: WavetableCache | None = None):
     """Mode-1 playback: the held DAC output, band-limited, as a wavetable read.
@@ -1197,27 +1208,26 @@ def play_fourier(stored, clock_hz, *, sr: float, n: int | None = None, loops: in
     else:
         table_of = _harmonic_counts(clock / SEGMENT_LENGTH, sr)
         counts = np.unique(table_of)
-    held = np.empty(count)
+    extended = np.empty(taps - 1 + count)            # the FIR's history, then this block's wave
+    extended[:taps - 1] = state["history"]
+    held = extended[taps - 1:]
     for h in counts:
         coefficients, size = tables.get(stored_bytes, segments, int(h))
         _read_mode1(pos, coefficients, size, ticks_per_segment, segments, table_of, int(h), held)
     # the band-limited step's kernel as an FIR (its roll-off and latency)
-    out = np.convolve(np.concatenate([state["history"], held]), fir, mode="valid")
+    out = np.convolve(extended, fir, mode="valid")
     # note-on and segment switches: exact band-limited steps near them
     jumps = [0, *switches] if note_on else switches
-    exact = np.zeros(count, dtype=bool)
-    exact[:min(state["exact_left"], count)] = True
-    for m in jumps:
-        exact[m:m + _WINDOW] = True
+    spans = _merged([(0, min(state["exact_left"], count))] + [(m, min(m + _WINDOW, count)) for m in jumps])
     exact_left = max([state["exact_left"] - count] + [m + _WINDOW - count for m in jumps] + [0])
     tail = state["tail_pos"]
     ext_pos = np.concatenate([tail, pos])
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], exact.view(np.int8), [0]])))
-    if len(edges):
+    if spans:
         _exact_sums(stored.reshape(-1), loops, ext_pos, len(tail), state["start"],
-                    edges[::2].astype(np.int64), edges[1::2].astype(np.int64), _blep_step_table(), out)
+                    np.array([lo for lo, _ in spans], dtype=np.int64),
+                    np.array([hi for _, hi in spans], dtype=np.int64), _blep_step_table(), out)
     new_state = {"pos": pos_out, "prev_pos": float(pos[-1]),
-                 "history": np.concatenate([state["history"], held])[-(taps - 1):].copy(),
+                 "history": extended[-(taps - 1):].copy(),
                  "tail_pos": ext_pos[-(_WINDOW + 1):].copy(), "exact_left": exact_left,
                  "start": state["start"] + count, "tables": tables, "key": stored_bytes}
     return out, new_state
