@@ -382,3 +382,28 @@ def test_card_envelope_events_are_held_as_the_numpy_formulation_holds_them():
         got = np.empty(n)
         fairlight._hold_counts(times, counts, start, got)
         assert np.array_equal(got, _card_envelope_oracle(times, counts, start, n))
+
+
+def _quantize_clock_oracle(clock, tune):
+    """The NumPy IIx clock law that ``fairlight._divider_clocks`` replaced."""
+    from synth.dsp import fairlight
+
+    f_master = (3840 + int(tune)) * (fairlight._MASTER_CLOCK_HZ / 2.0) / 4096.0
+    base = f_master / 16.0 / 2.0 ** (8 - np.arange(8))
+    octave = np.clip(np.searchsorted(base, clock, side="right"), 0, 7)
+    b = base[octave]
+    pitch10 = np.clip(np.round((clock / b * 4096.0 - 2048.0) / 2.0), 0, 1023)
+    return (2048.0 + 2.0 * pitch10) / 4096.0 * b, base
+
+
+@pytest.mark.parametrize("tune", [0, 128, 255])
+def test_iix_clock_law_equals_the_numpy_formulation(tune):
+    from synth.dsp import fairlight
+
+    rng = np.random.default_rng(11)
+    clock = np.exp(rng.uniform(np.log(50.0), np.log(4e6), 20000))
+    _, base = _quantize_clock_oracle(clock, tune)
+    halves = np.concatenate([(2048 + 2 * (np.arange(1024) + 0.5)) / 4096 * b for b in base])  # ties
+    for x in (clock, halves, base, base / 2, np.array([0.0, 1e12])):
+        assert np.array_equal(fairlight.quantize_clock(x, tune=tune), _quantize_clock_oracle(x, tune)[0])
+    assert fairlight.quantize_clock(5000.0) == _quantize_clock_oracle(np.float64(5000.0), 128)[0]

@@ -322,10 +322,25 @@ def quantize_clock(clock_hz, *, tune: int = _TUNE_CENTRE):
     f_master = (3840 + int(tune)) * (_MASTER_CLOCK_HZ / 2.0) / 4096.0
     clock = np.asarray(clock_hz, dtype=np.float64)
     base = f_master / 16.0 / 2.0 ** (8 - np.arange(8))        # octave o spans base*[0.5, 1)
-    octave = np.clip(np.searchsorted(base, clock, side="right"), 0, 7)
-    b = base[octave]
-    pitch10 = np.clip(np.round((clock / b * 4096.0 - 2048.0) / 2.0), 0, 1023)
-    return (2048.0 + 2.0 * pitch10) / 4096.0 * b
+    out = np.empty(clock.shape)
+    _divider_clocks(np.ascontiguousarray(clock).reshape(-1), base, out.reshape(-1))
+    return out[()] if out.ndim == 0 else out
+
+
+@kernel
+def _divider_clocks(clock, base, out):
+    """:func:`quantize_clock` per sample, in place: the octave (how many of the eight
+    octave bases ``base`` are at or below the clock, at most 7), then ``pitch10``
+    rounded half to even and held in 0..1023 (a note with vibrato needs it at every
+    sample; NumPy took ten passes)."""
+    for k in range(clock.shape[0]):
+        c = clock[k]
+        octave = 0
+        while octave < 8 and base[octave] <= c:       # searchsorted(base, c, "right")
+            octave += 1
+        b = base[min(octave, 7)]
+        pitch10 = min(max(np.rint((c / b * 4096.0 - 2048.0) / 2.0), 0.0), 1023.0)
+        out[k] = (2048.0 + 2.0 * pitch10) / 4096.0 * b
 
 
 def output_cutoff(clock_hz, *, sr: float, brightness: float = 0.5):
