@@ -1,10 +1,11 @@
 """The Fairlight CMI voice: 8-bit waveforms stepped out at a pitch-proportional clock.
 
-(Over 500 lines on purpose: the voice, its channel card and its two players
-share the clock, address and band-limited-step conventions documented here;
-split, each part would have to restate them.  The per-sample loops are
-compiled kernels, ``synth.dsp.jit.kernel``; their NumPy formulations are
-the oracles in tests/fairlight_oracle.py and tests/test_dsp_jit.py.)
+Why over 500 lines: the voice, its channel card and its two players (Mode 1,
+Mode 4) share the clock, address and band-limited-step conventions
+documented here; split, each part would have to restate them.  The
+per-sample loops are compiled kernels (``synth.dsp.jit.kernel``); their
+NumPy formulations are the oracles in tests/fairlight_oracle.py and
+tests/test_dsp_jit.py.
 
 What makes the sound (see ``shared/reference/FAIRLIGHT.md``): each voice has
 its own DAC whose clock is set by the played pitch; the stored 8-bit samples
