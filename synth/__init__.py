@@ -27,9 +27,10 @@ Layout (imports flow downward only; ``tests/test_layering.py`` enforces it)
 ----------------------------------------------------------------------------
 ::
 
-    cli, commands/, __init__             argv, exit codes, printing; this map
+    cli, commands/, __init__             argv, exit codes, printing; this map (a command's
+                                         module is imported only when it runs)
     batch                                many renders from a manifest
-    loader                               any input file -> Score
+    loader                               any input file -> Score (each TOML file parsed once)
     arrangement, docgen, plot, catalog   arrangement files, generated docs, pictures
     render/                              score + patches -> stereo audio, in blocks:
         plan.py                            notes -> sample spans and lanes (plain data)
@@ -37,10 +38,13 @@ Layout (imports flow downward only; ``tests/test_layering.py`` enforces it)
         parallel.py                        the same lane blocks from forked workers
         master.py                          normaliser, limiter, loudness
         output.py                          render(), render_to_file(), stems, spool
+    sources                              a score file, MIDI or MusicXML file -> Score
     voice, fx, transforms, notation, ... note -> samples, effect chains, Score -> Score, readers
-    score, patch, tuning                 the immutable models
-    dsp/, seeds, audio, loudness         pure kernels (state in, state out), I/O
-    errors, units, files, version        the bottom layer
+    score, patch, tuning, sound_sources/ the immutable models; the Source registry
+    dsp/, seeds, audio, loudness,        pure kernels (state in, state out, typed), I/O, the
+      params, cache                        one parameter spec, the composed-score cache
+    errors, units, files, resources,     the bottom layer
+      version
 
 Example
 -------

@@ -189,3 +189,29 @@ def test_a_module_over_500_lines_says_why_at_its_top():
         if "Why over 500 lines:" not in doc[:1500]:
             long.append(f"{rel} ({text.count(chr(10))} lines)")
     assert long == []
+
+
+#: the order inside dsp/, bottom to top: a kernel module imports only from layers below it
+DSP_LAYERS = [
+    {"jit", "mix", "limiter", "cmi_kit", "vowel"},
+    {"filters", "envelopes"},
+    {"oscillators"},
+    {"additive", "fm", "modulation", "effects", "drums", "cmi_library", "subtractive",
+     "fairlight"},
+]
+DSP_LAYER_OF = {name: i for i, layer in enumerate(DSP_LAYERS) for name in layer}
+
+
+def test_dsp_modules_import_only_the_layers_below_them_inside_dsp():
+    modules = sorted(p for p in (PACKAGE / "dsp").glob("*.py") if p.name != "__init__.py")
+    assert {p.stem for p in modules} == set(DSP_LAYER_OF), "place each dsp module in DSP_LAYERS"
+    wrong = []
+    for path in modules:
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if not (isinstance(node, ast.ImportFrom) and node.level == 1):
+                continue
+            targets = [node.module.split(".")[0]] if node.module else [a.name for a in node.names]
+            for target in targets:
+                if DSP_LAYER_OF[target] >= DSP_LAYER_OF[path.stem]:
+                    wrong.append(f"dsp/{path.name}:{node.lineno} imports dsp.{target}")
+    assert wrong == []
