@@ -60,7 +60,7 @@ def load(path: str | os.PathLike[str], *, seed: int | None = None, variation: in
     """
     p = resolve_input(path)
     with toml_once():        # each TOML file (arrangement, source) read and parsed once
-        if cache and p.lower().endswith(".toml"):
+        if cache and p.lower().endswith(".toml") and _cache_enabled():
             try:
                 data = read_toml(p, error_type=SynthError).raw
             except SynthError:
@@ -77,6 +77,12 @@ def load(path: str | os.PathLike[str], *, seed: int | None = None, variation: in
                     raise e.with_source(p) from None
                 return score
         return _load(p, seed=seed, variation=variation, max_seconds=max_seconds)
+
+
+def _cache_enabled() -> bool:
+    """The composed-score cache is on (``SYNTH_NO_CACHE`` unset): only then is it asked."""
+    from .cache import enabled
+    return enabled()
 
 
 def _load(p: str, *, seed: int | None, variation: int, max_seconds: float | None) -> Score:
