@@ -144,3 +144,15 @@ def test_cmi_envelope_follows_its_definition_and_joins_in_blocks():
                                   held_damping=held_damping, start=lo)
                  for lo, hi in zip(np.r_[0, cuts], np.r_[cuts, n])]
         assert np.array_equal(np.concatenate(parts), env)
+
+
+@pytest.mark.parametrize("shape", ["triangle", "sample_hold"])
+def test_lfo_state_is_typed_and_blocks_equal_one_pass(shape):
+    from synth.dsp.modulation import LfoState, lfo
+
+    whole, _ = lfo(shape, 7.0, sr=1000, n=700, rng=np.random.default_rng(3))
+    rng = np.random.default_rng(3)
+    first, state = lfo(shape, 7.0, sr=1000, n=250, rng=rng)
+    assert type(state) is LfoState
+    second, _ = lfo(shape, 7.0, sr=1000, n=450, rng=rng, state=state)
+    assert np.array_equal(np.concatenate([first, second]), whole)

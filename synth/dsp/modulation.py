@@ -17,7 +17,7 @@ Calling conventions:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -26,12 +26,12 @@ from .oscillators import phase_ramp
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
-    from typing import Any
     from numpy.typing import ArrayLike
 
 __all__ = [
     "LFO_SHAPES",
     "lfo",
+    "LfoState",
     "cents_to_ratio",
     "vibrato",
     "tremolo",
@@ -54,9 +54,16 @@ CMI_FLOOR_DB = 80.0
 
 # ---------------------------------------------------------------- LFOs
 
+class LfoState(NamedTuple):
+    """Where an LFO is between blocks (``state=None`` starts fresh)."""
+
+    phase: float                 #: phase in cycles
+    held: float | None = None    #: sample_hold: the value held, in [-1, 1)
+    cycle: int | None = None     #: sample_hold: the cycle that drew it
+
 def lfo(shape: str, rate_hz: ArrayLike, *, sr: float, n: int | None = None, phase: float = 0.0,
         rng: np.random.Generator | None = None,
-        state: dict[str, Any] | None = None) -> tuple[np.ndarray, dict[str, Any]]:
+        state: LfoState | None = None) -> tuple[np.ndarray, LfoState]:
     """Low-frequency oscillator with values in [-1, 1].
 
     Parameters
@@ -77,13 +84,13 @@ def lfo(shape: str, rate_hz: ArrayLike, *, sr: float, n: int | None = None, phas
     rng : numpy.random.Generator, optional
         Required for ``sample_hold`` (use a stream from :mod:`synth.seeds`,
         the same generator for consecutive blocks).
-    state : dict, optional
+    state : LfoState, optional
         From the previous block.
 
     Returns
     -------
     values : np.ndarray [shape=(n,)]
-    state : dict
+    state : LfoState
 
     Notes
     -----
@@ -93,7 +100,7 @@ def lfo(shape: str, rate_hz: ArrayLike, *, sr: float, n: int | None = None, phas
     if shape not in LFO_SHAPES:
         raise ValueError(f"unknown LFO shape {shape!r}; expected one of {LFO_SHAPES}")
     if state is not None:
-        phase = state["phase"]
+        phase = state.phase
     ph, phase_out = phase_ramp(rate_hz, sr=sr, n=n, phase=phase)
     frac = ph - np.floor(ph)
     if shape == "sine":
@@ -112,15 +119,15 @@ def lfo(shape: str, rate_hz: ArrayLike, *, sr: float, n: int | None = None, phas
             prev_cycle = int(cycle[0]) if len(cycle) else int(np.floor(phase))
             held = float(rng.uniform(-1.0, 1.0))
         else:
-            prev_cycle, held = state["cycle"], state["held"]
+            prev_cycle, held = state.cycle, state.held
         starts = np.flatnonzero(np.diff(np.concatenate([[prev_cycle], cycle])) > 0)
         values = np.concatenate([[held], rng.uniform(-1.0, 1.0, len(starts))])
         marks = np.zeros(len(cycle), dtype=np.int64)
         marks[starts] = np.arange(1, len(starts) + 1)
         y = values[np.maximum.accumulate(marks)] if len(marks) else np.zeros(0)
-        return y, {"phase": phase_out, "held": float(values[-1]),
-                   "cycle": int(cycle[-1]) if len(cycle) else prev_cycle}
-    return y, {"phase": phase_out}
+        return y, LfoState(phase_out, float(values[-1]),
+                           int(cycle[-1]) if len(cycle) else prev_cycle)
+    return y, LfoState(phase_out)
 
 
 def cents_to_ratio(cents: ArrayLike) -> np.ndarray:
