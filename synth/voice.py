@@ -84,6 +84,48 @@ def _sos(kind: str, cutoff: float, sr: float, q: float, order: int) -> np.ndarra
     return filters.design_filter(kind, cutoff, sr=sr, q=q, order=order)
 
 
+#: Vibrato curves up to this many control steps (95 s at 44.1 kHz) are cached.
+_VIBRATO_CACHE_STEPS = 1 << 17
+
+
+@lru_cache(maxsize=32)
+def _sine_vibrato(lfo, sr: float, ctrl_n: int) -> np.ndarray:
+    """A sine LFO's pitch offset (semitones) at each control step of a note, from its start.
+
+    What ``_Note._lfo(times, control=True) * cents / 100`` gives for a sine
+    (no random state): notes of one patch and length share it.
+    """
+    out = _sine_lfo(lfo, sr, np.arange(ctrl_n) * CONTROL_SAMPLES) * (lfo.to_pitch_cents / 100.0)
+    out.setflags(write=False)
+    return out
+
+
+def _sine_lfo(lfo, sr: float, times: np.ndarray) -> np.ndarray:
+    """A sine LFO at sample ``times`` of a note, faded in over its delay."""
+    return _fade_in(lfo, sr, times, np.sin((2.0 * np.pi * lfo.rate_hz / sr) * times))
+
+
+def _fade_in(lfo, sr: float, times: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """LFO ``values`` at sample ``times`` of a note, scaled by the linear fade-in of its delay."""
+    if lfo.delay > 0:
+        values = values * np.minimum(times / (lfo.delay * sr), 1.0)
+    return values
+
+
+@lru_cache(maxsize=1024)
+def _step_designs(kind: str, steps: tuple, sr: float, q: float, order: int) -> np.ndarray:
+    """Designs of a swept filter's runs, one per cutoff step (1/8 octave from 1 Hz).
+
+    Returns
+    -------
+    np.ndarray [shape=(runs, sections, 6)]
+        Shared by the notes that sweep alike: never written.
+    """
+    return np.array([_sos(kind, float(np.clip(2.0 ** (np.int64(step) / _CUTOFF_STEPS_PER_OCTAVE),
+                                              10.0, 0.45 * sr)), sr, q, order)
+                     for step in steps])
+
+
 # ---------------------------------------------------------------- the note
 
 def _bend_at(bend, n: int, times: np.ndarray) -> np.ndarray:
@@ -253,7 +295,11 @@ class _Note:
         self.per_sample_lfo = bool(lfo.active and (lfo.to_amp or lfo.to_width
                                                    or lfo.to_cutoff_octaves))
         if lfo.active and lfo.to_pitch_cents:
-            offsets += self._lfo(t_ctrl, control=True) * (lfo.to_pitch_cents / 100.0)
+            if lfo.shape == "sine" and ctrl_n <= _VIBRATO_CACHE_STEPS:
+                vibrato = _sine_vibrato(lfo, float(sr), ctrl_n)     # the same for every note
+            else:
+                vibrato = self._lfo(t_ctrl, control=True) * (lfo.to_pitch_cents / 100.0)
+            offsets += vibrato
             moving = True
         self.freq_ctrl = midi_to_hz(base + offsets) if moving else None
         self.max_freq = float(np.max(self.freq_ctrl)) if moving else self.note_hz
@@ -294,17 +340,13 @@ class _Note:
     def _lfo(self, times, control=False):
         lfo = self.patch.lfo
         if lfo.shape == "sine":
-            values = np.sin((2.0 * np.pi * lfo.rate_hz / self.sr) * times)
-        else:
-            rate_sr = self.sr / CONTROL_SAMPLES if control else self.sr
-            values, state = modulation.lfo(lfo.shape, lfo.rate_hz, sr=rate_sr, n=len(times),
-                                           rng=self.rng,
-                                           state=None if control else self.lfo_state)
-            if not control:
-                self.lfo_state = state
-        if lfo.delay > 0:
-            values = values * np.minimum(times / (lfo.delay * self.sr), 1.0)
-        return values
+            return _sine_lfo(lfo, self.sr, times)
+        rate_sr = self.sr / CONTROL_SAMPLES if control else self.sr
+        values, state = modulation.lfo(lfo.shape, lfo.rate_hz, sr=rate_sr, n=len(times),
+                                       rng=self.rng, state=None if control else self.lfo_state)
+        if not control:
+            self.lfo_state = state
+        return _fade_in(lfo, self.sr, times, values)
 
     def _envelope(self, a, m, scale=1.0):
         """Amplitude envelope for samples ``a .. a + m - 1``, times ``scale``."""
@@ -384,16 +426,14 @@ class _Note:
         if lfo_values is not None and patch.lfo.to_cutoff_octaves:
             swing = lfo_values[::CONTROL_SAMPLES] * patch.lfo.to_cutoff_octaves
             octaves = swing if octaves is None else octaves + swing
-        q = float(f.resonance)
         if octaves is None:
             return self._static_sos()[None], np.array([0, m], dtype=np.int64)
         steps = np.round((np.log2(cutoff) + octaves) * _CUTOFF_STEPS_PER_OCTAVE).astype(np.int64)
-        change = (np.flatnonzero(np.diff(steps)) + 1) * CONTROL_SAMPLES
-        bounds = np.concatenate([[0], change, [m]])
-        designs = np.array([_sos(f.type, float(np.clip(2.0 ** (steps[lo // CONTROL_SAMPLES]
-                                                                / _CUTOFF_STEPS_PER_OCTAVE),
-                                                         10.0, 0.45 * sr)), float(sr), q, order)
-                            for lo in bounds[:-1]])
+        change = np.flatnonzero(np.diff(steps)) + 1
+        bounds = np.concatenate([[0], change * CONTROL_SAMPLES, [m]])
+        # notes of one patch at one pitch sweep through the same steps: designs cached
+        designs = _step_designs(f.type, tuple(steps[np.concatenate([[0], change])].tolist()),
+                                float(sr), float(f.resonance), order)
         return designs, bounds
 
     def pieces(self):

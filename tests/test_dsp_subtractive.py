@@ -119,3 +119,36 @@ def test_given_samples_are_filtered_and_enveloped_and_the_state_carries_over():
     # no envelope (a source that applied its own): the filtered samples themselves
     alone = subtractive.render_piece(9_000, x, designs, bounds, np.zeros((2, 2)))
     assert np.array_equal(alone, expected)
+
+
+# ---------------------------------------------------------------- bells (sound_sources.spectral)
+
+def _damped_partials_oracle(ratios, amps, decays, freq, sr, n, block=1024, start=0):
+    """The NumPy formulation the compiled product replaced: two real einsums."""
+    r, a, T = (np.asarray(v, dtype=np.float64) for v in (ratios, amps, decays))
+    w = 2 * np.pi * r * freq / sr
+    limit = oscillators.NYQUIST_FRACTION * 0.5 * sr
+    fade = np.clip((limit - r * freq) / (0.1 * limit), 0.0, 1.0)
+    keep = (fade > 0) & (a > 0)
+    w, a, T = w[keep], (a * fade)[keep], T[keep]
+    d = np.where(T > 0, 3.0 * np.log(10.0) / (np.where(T > 0, T, 1.0) * sr), 0.0)
+    s = -d + 1j * w
+    nb = -(-n // block)
+    left = a[None, :] * np.exp(np.outer(np.arange(nb) * block + start, s))
+    right = np.exp(np.outer(s, np.arange(block)))
+    out = np.einsum("bp,pk->bk", np.ascontiguousarray(left.real),
+                    np.ascontiguousarray(right.imag))
+    out += np.einsum("bp,pk->bk", np.ascontiguousarray(left.imag),
+                     np.ascontiguousarray(right.real))
+    return out.ravel()[:n]
+
+
+@pytest.mark.parametrize("n, start", [(5_000, 0), (3_001, 70_000), (1, 5)])
+def test_damped_partials_equal_the_einsum_formulation(n, start):
+    from synth.sound_sources.spectral import damped_partials
+
+    args = ((0.5, 1.0, 1.183, 2.0, 7.9, 30.0), (0.3, 1.0, 0.5, 0.0, 0.2, 0.4),
+            (6.0, 4.0, 0.0, 2.0, 0.5, 1.0), 523.25, SR)
+    y = damped_partials(*args, n, start=start)
+    assert y.shape == (n,)
+    assert np.array_equal(y, _damped_partials_oracle(*args, n, start=start))
