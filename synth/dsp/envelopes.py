@@ -172,13 +172,13 @@ def adsr_kernel(out, lo, a, d, r, g, top, held_level, exp_curve, exp_gain):
             row_rate, column_rate = -c * rows / length, -c / length
             for j in range(rows):
                 column[j] = np.exp(column_rate * float(j))
-            q = -1
-            row = 0.0
-            for k in range(k0, k1):
-                kk = k - seg_lo
-                if kk // rows != q:
-                    q = kk // rows
-                    row = scale * np.exp(row_rate * float(q))
-                out[k - lo] = row * column[kk % rows] + offset
+            # row by row (kk = rows q + j, kk >= 0): no division per sample
+            kk0, kk1 = k0 - seg_lo, k1 - seg_lo
+            for q in range(kk0 // rows, (kk1 - 1) // rows + 1):
+                row = scale * np.exp(row_rate * float(q))
+                j0, j1 = max(kk0 - rows * q, 0), min(kk1 - rows * q, rows)
+                base = seg_lo + rows * q - lo
+                for j in range(j0, j1):
+                    out[base + j] = row * column[j] + offset
         if k0 == seg_lo:
             out[k0 - lo] = v0
