@@ -229,6 +229,11 @@ def max_harmonics(max_freq: float, *, sr: float) -> int:
     Quantised down to a ladder of 24 steps per octave so that tables can be
     shared between nearby pitches.
     """
+    return _max_harmonics(float(max_freq), float(sr))
+
+
+@lru_cache(maxsize=4096)
+def _max_harmonics(max_freq: float, sr: float) -> int:
     limit = NYQUIST_FRACTION * 0.5 * sr
     h = int(limit // max(float(max_freq), 1e-9))
     if h < 1:

@@ -75,18 +75,12 @@ def damped_partials(ratios: Any, amps: Any, decays: Any, freq: float, sr: float,
     np.ndarray [shape=(n,)]
         Samples ``start .. start + n - 1``.
     """
-    r = np.asarray(ratios, dtype=np.float64)
-    a = np.asarray(amps, dtype=np.float64)
-    T = np.asarray(decays, dtype=np.float64)
-    w = 2 * np.pi * r * freq / sr
-    limit = oscillators.NYQUIST_FRACTION * 0.5 * sr
-    fade = np.clip((limit - r * freq) / (0.1 * limit), 0.0, 1.0)
-    keep = (fade > 0) & (a > 0)
-    if not keep.any():
+    a, s = _partial_exponents(tuple(np.asarray(ratios, dtype=np.float64).tolist()),
+                              tuple(np.asarray(amps, dtype=np.float64).tolist()),
+                              tuple(np.asarray(decays, dtype=np.float64).tolist()),
+                              float(freq), float(sr))
+    if not len(a):
         return np.zeros(n)
-    w, a, T = w[keep], (a * fade)[keep], T[keep]
-    d = np.where(T > 0, 3.0 * np.log(10.0) / (np.where(T > 0, T, 1.0) * sr), 0.0)
-    s = -d + 1j * w
     nb = -(-n // block)
     left = a[None, :] * np.exp(np.outer(np.arange(nb) * block + start, s))   # (nb, P)
     right_real, right_imag = _right_factor(s.tobytes(), int(block))          # (P, B)
@@ -95,6 +89,30 @@ def damped_partials(ratios: Any, amps: Any, decays: Any, freq: float, sr: float,
     _partial_products(np.ascontiguousarray(left.real), np.ascontiguousarray(left.imag),
                       right_real, right_imag, out)
     return out[:n]
+
+
+@lru_cache(maxsize=256)
+def _partial_exponents(ratios: tuple, amps: tuple, decays: tuple, freq: float,
+                       sr: float) -> tuple[np.ndarray, np.ndarray]:
+    """The audible partials of a note: amplitudes and exponents ``s_p = -d_p + i w_p``.
+
+    Partials at or above 98 % of Nyquist are dropped, those within 10 % of
+    it faded; ``d_p`` makes partial ``p`` fall 60 dB in ``decays[p]``
+    seconds (0: no decay).  Cached per note pitch (read-only arrays).
+    """
+    r = np.asarray(ratios, dtype=np.float64)
+    a = np.asarray(amps, dtype=np.float64)
+    T = np.asarray(decays, dtype=np.float64)
+    w = 2 * np.pi * r * freq / sr
+    limit = oscillators.NYQUIST_FRACTION * 0.5 * sr
+    fade = np.clip((limit - r * freq) / (0.1 * limit), 0.0, 1.0)
+    keep = (fade > 0) & (a > 0)
+    w, a, T = w[keep], (a * fade)[keep], T[keep]
+    d = np.where(T > 0, 3.0 * np.log(10.0) / (np.where(T > 0, T, 1.0) * sr), 0.0)
+    s = -d + 1j * w
+    a.setflags(write=False)
+    s.setflags(write=False)
+    return a, s
 
 
 @lru_cache(maxsize=64)
