@@ -18,6 +18,7 @@ Every class is a frozen dataclass; "changing" a score means building a new one
 from __future__ import annotations
 
 import bisect
+import functools
 import math
 import operator
 import os
@@ -116,6 +117,27 @@ class Note:
 _note_key = operator.attrgetter("start", "pitch", "duration", "velocity")
 
 
+def _in_order(notes: tuple[Note, ...]) -> bool:
+    """True if ``notes`` are already sorted by :data:`_note_key` (``sorted`` would keep them).
+
+    Most parts are rebuilt with their order unchanged (a tension curve's
+    segment changes a few velocities or pitches), and checking the onsets as
+    one array is several times cheaper than sorting with the key.  Onsets
+    compare exactly as floats here (float conversion keeps order); only
+    notes with equal onsets compare by the whole key.
+    """
+    if len(notes) < 2:
+        return True
+    starts = np.array([n.start for n in notes], dtype=np.float64)
+    step = np.diff(starts)
+    if (step < 0).any():
+        return False
+    for i in np.flatnonzero(step == 0).tolist():
+        if _note_key(notes[i]) > _note_key(notes[i + 1]):
+            return False
+    return True
+
+
 @dataclass(frozen=True)
 class Part:
     """A named voice of the score and the instrument that plays it.
@@ -156,11 +178,13 @@ class Part:
         if not isinstance(self.name, str) or not self.name:
             raise ScoreError(f"part name must be a non-empty string, got {self.name!r}")
         notes = tuple(self.notes)
-        if not all(type(n) is Note for n in notes):     # fast path: exactly Note
+        if not set(map(type, notes)) <= {Note}:         # fast path (C loop): exactly Note
             for n in notes:
                 if not isinstance(n, Note):
                     raise ScoreError(f"part {self.name!r}: expected Note, got {type(n).__name__}")
-        object.__setattr__(self, "notes", tuple(sorted(notes, key=_note_key)))
+        if not _in_order(notes):
+            notes = tuple(sorted(notes, key=_note_key))
+        object.__setattr__(self, "notes", notes)
         # read-only: part.patch["x"] = 1 raises (a Part is a value, shared freely)
         object.__setattr__(self, "patch", FrozenMap(self.patch))
         object.__setattr__(self, "effects", tuple(FrozenMap(e) for e in self.effects))
@@ -172,10 +196,14 @@ class Part:
     def __hash__(self):
         return hash((self.name, self.notes, self.preset))
 
-    @property
+    @functools.cached_property
     def end(self) -> float:
-        """Beat at which the last note is released (0 for an empty part)."""
-        return max((n.end for n in self.notes), default=0.0)
+        """Beat at which the last note is released (0 for an empty part).
+
+        Computed once per part (a part is immutable): a tension-curve step
+        asks for the score's end once per segment.
+        """
+        return max((n.start + n.duration for n in self.notes), default=0.0)
 
     def with_notes(self, notes: Iterable[Note]) -> "Part":
         """A copy of this part holding ``notes`` instead."""
@@ -621,9 +649,9 @@ class Score:
     def title(self) -> str:
         return self.metadata.title
 
-    @property
+    @functools.cached_property
     def end_beat(self) -> float:
-        """Beat at which the last note is released."""
+        """Beat at which the last note is released (computed once per score)."""
         return max((p.end for p in self.parts), default=0.0)
 
     @property

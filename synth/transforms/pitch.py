@@ -16,8 +16,8 @@ from ..errors import ScoreError, TransformError
 from ..score import Note, Part, Score
 from ..tuning import load_tuning
 from ..units import PITCH_CLASSES
-from .base import (Param, Selection, add_generated, fit_pitch, map_parts, onset_groups, register,
-                   voiced_like)
+from .base import (Param, Selection, add_generated, fit_pitch, map_parts, note_starts,
+                   onset_groups, register, voiced_like)
 
 __all__ = ["SCALES", "scale_pitch_classes"]
 
@@ -178,12 +178,11 @@ def octave(score: Score, sel: Selection, streams, *, octaves: int, direction: st
         n_notes = len(part.notes)
         hit = g.random(n_notes) < probability
         up = g.random(n_notes) < 0.5
-        out = []
-        for i, (n, m) in enumerate(zip(part.notes, mask)):
-            if m and hit[i]:
-                sign = 1 if direction == "up" else -1 if direction == "down" else (1 if up[i] else -1)
-                n = replace(n, pitch=fit_pitch(n.pitch + 12 * octaves * sign, what=f"octave: {part.name}: "))
-            out.append(n)
+        out = list(part.notes)
+        for i in np.flatnonzero(mask & hit).tolist():   # the selected, displaced notes only
+            n = out[i]
+            sign = 1 if direction == "up" else -1 if direction == "down" else (1 if up[i] else -1)
+            out[i] = replace(n, pitch=fit_pitch(n.pitch + 12 * octaves * sign, what=f"octave: {part.name}: "))
         return part.with_notes(out)
     return map_parts(score, sel, per_part)
 
@@ -264,14 +263,17 @@ def detune(score: Score, sel: Selection, streams, *, cents: float, drift_cents: 
     end = max(score.end_beat, 1.0)
 
     def per_part(part: Part, mask, span) -> Part:
-        starts = np.array([n.start for n in part.notes], dtype=np.float64)
+        starts = note_starts(part.notes)
         offset = np.full(len(starts), cents)
         if drift_cents:
             offset += drift_cents * _drift_curve(streams(part.name, "drift"), starts, end, drift_beats)
         if spread_cents:
             offset += spread_cents * streams(part.name, "spread").standard_normal(len(starts))
-        out = [replace(n, pitch=fit_pitch(n.pitch + off / 100.0, what=f"detune: {part.name}: ")) if m else n
-               for n, m, off in zip(part.notes, mask, offset)]
+        out = list(part.notes)
+        for i in np.flatnonzero(mask).tolist():     # the selected notes only
+            n = out[i]
+            out[i] = replace(n, pitch=fit_pitch(n.pitch + offset[i] / 100.0,
+                                                what=f"detune: {part.name}: "))
         return part.with_notes(out)
     return map_parts(score, sel, per_part)
 

@@ -10,8 +10,8 @@ import numpy as np
 
 from ..errors import SynthWarning, TransformError
 from ..score import Note, Part, Score
-from .base import (Param, Selection, add_generated, fit_pitch, map_parts, onset_groups, register,
-                   voiced_like)
+from .base import (Param, Selection, add_generated, fit_pitch, map_parts, note_starts,
+                   onset_groups, register, voiced_like)
 
 
 @register("thin", "texture", {
@@ -149,16 +149,15 @@ def dynamics(score: Score, sel: Selection, streams, *, start: float, end: float,
 
     def per_part(part: Part, mask, span) -> Part:
         lo, hi = span
-        x = np.clip((np.array([n.start for n in part.notes]) - lo) / max(hi - lo, 1e-9), 0, 1)
+        x = np.clip((note_starts(part.notes) - lo) / max(hi - lo, 1e-9), 0, 1)
         fac = factor(x)
-        out = []
-        for n, m, f in zip(part.notes, mask, fac):
-            if m:
-                v = int(round(n.velocity * f))
-                if not 1 <= v <= 127:
-                    clipped[0] += 1
-                n = replace(n, velocity=min(max(v, 1), 127))
-            out.append(n)
+        out = list(part.notes)
+        for i in np.flatnonzero(mask).tolist():     # the selected notes only
+            n = out[i]
+            v = int(round(n.velocity * fac[i]))
+            if not 1 <= v <= 127:
+                clipped[0] += 1
+            out[i] = replace(n, velocity=min(max(v, 1), 127))
         return part.with_notes(out)
     result = map_parts(score, sel, per_part)
     if clipped[0]:
