@@ -132,7 +132,15 @@ def _in_order(notes: tuple[Note, ...]) -> bool:
     step = np.diff(starts)
     if (step < 0).any():
         return False
-    for i in np.flatnonzero(step == 0).tolist():
+    ties = np.flatnonzero(step == 0)
+    if not len(ties):
+        return True
+    # chords: equal onsets in order of pitch, then of the rest of the key
+    pitches = np.array([n.pitch for n in notes], dtype=np.float64)
+    rise = pitches[ties + 1] - pitches[ties]
+    if (rise < 0).any():
+        return False
+    for i in ties[rise == 0].tolist():
         if _note_key(notes[i]) > _note_key(notes[i + 1]):
             return False
     return True

@@ -19,7 +19,6 @@ numbers of the others.
 
 from __future__ import annotations
 
-import operator
 import warnings
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable, Mapping, Sequence
@@ -377,9 +376,6 @@ def onset_groups(notes: Sequence[Note], mask: np.ndarray) -> list[list[int]]:
     return [groups[k] for k in sorted(groups)]
 
 
-_START = operator.attrgetter("start")
-
-
 def note_starts(notes: Sequence[Note]) -> np.ndarray:
-    """Onsets of ``notes`` in beats, ``(len(notes),)`` float64 (read in one C loop)."""
-    return np.fromiter(map(_START, notes), np.float64, len(notes))
+    """Onsets of ``notes`` in beats, ``(len(notes),)`` float64."""
+    return np.array([n.start for n in notes], dtype=np.float64)
