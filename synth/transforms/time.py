@@ -110,17 +110,16 @@ def humanise(score: Score, sel: Selection, streams, *, jitter_beats: float, swin
         k = len(part.notes)
         dt = g.standard_normal(k) * jitter_beats
         dv = g.standard_normal(k) * velocity_jitter
-        out = []
-        for i, (n, m) in enumerate(zip(part.notes, mask)):
-            if m:
-                shift = dt[i]
-                if swing and abs((n.start % 1.0) - 0.5) < 1e-9:
-                    shift += swing / 6.0
-                start = max(n.start + shift, 0.0)
-                duration = max(n.end - start, n.duration * 0.25)
-                vel = int(np.clip(round(n.velocity + dv[i]), 1, 127))
-                n = replace(n, start=start, duration=duration, velocity=vel)
-            out.append(n)
+        out = list(part.notes)
+        for i in np.flatnonzero(mask).tolist():     # the selected notes only
+            n = out[i]
+            shift = dt[i]
+            if swing and abs((n.start % 1.0) - 0.5) < 1e-9:
+                shift += swing / 6.0
+            start = max(n.start + shift, 0.0)
+            duration = max(n.end - start, n.duration * 0.25)
+            vel = int(np.clip(round(n.velocity + dv[i]), 1, 127))
+            out[i] = replace(n, start=start, duration=duration, velocity=vel)
         return part.with_notes(out)
     return map_parts(score, sel, per_part)
 
