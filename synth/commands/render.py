@@ -10,7 +10,7 @@ from .. import __version__
 from ..audio import BIT_DEPTHS, check_stems_folder, check_suffix, check_writable
 from ..files import toml_once
 from ..patch import get_preset
-from ..render import DEFAULT_MAX_SECONDS, DEFAULT_SR, MasterSettings, render_to_file
+from ..render import DEFAULT_CHUNK, DEFAULT_MAX_SECONDS, DEFAULT_SR, MasterSettings, render_to_file
 from ._common import (Progress, add_seed_options, default_output, eprint, input_files,
                       load_input)
 
@@ -24,6 +24,12 @@ HELP = """examples:
   synth render song.mid --preset saw --sample-rate 48000 --bit-depth float
   synth render piece.toml --stems stems/ --loudness -16 -o piece.wav
   synth render piece.toml -o - --master limit | play -t wav -   # plays as it renders"""
+
+#: Block size when streaming to standard output (``-o -``), in frames: the
+#: first block goes out after a quarter of the default block's work (a
+#: third of a second of audio at 48 kHz) for about 10 % more render time in
+#: all; the output is the same for any block size.
+STREAM_CHUNK = 1 << 14
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -135,7 +141,9 @@ def run(args: argparse.Namespace) -> int:
                                 master=master,
                                 max_seconds=args.max_seconds, metadata=metadata,
                                 stems_dir=args.stems, jobs=max(1, args.jobs),
-                                progress=progress)
+                                progress=progress,
+                                chunk_samples=STREAM_CHUNK if out == "-" and master.limit
+                                else DEFAULT_CHUNK)
     finally:
         progress.close()
     if not args.quiet and out != "-":

@@ -172,6 +172,7 @@ def stream_wav(out: str, blocks: Iterable[np.ndarray], *, sr: int, frames: int, 
     from ..audio import _encode
 
     out.write(wav_header(sr=sr, frames=frames, subtype=subtype, metadata=metadata))
+    out.flush()             # a player can open its device while the first block renders
     written = 0
     for block in blocks:
         written += block.shape[1]
