@@ -23,9 +23,19 @@ streaming master and the first block; the load is printed separately
 (measured in this process) because for the Sonnerie arrangements it is most
 of the total.
 
+Each start-up is measured **cold** (an empty composed-score cache: the piece
+is composed, as on its first load or after an edit) and **warm** (the cache
+holds the composition, as on every later start), each in a cache folder of
+its own (``SYNTH_CACHE_DIR``), never the user's.  Besides the wall-clock
+time, the CPU time the ``synth`` process had used by then (all its threads)
+is given: on a loaded machine it is the steadier figure.  The stream's
+first byte is the WAV header (flushed at once); its first *audio* byte
+comes with the first rendered block.
+
 Usage::
 
     python bench/bench_play.py [--input FILE] [--bars 1-16|all] [--edits 5] [--skip play,watch,stream]
+                               [--cache cold,warm] [--rounds 1]
 
 Needs an audio output (CI and the tests use a JACK dummy server, see
 ``.ci/run``) and the ``play`` and ``watch`` extras.
@@ -39,6 +49,7 @@ import re
 import select
 import shutil
 import statistics
+import struct
 import subprocess
 import sys
 import tempfile
@@ -49,6 +60,28 @@ ICE = os.path.join(ROOT, "arrangements", "sonnerie-bells-in-the-ice.toml")
 MARCH = os.path.join(ROOT, "arrangements", "laurel-waltz-nightmare-march.toml")
 SYNTH = [sys.executable, "-m", "synth"]
 ENV = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+ENV.pop("PYTHONDONTWRITEBYTECODE", None)     # a user's Python keeps its .pyc files
+ENV.pop("SYNTH_NO_CACHE", None)
+
+
+def cache_env(kind: str, path: str) -> dict:
+    """The environment of a ``kind`` ("cold" or "warm") start-up of ``path``: a fresh
+    cache folder, for "warm" filled by loading the piece once (``synth info``)."""
+    folder = tempfile.mkdtemp(prefix=f"bench-cache-{kind}-")
+    env = dict(ENV, SYNTH_CACHE_DIR=folder)
+    if kind == "warm":
+        subprocess.run(SYNTH + ["info", path], capture_output=True, env=env, check=True)
+    return env
+
+
+def cpu_of(pid: int) -> float:
+    """CPU seconds (user + system) process ``pid`` has used so far (Linux), else NaN."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return float("nan")
 
 
 def load_seconds(path: str) -> float:
@@ -60,32 +93,54 @@ def load_seconds(path: str) -> float:
     return time.perf_counter() - t0
 
 
-def bench_play(path: str, bars: str | None) -> dict:
+def bench_play(path: str, bars: str | None, env: dict) -> dict:
     argv = SYNTH + ["play", path, "--stats", "--quiet"] + (["--bars", bars] if bars else [])
     t0 = time.time()
-    run = subprocess.run(argv, capture_output=True, text=True, env=ENV)
+    run = subprocess.run(argv, capture_output=True, text=True, env=env)
     if run.returncode != 0:
         raise SystemExit(f"synth play failed: {run.stderr.strip()}")
     stats = dict(re.findall(r"(\w+)=(\S+)", run.stdout.strip().splitlines()[-1]))
     return {"first_block_s": float(stats["first_block_wall"]) - t0,
+            "first_block_cpu": float(stats.get("first_block_cpu", "nan")),
             "underruns": int(stats["underruns"]),
             "played_s": int(stats["frames"]) / int(stats["sr"]),
             "wall_s": time.time() - t0}
 
 
-def bench_stream(path: str) -> dict:
+def _read(proc, n: int) -> bytes:
+    data = proc.stdout.read(n)
+    if len(data) != n:
+        raise SystemExit(f"synth render -o - ended early: {proc.stderr.read().decode().strip()}")
+    return data
+
+
+def bench_stream(path: str, env: dict, whole: bool = True) -> dict:
     t0 = time.perf_counter()
     proc = subprocess.Popen(SYNTH + ["render", path, "-o", "-", "--master", "limit", "--quiet"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV)
-    first = proc.stdout.read(1)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    head = _read(proc, 12)                      # RIFF....WAVE
     t_first = time.perf_counter() - t0
-    total = len(first)
+    total = len(head)
+    while True:                                 # chunks up to the data chunk
+        cid, size = struct.unpack("<4sI", _read(proc, 8))
+        total += 8
+        if cid == b"data":
+            break
+        total += len(_read(proc, size + (size & 1)))
+    total += len(_read(proc, 1))
+    t_audio = time.perf_counter() - t0
+    cpu = cpu_of(proc.pid)
+    if not whole:
+        proc.kill()
+        proc.wait()
+        return {"first_byte_s": t_first, "first_audio_s": t_audio, "first_audio_cpu": cpu}
     while chunk := proc.stdout.read(1 << 20):
         total += len(chunk)
     proc.wait()
     if proc.returncode != 0:
         raise SystemExit(f"synth render -o - failed: {proc.stderr.read().decode().strip()}")
-    return {"first_byte_s": t_first, "total_s": time.perf_counter() - t0, "bytes": total}
+    return {"first_byte_s": t_first, "first_audio_s": t_audio, "first_audio_cpu": cpu,
+            "total_s": time.perf_counter() - t0, "bytes": total}
 
 
 def bench_watch(path: str, edits: int) -> dict:
@@ -97,7 +152,7 @@ def bench_watch(path: str, edits: int) -> dict:
         target = os.path.join(work, "arr", os.path.basename(path))
         proc = subprocess.Popen(SYNTH + ["watch", target, "--stats", "--quiet"],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                env=ENV)
+                                env=cache_env("cold", target))
         lat, bars_from = [], []
         try:
             _wait_line(proc, 120)           # the first version playing
@@ -145,19 +200,38 @@ def main() -> None:
     ap.add_argument("--watch-input", default=MARCH)
     ap.add_argument("--edits", type=int, default=5)
     ap.add_argument("--skip", default="", help="comma-separated: play,stream,watch")
+    ap.add_argument("--cache", default="cold,warm",
+                    help="start-ups to measure: cold (empty composed-score cache), warm")
+    ap.add_argument("--rounds", type=int, default=1, help="start-ups of each kind (median shown)")
+    ap.add_argument("--whole-stream", action="store_true",
+                    help="read the whole stream (its total time) instead of stopping at the "
+                    "first audio byte")
     args = ap.parse_args()
     skip = set(filter(None, args.skip.split(",")))
+    kinds = [k for k in args.cache.split(",") if k]
     name = os.path.basename(args.input)
-    print(f"load (and compose) {name} in this process: {load_seconds(args.input):.2f} s")
-    if "play" not in skip:
-        r = bench_play(args.input, None if args.bars == "all" else args.bars)
-        print(f"play {name} bars {args.bars}: first block {r['first_block_s']:.2f} s after "
-              f"spawning; {r['underruns']} underruns over {r['played_s']:.1f} s played "
-              f"(wall {r['wall_s']:.1f} s)")
-    if "stream" not in skip:
-        r = bench_stream(args.input)
-        print(f"render {name} -o - --master limit: first byte {r['first_byte_s']:.2f} s, "
-              f"all {r['bytes'] / 1e6:.1f} MB in {r['total_s']:.1f} s")
+    print(f"load (and compose) {name} in this process: {load_seconds(args.input):.2f} s; "
+          f"load average {os.getloadavg()[0]:.1f}")
+    med = statistics.median
+    for kind in kinds:
+        if "play" not in skip:
+            rs = [bench_play(args.input, None if args.bars == "all" else args.bars,
+                             cache_env(kind, args.input)) for _ in range(args.rounds)]
+            print(f"play {name} bars {args.bars} ({kind}): first block "
+                  f"{med(r['first_block_s'] for r in rs):.2f} s after spawning "
+                  f"({med(r['first_block_cpu'] for r in rs):.2f} s CPU); "
+                  f"{max(r['underruns'] for r in rs)} underruns over {rs[0]['played_s']:.1f} s "
+                  f"played")
+        if "stream" not in skip:
+            rs = [bench_stream(args.input, cache_env(kind, args.input), args.whole_stream)
+                  for _ in range(args.rounds)]
+            line = (f"render {name} -o - --master limit ({kind}): first byte "
+                    f"{med(r['first_byte_s'] for r in rs):.2f} s, first audio byte "
+                    f"{med(r['first_audio_s'] for r in rs):.2f} s "
+                    f"({med(r['first_audio_cpu'] for r in rs):.2f} s CPU)")
+            if args.whole_stream:
+                line += f"; all {rs[0]['bytes'] / 1e6:.1f} MB in {med(r['total_s'] for r in rs):.1f} s"
+            print(line)
     if "watch" not in skip:
         r = bench_watch(args.watch_input, args.edits)
         lat = r["edit_to_first_block_s"]

@@ -67,7 +67,8 @@ def load(path: str | os.PathLike[str], *, seed: int | None = None, variation: in
                 data = None         # reported by the load itself
             if data is not None:
                 from .cache import cached
-                options = {"seed": seed, "variation": variation, "max_seconds": max_seconds}
+                # max_seconds limits MIDI reading only: a .toml load does not depend on it
+                options = {"seed": seed, "variation": variation}
                 score = cached(p, data, lambda: load(p, seed=seed, variation=variation,
                                                      max_seconds=max_seconds),
                                options=options)

@@ -167,12 +167,21 @@ class _Keys(Controls):
 
 def play_plan(sd, plan: RenderPlan, master: MasterSettings, *, device, jobs: int,
               latency: float, status=None, keys: Controls | None = None,
-              first_block=None) -> dict:
+              first_block=None, stream=None) -> dict:
     """Render ``plan`` and play it as it comes; returns timing and underrun figures.
 
     ``status(frames)`` is called after each block, ``first_block()`` once the
     first block is in PortAudio's hands; ``keys`` pauses or stops playing.
+    ``stream``: an open, stopped ``sounddevice.OutputStream`` at ``plan.sr``
+    to play on, or a function returning one (or None), called once the first
+    block is rendered (opening a stream takes a sound server like JACK half
+    a second: :class:`OpenDevice` does it while the piece loads and its first
+    block renders; ``synth watch`` keeps one for every version).  It is
+    stopped at the end (aborted, dropping what the device still holds, when
+    ``keys`` quit) and left open.  None: one is opened here and closed at
+    the end.
     """
+    own = True
     ahead = max(2, int(AHEAD_SECONDS * plan.sr / BLOCK))
     blocks: queue.Queue = queue.Queue(maxsize=ahead)
     stop = threading.Event()
@@ -216,10 +225,13 @@ def play_plan(sd, plan: RenderPlan, master: MasterSettings, *, device, jobs: int
     producer = threading.Thread(target=produce, name="synth-render", daemon=True)
     producer.start()
     stats = {"first_block_at": None, "underruns": 0, "frames": 0}
-    stream = None
+    given, stream = stream, None
     try:
-        stream = sd.OutputStream(samplerate=plan.sr, channels=2, dtype="float32",
-                                 device=device, latency=latency)
+        stream = given() if callable(given) else given
+        own = stream is None
+        if own:
+            stream = sd.OutputStream(samplerate=plan.sr, channels=2, dtype="float32",
+                                     device=device, latency=latency)
         started = False
         while True:
             if keys is not None and keys.quit.is_set():
@@ -237,6 +249,7 @@ def play_plan(sd, plan: RenderPlan, master: MasterSettings, *, device, jobs: int
                 started = True
             if stats["first_block_at"] is None:
                 stats["first_block_at"] = time.time()
+                stats["first_block_cpu"] = time.process_time()   # every thread's, so far
             if stream.write(block):
                 stats["underruns"] += 1
             if not stats["frames"] and first_block:
@@ -252,9 +265,74 @@ def play_plan(sd, plan: RenderPlan, master: MasterSettings, *, device, jobs: int
     finally:
         stop.set()
         producer.join()
-        if stream is not None:
+        if stream is not None and own:
             stream.close(ignore_errors=True)
+        elif stream is not None:
+            quit_ = keys is not None and keys.quit.is_set()
+            (stream.abort if quit_ else stream.stop)(ignore_errors=True)
     return stats
+
+
+class OpenDevice:
+    """PortAudio started, the output device found and its stream opened, in a thread.
+
+    Starting PortAudio and opening a stream is mostly waiting for the sound
+    server (about a second with JACK), which the piece's loading and first
+    block need not wait for: ``synth play`` starts this first, loads and
+    plans meanwhile, and meets it at :meth:`device` (the sample rate is the
+    device's) and :meth:`stream`.  Errors (no ``play`` extra, no PortAudio,
+    no such device) are raised there, in the main thread, as before.
+    """
+
+    def __init__(self, args, *, open_stream: bool):
+        self.args, self.open_stream = args, open_stream
+        self._found = threading.Event()
+        self._error: BaseException | None = None
+        self._stream = None
+        self._thread = threading.Thread(target=self._run, name="synth-device", daemon=True)
+        self._thread.start()
+
+    def _run(self):
+        try:
+            self.sd = import_sounddevice()
+            self.index, self.info = output_device(self.sd, self.args.device)
+            self.sr = choose_rate(self.args, self.info)
+            try:
+                self.sd.check_output_settings(device=self.index, samplerate=self.sr,
+                                              channels=2, dtype="float32")
+            except Exception as e:  # noqa: BLE001 - PortAudio's reasons vary
+                raise SynthError(f"the output device {self.info['name']!r} cannot play stereo "
+                                 f"at {self.sr} Hz ({e}); try --sample-rate") from None
+            self._found.set()
+            if self.open_stream:
+                self._stream = self.sd.OutputStream(samplerate=self.sr, channels=2,
+                                                    dtype="float32", device=self.index,
+                                                    latency=self.args.latency)
+        except BaseException as e:  # noqa: BLE001 - raised in the main thread
+            self._error = e
+        finally:
+            self._found.set()
+
+    def device(self):
+        """``(sounddevice module, device index, device info, sample rate)``; or its error."""
+        self._found.wait()
+        if self._error is not None and not hasattr(self, "sr"):
+            raise self._error
+        return self.sd, self.index, self.info, self.sr
+
+    def stream(self):
+        """The opened stream (None when not asked for); or the error opening it."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._stream
+
+    def close(self):
+        """Wait for the thread (PortAudio must not be torn down under it); close the stream."""
+        self._thread.join()
+        if self._stream is not None:
+            self._stream.close(ignore_errors=True)
+            self._stream = None
 
 
 def _process_start() -> float:
@@ -270,21 +348,28 @@ def _process_start() -> float:
 
 
 def run(args) -> int:
-    sd = import_sounddevice()
     if args.list_devices:
-        list_devices(sd)
+        list_devices(import_sounddevice())
         return 0
     if not args.input:
         raise SynthError("synth play needs an INPUT file (or --list-devices)")
-    device, info = output_device(sd, args.device)
-    sr = choose_rate(args, info)
+    jobs = max(1, args.jobs)
+    # PortAudio, the device and (one process: nothing forks later) the stream, meanwhile
+    opening = OpenDevice(args, open_stream=jobs == 1)
     try:
-        sd.check_output_settings(device=device, samplerate=sr, channels=2, dtype="float32")
-    except Exception as e:  # noqa: BLE001 - PortAudio's reasons vary
-        raise SynthError(f"the output device {info['name']!r} cannot play stereo at {sr} Hz "
-                         f"({e}); try --sample-rate") from None
-    score = prepare(args)
-    plan = RenderPlan(score, sr=sr, seed=score.metadata.seed, max_seconds=args.max_seconds)
+        score = prepare(args)
+        sd, device, info, sr = opening.device()
+        plan = RenderPlan(score, sr=sr, seed=score.metadata.seed, max_seconds=args.max_seconds)
+    except BaseException:
+        opening.close()
+        raise
+    try:
+        return _play(args, sd, device, info, sr, score, plan, opening, jobs)
+    finally:
+        opening.close()
+
+
+def _play(args, sd, device, info, sr, score, plan, opening: OpenDevice, jobs: int) -> int:
     master = MasterSettings(ceiling_db=args.ceiling, limit=True)
     show = not args.quiet and sys.stderr.isatty()
     total = plan.seconds
@@ -307,8 +392,9 @@ def run(args) -> int:
 
     keys = _Keys() if show else None
     try:
-        stats = play_plan(sd, plan, master, device=device, jobs=max(1, args.jobs),
-                          latency=args.latency, status=status, keys=keys)
+        stats = play_plan(sd, plan, master, device=device, jobs=jobs,
+                          latency=args.latency, status=status, keys=keys,
+                          stream=opening.stream)
     finally:
         if keys is not None:
             keys.quit.set()
@@ -319,6 +405,7 @@ def run(args) -> int:
         first = stats["first_block_at"]
         print(f"stats: first_block_after_start={first - _process_start() if first else -1:.3f} "
               f"first_block_wall={first or -1:.6f} "
+              f"first_block_cpu={stats.get('first_block_cpu', -1):.3f} "
               f"underruns={stats['underruns']} frames={stats['frames']} sr={sr}", flush=True)
     if stats["underruns"] and not args.quiet:
         eprint(f"synth: warning: {stats['underruns']} underrun(s): the render fell behind the "

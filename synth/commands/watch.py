@@ -127,16 +127,33 @@ def first_changed_bar(old, new) -> int:
 class _Player:
     """Plays one version at a time in a thread; a new version stops the old one."""
 
-    def __init__(self, sd, device, args):
-        self.sd, self.device, self.args = sd, device, args
+    def __init__(self, sd, device, args, sr: int):
+        self.sd, self.device, self.args, self.sr = sd, device, args, sr
         self.thread = None
         self.keys = None
+        # one stream for every version (opening one takes JACK half a second,
+        # closing one as long); not with --jobs > 1, whose workers fork
+        self.keep_stream = max(1, args.jobs or 1) == 1
+        self.stream = None
+
+    def _stream(self):
+        """The player's stream, opened on first use (called from the playing thread)."""
+        if self.stream is None:
+            self.stream = self.sd.OutputStream(samplerate=self.sr, channels=2, dtype="float32",
+                                               device=self.device, latency=self.args.latency)
+        return self.stream
 
     def stop(self):
         if self.thread is not None:
             self.keys.quit.set()
             self.thread.join()
             self.thread = None
+
+    def close(self):
+        self.stop()
+        if self.stream is not None:
+            self.stream.close(ignore_errors=True)
+            self.stream = None
 
     def start(self, plan: RenderPlan, master: MasterSettings, on_first):
         from .play import Controls, play_plan
@@ -148,7 +165,8 @@ class _Player:
             try:
                 stats = play_plan(self.sd, plan, master, device=self.device,
                                   jobs=max(1, self.args.jobs or 1), latency=self.args.latency,
-                                  keys=keys, first_block=on_first)
+                                  keys=keys, first_block=on_first,
+                                  stream=self._stream if self.keep_stream else None)
                 if stats["underruns"] and not self.args.quiet:
                     eprint(f"synth: warning: {stats['underruns']} underrun(s)")
             except SynthError as e:
@@ -185,7 +203,7 @@ def run(args) -> int:
     # playing always goes through the streaming master (the first block plays at once)
     master = master_settings(args) if out is not None else MasterSettings(
         ceiling_db=args.ceiling, limit=True)
-    player = _Player(sd, device, args) if out is None else None
+    player = _Player(sd, device, args, sr) if out is None else None
     previous = None
 
     def render_once(changed_at: float, why: str = "after the change") -> None:
@@ -254,4 +272,4 @@ def run(args) -> int:
         return 0
     finally:
         if player is not None:
-            player.stop()
+            player.close()
