@@ -37,6 +37,7 @@ trust as the compiled-kernel cache numba keeps beside them.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import pickle
 import tempfile
@@ -51,7 +52,7 @@ __all__ = ["cached", "cache_dir", "enabled", "entry_key", "DEFAULT_MAX_MB", "MAG
 #: Size bound of the cache folder in megabytes (``SYNTH_CACHE_MAX_MB`` overrides).
 DEFAULT_MAX_MB = 200
 #: First bytes of an entry file (its format version).
-MAGIC = b"SYNTH-SCORE-CACHE-1\n"
+MAGIC = b"SYNTH-SCORE-CACHE-2\n"
 _SUFFIX = ".score"
 _DIGEST = 32
 
@@ -125,28 +126,37 @@ def _file_digest(path: str) -> str | None:
 
 
 def _read_entry(folder: str, key: str) -> dict | None:
-    """The entry ``key`` if it is whole, this key's, and its files are unchanged; else None."""
+    """The entry ``key`` if it is whole, this key's, and its files are unchanged; else None.
+
+    An entry file is :data:`MAGIC`, the SHA-256 of the rest, the length of a
+    JSON head (key, version, the files read and their SHA-256) and the head,
+    then the pickled score and warnings: a stale entry (a source edited) is
+    refused from its head, without unpickling the score.
+    """
     path = os.path.join(folder, key + _SUFFIX)
     try:
         with open(path, "rb") as f:
             blob = f.read()
     except OSError:
         return None
-    head = len(MAGIC) + _DIGEST
-    if len(blob) < head or not blob.startswith(MAGIC):
+    start = len(MAGIC) + _DIGEST
+    if len(blob) < start + 4 or not blob.startswith(MAGIC):
         return None
-    payload = blob[head:]
-    if hashlib.sha256(payload).digest() != blob[len(MAGIC):head]:
+    if hashlib.sha256(memoryview(blob)[start:]).digest() != blob[len(MAGIC):start]:
         return None
+    size = int.from_bytes(blob[start:start + 4], "little")
     try:
-        entry = pickle.loads(payload)
+        head = json.loads(blob[start + 4:start + 4 + size])
+        if head["key"] != key or head["version"] != __version__:
+            return None
+        for file, digest in head["files"]:
+            if _file_digest(file) != digest:
+                return None
+        entry = pickle.loads(memoryview(blob)[start + 4 + size:])
     except Exception:  # noqa: BLE001 - any unreadable entry is a miss
         return None
-    if not isinstance(entry, dict) or entry.get("key") != key:
+    if not isinstance(entry, dict) or not {"value", "warnings"} <= entry.keys():
         return None
-    for file, digest in entry.get("files", ()):
-        if _file_digest(file) != digest:
-            return None
     try:
         os.utime(path)                  # recently used: evicted last
     except OSError:
@@ -158,11 +168,15 @@ def _write_entry(folder: str, key: str, entry: dict) -> None:
     """Write ``entry`` atomically, then keep the folder within its size bound."""
     try:
         os.makedirs(folder, mode=0o700, exist_ok=True)
-        payload = pickle.dumps(entry, protocol=pickle.HIGHEST_PROTOCOL)
+        head = json.dumps({"key": key, "version": __version__,
+                           "files": entry["files"]}).encode()
+        body = (len(head).to_bytes(4, "little") + head
+                + pickle.dumps({"value": entry["value"], "warnings": entry["warnings"]},
+                               protocol=pickle.HIGHEST_PROTOCOL))
         fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=_SUFFIX, dir=folder)
         try:
             with os.fdopen(fd, "wb") as f:
-                f.write(MAGIC + hashlib.sha256(payload).digest() + payload)
+                f.write(MAGIC + hashlib.sha256(body).digest() + body)
             os.replace(tmp, os.path.join(folder, key + _SUFFIX))
         except BaseException:
             try:
