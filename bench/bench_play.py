@@ -44,6 +44,7 @@ Needs an audio output (CI and the tests use a JACK dummy server, see
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
 import re
 import select
@@ -68,6 +69,7 @@ def cache_env(kind: str, path: str) -> dict:
     """The environment of a ``kind`` ("cold" or "warm") start-up of ``path``: a fresh
     cache folder, for "warm" filled by loading the piece once (``synth info``)."""
     folder = tempfile.mkdtemp(prefix=f"bench-cache-{kind}-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
     env = dict(ENV, SYNTH_CACHE_DIR=folder)
     if kind == "warm":
         subprocess.run(SYNTH + ["info", path], capture_output=True, env=env, check=True)
