@@ -24,13 +24,17 @@ import operator
 import os
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
-from typing import Iterable, Mapping
+from typing import TYPE_CHECKING, Iterable, Mapping
 
 import numpy as np
 
 from .errors import ScoreError
 from .params import FrozenMap
 from .units import PITCH_CLASSES, note_name, parse_note_name
+
+if TYPE_CHECKING:
+    from typing import Any
+    from numpy.typing import ArrayLike
 
 __all__ = [
     "BUDGETS",
@@ -358,7 +362,7 @@ class TempoMap:
             return float(self._bpm[i] + self._k[i] * x)
         return float(self._bpm[i] * math.exp(self._k[i] * x))
 
-    def seconds(self, beats):
+    def seconds(self, beats: ArrayLike) -> float | np.ndarray:
         """Seconds from the start of the piece at absolute ``beats`` (scalar or array)."""
         b = np.asarray(beats, dtype=np.float64)
         i = np.clip(np.searchsorted(self._beats, b, side="right") - 1, 0, None)
@@ -370,7 +374,7 @@ class TempoMap:
                                out)
         return float(out) if out.ndim == 0 else out
 
-    def beats(self, seconds):
+    def beats(self, seconds: ArrayLike) -> float | np.ndarray:
         """Inverse of :meth:`seconds`."""
         s = np.asarray(seconds, dtype=np.float64)
         i = np.clip(np.searchsorted(self._secs, s, side="right") - 1, 0, None)
@@ -710,7 +714,7 @@ class Score:
         self.part(part.name)
         return self.with_parts(part if p.name == part.name else p for p in self.parts)
 
-    def with_metadata(self, **changes) -> "Score":
+    def with_metadata(self, **changes: Any) -> "Score":
         """A copy with metadata fields changed."""
         return replace(self, metadata=replace(self.metadata, **changes))
 

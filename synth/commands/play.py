@@ -16,6 +16,7 @@ import queue
 import sys
 import threading
 import time
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -23,6 +24,12 @@ from ..errors import SynthError
 from ..render import SR_MAX, SR_MIN, MasterSettings, RenderPlan, limited_chunks
 from ..resources import install_hint
 from ._common import eprint
+
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Callable, Mapping
+    from typing import Any
+    from ..score import Score
 
 HELP = """examples:
   synth play arrangements/laurel-waltz-nightmare-march.toml
@@ -37,7 +44,7 @@ AHEAD_SECONDS = 4.0
 BLOCK = 4096
 
 
-def register(sub) -> None:
+def register(sub: argparse._SubParsersAction) -> None:
     import argparse
 
     from .render import add_render_options
@@ -67,7 +74,7 @@ def register(sub) -> None:
     p.set_defaults(func=run, jobs=1)
 
 
-def import_sounddevice():
+def import_sounddevice() -> Any:
     """The sounddevice module, or a SynthError (exit 2) saying what to install."""
     try:
         import sounddevice
@@ -80,7 +87,7 @@ def import_sounddevice():
     return sounddevice
 
 
-def output_device(sd, device: str | None):
+def output_device(sd: Any, device: str | None) -> tuple[int, Mapping[str, Any]]:
     """``(index, info)`` of the output device, or a SynthError naming what is missing."""
     if device is not None and device.isdigit():
         device = int(device)
@@ -95,18 +102,18 @@ def output_device(sd, device: str | None):
     return info["index"], info
 
 
-def list_devices(sd) -> None:
+def list_devices(sd: Any) -> None:
     print(sd.query_devices())
 
 
-def choose_rate(args, info) -> int:
+def choose_rate(args: argparse.Namespace, info: Mapping[str, Any]) -> int:
     if args.sample_rate:
         return args.sample_rate
     rate = int(round(info.get("default_samplerate") or 44100))
     return rate if SR_MIN <= rate <= SR_MAX else 44100
 
 
-def prepare(args):
+def prepare(args: argparse.Namespace) -> Score:
     """The score to play: ``--bars`` or ``--from`` applied."""
     from .render import load_for_render
 
@@ -165,9 +172,9 @@ class _Keys(Controls):
             termios.tcsetattr(sys.stdin.fileno(), termios.TCSADRAIN, self._old)
 
 
-def play_plan(sd, plan: RenderPlan, master: MasterSettings, *, device, jobs: int,
-              latency: float, status=None, keys: Controls | None = None,
-              first_block=None, stream=None) -> dict:
+def play_plan(sd: Any, plan: RenderPlan, master: MasterSettings, *, device: int | str | None,
+              jobs: int, latency: float, status: Callable[..., Any] | None = None,
+              keys: Controls | None = None, first_block: Any = None, stream: Any = None) -> dict:
     """Render ``plan`` and play it as it comes; returns timing and underrun figures.
 
     ``status(frames)`` is called after each block, ``first_block()`` once the
@@ -347,7 +354,7 @@ def _process_start() -> float:
         return time.time()
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     if args.list_devices:
         list_devices(import_sounddevice())
         return 0

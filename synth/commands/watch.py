@@ -13,11 +13,17 @@ from __future__ import annotations
 import os
 import threading
 import time
+from typing import TYPE_CHECKING
 
 from ..audio import BIT_DEPTHS
 from ..errors import SynthError
 from ..render import MasterSettings, RenderPlan, render_to_file
 from ._common import eprint
+
+if TYPE_CHECKING:
+    import argparse
+    from typing import Any
+    from ..score import Score
 
 HELP = """examples:
   synth watch piece.toml                      # plays the bar you changed, each time you save
@@ -30,7 +36,7 @@ stop with Ctrl-C."""
 ALWAYS = (".scl", ".kbm")
 
 
-def register(sub) -> None:
+def register(sub: argparse._SubParsersAction) -> None:
     import argparse
 
     from .render import add_master_option, add_render_options
@@ -62,7 +68,7 @@ def register(sub) -> None:
     p.set_defaults(func=run, jobs=None)
 
 
-def import_watchfiles():
+def import_watchfiles() -> Any:
     try:
         import watchfiles
     except ImportError:
@@ -73,7 +79,7 @@ def import_watchfiles():
     return watchfiles
 
 
-def dependencies(path: str, score=None) -> set[str]:
+def dependencies(path: str, score: Score | None = None) -> set[str]:
     """Absolute paths of the files a render of ``path`` reads: itself, its source, samples."""
     from ..loader import is_arrangement
 
@@ -92,7 +98,7 @@ def dependencies(path: str, score=None) -> set[str]:
     return deps
 
 
-def first_changed_bar(old, new) -> int:
+def first_changed_bar(old: Score, new: Score) -> int:
     """The first bar whose notes differ between two versions of a score.
 
     A change to a part's sound (preset, patch, gain, pan, effects), the
@@ -178,7 +184,7 @@ class _Player:
         self.thread.start()
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     watchfiles = import_watchfiles()
     from .render import load_for_render, master_settings
 

@@ -32,10 +32,16 @@ an LFO may sweep past Nyquist without blowing up).
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .jit import kernel
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any
+    from numpy.typing import ArrayLike
 
 __all__ = [
     "FILTER_KINDS",
@@ -167,7 +173,8 @@ def _zi(sos, x):
     return np.zeros((sos.shape[-2],) + x.shape[:-1] + (2,))
 
 
-def apply(x, sos, state=None):
+def apply(x: ArrayLike, sos: np.ndarray,
+          state: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Filter ``x`` along its last axis with second-order sections.
 
     Parameters
@@ -186,8 +193,9 @@ def apply(x, sos, state=None):
     return filter_runs(x, [sos], [0, x.shape[-1]], state)
 
 
-def modulated_filter(x, cutoff, *, sr: float, kind: str = "lowpass", q=1 / np.sqrt(2),
-                     order: int = 2, state=None):
+def modulated_filter(x: ArrayLike, cutoff: ArrayLike, *, sr: float, kind: str = "lowpass",
+                     q: float = 1 / np.sqrt(2), order: int = 2,
+                     state: dict[str, Any] | None = None) -> tuple[np.ndarray, dict[str, Any]]:
     """Filter with a cutoff that moves over time (envelope, LFO, key track).
 
     Parameters
@@ -238,7 +246,8 @@ def modulated_filter(x, cutoff, *, sr: float, kind: str = "lowpass", q=1 / np.sq
     return y, {"zi": zi, "offset": (offset + n) % SUB_BLOCK, "sos": current}
 
 
-def key_track(base_cutoff, note_freq, *, amount: float = 1.0, ref_freq: float = 261.6255653005986):
+def key_track(base_cutoff: ArrayLike, note_freq: ArrayLike, *, amount: float = 1.0,
+              ref_freq: float = 261.6255653005986) -> np.ndarray:
     """Cutoff that follows the keyboard.
 
     ``cutoff = base_cutoff * (note_freq / ref_freq) ** amount``: with
@@ -253,7 +262,7 @@ def key_track(base_cutoff, note_freq, *, amount: float = 1.0, ref_freq: float = 
         np.asarray(note_freq, dtype=np.float64) / ref_freq) ** amount
 
 
-def sos_response(sos, freqs, *, sr: float) -> np.ndarray:
+def sos_response(sos: np.ndarray, freqs: ArrayLike, *, sr: float) -> np.ndarray:
     """Complex frequency response of ``sos`` at ``freqs`` (Hz); shape of ``freqs``."""
     z = np.exp(-2j * np.pi * np.asarray(freqs, dtype=np.float64) / sr)
     h = np.ones(np.shape(freqs), dtype=np.complex128)
@@ -313,7 +322,8 @@ def _sosfilt_runs(designs, bounds, x, zi):
             sos_segment(designs[r], x[i], bounds[r], bounds[r + 1], zi[i])
 
 
-def sosfilt(sos, x, zi=None):
+def sosfilt(sos: np.ndarray, x: ArrayLike,
+            zi: np.ndarray | None = None) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """:func:`scipy.signal.sosfilt` along the last axis, sample for sample.
 
     Parameters
@@ -348,7 +358,8 @@ def sosfilt(sos, x, zi=None):
     return y, np.moveaxis(state.reshape(shape[:-1] + (sections, 2)), -2, 0)
 
 
-def filter_runs(x, designs, bounds, state=None):
+def filter_runs(x: ArrayLike, designs: Sequence[np.ndarray], bounds: Sequence[int],
+                state: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Filter ``x`` through designs that change at ``bounds``, state carried across.
 
     Run ``i`` (samples ``bounds[i]:bounds[i + 1]``) goes through ``designs[i]``

@@ -20,11 +20,17 @@ rendering in one pass, sample for sample.
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from . import filters
 from .jit import kernel
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+    from numpy.typing import ArrayLike
 
 __all__ = [
     "phase_ramp",
@@ -59,7 +65,8 @@ NYQUIST_FRACTION = 0.98
 BANDLIMITED_SHAPES = ("saw", "square", "triangle")
 
 
-def phase_ramp(freq, *, sr: float, n: int | None = None, phase: float = 0.0):
+def phase_ramp(freq: ArrayLike, *, sr: float, n: int | None = None,
+               phase: float = 0.0) -> tuple[np.ndarray, float]:
     """Running phase (cycles) of an oscillator at ``freq``.
 
     Parameters
@@ -99,7 +106,8 @@ def phase_ramp(freq, *, sr: float, n: int | None = None, phase: float = 0.0):
     return acc[:-1], float(acc[-1])
 
 
-def stepped_phase(freq_steps, *, sr: float, n: int, step: int, phase: float = 0.0):
+def stepped_phase(freq_steps: ArrayLike, *, sr: float, n: int, step: int,
+                  phase: float = 0.0) -> tuple[np.ndarray, float]:
     """Phase of an oscillator whose frequency holds for ``step`` samples at a time.
 
     Pitch modulation (vibrato, glide, bends) is evaluated at a control rate;
@@ -146,7 +154,7 @@ def stepped_phase(freq_steps, *, sr: float, n: int, step: int, phase: float = 0.
     return acc[:-1], increments, float(acc[-2] + increments[-1] * last)
 
 
-def expand_steps(starts, increments, *, step: int, n: int) -> np.ndarray:
+def expand_steps(starts: ArrayLike, increments: ArrayLike, *, step: int, n: int) -> np.ndarray:
     """Per-sample phases ``starts[..., k] + increments[..., k] * j`` from :func:`stepped_phase`.
 
     Parameters
@@ -171,7 +179,8 @@ def _wrap(phases):
     return phases - np.floor(phases)
 
 
-def sine(freq, *, sr: float, n: int | None = None, phase: float = 0.0):
+def sine(freq: ArrayLike, *, sr: float, n: int | None = None,
+         phase: float = 0.0) -> tuple[np.ndarray, float]:
     """Sine wave.  Returns ``(samples [shape=(n,)], phase_out)``; see :func:`phase_ramp`."""
     ph, out = phase_ramp(freq, sr=sr, n=n, phase=phase)
     return np.sin(2.0 * np.pi * _wrap(ph)), out
@@ -179,19 +188,22 @@ def sine(freq, *, sr: float, n: int | None = None, phase: float = 0.0):
 
 # ---------------------------------------------------------------- naive shapes
 
-def naive_saw(freq, *, sr: float, n: int | None = None, phase: float = 0.0):
+def naive_saw(freq: ArrayLike, *, sr: float, n: int | None = None,
+              phase: float = 0.0) -> tuple[np.ndarray, float]:
     """Rising sawtooth ``2*phase - 1`` computed per sample: aliases freely."""
     ph, out = phase_ramp(freq, sr=sr, n=n, phase=phase)
     return 2.0 * _wrap(ph) - 1.0, out
 
 
-def naive_square(freq, *, sr: float, n: int | None = None, phase: float = 0.0):
+def naive_square(freq: ArrayLike, *, sr: float, n: int | None = None,
+                 phase: float = 0.0) -> tuple[np.ndarray, float]:
     """Square wave, +1 for the first half-cycle, -1 for the second: aliases freely."""
     ph, out = phase_ramp(freq, sr=sr, n=n, phase=phase)
     return np.where(_wrap(ph) < 0.5, 1.0, -1.0), out
 
 
-def naive_triangle(freq, *, sr: float, n: int | None = None, phase: float = 0.0):
+def naive_triangle(freq: ArrayLike, *, sr: float, n: int | None = None,
+                   phase: float = 0.0) -> tuple[np.ndarray, float]:
     """Triangle from 0 up to +1 at a quarter cycle, -1 at three quarters: aliases (mildly)."""
     ph, out = phase_ramp(freq, sr=sr, n=n, phase=phase)
     x = _wrap(ph + 0.25)  # 0 at the trough
@@ -301,7 +313,8 @@ def _lookup(table, phases, out):
         out[n] = table[i] + frac * (table[i + 1] - table[i])
 
 
-def read_shape(shape: str, phases, *, sr: float, max_freq: float, tone=None) -> np.ndarray:
+def read_shape(shape: str, phases: np.ndarray, *, sr: float, max_freq: float,
+               tone: float | None = None) -> np.ndarray:
     """Band-limited ``shape`` read at unwrapped ``phases`` (cycles), any array shape.
 
     The table holds the harmonics that stay below Nyquist at ``max_freq``
@@ -353,8 +366,8 @@ def _read_table(table, slopes, phases, out):
 _READ_BLOCK = 16384
 
 
-def stack_sum(shape: str, centre_phases, ratios, start_phases, *, sr: float,
-              max_freq: float) -> np.ndarray:
+def stack_sum(shape: str, centre_phases: np.ndarray, ratios: ArrayLike, start_phases: ArrayLike, *,
+              sr: float, max_freq: float) -> np.ndarray:
     """Sum of a unison stack read from one accumulated centre phase.
 
     Voice ``v`` has phase ``start_phases[v] + ratios[v] * centre_phases``
@@ -380,8 +393,9 @@ def stack_sum(shape: str, centre_phases, ratios, start_phases, *, sr: float,
     return out
 
 
-def stack_sum_stepped(shape: str, starts, increments, ratios, start_phases, *, step: int,
-                      n: int, sr: float, max_freq: float, tone=None) -> np.ndarray:
+def stack_sum_stepped(shape: str, starts: ArrayLike, increments: ArrayLike, ratios: ArrayLike,
+                      start_phases: ArrayLike, *, step: int, n: int, sr: float, max_freq: float,
+                      tone: float | None = None) -> np.ndarray:
     """:func:`stack_sum` for a centre phase given by :func:`stepped_phase`.
 
     Voice ``v`` has phase ``start_phases[v] + ratios[v] * centre``; within a
@@ -457,8 +471,8 @@ def _bandlimited(shape, freq, sr, n, phase, max_freq):
     return read_shape(shape, ph, sr=sr, max_freq=max_freq), out
 
 
-def saw(freq, *, sr: float, n: int | None = None, phase: float = 0.0,
-        max_freq: float | None = None):
+def saw(freq: ArrayLike, *, sr: float, n: int | None = None, phase: float = 0.0,
+        max_freq: float | None = None) -> tuple[np.ndarray, float]:
     """Band-limited rising sawtooth (the alias-free counterpart of :func:`naive_saw`).
 
     Parameters
@@ -485,14 +499,14 @@ def saw(freq, *, sr: float, n: int | None = None, phase: float = 0.0,
     return _bandlimited("saw", freq, sr, n, phase, max_freq)
 
 
-def square(freq, *, sr: float, n: int | None = None, phase: float = 0.0,
-           max_freq: float | None = None):
+def square(freq: ArrayLike, *, sr: float, n: int | None = None, phase: float = 0.0,
+           max_freq: float | None = None) -> tuple[np.ndarray, float]:
     """Band-limited square wave; see :func:`saw` for the parameters."""
     return _bandlimited("square", freq, sr, n, phase, max_freq)
 
 
-def triangle(freq, *, sr: float, n: int | None = None, phase: float = 0.0,
-             max_freq: float | None = None):
+def triangle(freq: ArrayLike, *, sr: float, n: int | None = None, phase: float = 0.0,
+             max_freq: float | None = None) -> tuple[np.ndarray, float]:
     """Band-limited triangle wave; see :func:`saw` for the parameters."""
     return _bandlimited("triangle", freq, sr, n, phase, max_freq)
 
@@ -575,7 +589,9 @@ def _blep_residual_rows() -> np.ndarray:
     return rows
 
 
-def bandlimit_steps(naive, step_sample, step_offset, step_height, state=None):
+def bandlimit_steps(naive: np.ndarray, step_sample: np.ndarray, step_offset: np.ndarray,
+                    step_height: np.ndarray, state: dict[str, np.ndarray] | None = None
+                    ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Turn a naively sampled signal with jumps into one with band-limited jumps.
 
     ``naive`` is the signal sampled without regard to aliasing (ramps,
@@ -653,8 +669,8 @@ def bandlimit_steps(naive, step_sample, step_offset, step_height, state=None):
 
 # ---------------------------------------------------------------- pulse / PWM
 
-def pulse(freq, *, sr: float, n: int | None = None, phase: float = 0.0, width=0.5,
-          max_freq: float | None = None):
+def pulse(freq: ArrayLike, *, sr: float, n: int | None = None, phase: float = 0.0,
+          width: ArrayLike = 0.5, max_freq: float | None = None) -> tuple[np.ndarray, float]:
     """Band-limited pulse wave with (optionally per-sample) pulse width.
 
     Built as the difference of two band-limited saws offset by ``width`` of a
@@ -685,7 +701,8 @@ def pulse(freq, *, sr: float, n: int | None = None, phase: float = 0.0, width=0.
     return pulse_at(ph, w, sr=sr, max_freq=max_freq), out
 
 
-def pulse_at(phases, width, *, sr: float, max_freq: float, tone=None) -> np.ndarray:
+def pulse_at(phases: np.ndarray, width: ArrayLike, *, sr: float, max_freq: float,
+             tone: float | None = None) -> np.ndarray:
     """:func:`pulse` read at given unwrapped ``phases`` (cycles), shape of ``phases``.
 
     ``tone``: a fixed filter baked into the saw tables (see :func:`read_shape`);
@@ -708,7 +725,8 @@ _PINK_A = np.array([1.0, -2.494956002, 2.017265875, -0.522189400])
 _PINK_GAIN = 1.0 / 0.08623
 
 
-def pink_noise(n: int, rng: np.random.Generator, *, state=None):
+def pink_noise(n: int, rng: np.random.Generator, *,
+               state: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Pink (-3 dB/octave) noise: uniform white noise through a fixed IIR filter.
 
     Parameters
@@ -753,7 +771,9 @@ def _pink_sos() -> np.ndarray:
 
 # ---------------------------------------------------------------- hard sync
 
-def hard_sync(freq, ratio, *, sr: float, n: int | None = None, phase: float = 0.0, state=None):
+def hard_sync(freq: ArrayLike, ratio: ArrayLike, *, sr: float, n: int | None = None,
+              phase: float = 0.0, state: dict[str, Any] | None = None
+              ) -> tuple[np.ndarray, dict[str, Any]]:
     """Band-limited hard-synced sawtooth: a slave saw reset by every master cycle.
 
     The slave's phase is ``ratio * frac(master_phase)``, so it restarts from
@@ -867,9 +887,10 @@ def unison_offsets_cents(voices: int, detune_cents: float) -> np.ndarray:
     return np.linspace(-0.5, 0.5, voices) * float(detune_cents)
 
 
-def unison(oscillator, freq, *, sr: float, n: int | None = None, voices: int = 3,
-           detune_cents: float = 10.0, rng: np.random.Generator | None = None,
-           phases=None, max_freq: float | None = None):
+def unison(oscillator: Callable[..., tuple[np.ndarray, float]], freq: ArrayLike, *, sr: float,
+           n: int | None = None, voices: int = 3, detune_cents: float = 10.0,
+           rng: np.random.Generator | None = None, phases: ArrayLike | None = None,
+           max_freq: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """A stack of detuned copies of an oscillator.
 
     Parameters
@@ -946,8 +967,9 @@ def wavetable(shape: str, max_freq: float, *, sr: float, tone=None) -> tuple[np.
     return _table_and_slopes(shape, max_harmonics(max_freq, sr=sr), tone)
 
 
-def fixed_pitch(shape: str, freq: float, *, sr: float, n: int, phase=0.0,
-                max_freq: float | None = None, start: int = 0, tone=None) -> np.ndarray:
+def fixed_pitch(shape: str, freq: float, *, sr: float, n: int, phase: float = 0.0,
+                max_freq: float | None = None, start: int = 0,
+                tone: float | None = None) -> np.ndarray:
     """A whole note of a band-limited shape (or sine) at constant frequency.
 
     The one-shot counterpart of :func:`saw` / :func:`square` /

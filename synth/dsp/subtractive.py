@@ -95,8 +95,9 @@ _GIVEN_READ = TableRead(GIVEN, _EMPTY, _EMPTY)
 
 
 
-def render_piece(m: int, source, designs=None, bounds=None, state=None, envelope=None,
-                 adsr: tuple | None = None) -> np.ndarray:
+def render_piece(m: int, source: TableRead | np.ndarray, designs: np.ndarray | None = None,
+                 bounds: np.ndarray | None = None, state: np.ndarray | None = None,
+                 envelope: np.ndarray | None = None, adsr: tuple | None = None) -> np.ndarray:
     """One piece of a note: source, filter runs, amplitude envelope, in one pass.
 
     Parameters

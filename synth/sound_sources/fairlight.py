@@ -140,7 +140,7 @@ def voice_clock(patch: "Patch", freq_hz: float, voice_name: str | None = None) -
 
 
 def card_envelope(patch: "Patch", n: int, *, sr: float, gate: int, clock: float, start: int,
-                  attack: float, damping: float, held_damping=None) -> np.ndarray:
+                  attack: float, damping: float, held_damping: float | None = None) -> np.ndarray:
     """The CMI envelope on the patch's card: the CMI-01A counter or the smooth one."""
     if patch.param("card") == "cmi01a":
         return fairlight.channel_card_envelope(

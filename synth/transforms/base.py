@@ -46,7 +46,12 @@ __all__ = [
     "spec",
     "add_generated",
     "fit_pitch",
+    "Streams",
 ]
+
+#: The ``streams`` a transform's ``impl`` gets: ``streams(*path)`` is an independent,
+#: named :class:`numpy.random.Generator` of this step (see :mod:`synth.seeds`).
+Streams = Callable[..., np.random.Generator]
 
 # ---------------------------------------------------------------- parameters
 
@@ -358,7 +363,8 @@ def fit_pitch(pitch: float, *, what: str = "") -> float:
     return p
 
 
-def map_parts(score: Score, sel: Selection, fn: Callable[[Part, np.ndarray, tuple[float, float]], Part]) -> Score:
+def map_parts(score: Score, sel: Selection,
+              fn: Callable[[Part, np.ndarray, tuple[float, float]], Part]) -> Score:
     """Apply ``fn(part, mask, span)`` to each selected part (mask = selected notes)."""
     span = sel.span(score)
     chosen = set(sel.part_names(score))

@@ -57,6 +57,7 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -65,6 +66,10 @@ from ..score import Note, Part, Score
 from ..params import suggest as _suggest
 from .base import Param, Selection, add_generated, register
 from .harmony import Chord, Key, chord_options, key_of, nearest_index, pitches_in
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from .base import Streams
 
 __all__ = ["TEXTURES", "FIGURES"]
 
@@ -153,9 +158,10 @@ class _Ev:
     "dynamics": Param("ints", default=(48, 64, 84, 100), lo=1, hi=127, unit="velocity",
                       doc="terraced velocity levels, softest to loudest"),
 })
-def chaconne(score: Score, sel: Selection, streams, *, ground: str, upper: str, lower: str,
+def chaconne(score: Score, sel: Selection, streams: Streams, *, ground: str, upper: str, lower: str,
              upper_low: float, upper_high: float, lower_low: float, lower_high: float,
-             entry_bar: int, phrase_bars: int, density, dynamics) -> Score:
+             entry_bar: int, phrase_bars: int, density: Sequence[float],
+             dynamics: Sequence[str]) -> Score:
     """Divisions for two voices over a ground, by a harmonic, formal and textural plan.
 
     The module docstring (:mod:`synth.transforms.chaconne`) describes the

@@ -4,6 +4,8 @@ Markov melody trained on a part.  Both add a new part marked ``generated``."""
 from __future__ import annotations
 
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from ..errors import TransformError
@@ -11,6 +13,10 @@ from ..score import Note, Part, Score, parse_key
 from ..params import suggest as _suggest
 from .base import Param, Selection, add_generated, register, voiced_like
 from .harmony import chord_options, key_of, nearest_index, pitches_in
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from .base import Streams
 
 __all__ = ["ground_harmony"]
 
@@ -28,7 +34,8 @@ def _ground_notes(part: Part, lo: float, hi: float) -> list[Note]:
     return [by_onset[k] for k in sorted(by_onset)]
 
 
-def ground_harmony(ground_pc: int, tonic: str, mode: str, g: np.random.Generator) -> tuple[set[int], set[int]]:
+def ground_harmony(ground_pc: int, tonic: str, mode: str, g: np.random.Generator) -> tuple[set[int],
+                   set[int]]:
     """A seeded chord on the ground note ``ground_pc``: ``(chord_pcs, scale_pcs)``.
 
     The chord is one a continuo player would put on that bass degree, after
@@ -74,8 +81,9 @@ def _bounce(tones: list[float], start: int, count: int, direction: int):
     "key": Param("str", default="", doc="key of the harmony (default: the score's key at each bar)"),
     "velocity": Param("int", default=72, lo=1, hi=127, doc="velocity of the figures"),
 })
-def divisions(score: Score, sel: Selection, streams, *, ground: str, part: str, styles, low: float,
-              high: float, subdivision: int, change_bars: int, key: str, velocity: int) -> Score:
+def divisions(score: Score, sel: Selection, streams: Streams, *, ground: str, part: str,
+              styles: Sequence[str], low: float, high: float, subdivision: int, change_bars: int,
+              key: str, velocity: int) -> Score:
     """Chaconne / passacaglia divisions over a ground bass, from a seed.
 
     For each note of the ground a chord is chosen by the rule of the octave
@@ -169,7 +177,7 @@ def divisions(score: Score, sel: Selection, streams, *, ground: str, part: str, 
     "transpose": Param("float", default=0.0, lo=-48, hi=48, unit="semitones",
                        doc="interval of the generated melody against its model"),
 })
-def markov(score: Score, sel: Selection, streams, *, source: str, part: str, order: int,
+def markov(score: Score, sel: Selection, streams: Streams, *, source: str, part: str, order: int,
            transpose: float) -> Score:
     """A Markov melody: learn (pitch, duration) transitions from a part and walk them.
 

@@ -37,10 +37,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..score import parse_key
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
 
 __all__ = ["Key", "Chord", "chord_options", "key_of", "pitches_in", "nearest_index"]
 
@@ -76,7 +80,7 @@ class Key:
             return tuple(nat)
         return self.natural
 
-    def scale_over(self, chord_pcs, ascending: bool = True) -> tuple[int, ...]:
+    def scale_over(self, chord_pcs: Iterable[int], ascending: bool = True) -> tuple[int, ...]:
         """The melodic scale over a chord: in minor, the sixth and seventh take the
         form the chord holds (C# over A major, C over F major in D minor), else
         the melodic form (raised ascending, natural descending), so a run never
@@ -220,12 +224,12 @@ def chord_options(bass_pc: int, key: Key, *, function: str | None = None
     return out
 
 
-def pitches_in(pcs, low: float, high: float) -> list[int]:
+def pitches_in(pcs: Iterable[int], low: float, high: float) -> list[int]:
     """The whole MIDI pitches in ``[low, high]`` whose pitch class is in ``pcs``, rising."""
     classes = {int(p) % 12 for p in pcs}
     return [p for p in range(math.ceil(low), math.floor(high) + 1) if p % 12 in classes]
 
 
-def nearest_index(values, target: float) -> int:
+def nearest_index(values: Sequence[float], target: float) -> int:
     """Index of the value nearest ``target`` (the first of equals)."""
     return int(np.argmin(np.abs(np.asarray(values, dtype=np.float64) - target)))

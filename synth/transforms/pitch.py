@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -18,6 +19,10 @@ from ..tuning import load_tuning
 from ..units import PITCH_CLASSES
 from .base import (Param, Selection, add_generated, fit_pitch, map_parts, note_starts,
                    onset_groups, register, voiced_like)
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+    from .base import Streams
 
 __all__ = ["SCALES", "scale_pitch_classes"]
 
@@ -73,7 +78,7 @@ _TUNING_PARAM = Param("str", default="", doc="count the interval in steps of thi
                       "'31-edo', 'just', 'just-7' or a .scl file) instead of 100-cent semitones")
 
 
-def interval_mover(tuning: str, interval: float, key: str):
+def interval_mover(tuning: str, interval: float, key: str) -> Callable[[float], float]:
     """``pitch -> pitch`` moved by ``interval``: semitones, or steps of ``tuning``.
 
     With a tuning, a note is read as the tuning's nearest key plus a remainder
@@ -126,7 +131,8 @@ def interval_mover(tuning: str, interval: float, key: str):
                            "`tuning`, steps of that tuning"),
     "tuning": _TUNING_PARAM,
 })
-def transpose(score: Score, sel: Selection, streams, *, semitones: float, tuning: str) -> Score:
+def transpose(score: Score, sel: Selection, streams: Streams, *, semitones: float,
+              tuning: str) -> Score:
     """Move every selected note by ``semitones`` (or by that many steps of ``tuning``)."""
     move = interval_mover(tuning, semitones, "semitones")
     return map_parts(score, sel, _each_selected(
@@ -137,14 +143,14 @@ def transpose(score: Score, sel: Selection, streams, *, semitones: float, tuning
     "axis": Param("pitch", default=62.0, lo=0, hi=127, unit="MIDI or note name",
                   doc="mirror pitch: each note goes as far below it as it was above"),
 })
-def invert(score: Score, sel: Selection, streams, *, axis: float) -> Score:
+def invert(score: Score, sel: Selection, streams: Streams, *, axis: float) -> Score:
     """Mirror selected pitches around ``axis``: p -> 2*axis - p (intervals flip)."""
     return map_parts(score, sel, _each_selected(
         lambda n, p: replace(n, pitch=fit_pitch(2.0 * axis - n.pitch, what=f"invert: {p.name}: "))))
 
 
 @register("retrograde", "pitch", {})
-def retrograde(score: Score, sel: Selection, streams) -> Score:
+def retrograde(score: Score, sel: Selection, streams: Streams) -> Score:
     """Play the selected notes backwards within the selected span.
 
     A note at ``[start, end)`` moves to ``[lo + hi - end, lo + hi - start)``
@@ -170,7 +176,7 @@ def retrograde(score: Score, sel: Selection, streams) -> Score:
                        doc="which way displaced notes move"),
     "probability": Param("float", default=0.5, lo=0, hi=1, doc="chance that a note is displaced"),
 })
-def octave(score: Score, sel: Selection, streams, *, octaves: int, direction: str,
+def octave(score: Score, sel: Selection, streams: Streams, *, octaves: int, direction: str,
            probability: float) -> Score:
     """Octave displacement: move a seeded random choice of notes by whole octaves."""
     def per_part(part: Part, mask, span) -> Part:
@@ -195,7 +201,7 @@ def octave(score: Score, sel: Selection, streams, *, octaves: int, direction: st
                         doc="source scale (default: the mode of the score's key, else major)"),
     "tonic": Param("str", default="", doc="tonic pitch class of both scales (default: the key's)"),
 })
-def remap(score: Score, sel: Selection, streams, *, to_scale: str, from_scale: str,
+def remap(score: Score, sel: Selection, streams: Streams, *, to_scale: str, from_scale: str,
           tonic: str) -> Score:
     """Map scale degrees of one scale onto another (major -> Locrian, onto octatonic).
 
@@ -227,7 +233,8 @@ def remap(score: Score, sel: Selection, streams, *, to_scale: str, from_scale: s
 
 # ---------------------------------------------------------------- detune
 
-def _drift_curve(g: np.random.Generator, beats: np.ndarray, end: float, period: float) -> np.ndarray:
+def _drift_curve(g: np.random.Generator, beats: np.ndarray, end: float,
+                 period: float) -> np.ndarray:
     """Smooth random curve (unit standard deviation at its knots) sampled at ``beats``.
 
     Knots every ``period`` beats carry independent N(0, 1) values; between
@@ -252,7 +259,7 @@ def _drift_curve(g: np.random.Generator, beats: np.ndarray, end: float, period: 
     "spread_cents": Param("float", default=0.0, lo=0, hi=1200, unit="cents",
                           doc="independent seeded random offset per note (standard deviation)"),
 })
-def detune(score: Score, sel: Selection, streams, *, cents: float, drift_cents: float,
+def detune(score: Score, sel: Selection, streams: Streams, *, cents: float, drift_cents: float,
            drift_beats: float, spread_cents: float) -> Score:
     """Microtonal detune: a fixed offset, plus a slow seeded drift, plus per-note spread.
 
@@ -317,7 +324,7 @@ _PARALLEL_PARAMS = {
                       doc="distance of the shadow (1 = minor second, 6 = tritone, 11 = major seventh)"),
     **_PARALLEL_PARAMS,
 })
-def shadow(score: Score, sel: Selection, streams, *, interval: float, part: str,
+def shadow(score: Score, sel: Selection, streams: Streams, *, interval: float, part: str,
            velocity_scale: float, tuning: str) -> Score:
     """A parallel voice a dissonant interval away, in the part or as a new part."""
     return _parallel(score, sel, interval=interval, part=part, velocity_scale=velocity_scale,
@@ -329,7 +336,7 @@ def shadow(score: Score, sel: Selection, streams, *, interval: float, part: str,
                       doc="distance of the doubling (12 = octave above)"),
     **_PARALLEL_PARAMS,
 })
-def double(score: Score, sel: Selection, streams, *, interval: float, part: str,
+def double(score: Score, sel: Selection, streams: Streams, *, interval: float, part: str,
            velocity_scale: float, tuning: str) -> Score:
     """Doubling at a consonant interval (octave by default), in the part or as a new part."""
     return _parallel(score, sel, interval=interval, part=part, velocity_scale=velocity_scale,
@@ -348,8 +355,8 @@ def double(score: Score, sel: Selection, streams, *, interval: float, part: str,
                        doc="simultaneous onsets needed to count as a chord (1 = every note)"),
     "velocity_scale": Param("float", default=0.8, lo=0, hi=2, doc="velocity of added tones"),
 })
-def cluster(score: Score, sel: Selection, streams, *, width: int, step: float, position: str,
-            min_notes: int, velocity_scale: float) -> Score:
+def cluster(score: Score, sel: Selection, streams: Streams, *, width: int, step: float,
+            position: str, min_notes: int, velocity_scale: float) -> Score:
     """Thicken chords into tone clusters: ``width`` tones ``step`` semitones apart."""
     def per_part(part: Part, mask, span) -> Part:
         added = []
@@ -380,8 +387,8 @@ def cluster(score: Score, sel: Selection, streams, *, width: int, step: float, p
     "retrigger_bars": Param("int", default=0, lo=0, hi=10000, unit="bars",
                             doc="restrike every N bars (0: one note over the whole span)"),
 })
-def drone(score: Score, sel: Selection, streams, *, pitches, part: str, velocity: int,
-          retrigger_bars: int) -> Score:
+def drone(score: Score, sel: Selection, streams: Streams, *, pitches: Sequence[float], part: str,
+          velocity: int, retrigger_bars: int) -> Score:
     """A drone or pedal point: held pitches under the selected bars (a new part)."""
     lo, hi = sel.span(score)
     if hi <= lo:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -12,6 +13,9 @@ from ..errors import SynthWarning, TransformError
 from ..score import Note, Part, Score
 from .base import (Param, Selection, add_generated, fit_pitch, map_parts, note_starts,
                    onset_groups, register, voiced_like)
+
+if TYPE_CHECKING:
+    from .base import Streams
 
 
 @register("thin", "texture", {
@@ -21,7 +25,8 @@ from .base import (Param, Selection, add_generated, fit_pitch, map_parts, note_s
     "probability": Param("float", default=0.0, lo=0, hi=1,
                          doc="seeded chance that a remaining note is dropped"),
 })
-def thin(score: Score, sel: Selection, streams, *, max_voices: int, probability: float) -> Score:
+def thin(score: Score, sel: Selection, streams: Streams, *, max_voices: int,
+         probability: float) -> Score:
     """Thinning: reduce chords to their outer voices and drop seeded random notes."""
     def per_part(part: Part, mask, span) -> Part:
         drop = set()
@@ -50,8 +55,8 @@ def thin(score: Score, sel: Selection, streams, *, max_voices: int, probability:
     "hold": Param("bool", default=False, doc="keep each note sounding until the chord ends"),
     "min_notes": Param("int", default=2, lo=2, hi=16, doc="onsets needed to count as a chord"),
 })
-def arpeggiate(score: Score, sel: Selection, streams, *, pattern: str, rate: float, hold: bool,
-               min_notes: int) -> Score:
+def arpeggiate(score: Score, sel: Selection, streams: Streams, *, pattern: str, rate: float,
+               hold: bool, min_notes: int) -> Score:
     """Arpeggiation: spread each chord over its duration, one note every ``rate`` beats,
     cycling through the chord tones in ``pattern`` order until the chord ends."""
     def per_part(part: Part, mask, span) -> Part:
@@ -86,8 +91,8 @@ def arpeggiate(score: Score, sel: Selection, streams, *, pattern: str, rate: flo
     "transpose": Param("float", default=0.0, lo=-48, hi=48, unit="semitones",
                        doc="interval of the ostinato against its source"),
 })
-def ostinato(score: Score, sel: Selection, streams, *, from_bars, part: str, mutation: float,
-             transpose: float) -> Score:
+def ostinato(score: Score, sel: Selection, streams: Streams, *, from_bars: tuple[int, int] | None,
+             part: str, mutation: float, transpose: float) -> Score:
     """Ostinato extraction and mutation: repeat the notes of ``from_bars`` through
     the selected span (whole piece by default) as a new part; each repetition
     may mutate notes (seeded), so the figure decays as it repeats."""
@@ -135,7 +140,8 @@ def ostinato(score: Score, sel: Selection, streams, *, from_bars, part: str, mut
     "shape": Param("str", default="linear", choices=("linear", "exponential", "swell"),
                    doc="linear ramp, exponential ramp (even in dB), or swell (start -> end -> start)"),
 })
-def dynamics(score: Score, sel: Selection, streams, *, start: float, end: float, shape: str) -> Score:
+def dynamics(score: Score, sel: Selection, streams: Streams, *, start: float, end: float,
+             shape: str) -> Score:
     """Dynamic curve: multiply velocities by a factor that moves from ``start`` to
     ``end`` over the selected span (crescendo, diminuendo, swell)."""
     clipped = [0]

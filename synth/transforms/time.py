@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from dataclasses import replace
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..errors import ScoreError, TransformError
 from ..score import MeterChange, MeterMap, Part, Score, TempoMap, parse_meter
 from .base import Param, Selection, add_generated, fit_pitch, map_parts, register, voiced_like
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from .base import Streams
 
 __all__ = ["default_groups", "remeter_map"]
 
@@ -27,7 +32,7 @@ def _scale_times(score: Score, sel: Selection, factor: float) -> Score:
     "factor": Param("float", default=2.0, lo=1e-3, hi=1e3,
                     doc="multiplier of durations and onsets (2 = twice as slow; 0.5 = diminution)"),
 })
-def augment(score: Score, sel: Selection, streams, *, factor: float) -> Score:
+def augment(score: Score, sel: Selection, streams: Streams, *, factor: float) -> Score:
     """Augmentation: stretch selected notes' onsets and durations by ``factor``,
     measured from the start of the selected span (bar 1 if none)."""
     return _scale_times(score, sel, factor)
@@ -37,7 +42,7 @@ def augment(score: Score, sel: Selection, streams, *, factor: float) -> Score:
     "factor": Param("float", default=2.0, lo=1e-3, hi=1e3,
                     doc="divisor of durations and onsets (2 = twice as fast)"),
 })
-def diminish(score: Score, sel: Selection, streams, *, factor: float) -> Score:
+def diminish(score: Score, sel: Selection, streams: Streams, *, factor: float) -> Score:
     """Diminution: compress selected notes by ``factor`` from the start of the span."""
     return _scale_times(score, sel, 1.0 / factor)
 
@@ -50,7 +55,7 @@ def diminish(score: Score, sel: Selection, streams, *, factor: float) -> Score:
     "part": Param("str", default="{part}_canon", doc="name of the new part ('{part}' = leader)"),
     "velocity_scale": Param("float", default=0.85, lo=0, hi=2, doc="velocity of the follower"),
 })
-def canon(score: Score, sel: Selection, streams, *, delay_beats: float, interval: float,
+def canon(score: Score, sel: Selection, streams: Streams, *, delay_beats: float, interval: float,
           part: str, velocity_scale: float) -> Score:
     """Canon: a delayed (and optionally transposed) copy of each selected part, as a new part."""
     chosen = sel.part_names(score)
@@ -74,7 +79,7 @@ def canon(score: Score, sel: Selection, streams, *, delay_beats: float, interval
     "beats": Param("float", lo=-1e5, hi=1e5, unit="beats",
                    doc="shift of every selected note (positive = later)"),
 })
-def displace(score: Score, sel: Selection, streams, *, beats: float) -> Score:
+def displace(score: Score, sel: Selection, streams: Streams, *, beats: float) -> Score:
     """Rhythmic displacement: shift selected notes against the bar lines."""
     def per_part(part: Part, mask, span) -> Part:
         out = []
@@ -97,7 +102,7 @@ def displace(score: Score, sel: Selection, streams, *, beats: float) -> Score:
     "velocity_jitter": Param("float", default=0.0, lo=0, hi=64,
                              doc="standard deviation of random velocity changes"),
 })
-def humanise(score: Score, sel: Selection, streams, *, jitter_beats: float, swing: float,
+def humanise(score: Score, sel: Selection, streams: Streams, *, jitter_beats: float, swing: float,
              velocity_jitter: float) -> Score:
     """Swing and seeded jitter of onsets and velocities (one stream per part).
 
@@ -164,7 +169,7 @@ def _bar_knots(src_beats: int, src_unit: Fraction, groups: tuple[int, ...], tgt_
 
 
 def remeter_map(score: Score, bars: tuple[int, int] | None, meter: str,
-                groups: tuple[int, ...] | None = None):
+                groups: tuple[int, ...] | None = None) -> tuple[Callable[[float], float], MeterMap]:
     """The time map of :func:`remeter`: ``(f, new_meters)``.
 
     ``f(beats)`` maps old absolute beats to new ones (vectorised, strictly
@@ -237,7 +242,8 @@ def remeter_map(score: Score, bars: tuple[int, int] | None, meter: str,
     "groups": Param("ints", default=(), lo=1, hi=64,
                     doc="pulse groups of the target bar in 1/denominator units (default by meter)"),
 }, whole_score=True)
-def remeter(score: Score, sel: Selection, streams, *, meter: str, groups) -> Score:
+def remeter(score: Score, sel: Selection, streams: Streams, *, meter: str,
+            groups: tuple[int, ...] | None) -> Score:
     """Re-meter bar for bar, preserving the order of every note.
 
     Rule: each source bar becomes one target bar.  The target bar is cut into
