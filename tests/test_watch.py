@@ -103,6 +103,51 @@ def test_watch_rewrites_the_output_and_survives_a_broken_edit(tmp_path):
         assert not leftovers, f"temporary files left behind: {leftovers}"
 
 
+def test_watch_plays_each_saved_version_from_the_changed_bar(tmp_path):
+    """Playing on a real device: a save cuts the version playing (its stream is
+    stopped while the new one loads) and the new one plays on the same stream."""
+    pytest.importorskip("watchfiles")
+    probe = subprocess.run([sys.executable, "-c", "import sounddevice as sd; "
+                            "print(sd.query_devices(kind='output')['name'])"],
+                           capture_output=True, text=True, env=ENV, timeout=60)
+    if probe.returncode != 0:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must provide an audio output (see .ci/run): {probe.stderr}")
+        pytest.skip("no audio output here")
+    src = tmp_path / "piece.toml"
+    src.write_text(SCORE)          # 3 bars at 160 bpm: 4.5 s, still playing at each save
+    proc = subprocess.Popen([sys.executable, "-m", "synth", "watch", str(src),
+                             "--sample-rate", "44100"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=ENV)
+    err: queue.Queue = queue.Queue()
+    threading.Thread(target=_lines, args=(proc.stderr, err), daemon=True).start()
+    seen = []
+
+    def saw(text):
+        while not err.empty():
+            seen.append(err.get())
+        return any(text in line for line in seen)
+
+    try:
+        _wait_for(lambda: saw("playing from bar 1"), 60, "the first version playing")
+        seen.clear()
+        _save(src, SCORE.replace("G5:4 A5 B5 C6", "G5:4 Ab5 B5 C6"))    # bar 2
+        _wait_for(lambda: saw("playing from bar 2"), 20, "the edited version playing")
+        # a broken edit while it plays: one error line, watching goes on
+        seen.clear()
+        _save(src, SCORE.replace("G5:4 A5 B5 C6", "G5:4 A5 B5 Q6"))
+        _wait_for(lambda: saw("synth: error:"), 20, "the error line")
+        assert proc.poll() is None, "watch exited on a broken edit"
+        # fixed: bar 2 differs from the last version that loaded, so it plays from there
+        seen.clear()
+        _save(src, SCORE)
+        _wait_for(lambda: saw("playing from bar 2"), 20, "the fixed version playing")
+        assert not [line for line in seen if line.startswith("synth: error:")], seen
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
 def test_first_changed_bar(tmp_path):
     src = tmp_path / "piece.toml"
     src.write_text(SCORE)

@@ -149,6 +149,18 @@ class _Player:
                                                device=self.device, latency=self.args.latency)
         return self.stream
 
+    def cut(self):
+        """Tell the version playing to stop, without waiting for it.
+
+        Stopping takes the sound server a while (aborting a JACK stream:
+        ~0.4 s, mostly waiting), so ``synth watch`` cuts the old version as
+        soon as a save is seen and the playing thread stops it while the
+        new version loads, plans and renders its first block;
+        :meth:`start` then finds it (nearly) stopped.
+        """
+        if self.thread is not None:
+            self.keys.quit.set()
+
     def stop(self):
         if self.thread is not None:
             self.keys.quit.set()
@@ -265,7 +277,12 @@ def run(args: argparse.Namespace) -> int:
                     continue
                 if not os.path.exists(path):
                     continue        # an editor's save in progress (delete, then rename)
-                render_once(time.time())
+                changed_at = time.time()
+                if player is not None:
+                    # the old version stops now (the file no longer says it), while
+                    # the new one loads: stopping a stream is mostly waiting
+                    player.cut()
+                render_once(changed_at)
                 new_deps = dependencies(path, previous)
                 if new_deps != deps:
                     deps, restart = new_deps, True
