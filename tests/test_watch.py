@@ -52,23 +52,35 @@ def _save(path, text):
     os.replace(tmp, path)
 
 
+class _Watcher:
+    """A ``synth watch`` process with its standard error read line by line in a thread."""
+
+    def __init__(self, *args: str):
+        self.proc = subprocess.Popen([sys.executable, "-m", "synth", "watch", *args],
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     text=True, env=ENV)
+        self._queue: queue.Queue = queue.Queue()
+        threading.Thread(target=_lines, args=(self.proc.stderr, self._queue), daemon=True).start()
+        self.seen: list[str] = []
+
+    def saw(self, text: str) -> bool:
+        """Whether a line containing ``text`` came since the last ``seen.clear()``."""
+        while not self._queue.empty():
+            self.seen.append(self._queue.get())
+        return any(text in line for line in self.seen)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+
 def test_watch_rewrites_the_output_and_survives_a_broken_edit(tmp_path):
     pytest.importorskip("watchfiles")
     src = tmp_path / "piece.toml"
     src.write_text(SCORE)
     out = tmp_path / "piece.wav"
-    proc = subprocess.Popen([sys.executable, "-m", "synth", "watch", str(src), "-o", str(out),
-                             "--jobs", "1", "--sample-rate", "22050"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=ENV)
-    err: queue.Queue = queue.Queue()
-    threading.Thread(target=_lines, args=(proc.stderr, err), daemon=True).start()
-    seen = []
-
-    def saw(text):
-        while not err.empty():
-            seen.append(err.get())
-        return any(text in line for line in seen)
-
+    watcher = _Watcher(str(src), "-o", str(out), "--jobs", "1", "--sample-rate", "22050")
+    proc, saw, seen = watcher.proc, watcher.saw, watcher.seen
     try:
         _wait_for(lambda: saw("wrote"), 60, "the first render")
         first = out.read_bytes()
@@ -97,8 +109,7 @@ def test_watch_rewrites_the_output_and_survives_a_broken_edit(tmp_path):
         _save(src, SCORE)
         _wait_for(lambda: saw("wrote") and out.read_bytes() == first, 10, "the fixed render")
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        watcher.stop()
         leftovers = [p.name for p in tmp_path.iterdir() if p.name.startswith(".piece.wav")]
         assert not leftovers, f"temporary files left behind: {leftovers}"
 
@@ -116,18 +127,8 @@ def test_watch_plays_each_saved_version_from_the_changed_bar(tmp_path):
         pytest.skip("no audio output here")
     src = tmp_path / "piece.toml"
     src.write_text(SCORE)          # 3 bars at 160 bpm: 4.5 s, still playing at each save
-    proc = subprocess.Popen([sys.executable, "-m", "synth", "watch", str(src),
-                             "--sample-rate", "44100"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=ENV)
-    err: queue.Queue = queue.Queue()
-    threading.Thread(target=_lines, args=(proc.stderr, err), daemon=True).start()
-    seen = []
-
-    def saw(text):
-        while not err.empty():
-            seen.append(err.get())
-        return any(text in line for line in seen)
-
+    watcher = _Watcher(str(src), "--sample-rate", "44100")
+    proc, saw, seen = watcher.proc, watcher.saw, watcher.seen
     try:
         _wait_for(lambda: saw("playing from bar 1"), 60, "the first version playing")
         seen.clear()
@@ -144,8 +145,7 @@ def test_watch_plays_each_saved_version_from_the_changed_bar(tmp_path):
         _wait_for(lambda: saw("playing from bar 2"), 20, "the fixed version playing")
         assert not [line for line in seen if line.startswith("synth: error:")], seen
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        watcher.stop()
 
 
 def test_first_changed_bar(tmp_path):
