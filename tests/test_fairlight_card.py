@@ -102,7 +102,7 @@ def test_voice_with_a_latch_uses_the_ssm2045_at_the_octave_cutoff():
     y, state = fairlight.voice(table, f0, sr=sr, n=sr, latch=140)
     fc = fairlight.ssm2045_cutoff(clock, 140)
     expected = fairlight.design_ssm2045(float(fc), sr=sr)
-    np.testing.assert_array_equal(state["sos"], expected)
+    np.testing.assert_array_equal(state.sos, expected)
 
 
 # ---------------------------------------------------------------- the envelope counter

@@ -51,12 +51,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from collections import OrderedDict
 from functools import lru_cache
+from typing import NamedTuple
 
 import numpy as np
 
 from . import filters
 from .jit import kernel
-from .oscillators import (_BLEP_OVERSAMPLING, BLEP_LATENCY, BLEP_TAPS, _blep_step_table,
+from .oscillators import (_BLEP_OVERSAMPLING, BLEP_LATENCY, BLEP_TAPS, BlepState, _blep_step_table,
                           bandlimit_steps,
                           phase_ramp)
 
@@ -81,10 +82,13 @@ __all__ = [
     "sample_to_memory",
     "memory_end_fade",
     "play",
+    "PlayState",
     "mode1_wavetables",
     "WavetableCache",
     "play_fourier",
+    "FourierState",
     "voice",
+    "VoiceState",
     "steal_voices",
 ]
 
@@ -668,8 +672,16 @@ def _lookup_ticks(flat, loop_start, loop_end, ticks, out):
 _PLAY_BLOCK = 16384
 
 
+class PlayState(NamedTuple):
+    """Where a Mode-4 :func:`play` stands between blocks."""
+
+    pos: float              #: clock position (ticks) at the next block's first sample
+    prev_pos: float         #: clock position at the previous block's last sample
+    blep: BlepState | None  #: the band-limited steps' spill-over and delay line (None: no band-limited block yet)
+
+
 def play(stored, clock_hz, *, sr: float, n: int | None = None, bandlimited: bool = True, loop=None,
-         state=None):
+         state: PlayState | None = None):
     """Step through a stored Mode-4 sample at a clock: the held DAC output.
 
     Mode 1 plays through :func:`play_fourier` (the same sound; the tests
@@ -695,13 +707,13 @@ def play(stored, clock_hz, *, sr: float, n: int | None = None, bandlimited: bool
     loop : (int, int), optional
         ``(start, end)`` words; after word ``end - 1`` the address jumps
         back to ``start`` for as long as the note sounds.
-    state : dict, optional
+    state : PlayState, optional
         From the previous block (``None`` = note-on).
 
     Returns
     -------
     samples : np.ndarray [shape=(n,)]
-    state : dict
+    state : PlayState
     """
     stored = np.asarray(stored, dtype=np.float64)
     if stored.ndim != 1:
@@ -732,27 +744,25 @@ def _clock_samples(clock_hz, n) -> np.ndarray:
 
 
 def _play_block(stored, clock, sr, bandlimited, state, loop=None):
-    pos0 = 0.0 if state is None else state["pos"]
+    pos0 = 0.0 if state is None else state.pos
     n = len(clock)
     if not bandlimited or n == 0:
         pos, pos_out = phase_ramp(clock, sr=sr, phase=pos0)
-        new_state = {"pos": pos_out, "prev_pos": float(pos[-1]) if n else
-                     (pos0 if state is None else state["prev_pos"]),
-                     "blep": None if state is None else state["blep"]}
+        new_state = PlayState(pos_out, float(pos[-1]) if n else (pos0 if state is None else state.prev_pos),
+                              None if state is None else state.blep)
         return _lookup(stored, np.floor(pos).astype(np.int64), loop), new_state
-    blep = None if state is None else state["blep"]
+    blep = None if state is None else state.blep
     taps, lat = BLEP_TAPS, BLEP_LATENCY
-    carry, history = (np.zeros(taps), np.zeros(lat)) if blep is None else (blep["carry"], blep["history"])
+    carry, history = (np.zeros(taps), np.zeros(lat)) if blep is None else blep
     full = np.zeros(n + taps)
     full[:taps] += carry                              # the spill-over first, as bincount sums it
     y, new_history = np.empty(n), np.empty(lat)
     start, end = (0, 0) if loop is None else (int(loop[0]), int(loop[1]))
     pos_out, last_pos = _play_steps(
         np.ascontiguousarray(stored, dtype=np.float64), start, end, np.ascontiguousarray(clock),
-        float(sr), float(pos0), 0.0 if state is None else float(state["prev_pos"]), blep is None,
+        float(sr), float(pos0), 0.0 if state is None else float(state.prev_pos), blep is None,
         np.ascontiguousarray(history, dtype=np.float64), *_step_residual_rows(), full, y, new_history)
-    return y, {"pos": pos_out, "prev_pos": last_pos,
-               "blep": {"carry": full[n:n + taps].copy(), "history": new_history}}
+    return y, PlayState(pos_out, last_pos, BlepState(full[n:n + taps].copy(), new_history))
 
 
 @kernel
@@ -1139,8 +1149,21 @@ def _merged(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return out
 
 
-def play_fourier(stored, clock_hz, *, sr: float, n: int | None = None, loops: int = 1, state=None,
-                 tables: WavetableCache | None = None):
+class FourierState(NamedTuple):
+    """Where a Mode-1 :func:`play_fourier` stands between blocks."""
+
+    pos: float              #: clock position (ticks) at the next block's first sample
+    prev_pos: float | None  #: clock position at the previous block's last sample (None: note-on, none yet)
+    history: np.ndarray     #: [shape=(taps - 1,)] the step FIR's input history (the held wave)
+    tail_pos: np.ndarray    #: [shape=(<= window + 1,)] clock positions of the last samples, for exact sums
+    exact_left: int         #: samples at the next block's start still inside an exact-sum window
+    start: int              #: samples rendered since the note-on
+    tables: WavetableCache  #: where the note's band-limited tables are kept
+    key: bytes              #: the stored table's bytes (the tables' key, hashed once a note)
+
+
+def play_fourier(stored, clock_hz, *, sr: float, n: int | None = None, loops: int = 1,
+                 state: FourierState | None = None, tables: WavetableCache | None = None):
     """Mode-1 playback: the held DAC output, band-limited, as a wavetable read.
 
     Each segment is read from its exact Fourier series
@@ -1173,7 +1196,7 @@ def play_fourier(stored, clock_hz, *, sr: float, n: int | None = None, loops: in
         Samples to render (required for a scalar clock).
     loops : int
         Repetitions per segment (:func:`mode1_loops`); the last sustains.
-    state : dict, optional
+    state : FourierState, optional
         From the previous block (``None`` = note-on).
     tables : WavetableCache, optional
         Where the tables are kept; default: the note's own (in ``state``).
@@ -1183,7 +1206,7 @@ def play_fourier(stored, clock_hz, *, sr: float, n: int | None = None, loops: in
     samples : np.ndarray [shape=(n,)]
         The band-limited steps of every clock tick to within the error
         measured in tests/test_fairlight_fast.py (-90 dB or less, A1 to C7).
-    state : dict
+    state : FourierState
 
     Notes
     -----
@@ -1202,20 +1225,20 @@ def play_fourier(stored, clock_hz, *, sr: float, n: int | None = None, loops: in
     fir, _ = _blep_fir()
     taps = len(fir)
     if state is None:
-        state = {"pos": 0.0, "prev_pos": None, "history": np.zeros(taps - 1), "tail_pos": np.zeros(0),
-                 "exact_left": 0, "start": 0,
-                 "tables": WavetableCache() if tables is None else tables,
-                 "key": stored.tobytes()}              # hashed once a note (bytes keep their hash)
-    tables = state["tables"]
-    pos, pos_out = phase_ramp(clock, sr=sr, phase=state["pos"])       # in clock ticks, as play()
+        state = FourierState(pos=0.0, prev_pos=None, history=np.zeros(taps - 1), tail_pos=np.zeros(0),
+                             exact_left=0, start=0,
+                             tables=WavetableCache() if tables is None else tables,
+                             key=stored.tobytes())    # hashed once a note (bytes keep their hash)
+    tables = state.tables
+    pos, pos_out = phase_ramp(clock, sr=sr, phase=state.pos)          # in clock ticks, as play()
     count = len(pos)
     if count == 0:
-        return np.zeros(0), dict(state)
-    stored_bytes, segments = state["key"], stored.shape[0]
+        return np.zeros(0), state
+    stored_bytes, segments = state.key, stored.shape[0]
     ticks_per_segment = SEGMENT_LENGTH * loops
     # segment switches in this block (tick s * ticks_per_segment, phase 0)
-    note_on = state["prev_pos"] is None
-    prev_first = pos[0] if note_on else state["prev_pos"]
+    note_on = state.prev_pos is None
+    prev_first = pos[0] if note_on else state.prev_pos
     first_segment = min(int(np.floor(prev_first) // ticks_per_segment), segments - 1)
     last_segment = min(int(pos[-1] // ticks_per_segment), segments - 1)
     switches = [int(np.searchsorted(pos, s * ticks_per_segment, side="left"))
@@ -1227,7 +1250,7 @@ def play_fourier(stored, clock_hz, *, sr: float, n: int | None = None, loops: in
         table_of = _harmonic_counts(clock / SEGMENT_LENGTH, sr)
         counts = np.unique(table_of)
     extended = np.empty(taps - 1 + count)            # the FIR's history, then this block's wave
-    extended[:taps - 1] = state["history"]
+    extended[:taps - 1] = state.history
     held = extended[taps - 1:]
     for h in counts:
         coefficients, size = tables.get(stored_bytes, segments, int(h))
@@ -1236,26 +1259,33 @@ def play_fourier(stored, clock_hz, *, sr: float, n: int | None = None, loops: in
     out = np.convolve(extended, fir, mode="valid")
     # note-on and segment switches: exact band-limited steps near them
     jumps = [0, *switches] if note_on else switches
-    spans = _merged([(0, min(state["exact_left"], count))] + [(m, min(m + _WINDOW, count)) for m in jumps])
-    exact_left = max([state["exact_left"] - count] + [m + _WINDOW - count for m in jumps] + [0])
-    tail = state["tail_pos"]
+    spans = _merged([(0, min(state.exact_left, count))] + [(m, min(m + _WINDOW, count)) for m in jumps])
+    exact_left = max([state.exact_left - count] + [m + _WINDOW - count for m in jumps] + [0])
+    tail = state.tail_pos
     ext_pos = np.concatenate([tail, pos])
     if spans:
-        _exact_sums(stored.reshape(-1), loops, ext_pos, len(tail), state["start"],
+        _exact_sums(stored.reshape(-1), loops, ext_pos, len(tail), state.start,
                     np.array([lo for lo, _ in spans], dtype=np.int64),
                     np.array([hi for _, hi in spans], dtype=np.int64), _blep_step_table(), out)
-    new_state = {"pos": pos_out, "prev_pos": float(pos[-1]),
-                 "history": extended[-(taps - 1):].copy(),
-                 "tail_pos": ext_pos[-(_WINDOW + 1):].copy(), "exact_left": exact_left,
-                 "start": state["start"] + count, "tables": tables, "key": stored_bytes}
-    return out, new_state
+    return out, FourierState(pos=pos_out, prev_pos=float(pos[-1]), history=extended[-(taps - 1):].copy(),
+                             tail_pos=ext_pos[-(_WINDOW + 1):].copy(), exact_left=exact_left,
+                             start=state.start + count, tables=tables, key=stored_bytes)
+
+
+class VoiceState(NamedTuple):
+    """Where a CMI :func:`voice` stands between blocks."""
+
+    stored: np.ndarray                  #: the waveform as quantised at note-on (8-bit grid)
+    play: PlayState | FourierState      #: the Mode-4 or Mode-1 player's state
+    sos: np.ndarray | None              #: [shape=(sections, 6)] the output filter fixed at note-on (None: bypassed)
+    zi: np.ndarray | None               #: [shape=(sections, 2)] its state (None before its first block)
 
 
 def voice(waveform, freq, *, sr: float, n: int | None = None, mode: int = 1, series="II",
           loops: int = 1, root_freq: float = 261.6255653005986, rate_hz: float | None = None,
           envelope=None, gain: float = 1.0, brightness: float | None = 0.5, tune: int = _TUNE_CENTRE,
           loop=None, latch: float | None = None, tracking: str = "octave",
-          tables: WavetableCache | None = None, state=None):
+          tables: WavetableCache | None = None, state: VoiceState | None = None):
     """One CMI voice: quantise, clock by pitch, hold, VCA, output low-pass.
 
     Parameters
@@ -1304,13 +1334,13 @@ def voice(waveform, freq, *, sr: float, n: int | None = None, mode: int = 1, ser
         With ``latch``: how the cutoff follows the pitch (:func:`ssm2045_cutoff`).
     tables : WavetableCache, optional
         Mode 1: where the band-limited tables are kept (:func:`play_fourier`).
-    state : dict, optional
+    state : VoiceState, optional
         From the previous block (``None`` = note-on).
 
     Returns
     -------
     samples : np.ndarray [shape=(n,)]
-    state : dict
+    state : VoiceState
     """
     if mode not in MODES:
         raise ValueError(f"Fairlight mode must be one of {MODES}, got {mode!r}")
@@ -1318,7 +1348,7 @@ def voice(waveform, freq, *, sr: float, n: int | None = None, mode: int = 1, ser
     f = np.asarray(freq, dtype=np.float64)
     if f.ndim == 0 and n is None:
         raise ValueError("n is required when freq is a scalar")
-    stored = quantize_8bit(waveform) if state is None else state["stored"]
+    stored = quantize_8bit(waveform) if state is None else state.stored
     if mode == 1:
         clock = mode1_clock(f)
     else:
@@ -1329,10 +1359,10 @@ def voice(waveform, freq, *, sr: float, n: int | None = None, mode: int = 1, ser
         clock = np.full(int(n), float(clock))
     if mode == 1:
         held, play_state = play_fourier(stored, clock, sr=sr, loops=loops, tables=tables,
-                                        state=None if state is None else state["play"])
+                                        state=None if state is None else state.play)
     else:
         held, play_state = play(stored, clock, sr=sr, loop=loop,
-                                state=None if state is None else state["play"])
+                                state=None if state is None else state.play)
     y = held * float(gain)
     if envelope is not None:
         y = y * np.asarray(envelope, dtype=np.float64)
@@ -1346,10 +1376,10 @@ def voice(waveform, freq, *, sr: float, n: int | None = None, mode: int = 1, ser
                                                                        brightness=brightness)), sr=sr)
         zi = None
     else:
-        sos, zi = state["sos"], state["zi"]
+        sos, zi = state.sos, state.zi
     if sos is not None:
         y, zi = filters.apply(y, sos, zi)
-    return y, {"stored": stored, "play": play_state, "sos": sos, "zi": zi}
+    return y, VoiceState(stored, play_state, sos, zi)
 
 
 def steal_voices(starts, ends, *, max_voices: int = 8) -> np.ndarray:

@@ -32,7 +32,7 @@ an LFO may sweep past Nyquist without blowing up).
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -40,7 +40,6 @@ from .jit import kernel
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
-    from typing import Any
     from numpy.typing import ArrayLike
 
 __all__ = [
@@ -52,6 +51,7 @@ __all__ = [
     "design_fairlight_lowpass",
     "apply",
     "modulated_filter",
+    "SweptFilterState",
     "key_track",
     "sos_response",
 ]
@@ -193,9 +193,17 @@ def apply(x: ArrayLike, sos: np.ndarray,
     return filter_runs(x, [sos], [0, x.shape[-1]], state)
 
 
+class SweptFilterState(NamedTuple):
+    """Where a :func:`modulated_filter` stands between blocks."""
+
+    zi: np.ndarray          #: [shape=(sections, ..., 2)] the sections' state, as :func:`apply` carries it
+    offset: int             #: samples since the note's first, modulo :data:`SUB_BLOCK` (place on the grid)
+    sos: np.ndarray | None  #: [shape=(sections, 6)] coefficients in force at the block's end; None before any sample
+
+
 def modulated_filter(x: ArrayLike, cutoff: ArrayLike, *, sr: float, kind: str = "lowpass",
                      q: float = 1 / np.sqrt(2), order: int = 2,
-                     state: dict[str, Any] | None = None) -> tuple[np.ndarray, dict[str, Any]]:
+                     state: SweptFilterState | None = None) -> tuple[np.ndarray, SweptFilterState]:
     """Filter with a cutoff that moves over time (envelope, LFO, key track).
 
     Parameters
@@ -208,21 +216,21 @@ def modulated_filter(x: ArrayLike, cutoff: ArrayLike, *, sr: float, kind: str = 
         by small steps: no clicks.
     sr, kind, q, order
         As for :func:`design_filter` (``q`` is fixed for the note).
-    state : dict, optional
+    state : SweptFilterState, optional
         From the previous block (``None`` = at rest, grid starts here).
 
     Returns
     -------
     y : np.ndarray [shape=(..., n)]
-    state : dict
+    state : SweptFilterState
     """
     _validate(kind, q, order)
     x = np.asarray(x, dtype=np.float64)
     n = x.shape[-1]
     fc = np.broadcast_to(np.asarray(cutoff, dtype=np.float64), (n,))
     if state is None:
-        state = {"zi": _zi(np.zeros((order // 2, 6)), x), "offset": 0, "sos": None}
-    zi, offset, current = state["zi"], state["offset"], state["sos"]
+        state = SweptFilterState(zi=_zi(np.zeros((order // 2, 6)), x), offset=0, sos=None)
+    zi, offset, current = state
     # boundaries where a new sub-block (new coefficients) starts, relative to this block
     first = (-offset) % SUB_BLOCK
     starts = np.arange(first, n, SUB_BLOCK)
@@ -241,9 +249,9 @@ def modulated_filter(x: ArrayLike, cutoff: ArrayLike, *, sr: float, kind: str = 
     bounds.append(n)
     current = coeffs[-1]
     if current is None:             # a fresh filter given no samples
-        return x[..., :0].copy(), {"zi": zi, "offset": offset, "sos": None}
+        return x[..., :0].copy(), SweptFilterState(zi, offset, None)
     y, zi = filter_runs(x, coeffs, bounds, zi)
-    return y, {"zi": zi, "offset": (offset + n) % SUB_BLOCK, "sos": current}
+    return y, SweptFilterState(zi, (offset + n) % SUB_BLOCK, current)
 
 
 def key_track(base_cutoff: ArrayLike, note_freq: ArrayLike, *, amount: float = 1.0,

@@ -20,7 +20,7 @@ rendering in one pass, sample for sample.
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -29,7 +29,6 @@ from .jit import kernel
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from typing import Any
     from numpy.typing import ArrayLike
 
 __all__ = [
@@ -521,21 +520,39 @@ def white_noise(n: int, rng: np.random.Generator) -> np.ndarray:
 # Calling conventions of the stateful oscillators below: they take an optional
 # ``state`` (``None`` = a fresh start) and return ``(samples, state)``; feed the
 # returned state to the next block and the blocks concatenate to one pass,
-# sample for sample.  States are small dicts of floats and arrays; treat them
-# as opaque.
+# sample for sample.  States are small NamedTuples of floats and arrays
+# (:class:`BlepState`, :class:`HardSyncState`); callers carry them opaquely.
 
 __all__ += [
     "pulse",
     "pulse_at",
     "pink_noise",
     "hard_sync",
+    "HardSyncState",
     "ring_mod",
     "unison",
     "unison_offsets_cents",
     "BLEP_TAPS",
     "BLEP_LATENCY",
     "bandlimit_steps",
+    "BlepState",
 ]
+
+
+class BlepState(NamedTuple):
+    """What :func:`bandlimit_steps` carries into the next block."""
+
+    carry: np.ndarray       #: [shape=(BLEP_TAPS,)] the steps' residuals spilling past the block's end
+    history: np.ndarray     #: [shape=(BLEP_LATENCY,)] the block's last naive samples (the output is delayed)
+
+
+class HardSyncState(NamedTuple):
+    """Where a :func:`hard_sync` oscillator stands between blocks."""
+
+    phase: float            #: master phase (cycles) at the next block's first sample
+    prev_phase: float       #: master phase at the previous block's last sample
+    prev_q: float           #: slave phase (cycles, 0..ratio) at that sample
+    blep: BlepState         #: the band-limited steps' spill-over and delay line
 
 #: Length (output samples) of the band-limited step residual.
 BLEP_TAPS = 32
@@ -590,8 +607,8 @@ def _blep_residual_rows() -> np.ndarray:
 
 
 def bandlimit_steps(naive: np.ndarray, step_sample: np.ndarray, step_offset: np.ndarray,
-                    step_height: np.ndarray, state: dict[str, np.ndarray] | None = None
-                    ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+                    step_height: np.ndarray, state: BlepState | None = None
+                    ) -> tuple[np.ndarray, BlepState]:
     """Turn a naively sampled signal with jumps into one with band-limited jumps.
 
     ``naive`` is the signal sampled without regard to aliasing (ramps,
@@ -611,7 +628,7 @@ def bandlimit_steps(naive: np.ndarray, step_sample: np.ndarray, step_offset: np.
         ``step_sample - t`` in [0, 1): how long before that sample it jumped.
     step_height : np.ndarray [shape=(k,)]
         Size of each jump.
-    state : dict, optional
+    state : BlepState, optional
         From the previous block.  ``None`` = fresh start from silence: the
         signal is 0 before the block and its first value enters as a
         band-limited step at sample 0.
@@ -620,7 +637,7 @@ def bandlimit_steps(naive: np.ndarray, step_sample: np.ndarray, step_offset: np.
     -------
     y : np.ndarray [shape=(n,)]
         ``y[m]`` is the band-limited signal at time ``m - BLEP_LATENCY``.
-    state : dict
+    state : BlepState
 
     Notes
     -----
@@ -643,7 +660,7 @@ def bandlimit_steps(naive: np.ndarray, step_sample: np.ndarray, step_offset: np.
             step_offset = np.concatenate([[0.0], step_offset])
             step_height = np.concatenate([[naive[0]], step_height])
     else:
-        carry, history = state["carry"], state["history"]
+        carry, history = state
     pos = step_offset * over
     i0 = np.minimum(pos.astype(np.intp), over - 1)
     frac = (pos - i0)[:, None]
@@ -664,7 +681,7 @@ def bandlimit_steps(naive: np.ndarray, step_sample: np.ndarray, step_offset: np.
     full = np.bincount(bins, weights, minlength=n + taps)
     delayed = np.concatenate([history, naive])
     y = delayed[:n] + full[:n]
-    return y, {"carry": full[n:n + taps].copy(), "history": delayed[len(delayed) - lat:].copy()}
+    return y, BlepState(full[n:n + taps].copy(), delayed[len(delayed) - lat:].copy())
 
 
 # ---------------------------------------------------------------- pulse / PWM
@@ -772,8 +789,8 @@ def _pink_sos() -> np.ndarray:
 # ---------------------------------------------------------------- hard sync
 
 def hard_sync(freq: ArrayLike, ratio: ArrayLike, *, sr: float, n: int | None = None,
-              phase: float = 0.0, state: dict[str, Any] | None = None
-              ) -> tuple[np.ndarray, dict[str, Any]]:
+              phase: float = 0.0, state: HardSyncState | None = None
+              ) -> tuple[np.ndarray, HardSyncState]:
     """Band-limited hard-synced sawtooth: a slave saw reset by every master cycle.
 
     The slave's phase is ``ratio * frac(master_phase)``, so it restarts from
@@ -796,17 +813,17 @@ def hard_sync(freq: ArrayLike, ratio: ArrayLike, *, sr: float, n: int | None = N
         Number of samples (required for scalar ``freq``).
     phase : float
         Master phase (cycles) at the first sample of a fresh start.
-    state : dict, optional
+    state : HardSyncState, optional
         From the previous block (``None`` = fresh; ``phase`` is then used).
 
     Returns
     -------
     samples : np.ndarray [shape=(n,)]
         Rising slave saw in [-1, 1] (band-limited).
-    state : dict
+    state : HardSyncState
     """
     if state is not None:
-        phase = state["phase"]
+        phase = state.phase
     pm, phase_out = phase_ramp(freq, sr=sr, n=n, phase=phase)
     n = len(pm)
     r = np.broadcast_to(np.asarray(ratio, dtype=np.float64), (n,))
@@ -823,8 +840,8 @@ def hard_sync(freq: ArrayLike, ratio: ArrayLike, *, sr: float, n: int | None = N
         prev_pm = np.concatenate([[pm[0]], pm[:-1]]) if n else pm
         prev_q = np.concatenate([[q[0]], q[:-1]]) if n else q
     else:
-        prev_pm = np.concatenate([[state["prev_phase"]], pm[:-1]])
-        prev_q = np.concatenate([[state["prev_q"]], q[:-1]])
+        prev_pm = np.concatenate([[state.prev_phase], pm[:-1]])
+        prev_q = np.concatenate([[state.prev_q], q[:-1]])
     reset = np.floor(pm) > np.floor(prev_pm)
     # master resets: fraction of the interval elapsed since the reset
     d_reset = np.where(reset, (pm - np.floor(pm)) / np.where(reset, pm - prev_pm, 1.0), 0.0)
@@ -843,12 +860,12 @@ def hard_sync(freq: ArrayLike, ratio: ArrayLike, *, sr: float, n: int | None = N
     heights = np.concatenate([np.full(len(idx_w), -2.0), -2.0 * (r[idx_r] - np.floor(r[idx_r]))])
     order = np.lexsort((-offsets, samples))
     out, blep_state = bandlimit_steps(y, samples[order], offsets[order], heights[order],
-                                      None if state is None else state["blep"])
-    new_state = {"phase": phase_out, "prev_phase": float(pm[-1]) if n else phase,
-                 "prev_q": float(q[-1]) if n else 0.0, "blep": blep_state}
-    if state is not None and n == 0:
-        new_state.update(prev_phase=state["prev_phase"], prev_q=state["prev_q"])
-    return out, new_state
+                                      None if state is None else state.blep)
+    if n:
+        return out, HardSyncState(phase_out, float(pm[-1]), float(q[-1]), blep_state)
+    if state is None:
+        return out, HardSyncState(phase_out, phase, 0.0, blep_state)
+    return out, HardSyncState(phase_out, state.prev_phase, state.prev_q, blep_state)
 
 
 # ---------------------------------------------------------------- ring modulation
