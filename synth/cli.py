@@ -206,6 +206,9 @@ def _install_signal_handlers() -> dict:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit status (also used as the console script)."""
     _keep_freed_memory()
+    from .dsp import jit
+
+    jit.for_command_line()
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

@@ -338,6 +338,23 @@ def test_setting_numba_up_does_not_import_scipy_linalg():
     assert out.stdout.split() == ["0", "1", "1"], out.stdout + out.stderr
 
 
+@pytest.mark.parametrize("command_line", [False, True])
+def test_the_command_line_sets_numba_up_without_its_cffi_support(command_line):
+    # the C parser numba's cffi support imports costs ~0.05 s CPU per rendering process;
+    # a library user's process keeps the support (their compiled code may call cffi)
+    code = ("import sys\n"
+            "from synth.dsp import jit\n"
+            + ("jit.for_command_line()\n" if command_line else "")
+            + "jit.preload()\n"
+            "from numba.core.typing import cffi_utils\n"
+            "print(int('pycparser' in sys.modules), int(cffi_utils.SUPPORTED))\n"
+            "import cffi\n"                            # and it can still be imported later
+            "print(int(callable(cffi.FFI)))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    expected = ["0", "0", "1"] if command_line else ["1", "1", "1"]
+    assert out.stdout.split() == expected, out.stdout + out.stderr
+
+
 def test_a_kernel_calling_a_kernel_is_recompiled_when_the_callee_changes(tmp_path):
     # numba's cache watches only the caller's file; jit.kernel adds its callees' files
     pkg = tmp_path / "pkg"

@@ -128,7 +128,9 @@ def run(args: argparse.Namespace) -> int:
     check_suffix(out, allowed=(".wav",))          # -o x.mp3: exit 2, not WAV bytes
     # fail before any work; never replace the file being rendered (or its source)
     with toml_once():          # the input check and the load share one parse of each file
-        check_writable(out, force=args.force, inputs=input_files(args.input))
+        if out != "-":     # standard output replaces no file (and the check imports
+            # the arrangement reader, which a cached load does not need)
+            check_writable(out, force=args.force, inputs=input_files(args.input))
         if args.stems is not None:
             check_stems_folder(args.stems)
         master = master_settings(args)

@@ -41,7 +41,24 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
-__all__ = ["kernel", "cache_dir", "preload"]
+__all__ = ["kernel", "cache_dir", "preload", "for_command_line"]
+
+#: True in the ``synth`` command (:func:`for_command_line`): numba is set up
+#: without its cffi support.
+_SKIP_CFFI = False
+
+
+def for_command_line() -> None:
+    """Set numba up without its cffi support in this process (the ``synth`` command calls it).
+
+    numba's set-up imports ``cffi`` and its C parser (pycparser) so that
+    compiled code may call cffi functions: about 0.05 s CPU of every
+    rendering process, before its first block, for a feature no kernel here
+    uses.  A library user's process keeps it (their own compiled code may
+    call cffi functions); so does a process that imported ``cffi`` first.
+    """
+    global _SKIP_CFFI
+    _SKIP_CFFI = True
 
 
 def cache_dir() -> str | None:
@@ -68,7 +85,7 @@ def _njit():
     folder = cache_dir()
     if folder is not None and not os.environ.get("NUMBA_CACHE_DIR"):
         os.environ["NUMBA_CACHE_DIR"] = folder      # read by numba when it is imported
-    with _without_scipy_blas():
+    with _without_scipy_blas(), _hidden("cffi" if _SKIP_CFFI else None):
         import numba
         from numba.core.registry import cpu_target
 
@@ -82,7 +99,6 @@ def _njit():
 _BLAS = "scipy.linalg.cython_blas"
 
 
-@contextlib.contextmanager
 def _without_scipy_blas():
     """Let numba's set-up find no BLAS: it would import ``scipy.linalg`` (0.3 s CPU) for it.
 
@@ -92,15 +108,21 @@ def _without_scipy_blas():
     ``np.linalg`` ask again when they are compiled, and then find SciPy).
     A process that has already imported it (librosa) keeps it.
     """
-    if _BLAS in sys.modules:
+    return _hidden(_BLAS)
+
+
+@contextlib.contextmanager
+def _hidden(module: str | None):
+    """Within the block, importing ``module`` raises ImportError (unless it is already imported)."""
+    if module is None or module in sys.modules:
         yield
         return
-    sys.modules[_BLAS] = None                       # "import" of it raises ImportError
+    sys.modules[module] = None                      # "import" of it raises ImportError
     try:
         yield
     finally:
-        if sys.modules.get(_BLAS, 0) is None:
-            del sys.modules[_BLAS]
+        if sys.modules.get(module, 0) is None:
+            del sys.modules[module]
 
 
 def kernel(func: Callable[..., Any]) -> Callable[..., Any]:
