@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import math
 import os
-import sys
 import tomllib
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Callable, Mapping
@@ -48,10 +47,10 @@ from .errors import ArrangementError, PatchError, SynthError, TransformError
 from .files import read_toml
 from .params import TEMPO_BPM, TEMPO_SCALE, Param, suggest
 from .patch import preset_names, resolve_patch
-from .score import Score, TempoMap, check_budget
+from .score import Score, TempoMap
 from .scorefile import Locator, parse_master_table, parse_part_settings
 from .seeds import derive_seed
-from .transforms import Transform, make
+from .transforms import Applied, Pipeline, Transform, make
 from .transforms.base import step_keys
 
 if TYPE_CHECKING:
@@ -367,9 +366,20 @@ def requested_tension(arr: Arrangement, source: Score | None = None) -> "np.ndar
 
 @dataclass(frozen=True)
 class _CurvedStep:
-    """A step that follows the tension curve, as the provenance describes it."""
+    """A :class:`~synth.transforms.Pipeline` step whose parameters follow the tension curve."""
 
     step: Step
+    per_bar: Any          # np.ndarray or None: the requested tension per bar
+    tension: Any          # tension.TensionCurve or None
+
+    @property
+    def name(self) -> str:
+        return self.step.transform.name
+
+    def apply(self, score: Score, *, seed: int, key: str) -> Applied:
+        score = apply_curves(self.step, score, self.per_bar, self.tension, seed=seed, key=key,
+                             run=lambda t, s: t(s, seed=seed, key=key))
+        return Applied(score, self)
 
     def describe(self) -> str:
         tr = self.step.transform
@@ -488,53 +498,55 @@ def arrange(arr: Arrangement, source: Score, *, seed: int) -> Score:
         score = replace(score, tempo=TempoMap([replace(c, bpm=c.bpm * arr.tempo_scale)
                                                for c in score.tempo.changes]))
     plan = requested_tension(arr, source)
-    # read_arrangement fills each step's key; a Step built by hand gets the same default
-    keys = [st.key or k for st, k in zip(arr.steps, step_keys([st.transform.name for st in arr.steps],
-                                                              [st.id for st in arr.steps]))]
-    drives = []
-    applied = []   # the steps as applied (driven parameters filled in)
-    for i, st in enumerate(arr.steps):
-        where = f"transform[{i}]"
-        try:
-            if st.curves:
-                score = apply_curves(st, score, plan, arr.tension, seed=seed, key=keys[i],
-                                     run=lambda t, s, k=keys[i]: t(s, seed=seed, key=k))
-                applied.append(_CurvedStep(st))
-                continue
-            if st.drive is None:
-                score = st.transform(score, seed=seed, key=keys[i])
-                applied.append(st.transform)
-                continue
-            from .analysis import drive_to_roughness, mean_roughness
-            target = st.target_roughness
-            if target is None:
-                target = st.target_ratio * mean_roughness(score)
-            lo, hi = st.drive_range
-            result = drive_to_roughness(score, _KeyedStep(st.transform, keys[i]), st.drive, target,
-                                        lo=lo, hi=hi, seed=seed)
-            score = result.score
-            applied.append(result.step.inner)
-            drives.append(f"{where}: {st.drive}={result.value:.4g} -> mean roughness "
-                          f"{result.roughness:.4g} (target {target:.4g}"
-                          f"{'' if result.reached else ', not reachable in drive_range'})")
-        except TransformError as exc:
-            msg = exc.message if exc.message.startswith("transform[") else f"{where}.{exc.message}"
-            raise TransformError(msg, source=arr.path) from None
-        finally:
-            if sys.exc_info()[0] is None:     # a chain of transforms cannot grow unbounded
-                check_budget(score, f"after {where} ({st.transform.name}): ")
-    score = _apply_orchestration(score, arr)
+    steps = tuple(_CurvedStep(st, plan, arr.tension) if st.curves
+                  else st.transform if st.drive is None else _DrivenStep(st) for st in arr.steps)
+    # read_arrangement fills each step's key; a Step built by hand gets the default
+    run = Pipeline(steps, ids=tuple(st.key or st.id for st in arr.steps)).run(
+        score, seed=seed, source=arr.path)
+    score = _apply_orchestration(run.score, arr)
     prov = dict(score.metadata.provenance)
     prov["arrangement"] = (f"{arr.title!r} arranged by {arr.arranger or 'unknown'} from "
                            f"{os.path.basename(arr.source_path)} ({os.path.basename(arr.path)})")
-    prov["transforms"] = "; ".join(t.describe() for t in applied) or "none"
-    if drives:
-        prov["roughness_drive"] = "; ".join(drives)
+    prov["transforms"] = run.describe() or "none"
+    if run.notes:
+        prov["roughness_drive"] = "; ".join(run.notes)
     prov["seed"] = str(seed)
     if arr.master_effects is not None:
         score = replace(score, master_effects=arr.master_effects)
     return replace(score, metadata=replace(score.metadata, title=arr.title, arranger=arr.arranger,
                                            description=arr.description, seed=seed, provenance=prov))
+
+
+@dataclass(frozen=True)
+class _DrivenStep:
+    """A :class:`~synth.transforms.Pipeline` step with one parameter driven to a roughness.
+
+    The parameter ``step.drive`` is chosen in ``step.drive_range`` by
+    :func:`synth.analysis.drive_to_roughness`; the step as applied is the
+    transform with that value, and its note says what was reached.
+    """
+
+    step: Step
+
+    @property
+    def name(self) -> str:
+        return self.step.transform.name
+
+    def describe(self) -> str:
+        return self.step.transform.describe()
+
+    def apply(self, score: Score, *, seed: int, key: str) -> Applied:
+        from .analysis import drive_to_roughness, mean_roughness
+        st = self.step
+        target = st.target_roughness
+        if target is None:
+            target = st.target_ratio * mean_roughness(score)
+        lo, hi = st.drive_range
+        result = drive_to_roughness(score, _KeyedStep(st.transform, key), st.drive, target,
+                                    lo=lo, hi=hi, seed=seed)
+        return Applied(result.score, result.step.inner,
+                       f"{st.drive}={result.value:.4g} -> mean roughness {result.roughness:.4g} "
+                       f"(target {target:.4g}{'' if result.reached else ', not reachable in drive_range'})")
 
 
 @dataclass(frozen=True)

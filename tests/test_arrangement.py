@@ -196,3 +196,28 @@ def test_cli_analyze_bad_input_exit_2(tmp_path, capsys):
     path = write(tmp_path, ARRANGEMENT.replace('name = "detune"', 'name = "detunne"'))
     assert main(["analyze", str(path)]) == 2
     assert "did you mean 'detune'" in capsys.readouterr().err
+
+
+def test_an_arrangement_runs_its_steps_through_the_one_pipeline(tmp_path, monkeypatch):
+    """arrange() has no step loop of its own: plain, driven and tension steps all go
+    through transforms.Pipeline.run, whose report is the provenance."""
+    from synth.transforms import Pipeline
+
+    arr = ARRANGEMENT.replace('interval = 1\n', 'interval = 1\ntarget_ratio = 2.0\n'
+                              'drive = "interval"\ndrive_range = [0.0, 1.5]\n')
+    runs = []
+    original = Pipeline.run
+
+    def counted(self, score, **kw):
+        result = original(self, score, **kw)
+        runs.append((self, result))
+        return result
+
+    monkeypatch.setattr(Pipeline, "run", counted)
+    score = load_arrangement(write(tmp_path, arr))
+    assert len(runs) == 1
+    pipeline, result = runs[0]
+    assert len(pipeline.steps) == len(read_arrangement(write(tmp_path, arr)).steps)
+    assert score.metadata.provenance["transforms"] == result.describe()
+    assert score.metadata.provenance["roughness_drive"] == "; ".join(result.notes)
+    assert result.notes and result.notes[0].startswith("transform[")

@@ -62,7 +62,7 @@ def test_pipeline_applies_in_order_and_names_failing_step():
     out = p(small(), seed=0)
     assert [n.pitch for n in out.part("a").notes][:3] == [72, 71, 70]
     bad = Pipeline((make("transpose", semitones=1), make("transpose", semitones=1, parts=["zz"])))
-    with pytest.raises(TransformError, match=r"transform\[1\] \(transpose\): parts: no part named 'zz'"):
+    with pytest.raises(TransformError, match=r"transform\[1\]\.parts: no part named 'zz'"):
         bad(small(), seed=0)
 
 
@@ -99,3 +99,40 @@ def test_docs_describe_every_transform_and_parameter():
         body = section[1].split("\n### ", 1)[0]
         for param in spec(n).params:
             assert f"| `{param}` |" in body, f"{n}.{param} undocumented"
+
+
+def test_pipeline_run_reports_each_step_as_applied_and_checks_the_budget(monkeypatch):
+    from synth.errors import ScoreError
+    from synth.transforms import Applied, PipelineRun
+
+    steps = (make("transpose", semitones=12), make("canon", delay_beats=1.0), make("canon", delay_beats=2.0))
+    run = Pipeline(steps).run(small(), seed=0)
+    assert isinstance(run, PipelineRun) and run.applied == steps and run.notes == ()
+    assert run.score == Pipeline(steps)(small(), seed=0)
+    assert run.describe() == "; ".join(s.describe() for s in steps)
+    assert steps[0].apply(small(), seed=0, key="transpose") == Applied(steps[0](small(), seed=0), steps[0])
+    # every pipeline (not only an arrangement's) refuses a score grown over a budget, naming the step
+    monkeypatch.setenv("SYNTH_MAX_PARTS", "3")
+    with pytest.raises(ScoreError, match=r"after transform\[1\] \(canon\): 4 parts, more than the limit of 3"):
+        Pipeline(steps)(small(), seed=0)
+
+
+def test_a_pipeline_step_is_anything_with_name_describe_and_apply():
+    """The arrangement's tension-following and roughness-driven steps plug in this way."""
+    from synth.transforms import Applied
+
+    class Twice:
+        name = "twice"
+
+        def describe(self):
+            return "twice(transpose)"
+
+        def apply(self, score, *, seed, key):
+            once = make("transpose", semitones=1)
+            return Applied(once(once(score, seed=seed, key=key), seed=seed, key=key), self, f"key {key}")
+
+    run = Pipeline((make("transpose", semitones=12), Twice()), ids=(None, "x")).run(small(), seed=0,
+                                                                                      source="a.toml")
+    assert [n.pitch for n in run.score.part("a").notes][:2] == [74, 75]
+    assert run.notes == ("transform[1]: key x",)
+    assert run.describe().endswith("; twice(transpose)")

@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, NamedTuple, Sequence
 
 import numpy as np
 
 from ..errors import ScoreError, SynthWarning, TransformError
 from ..params import Param, suggest, validate
-from ..score import Note, Part, Score
+from ..score import Note, Part, Score, check_budget
 from ..seeds import rng as seed_rng
 from ..units import parse_note_name
 
@@ -38,6 +38,8 @@ __all__ = [
     "Selection",
     "Transform",
     "Pipeline",
+    "PipelineRun",
+    "Applied",
     "step_keys",
     "register",
     "REGISTRY",
@@ -204,6 +206,10 @@ class Transform:
 
         return sp.impl(score, self.selection, streams, **self.params)
 
+    def apply(self, score: Score, *, seed: int, key: str) -> "Applied":
+        """Run as a :class:`Pipeline` step: the score after it, and itself as applied."""
+        return Applied(self(score, seed=seed, key=key), self)
+
     def with_params(self, **changes: Any) -> "Transform":
         """A copy with some parameters changed (validated again)."""
         merged = {**self.params, **changes}
@@ -300,23 +306,82 @@ def step_keys(names: Sequence[str], ids: Sequence[str | None] | None = None) -> 
     return tuple(keys)
 
 
+class Applied(NamedTuple):
+    """What one step of a :class:`Pipeline` gives back (``step.apply(...)``)."""
+
+    score: Score             #: the score after the step
+    step: Any                #: the step as applied, for the provenance (has ``describe()``)
+    note: str | None = None  #: the step's own line for the provenance (a drive it chose), if any
+
+
+@dataclass(frozen=True)
+class PipelineRun:
+    """A :meth:`Pipeline.run`: the score, and what each step applied."""
+
+    score: Score
+    applied: tuple[Any, ...]      #: per step, :attr:`Applied.step`
+    notes: tuple[str, ...]        #: ``"transform[i]: note"`` for the steps that gave a note
+
+    def describe(self) -> str:
+        """The steps as applied, one ``describe()`` each, ``"; "``-separated."""
+        return "; ".join(s.describe() for s in self.applied)
+
+
 @dataclass(frozen=True)
 class Pipeline:
-    """Transforms applied in order, each with its own seed streams, keyed by
-    :func:`step_keys` (``ids``: optional explicit ids, one per step or None)."""
+    """Steps applied in order, each with its own seed streams, keyed by
+    :func:`step_keys` (``ids``: optional explicit ids, one per step or None).
 
-    steps: tuple[Transform, ...] = ()
+    The one way transforms are run, alone or from an arrangement file.  A step
+    is anything with a ``name``, ``describe()`` and ``apply(score, *, seed,
+    key) -> Applied``: a :class:`Transform`, or one of the arrangement's steps
+    that follow the tension curve or drive a parameter to a roughness
+    (:mod:`synth.arrangement`), which run transforms themselves.  After each
+    step the score must stay within the budgets
+    (:func:`synth.score.check_budget`: a chain of steps cannot grow
+    unbounded); a step's :class:`~synth.errors.TransformError` is raised
+    again naming the step, ``transform[i].<its key>: ...``.
+    """
+
+    steps: tuple[Any, ...] = ()
     ids: tuple[str | None, ...] | None = None
 
     def __call__(self, score: Score, *, seed: int) -> Score:
+        return self.run(score, seed=seed).score
+
+    def run(self, score: Score, *, seed: int, source: str | None = None) -> PipelineRun:
+        """Apply every step; the score and, per step, what was applied.
+
+        Parameters
+        ----------
+        score : Score
+        seed : int
+        source : str, optional
+            The file the steps come from, named by their errors (default: the
+            error's own).
+
+        Raises
+        ------
+        TransformError
+            ``transform[i].<key>: ...`` of the step that failed.
+        ScoreError
+            A step left the score over a budget (``after transform[i] (name): ...``).
+        """
         keys = step_keys([s.name for s in self.steps], self.ids)
+        applied, notes = [], []
         for i, step in enumerate(self.steps):
+            where = f"transform[{i}]"
             try:
-                score = step(score, seed=seed, key=keys[i])
+                out = step.apply(score, seed=seed, key=keys[i])
             except TransformError as exc:
-                raise TransformError(f"transform[{i}] ({step.name}): {exc.message}",
-                                     source=exc.source) from None
-        return score
+                msg = exc.message if exc.message.startswith("transform[") else f"{where}.{exc.message}"
+                raise TransformError(msg, source=exc.source if source is None else source) from None
+            score = out.score
+            check_budget(score, f"after {where} ({step.name}): ")
+            applied.append(out.step)
+            if out.note is not None:
+                notes.append(f"{where}: {out.note}")
+        return PipelineRun(score, tuple(applied), tuple(notes))
 
     def describe(self) -> str:
         return "; ".join(s.describe() for s in self.steps)
