@@ -51,7 +51,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from collections import OrderedDict
 from functools import lru_cache
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -60,6 +60,9 @@ from .jit import kernel
 from .oscillators import (_BLEP_OVERSAMPLING, BLEP_LATENCY, BLEP_TAPS, BlepState, _blep_step_table,
                           bandlimit_steps,
                           phase_ramp)
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
 
 __all__ = [
     "FairlightSeries",
@@ -139,7 +142,7 @@ def _series(series) -> FairlightSeries:
         raise ValueError(f"unknown Fairlight series {series!r}; expected one of {tuple(SERIES)}") from None
 
 
-def quantize_8bit(x) -> np.ndarray:
+def quantize_8bit(x: ArrayLike) -> np.ndarray:
     """8-bit linear quantisation as the CMI stores a waveform.
 
     ``round(x * 128)`` clipped to -128..127, divided by 128: values on the
@@ -160,7 +163,8 @@ def quantize_8bit(x) -> np.ndarray:
     return np.clip(np.round(x * 128.0), -128.0, 127.0) / 128.0
 
 
-def mode1_table_from_harmonics(amplitudes, phases=None, *, headroom: float = 127.0 / 128.0) -> np.ndarray:
+def mode1_table_from_harmonics(amplitudes: ArrayLike, phases: ArrayLike | None = None, *,
+                               headroom: float = 127.0 / 128.0) -> np.ndarray:
     """Compute Mode-1 segments from the harmonic pages (Page 4/5).
 
     Parameters
@@ -192,8 +196,9 @@ def mode1_table_from_harmonics(amplitudes, phases=None, *, headroom: float = 127
     return table * (headroom / peak) if peak > 0 else table
 
 
-def sample_to_memory(x, *, source_rate_hz: float, series="II", rate_hz: float | None = None,
-                     max_words: int | None = None, normalize: bool = False):
+def sample_to_memory(x: ArrayLike, *, source_rate_hz: float,
+                     series: str | FairlightSeries | None = "II", rate_hz: float | None = None,
+                     max_words: int | None = None, normalize: bool = False) -> tuple[np.ndarray, float]:
     """"Record" a sample into CMI memory for Mode 4: resample, cut to memory, quantise to 8 bits.
 
     The one recording path (the Fairlight source reads WAV files through
@@ -267,7 +272,7 @@ def sample_to_memory(x, *, source_rate_hz: float, series="II", rate_hz: float | 
     return quantize_8bit(y), rate
 
 
-def memory_end_fade(y, rate_hz: float, seconds: float = 0.08) -> np.ndarray:
+def memory_end_fade(y: ArrayLike, rate_hz: float, seconds: float = 0.08) -> np.ndarray:
     """A sample cut by the end of voice memory ends on a raised-cosine fade to 0.
 
     A release, not a cliff (a sample cut mid-sound would otherwise fall to
@@ -291,12 +296,12 @@ def mode1_loops(freq: float, segment_seconds: float) -> int:
     return max(1, int(round(float(segment_seconds) * float(freq))))
 
 
-def mode1_clock(freq):
+def mode1_clock(freq: ArrayLike) -> np.ndarray:
     """DAC clock (Hz) that plays a 128-sample cycle at ``freq`` Hz: ``128 * freq``."""
     return SEGMENT_LENGTH * np.asarray(freq, dtype=np.float64)
 
 
-def mode4_clock(freq, *, root_freq: float, rate_hz: float):
+def mode4_clock(freq: ArrayLike, *, root_freq: float, rate_hz: float) -> np.ndarray:
     """DAC clock (Hz) for a sample recorded at ``rate_hz`` with pitch ``root_freq``.
 
     Played at ``root_freq`` it runs at its recording rate, like tape speed.
@@ -304,7 +309,7 @@ def mode4_clock(freq, *, root_freq: float, rate_hz: float):
     return float(rate_hz) * np.asarray(freq, dtype=np.float64) / float(root_freq)
 
 
-def quantize_clock(clock_hz, *, tune: int = _TUNE_CENTRE):
+def quantize_clock(clock_hz: ArrayLike, *, tune: int = _TUNE_CENTRE) -> np.ndarray | float:
     """Nearest clock the IIx divider can produce.
 
     ``f_master = (3840 + tune) * (34.291712 MHz / 2) / 4096`` and
@@ -348,7 +353,7 @@ def _divider_clocks(clock, base, out):
         out[k] = (2048.0 + 2.0 * pitch10) / 4096.0 * b
 
 
-def output_cutoff(clock_hz, *, sr: float, brightness: float = 0.5):
+def output_cutoff(clock_hz: ArrayLike, *, sr: float, brightness: float = 0.5) -> np.ndarray:
     """Cutoff (Hz) of the key-tracked output filter: ``brightness * clock / 2``.
 
     No source documents the machine's law.  Tracking the DAC clock keeps
@@ -395,7 +400,7 @@ TRACKING = ("octave", "note")
 ZERO_CROSSING_TICKS = 64
 
 
-def octave_register(clock_hz, *, tune: int = _TUNE_CENTRE):
+def octave_register(clock_hz: ArrayLike, *, tune: int = _TUNE_CENTRE) -> tuple[np.ndarray, np.ndarray]:
     """Octave register (0..7) and position within it (0..1) of a voice clock.
 
     The divider of :func:`quantize_clock`: octave ``o`` spans clocks
@@ -417,7 +422,8 @@ def octave_register(clock_hz, *, tune: int = _TUNE_CENTRE):
     return octave, fraction
 
 
-def ssm2045_cutoff(clock_hz, latch: float, *, tracking: str = "octave", tune: int = _TUNE_CENTRE):
+def ssm2045_cutoff(clock_hz: ArrayLike, latch: float, *, tracking: str = "octave",
+                   tune: int = _TUNE_CENTRE) -> np.ndarray:
     """Cutoff (Hz) of the SSM2045 output filter for a voice clock and filter latch.
 
     ``fc = 6410 Hz x 1.02162 ** (octave * 32 + latch - 256)``, at most 14 kHz
@@ -677,11 +683,12 @@ class PlayState(NamedTuple):
 
     pos: float              #: clock position (ticks) at the next block's first sample
     prev_pos: float         #: clock position at the previous block's last sample
-    blep: BlepState | None  #: the band-limited steps' spill-over and delay line (None: no band-limited block yet)
+    blep: BlepState | None  #: the band-limited steps' spill-over and delay line (None: none yet)
 
 
-def play(stored, clock_hz, *, sr: float, n: int | None = None, bandlimited: bool = True, loop=None,
-         state: PlayState | None = None):
+def play(stored: ArrayLike, clock_hz: ArrayLike, *, sr: float, n: int | None = None,
+         bandlimited: bool = True, loop: tuple[int, int] | None = None,
+         state: PlayState | None = None) -> tuple[np.ndarray, PlayState]:
     """Step through a stored Mode-4 sample at a clock: the held DAC output.
 
     Mode 1 plays through :func:`play_fourier` (the same sound; the tests
@@ -944,7 +951,7 @@ class WavetableCache:
         self._bytes = 0
 
 
-def mode1_wavetables(stored, n_harmonics: int) -> np.ndarray:
+def mode1_wavetables(stored: np.ndarray, n_harmonics: int) -> np.ndarray:
     """Exact band-limited Mode-1 cycles: the Fourier series of the held staircase.
 
     A Mode-1 segment clocked at ``128 * f0`` is a 128-step staircase with
@@ -1162,8 +1169,9 @@ class FourierState(NamedTuple):
     key: bytes              #: the stored table's bytes (the tables' key, hashed once a note)
 
 
-def play_fourier(stored, clock_hz, *, sr: float, n: int | None = None, loops: int = 1,
-                 state: FourierState | None = None, tables: WavetableCache | None = None):
+def play_fourier(stored: ArrayLike, clock_hz: ArrayLike, *, sr: float, n: int | None = None, loops: int = 1,
+                 state: FourierState | None = None, tables: WavetableCache | None = None
+                 ) -> tuple[np.ndarray, FourierState]:
     """Mode-1 playback: the held DAC output, band-limited, as a wavetable read.
 
     Each segment is read from its exact Fourier series
@@ -1277,15 +1285,16 @@ class VoiceState(NamedTuple):
 
     stored: np.ndarray                  #: the waveform as quantised at note-on (8-bit grid)
     play: PlayState | FourierState      #: the Mode-4 or Mode-1 player's state
-    sos: np.ndarray | None              #: [shape=(sections, 6)] the output filter fixed at note-on (None: bypassed)
+    sos: np.ndarray | None              #: [shape=(sections, 6)] output filter fixed at note-on (None: none)
     zi: np.ndarray | None               #: [shape=(sections, 2)] its state (None before its first block)
 
 
-def voice(waveform, freq, *, sr: float, n: int | None = None, mode: int = 1, series="II",
-          loops: int = 1, root_freq: float = 261.6255653005986, rate_hz: float | None = None,
-          envelope=None, gain: float = 1.0, brightness: float | None = 0.5, tune: int = _TUNE_CENTRE,
-          loop=None, latch: float | None = None, tracking: str = "octave",
-          tables: WavetableCache | None = None, state: VoiceState | None = None):
+def voice(waveform: ArrayLike, freq: ArrayLike, *, sr: float, n: int | None = None, mode: int = 1,
+          series: str | FairlightSeries = "II", loops: int = 1, root_freq: float = 261.6255653005986,
+          rate_hz: float | None = None, envelope: ArrayLike | None = None, gain: float = 1.0,
+          brightness: float | None = 0.5, tune: int = _TUNE_CENTRE, loop: tuple[int, int] | None = None,
+          latch: float | None = None, tracking: str = "octave", tables: WavetableCache | None = None,
+          state: VoiceState | None = None) -> tuple[np.ndarray, VoiceState]:
     """One CMI voice: quantise, clock by pitch, hold, VCA, output low-pass.
 
     Parameters
@@ -1382,7 +1391,7 @@ def voice(waveform, freq, *, sr: float, n: int | None = None, mode: int = 1, ser
     return y, VoiceState(stored, play_state, sos, zi)
 
 
-def steal_voices(starts, ends, *, max_voices: int = 8) -> np.ndarray:
+def steal_voices(starts: ArrayLike, ends: ArrayLike, *, max_voices: int = 8) -> np.ndarray:
     """Cap polyphony the CMI way: a new note steals the oldest sounding voice.
 
     Parameters
