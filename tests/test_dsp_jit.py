@@ -78,6 +78,22 @@ def test_a_read_only_install_compiles_into_the_user_cache(tmp_path):
     assert not list(root.rglob("*.nbi"))
 
 
+def test_a_cached_kernel_loads_without_numbas_implementation_registries():
+    # numba refreshes its whole CPU target (every implementation registry, ~0.2 s)
+    # before loading from its cache; the engine skips that for a kernel found there,
+    # and the kernel still computes the same samples.  The first process may compile
+    # (then the registries load); the second finds the kernel in the cache.
+    code = ("import sys\n"
+            "import numpy as np\n"
+            "from synth.dsp import filters\n"
+            "print(filters.sosfilt(np.array([[0.5, 0, 0, 1, -0.5, 0]]), np.ones(3)).tolist())\n"
+            "print(int('numba.np.arraymath' in sys.modules))\n")
+    for _ in range(2):
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             check=True)
+    assert out.stdout.split("\n")[:2] == ["[0.5, 0.75, 0.875]", "0"], out.stdout
+
+
 # ---------------------------------------------------------------- NumPy oracles
 
 def _oracle_read(table, slopes, phases):
@@ -325,17 +341,25 @@ def test_fairlight_playback_equals_the_numpy_formulation(mode, loop, clock_hz):
     assert np.array_equal(got, _fairlight_play_oracle(stored, clock, SR, mode, 2, loop))
 
 
-def test_setting_numba_up_does_not_import_scipy_linalg():
-    # numba's set-up asks for a BLAS by importing scipy.linalg (0.3 s CPU); no kernel needs it
+def test_setting_numba_up_and_compiling_do_not_import_scipy_linalg(tmp_path):
+    # numba's target set-up asks for a BLAS by importing scipy.linalg (0.3 s CPU); no
+    # kernel needs it.  The set-up runs when a kernel is missing from the cache (here a
+    # new one, compiled into an empty cache folder)
+    (tmp_path / "fresh.py").write_text("from synth.dsp.jit import kernel\n\n@kernel\n"
+                                       "def halve(x):\n    return 0.5 * x\n")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path), os.path.dirname(
+        os.path.dirname(os.path.dirname(jit.__file__)))]), NUMBA_CACHE_DIR=str(tmp_path / "c"))
     code = ("import sys\n"
             "from synth.dsp import jit\n"
             "jit.preload()\n"
-            "import numba.np.arraymath\n"
-            "print(int('scipy.linalg' in sys.modules), int('numba' in sys.modules))\n"
+            "from fresh import halve\n"
+            "print(halve(3.0))\n"
+            "print(int('numba.np.arraymath' in sys.modules), int('scipy.linalg' in sys.modules))\n"
             "import scipy.linalg.cython_blas\n"        # and it can still be imported later
             "print(int('scipy.linalg' in sys.modules))\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.split() == ["0", "1", "1"], out.stdout + out.stderr
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.split() == ["1.5", "1", "0", "1"], out.stdout + out.stderr
 
 
 @pytest.mark.parametrize("command_line", [False, True])

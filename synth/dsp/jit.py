@@ -4,8 +4,10 @@ The per-sample loops of the engine (filter recursions, wavetable reads, the
 reverb's feedback network) are plain Python functions written for
 ``numba.njit``.  :func:`kernel` marks one; nothing is imported or compiled
 until the kernel is first called, so ``synth --version`` or ``synth info``
-never pay for numba (importing it costs about 0.2 s, loading a cached kernel
-a few milliseconds, compiling one from scratch 0.2-1 s).
+never pay for numba (importing it costs about 0.3 s, loading a cached kernel
+a few milliseconds, compiling one from scratch 0.2-1 s).  A kernel found in
+the cache is loaded without numba's target refresh (see
+:func:`_load_without_refresh`).
 
 Where the compiled code is cached (``cache=True``), in this order:
 
@@ -87,10 +89,6 @@ def _njit():
         os.environ["NUMBA_CACHE_DIR"] = folder      # read by numba when it is imported
     with _without_scipy_blas(), _hidden("cffi" if _SKIP_CFFI else None):
         import numba
-        from numba.core.registry import cpu_target
-
-        # the CPU target's implementations (numba.np.arraymath & co.) load here, once
-        cpu_target.target_context.refresh()
     if folder is not None and numba.config.CACHE_DIR != folder:
         numba.config.CACHE_DIR = folder             # numba was imported earlier (librosa)
     return functools.partial(numba.njit, cache=True, nogil=True, error_model="numpy")
@@ -171,7 +169,7 @@ def _compile(func):
     """numba's dispatcher for ``func``, its kernel callees resolved to theirs."""
     callees = _callees(func)
     if not callees:
-        return _njit()(func)
+        return _load_without_refresh(_njit()(func))
     scope = dict(func.__globals__)
     scope.update({name: callee.dispatcher() for name, callee in callees.items()})
     bound = types.FunctionType(func.__code__, scope, func.__name__, func.__defaults__,
@@ -179,10 +177,41 @@ def _compile(func):
     bound.__qualname__, bound.__module__, bound.__doc__ = (func.__qualname__, func.__module__,
                                                            func.__doc__)
     compiled = _njit()(bound)
+    _load_without_refresh(compiled)
     cache = getattr(getattr(compiled, "_cache", None), "_cache_file", None)
     if cache is not None and hasattr(cache, "_source_stamp"):
         files = sorted(_source_files(func))
         cache._source_stamp = tuple((f, os.stat(f).st_mtime, os.stat(f).st_size) for f in files)
+    return compiled
+
+
+def _load_without_refresh(compiled):
+    """``compiled`` (a numba dispatcher) loading its cached code without a target refresh.
+
+    Before it loads a kernel from its cache, numba refreshes the CPU target:
+    it imports and installs every implementation registry (``numba.np.arraymath``
+    & co.; about 0.2 s, the largest part of numba's start-up after its
+    import).  Cached machine code needs none of them: it is linked as it
+    is.  Only a kernel missing from the cache (compiled, which refreshes the
+    target itself) needs them: they are then loaded first, without SciPy's
+    BLAS (see :func:`_without_scipy_blas`).  Returns ``compiled``.
+    """
+    cache = getattr(compiled, "_cache", None)
+    if not (hasattr(cache, "_load_overload") and hasattr(cache, "_guard_against_spurious_io_errors")):
+        return compiled                     # another numba: its own loading, unchanged
+
+    def load_overload(sig, target_context):
+        from numba.core.runtime import rtsys
+
+        rtsys.initialize(target_context)    # the allocator np.empty & co. call (once)
+        with cache._guard_against_spurious_io_errors():
+            found = cache._load_overload(sig, target_context)
+        if found is None:                   # to be compiled
+            with _without_scipy_blas():
+                target_context.refresh()
+        return found
+
+    cache.load_overload = load_overload
     return compiled
 
 
@@ -198,9 +227,9 @@ def _source_files(func, seen=None) -> set:
 def preload() -> None:
     """Import numba and set up its CPU target now, in this process.
 
-    The first kernel call of a process costs about 1 s of CPU (numba's
-    import and target set-up, which also imports ``scipy.linalg``); later
-    kernels load from the cache in a few milliseconds.  A parent that is
+    The first kernel call of a process costs about 0.4 s of CPU (numba's
+    import and its JIT's set-up); later kernels load from the cache in a few
+    milliseconds.  A parent that is
     about to fork workers calls this first, so that each worker inherits the
     set-up instead of paying it again.
     """
