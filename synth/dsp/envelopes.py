@@ -11,7 +11,8 @@ import numpy as np
 
 from .jit import kernel
 
-__all__ = ["adsr", "adsr_length", "adsr_segments", "adsr_kernel", "EXP_GAIN", "CURVES"]
+__all__ = ["adsr", "adsr_length", "adsr_segments", "adsr_kernel", "adsr_columns", "EXP_GAIN",
+           "CURVES"]
 
 CURVES = ("linear", "exp")
 
@@ -90,9 +91,13 @@ def adsr(n: int, *, sr: float, gate_samples: int, attack: float, decay: float,
         :func:`adsr_length` samples; later samples are 0.
     """
     out = np.empty(int(n))
-    adsr_kernel(out, *adsr_segments(sr=sr, gate_samples=gate_samples, attack=attack, decay=decay,
-                                    sustain=sustain, release=release, curve=curve, start=start,
-                                    peak=peak), EXP_GAIN)
+    segments = adsr_segments(sr=sr, gate_samples=gate_samples, attack=attack, decay=decay,
+                             sustain=sustain, release=release, curve=curve, start=start,
+                             peak=peak)
+    columns = np.zeros((3, _EXP_ROW))
+    if segments[-1]:
+        adsr_columns(segments[1], segments[2], segments[3], columns)
+    adsr_kernel(out, *segments, EXP_GAIN, columns)
     return out
 
 
@@ -121,7 +126,7 @@ EXP_GAIN = float(-np.expm1(-_EXP_STEEPNESS))
 
 
 @kernel
-def adsr_kernel(out, lo, a, d, r, g, top, held_level, exp_curve, exp_gain):
+def adsr_kernel(out, lo, a, d, r, g, top, held_level, exp_curve, exp_gain, columns):
     """The ADSR of :func:`adsr` at samples ``lo .. lo + len(out) - 1``, written to ``out``.
 
     Segments (attack ``0 -> top`` over ``a`` samples, decay ``top ->
@@ -130,12 +135,13 @@ def adsr_kernel(out, lo, a, d, r, g, top, held_level, exp_curve, exp_gain):
     envelope: the first sample exactly the segment's start, a straight line, or
     ``offset + scale * e^(-c k / L)`` as the separable product of
     :func:`_exp_ramp` (one exponential per row of ``_EXP_ROW`` samples
-    times a row of ``_EXP_ROW`` of them).
+    times a row of ``_EXP_ROW`` of them).  ``columns`` [shape=(3, _EXP_ROW)]:
+    that row for the attack, the decay and the release, from
+    :func:`adsr_columns` (once a note: a voice calls this block by block).
     """
     hi = lo + out.shape[0]
     rows = _EXP_ROW
     c = _EXP_STEEPNESS
-    column = np.empty(rows)
     # the level at the gate, where the release starts (also mid-attack or mid-decay)
     lag = held_level
     for seg_lo, length, v0, v1 in ((0, a, 0.0, top), (a, d, top, held_level)):
@@ -151,16 +157,16 @@ def adsr_kernel(out, lo, a, d, r, g, top, held_level, exp_curve, exp_gain):
                        * np.exp((-c / length) * float(k % rows)) + (v0 + gain))
     # (first sample, end, length, start level, end level) of each segment
     attack_end, decay_end = min(a, g), min(a + d, g)
-    segments = ((0, attack_end, a, 0.0, top), (a, decay_end, d, top, held_level),
-                (a + d, g, 0, held_level, held_level), (g, g + r, r, lag, 0.0),
-                (g + r, hi, 0, 0.0, 0.0))
-    for seg_lo, seg_hi, length, v0, v1 in segments:
+    # (and the row of ``columns`` of its exponential)
+    segments = ((0, attack_end, a, 0.0, top, 0), (a, decay_end, d, top, held_level, 1),
+                (a + d, g, 0, held_level, held_level, 0), (g, g + r, r, lag, 0.0, 2),
+                (g + r, hi, 0, 0.0, 0.0, 0))
+    for seg_lo, seg_hi, length, v0, v1, which in segments:
         k0, k1 = max(seg_lo, lo), min(seg_hi, hi)
         if k1 <= k0:
             continue
         if length == 0:                     # a level held
-            for k in range(k0, k1):
-                out[k - lo] = v1
+            out[k0 - lo:k1 - lo] = v1
             continue
         if not exp_curve:
             for k in range(k0, k1):
@@ -169,16 +175,33 @@ def adsr_kernel(out, lo, a, d, r, g, top, held_level, exp_curve, exp_gain):
         else:
             gain = (v1 - v0) / exp_gain
             scale, offset = -gain, v0 + gain
-            row_rate, column_rate = -c * rows / length, -c / length
-            for j in range(rows):
-                column[j] = np.exp(column_rate * float(j))
+            row_rate = -c * rows / length
+            column = columns[which]
             # row by row (kk = rows q + j, kk >= 0): no division per sample
             kk0, kk1 = k0 - seg_lo, k1 - seg_lo
             for q in range(kk0 // rows, (kk1 - 1) // rows + 1):
                 row = scale * np.exp(row_rate * float(q))
                 j0, j1 = max(kk0 - rows * q, 0), min(kk1 - rows * q, rows)
-                base = seg_lo + rows * q - lo
-                for j in range(j0, j1):
-                    out[base + j] = row * column[j] + offset
+                part = out[seg_lo + rows * q - lo + j0:]     # (from 0: no wrap-around)
+                for j in range(j1 - j0):
+                    part[j] = row * column[j0 + j] + offset
         if k0 == seg_lo:
             out[k0 - lo] = v0
+
+
+@kernel
+def adsr_columns(a, d, r, columns):
+    """The rows of exponentials :func:`adsr_kernel` multiplies out, into ``columns``.
+
+    ``columns[i, j] = exp((-c / L_i) j)`` for the attack, decay and release
+    lengths ``L_i`` = ``a``, ``d``, ``r`` samples (rows of zero-length
+    segments are left as they are: never read).
+    """
+    c = _EXP_STEEPNESS
+    lengths = (a, d, r)
+    for i in range(3):
+        length = lengths[i]
+        if length > 0:
+            column_rate = -c / length
+            for j in range(columns.shape[1]):
+                columns[i, j] = np.exp(column_rate * float(j))

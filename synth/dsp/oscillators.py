@@ -353,11 +353,11 @@ def _read_table(table, slopes, phases, out):
         Written.
     """
     size = table.shape[0]
-    mask = size - 1
+    mask = np.uint64(size - 1)          # unsigned: no wrap-around (see stack_stepped)
     for i in range(phases.shape[0]):
         pos = phases[i] * size
         whole = np.floor(pos)
-        k = np.int64(whole) & mask
+        k = np.uint64(np.int64(whole)) & mask
         out[i] = table[k] + slopes[k] * (pos - whole)
 
 
@@ -441,7 +441,9 @@ def stack_stepped(table, slopes, starts, increments, ratios, offsets, step, out)
         Written; ``n <= runs * step``.
     """
     size = table.shape[0]
-    mask = size - 1
+    # an unsigned index: the masked index is never negative, and numba adds
+    # no wrap-around of negative indices for unsigned ones
+    mask = np.uint64(size - 1)
     n = out.shape[0]
     for k in range(starts.shape[0]):
         lo = k * step
@@ -452,15 +454,16 @@ def stack_stepped(table, slopes, starts, increments, ratios, offsets, step, out)
             first *= size
             slope = ratios[v] * increments[k]
             slope *= size
+            run = out[lo:hi]                # indexed from 0: no wrap-around either
             for j in range(hi - lo):
                 pos = slope * float(j) + first
                 whole = np.floor(pos)
-                i = np.int64(whole) & mask
+                i = np.uint64(np.int64(whole)) & mask
                 y = table[i] + slopes[i] * (pos - whole)
                 if v == 0:
-                    out[lo + j] = y
+                    run[j] = y
                 else:
-                    out[lo + j] += y
+                    run[j] += y
 
 
 def _bandlimited(shape, freq, sr, n, phase, max_freq):
@@ -1080,11 +1083,11 @@ def fixed_row(table, slopes, inc, p0, start, out, add):
     add : bool
     """
     size = table.shape[0]
-    mask = size - 1
+    mask = np.uint64(size - 1)          # unsigned: no wrap-around (see stack_stepped)
     for i in range(out.shape[0]):
         pos = (float(start + i) * inc + p0) * size
         whole = np.floor(pos)
-        k = np.int64(whole) & mask
+        k = np.uint64(np.int64(whole)) & mask
         y = table[k] + slopes[k] * (pos - whole)
         if add:
             out[i] += y
@@ -1114,22 +1117,23 @@ def read_steps(table, slopes, starts, increments, step, width, out):
         Written; ``n <= runs * step``.
     """
     size = table.shape[0]
-    mask = size - 1
+    mask = np.uint64(size - 1)          # unsigned: no wrap-around (see stack_stepped)
     n = out.shape[0]
     mean = 2.0 * width - 1.0
     for k in range(starts.shape[0]):
         lo = k * step
         hi = min(lo + step, n)
         inc, first = increments[k], starts[k]
+        run = out[lo:hi]
         for j in range(hi - lo):
             ph = inc * float(j) + first
             pos = ph * size
             whole = np.floor(pos)
-            i = np.int64(whole) & mask
+            i = np.uint64(np.int64(whole)) & mask
             y = table[i] + slopes[i] * (pos - whole)
             if width > 0.0:
                 pos = (ph - width) * size
                 whole = np.floor(pos)
-                i = np.int64(whole) & mask
+                i = np.uint64(np.int64(whole)) & mask
                 y = ((table[i] + slopes[i] * (pos - whole)) - y + mean) - mean
-            out[lo + j] = y
+            run[j] = y

@@ -30,7 +30,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .envelopes import EXP_GAIN, adsr_kernel
+from .envelopes import _EXP_ROW, EXP_GAIN, adsr_columns, adsr_kernel
 from .filters import sos_segment
 from .jit import kernel
 from .oscillators import fixed_row, read_steps, stack_stepped
@@ -170,6 +170,9 @@ def _piece(mode, given, table, slopes, start, increments, phases0, run_starts, r
     m = out.shape[0]
     buf = np.empty(BLOCK)
     gain = np.empty(BLOCK)
+    columns = np.zeros((3, _EXP_ROW))
+    if env_mode == ADSR and exp_curve:
+        adsr_columns(attack, decay, release, columns)
     for lo in range(0, m, BLOCK):
         hi = min(lo + BLOCK, m)
         y = buf[:hi - lo]
@@ -191,14 +194,16 @@ def _piece(mode, given, table, slopes, start, increments, phases0, run_starts, r
             t0, t1 = max(bounds[r], lo), min(bounds[r + 1], hi)
             if t1 > t0:
                 sos_segment(designs[r], y, t0 - lo, t1 - lo, state)
+        block = out[lo:hi]          # indexed from 0: no wrap-around of negative indices
         if env_mode == ADSR:
             g = gain[:hi - lo]
             adsr_kernel(g, env_start + lo, attack, decay, release, gate, peak, held,
-                                  exp_curve, exp_gain)
+                        exp_curve, exp_gain, columns)
             for i in range(hi - lo):
-                out[lo + i] = y[i] * g[i]
+                block[i] = y[i] * g[i]
         elif env_mode == ENV_GIVEN:
+            e = env[lo:hi]
             for i in range(hi - lo):
-                out[lo + i] = y[i] * env[lo + i]
+                block[i] = y[i] * e[i]
         else:
-            out[lo:hi] = y
+            block[:] = y
