@@ -363,18 +363,27 @@ def test_setting_numba_up_and_compiling_do_not_import_scipy_linalg(tmp_path):
 
 
 @pytest.mark.parametrize("command_line", [False, True])
-def test_the_command_line_sets_numba_up_without_its_cffi_support(command_line):
+def test_the_command_line_sets_numba_up_without_its_cffi_support(command_line, tmp_path):
     # the C parser numba's cffi support imports costs ~0.05 s CPU per rendering process;
-    # a library user's process keeps the support (their compiled code may call cffi)
+    # a library user's process keeps the support (their compiled code may call cffi).
+    # numba's target set-up, which imports it, runs when a kernel is compiled (a new
+    # one here, into an empty cache folder)
+    (tmp_path / "fresh.py").write_text("from synth.dsp.jit import kernel\n\n@kernel\n"
+                                       "def halve(x):\n    return 0.5 * x\n")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path), os.path.dirname(
+        os.path.dirname(os.path.dirname(jit.__file__)))]), NUMBA_CACHE_DIR=str(tmp_path / "c"))
     code = ("import sys\n"
             "from synth.dsp import jit\n"
             + ("jit.for_command_line()\n" if command_line else "")
             + "jit.preload()\n"
+            "from fresh import halve\n"
+            "assert halve(3.0) == 1.5\n"
             "from numba.core.typing import cffi_utils\n"
             "print(int('pycparser' in sys.modules), int(cffi_utils.SUPPORTED))\n"
             "import cffi\n"                            # and it can still be imported later
             "print(int(callable(cffi.FFI)))\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         check=True)
     expected = ["0", "0", "1"] if command_line else ["1", "1", "1"]
     assert out.stdout.split() == expected, out.stdout + out.stderr
 

@@ -194,7 +194,8 @@ def _load_without_refresh(compiled):
     import).  Cached machine code needs none of them: it is linked as it
     is.  Only a kernel missing from the cache (compiled, which refreshes the
     target itself) needs them: they are then loaded first, without SciPy's
-    BLAS (see :func:`_without_scipy_blas`).  Returns ``compiled``.
+    BLAS (see :func:`_without_scipy_blas`) and, in the command line, without
+    cffi (see :func:`for_command_line`).  Returns ``compiled``.
     """
     cache = getattr(compiled, "_cache", None)
     if not (hasattr(cache, "_load_overload") and hasattr(cache, "_guard_against_spurious_io_errors")):
@@ -207,7 +208,7 @@ def _load_without_refresh(compiled):
         with cache._guard_against_spurious_io_errors():
             found = cache._load_overload(sig, target_context)
         if found is None:                   # to be compiled
-            with _without_scipy_blas():
+            with _without_scipy_blas(), _hidden("cffi" if _SKIP_CFFI else None):
                 target_context.refresh()
         return found
 
