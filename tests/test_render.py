@@ -348,3 +348,24 @@ def test_a_chain_starts_fresh_for_every_pass():
     y3, _ = chain.process(x, chain.start())     # a new pass
     assert np.array_equal(y1, y3)
     assert np.max(np.abs(y2 - y1)) > 0.01
+
+
+def test_the_spool_gives_back_its_frames_in_blocks_of_any_size():
+    from synth.render.output import Spool
+
+    rng = np.random.default_rng(4)
+    written = [rng.normal(size=(2, m)) for m in (5, 7, 1, 12, 3)]        # uneven blocks
+    whole = np.concatenate(written, axis=1)
+    spool = Spool()
+    try:
+        for block in written:
+            spool.write(block)
+        assert spool.frames == 28 and spool.peak == np.max(np.abs(whole))
+        for size in (1, 4, 5, 28, 100):
+            blocks = list(spool.blocks(size))
+            assert [b.shape[1] for b in blocks] == [size] * (28 // size) + (
+                [28 % size] if 28 % size else [])
+            assert np.array_equal(np.concatenate(blocks, axis=1), whole)
+        assert np.array_equal(spool.read_all(), whole)
+    finally:
+        spool.close()

@@ -101,30 +101,49 @@ def stem_gain(master_gain: float, stem_peak: float, ceiling: float) -> float:
 
 
 class Spool:
-    """Stereo float64 frames spooled to an anonymous temporary file."""
+    """Stereo float64 blocks spooled to an anonymous temporary file.
+
+    Each block is written as it comes, channel after channel (the ``(2, m)``
+    array's own bytes: no interleaving copy), and read back the same way.
+    """
 
     def __init__(self):
         self.file = tempfile.TemporaryFile(prefix="synth-spool-")
         self.frames = 0
+        self.lengths: list[int] = []      # frames of each block written
         self.peak = 0.0         # largest absolute sample written
 
     def write(self, block: np.ndarray) -> None:
-        self.file.write(memoryview(np.ascontiguousarray(block.T, dtype="<f8")).cast("B"))
+        block = np.ascontiguousarray(block, dtype="<f8")
+        self.file.write(memoryview(block.reshape(-1)).cast("B"))
         self.frames += block.shape[1]
+        self.lengths.append(block.shape[1])
         if block.size:
             self.peak = max(self.peak, float(np.max(np.abs(block))))
 
-    def blocks(self, size: int) -> Iterator[np.ndarray]:
+    def _written(self) -> Iterator[np.ndarray]:
         self.file.seek(0)
-        done = 0
-        while done < self.frames:
-            m = min(size, self.frames - done)
-            yield np.frombuffer(self.file.read(m * 16), dtype="<f8").reshape(m, 2).T
-            done += m
+        for m in self.lengths:
+            yield np.frombuffer(self.file.read(m * 16), dtype="<f8").reshape(2, m)
+
+    def blocks(self, size: int) -> Iterator[np.ndarray]:
+        """The spooled frames again, in blocks ``(2, size)`` (the last one shorter)."""
+        pending, have = [], 0
+        for block in self._written():
+            pending.append(block)
+            have += block.shape[1]
+            while have >= size:
+                joined = pending[0] if len(pending) == 1 else np.concatenate(pending, axis=1)
+                yield joined[:, :size]
+                pending = [joined[:, size:]] if joined.shape[1] > size else []
+                have -= size
+        if have:
+            yield pending[0] if len(pending) == 1 else np.concatenate(pending, axis=1)
 
     def read_all(self) -> np.ndarray:
-        self.file.seek(0)
-        return np.frombuffer(self.file.read(), dtype="<f8").reshape(-1, 2).T
+        """Every spooled frame, ``(2, frames)``."""
+        blocks = list(self._written())
+        return np.concatenate(blocks, axis=1) if blocks else np.zeros((2, 0))
 
     def close(self) -> None:
         self.file.close()
