@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from synth.dsp import fairlight as fl
-from synth.dsp.oscillators import _BLEP_OVERSAMPLING, BLEP_TAPS, _blep_step_table, phase_ramp
+from synth.dsp.oscillators import BLEP_OVERSAMPLING, BLEP_TAPS, blep_step_table, phase_ramp
 
 SEGMENT = fl.SEGMENT_LENGTH
 
@@ -43,7 +43,7 @@ def _lookup_mode1(stored, loops, ticks):
 
 def _exact_windows(stored, loops, ext_pos, lead, start, spans):
     """The samples of ``spans`` summed from the ticks' band-limited steps (NumPy, vectorised)."""
-    step = _blep_step_table()
+    step = blep_step_table()
     span = len(step) - 1
     window_len = BLEP_TAPS + 2
     parts = {"rows": [], "tick_at": [], "offset": [], "heights": [], "begin": [], "length": [],
@@ -79,7 +79,7 @@ def _exact_windows(stored, loops, ext_pos, lead, start, spans):
     valid = j[None, :] < length[:, None]
     idx = np.where(valid, begin[:, None] + j[None, :], 0)
     tau = (rows[:, None] - tick_at[idx]) + offset[idx]
-    pos = np.clip(tau, 0.0, float(BLEP_TAPS)) * _BLEP_OVERSAMPLING
+    pos = np.clip(tau, 0.0, float(BLEP_TAPS)) * BLEP_OVERSAMPLING
     i = np.minimum(pos.astype(np.intp), span - 1)
     settled = step[i] + (pos - i) * (step[i + 1] - step[i])
     terms = np.where(valid, settled * heights[idx], 0.0)

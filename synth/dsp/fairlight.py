@@ -57,9 +57,8 @@ import numpy as np
 
 from . import filters
 from .jit import kernel
-from .oscillators import (_BLEP_OVERSAMPLING, BLEP_LATENCY, BLEP_TAPS, BlepState, _blep_step_table,
-                          bandlimit_steps,
-                          phase_ramp)
+from .oscillators import (BLEP_LATENCY, BLEP_OVERSAMPLING, BLEP_TAPS, BlepState, bandlimit_steps,
+                          blep_step_table, phase_ramp)
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike
@@ -876,8 +875,8 @@ def _step_residual_rows() -> tuple[np.ndarray, np.ndarray]:
     ``BLEP_TAPS`` taps per sub-sample offset (``rows[i, j] = H(j + i / over) - (j >= lat)``),
     as :func:`~synth.dsp.oscillators.bandlimit_steps` tabulates it, and
     ``slopes = rows[1:] - rows[:-1]`` (read-only)."""
-    taps, over, lat = BLEP_TAPS, _BLEP_OVERSAMPLING, BLEP_LATENCY
-    table = _blep_step_table()
+    taps, over, lat = BLEP_TAPS, BLEP_OVERSAMPLING, BLEP_LATENCY
+    table = blep_step_table()
     i = np.arange(over + 1)[:, None]
     j = np.arange(taps)[None, :]
     rows = np.ascontiguousarray(table[i + over * j] - (j >= lat))
@@ -1021,14 +1020,14 @@ def _blep_fir() -> tuple[np.ndarray, np.ndarray]:
     """The band-limited step's kernel as an FIR, and its discrete step response.
 
     ``fir[j]`` is the derivative of the tabulated band-limited step
-    (:func:`synth.dsp.oscillators._blep_step_table`) at ``tau = j``,
+    (:func:`synth.dsp.oscillators.blep_step_table`) at ``tau = j``,
     ``j = 0..BLEP_TAPS``, normalised to unit DC gain.  On a signal that is
     already band-limited it does what the continuous kernel does: the same
     roll-off (-0.5 dB at 0.35 sr, -6 dB at 0.4 sr, -41 dB at 0.47 sr) and
     the same ``BLEP_LATENCY`` delay as :func:`play`'s band-limited steps.
     """
-    step = _blep_step_table()
-    fir = (np.gradient(step) * _BLEP_OVERSAMPLING)[::_BLEP_OVERSAMPLING].copy()
+    step = blep_step_table()
+    fir = (np.gradient(step) * BLEP_OVERSAMPLING)[::BLEP_OVERSAMPLING].copy()
     fir /= fir.sum()
     cumulative = np.cumsum(fir)
     fir.setflags(write=False)
@@ -1090,7 +1089,7 @@ def _exact_sums(flat, loops, ext_pos, lead, start, span_lo, span_hi, step, out):
 
     ``out[r]`` for every ``r`` in ``span_lo[s] <= r < span_hi[s]``: the value
     held at sample ``r - _WINDOW`` (0 before the note) plus the tabulated
-    band-limited step (``step``, :func:`~synth.dsp.oscillators._blep_step_table`)
+    band-limited step (``step``, :func:`~synth.dsp.oscillators.blep_step_table`)
     of each clock tick since then at its exact time, summed in time order.
     ``flat`` is the Mode-1 memory (``segments x 128`` words, each segment
     ``loops`` times, the last sustaining); ``ext_pos`` the clock position
@@ -1105,7 +1104,7 @@ def _exact_sums(flat, loops, ext_pos, lead, start, span_lo, span_hi, step, out):
     per_segment = SEGMENT_LENGTH * loops
     last = flat.shape[0] // SEGMENT_LENGTH - 1
     span = step.shape[0] - 1
-    over = float(_BLEP_OVERSAMPLING)
+    over = float(BLEP_OVERSAMPLING)
     # the longest run of ticks of any row: shorter runs end with added zeros,
     # which turn a sum of -0.0 into 0.0 (the padded rows of the NumPy oracle)
     longest = 1
@@ -1274,7 +1273,7 @@ def play_fourier(stored: ArrayLike, clock_hz: ArrayLike, *, sr: float, n: int | 
     if spans:
         _exact_sums(stored.reshape(-1), loops, ext_pos, len(tail), state.start,
                     np.array([lo for lo, _ in spans], dtype=np.int64),
-                    np.array([hi for _, hi in spans], dtype=np.int64), _blep_step_table(), out)
+                    np.array([hi for _, hi in spans], dtype=np.int64), blep_step_table(), out)
     return out, FourierState(pos=pos_out, prev_pos=float(pos[-1]), history=extended[-(taps - 1):].copy(),
                              tail_pos=ext_pos[-(_WINDOW + 1):].copy(), exact_left=exact_left,
                              start=state.start + count, tables=tables, key=stored_bytes)

@@ -539,6 +539,8 @@ __all__ += [
     "BLEP_LATENCY",
     "bandlimit_steps",
     "BlepState",
+    "BLEP_OVERSAMPLING",
+    "blep_step_table",
 ]
 
 
@@ -560,7 +562,7 @@ class HardSyncState(NamedTuple):
 #: Length (output samples) of the band-limited step residual.
 BLEP_TAPS = 32
 #: Oversampling of the tabulated residual (points per output sample).
-_BLEP_OVERSAMPLING = 512
+BLEP_OVERSAMPLING = 512
 #: Kaiser stop-band attenuation of the band-limiting low-pass (dB).
 _BLEP_STOPBAND_DB = 100.0
 #: Every band-limited step is centred this many samples after its true time:
@@ -569,7 +571,7 @@ BLEP_LATENCY = BLEP_TAPS // 2
 
 
 @lru_cache(maxsize=1)
-def _blep_step_table() -> np.ndarray:
+def blep_step_table() -> np.ndarray:
     """Tabulated band-limited unit step ``H(tau)`` for ``tau`` in [0, BLEP_TAPS].
 
     ``H`` is the integral of a Kaiser-windowed sinc low-pass centred at
@@ -577,7 +579,7 @@ def _blep_step_table() -> np.ndarray:
     a step built from it has (almost) nothing left to fold back.
     ``H(0) ~ 0``, ``H(BLEP_TAPS) == 1``.
     """
-    taps, over = BLEP_TAPS, _BLEP_OVERSAMPLING
+    taps, over = BLEP_TAPS, BLEP_OVERSAMPLING
     att = _BLEP_STOPBAND_DB
     beta = 0.1102 * (att - 8.7)
     transition = (att - 7.95) / (14.36 * taps)      # in units of sr (Kaiser's estimate)
@@ -600,8 +602,8 @@ def _blep_residual_rows() -> np.ndarray:
     0..over: one row of ``BLEP_TAPS`` taps per sub-sample offset, so an
     event's taps are one contiguous row (fast to gather).
     """
-    taps, over, lat = BLEP_TAPS, _BLEP_OVERSAMPLING, BLEP_LATENCY
-    table = _blep_step_table()
+    taps, over, lat = BLEP_TAPS, BLEP_OVERSAMPLING, BLEP_LATENCY
+    table = blep_step_table()
     i = np.arange(over + 1)[:, None]
     j = np.arange(taps)[None, :]
     rows = table[i + over * j] - (j >= lat)
@@ -649,7 +651,7 @@ def bandlimit_steps(naive: np.ndarray, step_sample: np.ndarray, step_offset: np.
     sees the same floating-point additions in the same order in one pass or
     in blocks: chunked output equals one pass exactly.
     """
-    taps, over, lat = BLEP_TAPS, _BLEP_OVERSAMPLING, BLEP_LATENCY
+    taps, over, lat = BLEP_TAPS, BLEP_OVERSAMPLING, BLEP_LATENCY
     rows = _blep_residual_rows()
     naive = np.asarray(naive, dtype=np.float64)
     n = len(naive)
