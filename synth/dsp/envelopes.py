@@ -11,7 +11,7 @@ import numpy as np
 
 from .jit import kernel
 
-__all__ = ["adsr", "adsr_length", "adsr_segments", "adsr_kernel", "adsr_columns", "EXP_GAIN",
+__all__ = ["adsr", "adsr_length", "adsr_segments", "adsr_kernel", "adsr_columns", "EXP_GAIN", "EXP_ROW",
            "CURVES"]
 
 CURVES = ("linear", "exp")
@@ -22,7 +22,7 @@ _EXP_STEEPNESS = 5.0
 
 
 #: Samples per row of the separable exponential (see :func:`_exp_ramp`).
-_EXP_ROW = 64
+EXP_ROW = 64
 
 
 def _exp_ramp(k0: int, k1: int, length: float, scale: float, offset: float,
@@ -38,7 +38,7 @@ def _exp_ramp(k0: int, k1: int, length: float, scale: float, offset: float,
     value at ``k`` depends only on ``k``, so blocks still join exactly.
     Within 2 ulp of evaluating ``exp`` directly.
     """
-    c, r = float(steepness), _EXP_ROW
+    c, r = float(steepness), EXP_ROW
     q0, q1 = k0 // r, (k1 - 1) // r + 1
     rows = scale * np.exp((-c * r / length) * np.arange(q0, q1, dtype=np.float64))
     grid = np.multiply.outer(rows, np.exp((-c / length) * np.arange(r, dtype=np.float64)))
@@ -94,7 +94,7 @@ def adsr(n: int, *, sr: float, gate_samples: int, attack: float, decay: float,
     segments = adsr_segments(sr=sr, gate_samples=gate_samples, attack=attack, decay=decay,
                              sustain=sustain, release=release, curve=curve, start=start,
                              peak=peak)
-    columns = np.zeros((3, _EXP_ROW))
+    columns = np.zeros((3, EXP_ROW))
     if segments[-1]:
         adsr_columns(segments[1], segments[2], segments[3], columns)
     adsr_kernel(out, *segments, EXP_GAIN, columns)
@@ -134,13 +134,13 @@ def adsr_kernel(out, lo, a, d, r, g, top, held_level, exp_curve, exp_gain, colum
     ``g`` to 0 over ``r``, then 0) each evaluated as one segment of the
     envelope: the first sample exactly the segment's start, a straight line, or
     ``offset + scale * e^(-c k / L)`` as the separable product of
-    :func:`_exp_ramp` (one exponential per row of ``_EXP_ROW`` samples
-    times a row of ``_EXP_ROW`` of them).  ``columns`` [shape=(3, _EXP_ROW)]:
+    :func:`_exp_ramp` (one exponential per row of ``EXP_ROW`` samples
+    times a row of ``EXP_ROW`` of them).  ``columns`` [shape=(3, EXP_ROW)]:
     that row for the attack, the decay and the release, from
     :func:`adsr_columns` (once a note: a voice calls this block by block).
     """
     hi = lo + out.shape[0]
-    rows = _EXP_ROW
+    rows = EXP_ROW
     c = _EXP_STEEPNESS
     # the level at the gate, where the release starts (also mid-attack or mid-decay)
     lag = held_level

@@ -30,7 +30,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .envelopes import _EXP_ROW, EXP_GAIN, adsr_columns, adsr_kernel
+from .envelopes import EXP_GAIN, EXP_ROW, adsr_columns, adsr_kernel
 from .filters import sos_segment
 from .jit import kernel
 from .oscillators import fixed_row, read_steps, stack_stepped
@@ -170,7 +170,7 @@ def _piece(mode, given, table, slopes, start, increments, phases0, run_starts, r
     m = out.shape[0]
     buf = np.empty(BLOCK)
     gain = np.empty(BLOCK)
-    columns = np.zeros((3, _EXP_ROW))
+    columns = np.zeros((3, EXP_ROW))
     if env_mode == ADSR and exp_curve:
         adsr_columns(attack, decay, release, columns)
     for lo in range(0, m, BLOCK):
