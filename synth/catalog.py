@@ -43,7 +43,8 @@ from .sound_sources import SOURCES as SOURCE_REGISTRY
 
 __all__ = ["KeyInfo", "EffectParam", "EFFECT_PARAMS", "EFFECT_DOCS", "SOURCE_DOCS",
            "patch_keys_info", "all_patch_keys", "preset_info", "spectrum_summary",
-           "effect_info", "transform_info", "transform_example", "example_toml_value"]
+           "effect_info", "transform_info", "transform_example", "example_toml_value",
+           "paragraphs", "rst_to_md"]
 
 
 # ---------------------------------------------------------------- numpydoc
@@ -417,9 +418,35 @@ def transform_example(name: str, part: str = "melody") -> str:
     return "\n".join(lines) + "\n"
 
 
+_SECTION = re.compile(r"^(Parameters|Returns|Raises|Notes|Examples?|See Also|Yields)\s*$")
+
+
+def rst_to_md(text: str) -> str:
+    """Inline reStructuredText -> Markdown: ``x`` -> `x`, :func:`x` -> `x`."""
+    text = re.sub(r":[a-z]+:`~?([^`]+)`", r"`\1`", text)
+    return text.replace("``", "`")
+
+
+def paragraphs(doc: str) -> list[str]:
+    """A docstring's prose paragraphs (numpydoc sections dropped), each on one line."""
+    lines = inspect.cleandoc(doc).splitlines()
+    prose = []
+    for i, line in enumerate(lines):
+        if _SECTION.match(line) and i + 1 < len(lines) and set(lines[i + 1].strip()) == {"-"}:
+            break
+        prose.append(line)
+    paras, current = [], []
+    for line in prose + [""]:
+        if line.strip():
+            current.append(line.strip())
+        elif current:
+            paras.append(rst_to_md(" ".join(current)))
+            current = []
+    return paras
+
+
 def transform_info(name: str) -> dict:
     """Everything about transform ``name``, JSON-friendly (``synth transforms NAME --json``)."""
-    from .docgen import paragraphs
     from .transforms.base import spec
     sp = spec(name)
     params = []

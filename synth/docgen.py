@@ -20,9 +20,7 @@ A test regenerates the text and compares it with the committed file.
 from __future__ import annotations
 
 import argparse
-import inspect
 import os
-import re
 import sys
 from typing import TYPE_CHECKING
 
@@ -30,6 +28,7 @@ from .audio import atomic_output
 from .patch import PRESETS
 from .transforms import REGISTRY
 from .transforms.base import Param
+from .catalog import paragraphs, rst_to_md
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -44,33 +43,6 @@ DEFAULT_PATH = os.path.join("docs", "reference.md")
 
 FAMILIES = (("pitch", "Pitch transforms"), ("time", "Time transforms"),
              ("texture", "Texture transforms"), ("generate", "Generation transforms"))
-_SECTION = re.compile(r"^(Parameters|Returns|Raises|Notes|Examples?|See Also|Yields)\s*$")
-
-
-def _rst_to_md(text: str) -> str:
-    """Inline reStructuredText -> Markdown: ``x`` -> `x`, :func:`x` -> `x`."""
-    text = re.sub(r":[a-z]+:`~?([^`]+)`", r"`\1`", text)
-    return text.replace("``", "`")
-
-
-def paragraphs(doc: str) -> list[str]:
-    """A docstring's prose paragraphs (numpydoc sections dropped), each on one line."""
-    lines = inspect.cleandoc(doc).splitlines()
-    prose = []
-    for i, line in enumerate(lines):
-        if _SECTION.match(line) and i + 1 < len(lines) and set(lines[i + 1].strip()) == {"-"}:
-            break
-        prose.append(line)
-    paras, current = [], []
-    for line in prose + [""]:
-        if line.strip():
-            current.append(line.strip())
-        elif current:
-            paras.append(_rst_to_md(" ".join(current)))
-            current = []
-    return paras
-
-
 def _cell(text: str) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
@@ -117,7 +89,7 @@ def _transform_section(name: str) -> list[str]:
     for key, p in sp.params.items():
         default = "required" if p.required else _value(p.default)
         out.append(f"| `{key}` | {p.kind} | {_cell(default)} | {_cell(param_range(p))} | "
-                   f"{_cell(_rst_to_md(p.doc))} |")
+                   f"{_cell(rst_to_md(p.doc))} |")
     out.append("")
     return out
 
@@ -132,7 +104,7 @@ def _preset_table() -> list[str]:
         level = f"{p.gain_db:g} dB" + (f", octave {p.octave:+d}" if p.octave else "") \
             + (f", {p.detune_cents:+g} cents" if p.detune_cents else "")
         out.append(f"| `{name}` | {_cell(p.source)} | {env} | {level} | "
-                   f"{_cell(_rst_to_md(p.description))} |")
+                   f"{_cell(rst_to_md(p.description))} |")
     return out + [""]
 
 
@@ -159,7 +131,7 @@ def _patch_key_tables() -> list[str]:
     for k in patch_keys_info(None):
         rng = " ".join(x for x in (k.range, k.unit) if x)
         out.append(f"| `{k.key}` | {k.kind} | {_cell(rng)} | {_cell(_value(k.default))} | "
-                   f"{_cell(_rst_to_md(k.doc))} |")
+                   f"{_cell(rst_to_md(k.doc))} |")
     out += ["", "Source parameters (`params.*`) depend on the `source`:", "",
             "| source | key | kind | range / unit | default | what it does |",
             "|---|---|---|---|---|---|"]
@@ -173,7 +145,7 @@ def _patch_key_tables() -> list[str]:
             rng = " ".join(x for x in (k.range, k.unit) if x)
             default = _value(k.default) if len(repr(k.default)) < 40 else "(long list)"
             out.append(f"| `{source}` | `{k.key}` | {k.kind} | {_cell(rng)} | {_cell(default)} | "
-                       f"{_cell(_rst_to_md(k.doc))} |")
+                       f"{_cell(rst_to_md(k.doc))} |")
     return out + [""]
 
 

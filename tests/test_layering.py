@@ -213,3 +213,61 @@ def test_dsp_modules_import_only_the_layers_below_them_inside_dsp():
                 if DSP_LAYER_OF[target] >= DSP_LAYER_OF[path.stem]:
                     wrong.append(f"dsp/{path.name}:{node.lineno} imports dsp.{target}")
     assert wrong == []
+
+
+def _runtime_imports(path: pathlib.Path):
+    """:func:`resolved_imports` without the ones under ``if TYPE_CHECKING:`` (annotations only)."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    blocks = [b for b in ast.walk(tree) if isinstance(b, ast.If)
+              and "TYPE_CHECKING" in (getattr(b.test, "id", None), getattr(b.test, "attr", None))]
+    typing_only = {node.lineno for block in blocks for stmt in block.body
+                   for node in ast.walk(stmt) if hasattr(node, "lineno")}
+    for lineno, target, names in resolved_imports(path):
+        if lineno not in typing_only:
+            yield lineno, target, names
+
+
+def _is_module(parts) -> bool:
+    base = PACKAGE.joinpath(*parts) if parts else PACKAGE
+    return base.with_suffix(".py").exists() or (base / "__init__.py").exists()
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Module -> the modules it imports when the program runs (lazy imports included).
+
+    ``from PKG import name`` imports the submodule ``PKG.name`` when there is
+    one, else the package's ``__init__``.
+    """
+    graph: dict[str, set[str]] = {}
+    for path in MODULES:
+        own = _module_name(path.relative_to(PACKAGE).with_suffix("").parts)
+        edges = graph.setdefault(own, set())
+        for _, target, names in _runtime_imports(path):
+            subs = [target + [n] for n in names if _is_module(target + [n])]
+            for t in subs or [target]:
+                module = _module_name(t)
+                if module != own:
+                    edges.add(module)
+    return graph
+
+
+def test_no_two_modules_import_each_other_even_lazily():
+    """A lazy import inside a function still ties two modules together: the one
+    below must not need the one above or beside it (catalog <-> docgen was such a
+    pair: the catalog borrowed docgen's docstring reader)."""
+    graph = import_graph()
+    cycles = []
+
+    def reach(start):
+        seen, stack = set(), [start]
+        while stack:
+            for nxt in graph.get(stack.pop(), ()):
+                if nxt not in seen:
+                    seen.add(nxt)
+                    stack.append(nxt)
+        return seen
+
+    for module in sorted(graph):
+        if module in reach(module):
+            cycles.append(module)
+    assert cycles == [], f"modules on an import cycle: {cycles}"
