@@ -36,10 +36,12 @@ Layout (imports flow downward only; ``tests/test_layering.py`` enforces it)
         plan.py                            notes -> sample spans and lanes (plain data)
         lanes.py                           the streaming mix in one process
         parallel.py                        the same lane blocks from forked workers
-        master.py                          normaliser, limiter, loudness
-        output.py                          render(), render_to_file(), stems, spool
+        master.py                          normaliser, limiter, loudness (on raw blocks)
+        output.py                          the mix through the master; render(),
+                                           render_to_file(), stems, spool
     sources                              a score file, MIDI or MusicXML file -> Score
-    voice, fx, transforms, notation, ... note -> samples, effect chains, Score -> Score, readers
+    voice, fx, transforms, notation, ... note -> samples, effect chains, Score -> Score (one
+                                         Pipeline runs every chain of steps), readers
     score, patch, tuning, sound_sources/ the immutable models; the Source registry
     dsp/, seeds, audio, loudness,        pure kernels (state in, state out, typed), I/O, the
       params, cache                        one parameter spec, the composed-score cache

@@ -271,3 +271,15 @@ def test_no_two_modules_import_each_other_even_lazily():
         if module in reach(module):
             cycles.append(module)
     assert cycles == [], f"modules on an import cycle: {cycles}"
+
+
+def test_the_master_stage_takes_raw_blocks_and_does_not_make_them():
+    """render/master is the stage (gains, limiter, loudness) on raw blocks; the
+    output puts the mix through it.  It used to pull the mix itself from the
+    lanes and the worker processes (master -> parallel), so the stage knew
+    about --jobs."""
+    path = PACKAGE / "render" / "master.py"
+    pulled = [f"render/master.py:{lineno} imports render.{target[1]}"
+              for lineno, target, _ in resolved_imports(path)
+              if target[:1] == ["render"] and len(target) > 1 and target[1] in ("lanes", "parallel")]
+    assert pulled == []

@@ -2,10 +2,14 @@
 
 :class:`MasterSettings` says what the stage does.  Three of its modes need
 the peak (or loudness) of the whole raw mix first (:func:`master_gain`, then
-:func:`apply_master` block by block, see :mod:`synth.render.output`); the
-streaming master (``limit``) needs no pass over the mix: a fixed gain from a
-pre-scan of the planned notes (:func:`prescan_peak`) and a true-peak
-look-ahead limiter, block by block (:func:`limited_chunks`).
+:func:`apply_master` block by block); the streaming master (``limit``) needs
+no pass over the mix: a fixed gain from a pre-scan of the planned notes
+(:func:`limit_gain`, :func:`prescan_peak`) and a true-peak look-ahead
+limiter, block by block.  The stage works on raw blocks; it does not make
+them: :mod:`synth.render.output` takes the raw mix from the lanes (or the
+processes sharing them) and puts it through this stage
+(:func:`~synth.render.output.raw_chunks`,
+:func:`~synth.render.output.limited_chunks`).
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass
-from typing import Iterator, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 
@@ -21,13 +25,10 @@ from .. import seeds
 from ..dsp.mix import soft_limit
 from ..errors import RenderError, SynthWarning
 from ..units import db_to_amp
-from .lanes import MixBlock, mix_chunks
-from .parallel import lane_source
-from .plan import DEFAULT_CHUNK, DEFAULT_SR, RenderPlan
+from .plan import DEFAULT_SR, RenderPlan
 
 __all__ = ["MasterSettings", "MasteredBlock", "PRESCAN_RING_SECONDS", "PRESCAN_CREST",
-           "raw_chunks", "limited_chunks", "prescan_peak", "limit_gain", "master_gain",
-           "apply_master", "check_finite"]
+           "prescan_peak", "limit_gain", "master_gain", "apply_master", "check_finite"]
 
 #: How long after its key is released a note still counts in the pre-scan
 #: of ``--master limit`` (:func:`prescan_peak`), in seconds.
@@ -90,50 +91,12 @@ class MasterSettings:
 
 
 class MasteredBlock(NamedTuple):
-    """One block out of the streaming master (:func:`limited_chunks`)."""
+    """One block out of the streaming master (:func:`synth.render.output.limited_chunks`)."""
 
     stems: list | None          # per part (2, m) raw (before the gain), or None
     audio: np.ndarray           # [shape=(2, m')] the limited mix
     raw_peak: float             # peak of the raw mix so far
     gain: float                 # the fixed gain before the limiter
-
-
-def raw_chunks(plan: RenderPlan, chunk_samples: int = DEFAULT_CHUNK, jobs: int = 1,
-               stems: bool = False) -> Iterator[MixBlock]:
-    """The raw (pre-master) mix of ``plan`` block by block, ``jobs`` processes sharing the lanes.
-
-    A fresh pass each call: the blocks are the same every time, for any
-    ``chunk_samples`` and ``jobs`` (see :func:`synth.render.lanes.mix_chunks`).
-    """
-    return mix_chunks(plan, lane_source(plan, chunk_samples, jobs), chunk_samples, stems=stems)
-
-
-def limited_chunks(plan: RenderPlan, master: MasterSettings, chunk_samples: int = DEFAULT_CHUNK,
-                   jobs: int = 1, stems: bool = False) -> Iterator[MasteredBlock]:
-    """The mix through the streaming master (``master.limit``), block by block.
-
-    Yields
-    ------
-    MasteredBlock
-        ``stems``: each part's raw block (before the fixed gain), as
-        :func:`raw_chunks`; None unless ``stems``.  ``audio``:
-        the limited mix.  It lags the raw mix by a few milliseconds (the
-        look-ahead), so its blocks are not aligned with the stems' and the
-        first may be shorter; together they cover exactly ``plan.frames``
-        samples (the last block holds the limiter's flush and no stems).
-    """
-    from ..dsp.limiter import limit_block, limiter_flush, limiter_state
-
-    gain = limit_gain(plan, master)
-    state = limiter_state(master.ceiling, sr=plan.sr)
-    peak = 0.0
-    for part_blocks, raw in raw_chunks(plan, chunk_samples, jobs, stems=stems):
-        if raw.size:
-            peak = max(peak, float(np.max(np.abs(raw))))
-        y, state = limit_block(raw * gain, state)
-        check_finite(y)
-        yield MasteredBlock(part_blocks, y, peak, gain)
-    yield MasteredBlock([] if stems else None, limiter_flush(state), peak, gain)
 
 
 def limit_gain(plan: RenderPlan, master: MasterSettings) -> float:

@@ -1,6 +1,8 @@
 """Render a plan into memory or files: the spool, the WAV stream, stems, the result.
 
-:func:`render` collects the mastered mix in memory; :func:`render_to_file`
+:func:`raw_chunks` is the raw mix of a plan block by block (the lanes, or the
+processes sharing them, summed); :func:`limited_chunks` the same through the
+streaming master.  :func:`render` collects the mastered mix in memory; :func:`render_to_file`
 spools the raw mix to a temporary file on disk (so memory stays bounded by
 the block size), then scales and encodes it into a temporary file beside the
 output that is renamed into place only when complete (see
@@ -21,14 +23,17 @@ import numpy as np
 from ..errors import RenderError
 from ..patch import Patch
 from ..score import Score
-from .master import MasterSettings, apply_master, limited_chunks, master_gain, raw_chunks
+from .lanes import MixBlock, mix_chunks
+from .master import (MasterSettings, MasteredBlock, apply_master, check_finite, limit_gain,
+                     master_gain)
+from .parallel import lane_source
 from .plan import DEFAULT_CHUNK, DEFAULT_MAX_SECONDS, DEFAULT_SR, RenderPlan
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-__all__ = ["RenderResult", "Spool", "render", "render_to_file", "stem_filename", "stem_gain",
-           "wav_header", "stream_wav"]
+__all__ = ["RenderResult", "Spool", "raw_chunks", "limited_chunks", "render", "render_to_file",
+           "stem_filename", "stem_gain", "wav_header", "stream_wav"]
 
 
 @dataclass(frozen=True)
@@ -206,6 +211,44 @@ def stream_wav(out: str, blocks: Iterable[np.ndarray], *, sr: int, frames: int, 
         out.flush()
     if written != frames:
         raise RenderError(f"internal: the stream had {written} frames, {frames} planned")
+
+
+def raw_chunks(plan: RenderPlan, chunk_samples: int = DEFAULT_CHUNK, jobs: int = 1,
+               stems: bool = False) -> Iterator[MixBlock]:
+    """The raw (pre-master) mix of ``plan`` block by block, ``jobs`` processes sharing the lanes.
+
+    A fresh pass each call: the blocks are the same every time, for any
+    ``chunk_samples`` and ``jobs`` (see :func:`synth.render.lanes.mix_chunks`).
+    """
+    return mix_chunks(plan, lane_source(plan, chunk_samples, jobs), chunk_samples, stems=stems)
+
+
+def limited_chunks(plan: RenderPlan, master: MasterSettings, chunk_samples: int = DEFAULT_CHUNK,
+                   jobs: int = 1, stems: bool = False) -> Iterator[MasteredBlock]:
+    """The mix through the streaming master (``master.limit``), block by block.
+
+    Yields
+    ------
+    MasteredBlock
+        ``stems``: each part's raw block (before the fixed gain), as
+        :func:`raw_chunks`; None unless ``stems``.  ``audio``:
+        the limited mix.  It lags the raw mix by a few milliseconds (the
+        look-ahead), so its blocks are not aligned with the stems' and the
+        first may be shorter; together they cover exactly ``plan.frames``
+        samples (the last block holds the limiter's flush and no stems).
+    """
+    from ..dsp.limiter import limit_block, limiter_flush, limiter_state
+
+    gain = limit_gain(plan, master)
+    state = limiter_state(master.ceiling, sr=plan.sr)
+    peak = 0.0
+    for part_blocks, raw in raw_chunks(plan, chunk_samples, jobs, stems=stems):
+        if raw.size:
+            peak = max(peak, float(np.max(np.abs(raw))))
+        y, state = limit_block(raw * gain, state)
+        check_finite(y)
+        yield MasteredBlock(part_blocks, y, peak, gain)
+    yield MasteredBlock([] if stems else None, limiter_flush(state), peak, gain)
 
 
 def render(score: Score, *, sr: int = DEFAULT_SR, seed: int | None = None,
