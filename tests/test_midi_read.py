@@ -239,3 +239,64 @@ def test_instrument_name_that_is_a_synth_preset_wins(monkeypatch, instrument, pr
     track = [mido.MetaMessage("instrument_name", name=instrument), on(60), off(60, 480)]
     score, _ = read(midifile(track))
     assert score.parts[0].preset == preset
+
+
+def test_events_are_decoded_as_mido_decodes_them():
+    # the reader decodes the repaired events itself; mido, parsing the same clean
+    # file, is the oracle: same kinds, channels and values, same meta texts and keys
+    from synth.midi import reader
+    from synth.midi.repair import repair_smf
+
+    keys = [(sf, mode) for sf in range(-7, 8) for mode in (0, 1)]
+    names = dict(reader._KEYS)
+    conductor = [mido.MetaMessage("track_name", name=" Caf\u00e9 \u00bd "),
+                 mido.MetaMessage("copyright", text="\u00a9 1723"),
+                 mido.MetaMessage("time_signature", numerator=7, denominator=8),
+                 mido.MetaMessage("instrument_name", name="Viol\u00e9")]
+    conductor += [mido.MetaMessage("key_signature", key=names[k], time=10) for k in keys]
+    notes = []
+    for ch in (0, 9, 15):
+        notes += [mido.Message("program_change", program=ch * 8 + 1, channel=ch, time=3),
+                  mido.Message("control_change", control=101, value=0, channel=ch),
+                  mido.Message("control_change", control=6, value=127, channel=ch),
+                  mido.Message("pitchwheel", pitch=-8192, channel=ch, time=1),
+                  mido.Message("pitchwheel", pitch=8191, channel=ch),
+                  mido.Message("pitchwheel", pitch=0, channel=ch),
+                  mido.Message("note_on", note=0, velocity=127, channel=ch),
+                  mido.Message("note_on", note=127, velocity=1, channel=ch, time=5),
+                  mido.Message("polytouch", note=60, value=3, channel=ch),
+                  mido.Message("aftertouch", value=4, channel=ch),
+                  mido.Message("note_off", note=0, velocity=64, channel=ch, time=7),
+                  mido.Message("note_on", note=127, velocity=0, channel=ch)]
+    rep = repair_smf(midifile(conductor, notes))
+    parsed = mido.MidiFile(file=io.BytesIO(rep.data))
+    fields = {"note_on": ("note", "velocity"), "note_off": ("note", "velocity"),
+              "pitchwheel": ("pitch",), "program_change": ("program",),
+              "control_change": ("control", "value")}
+    for summary, track in zip(rep.tracks, parsed.tracks):
+        tick, expected = 0, []
+        for msg in track:
+            tick += msg.time
+            if msg.type != "end_of_track":
+                expected.append((tick, msg))
+        assert [t for t, _ in summary.events] == [t for t, _ in expected]
+        for (_, event), (_, msg) in zip(summary.events, expected):
+            if msg.is_meta:
+                body = reader._meta_body(event)
+                if msg.type in ("track_name", "instrument_name"):
+                    assert body.decode("latin1") == msg.name
+                elif msg.type == "copyright":
+                    assert body.decode("latin1") == msg.text
+                elif msg.type == "time_signature":
+                    assert (body[0], 2 ** body[1]) == (msg.numerator, msg.denominator)
+                elif msg.type == "key_signature":
+                    sharps = body[0] - 256 if body[0] > 127 else body[0]
+                    assert reader._KEYS[sharps, body[1]] == msg.key
+            elif msg.type in fields:
+                got = reader._Message(event)
+                assert (got.type, got.channel) == (msg.type, msg.channel)
+                assert [getattr(got, f) for f in fields[msg.type]] == [
+                    getattr(msg, f) for f in fields[msg.type]]
+            else:
+                assert event[0] >> 4 not in reader._CHANNEL_TYPES      # read past
+    assert len(parsed.tracks[0]) > 30 and len(parsed.tracks[1]) == 37

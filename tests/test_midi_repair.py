@@ -82,17 +82,17 @@ def test_ten_hour_delta_before_a_note_refused():
         read(data)
 
 
-def test_max_seconds_refused_before_mido_parses(monkeypatch):
+def test_max_seconds_refused_before_messages_are_decoded(monkeypatch):
     # 200 beats at 120 bpm = 100 s; the limit is checked from the repair pass's
-    # summary, before mido builds a single message.
+    # summary, before the reader decodes a single message.
     data = smf(note(0, 60, 480) + note(199 * 480 - 480, 62, 480) + EOT)
     import synth.midi.reader as reader_mod
 
     class Boom:
         def __init__(self, *a, **k):
-            raise AssertionError("mido should not be reached")
+            raise AssertionError("no message should be decoded")
 
-    monkeypatch.setattr(reader_mod.mido, "MidiFile", Boom)
+    monkeypatch.setattr(reader_mod, "_Message", Boom)
     with pytest.raises(MidiError, match=r"lasts 100\.0 s, more than the limit of 60 s"):
         read_midi_report(data, max_seconds=60)
 

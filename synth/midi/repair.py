@@ -65,7 +65,7 @@ _CHANNEL_DATA_LEN = {0x8: 2, 0x9: 2, 0xA: 2, 0xB: 2, 0xC: 1, 0xD: 1, 0xE: 2}
 
 @dataclass
 class TrackSummary:
-    """What the reader needs to know about a track before mido parses it.
+    """What the reader needs to know about a track: its summary, then its events.
 
     Attributes
     ----------
@@ -75,11 +75,16 @@ class TrackSummary:
         Absolute tick of the last note-on or note-off (-1 if there is none).
     tempos : list of (int, int)
         ``(absolute tick, microseconds per beat)`` of the track's tempo events.
+    events : list of (int, bytes)
+        The track's events as the clean file holds them, in order: absolute
+        tick and the event's bytes (a channel message with its status byte;
+        a kept meta event as ``FF type length data``), end-of-track excluded.
     """
 
     end_tick: int = 0
     last_note_tick: int = -1
     tempos: list[tuple[int, int]] = field(default_factory=list)
+    events: list[tuple[int, bytes]] = field(default_factory=list)
 
 
 @dataclass
@@ -561,6 +566,8 @@ def repair_smf(data: bytes) -> RepairResult:
         messages.append(f"format 0 file with {len(tracks)} tracks read as format 1")
         fmt = 1
 
+    for t in tracks:
+        t.summary.events = [event for event in t.events if event[1]]
     body = b"".join(_encode_track(t) for t in tracks)
     header = b"MThd" + struct.pack(">IHHH", 6, fmt, len(tracks), ticks_per_beat)
     return RepairResult(data=header + body, messages=messages, format=fmt,

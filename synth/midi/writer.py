@@ -38,7 +38,6 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import mido
 import numpy as np
 
 from ..errors import MidiError
@@ -46,6 +45,8 @@ from ..score import Note, Score, TempoMap
 from . import gm
 
 if TYPE_CHECKING:
+    import mido
+
     from ..score import MeterMap
 
 __all__ = ["MIN_MIDI_BPM", "RAMP_STEP_BEATS", "score_to_midifile", "midi_bytes", "tempo_events",
@@ -123,6 +124,8 @@ def score_to_midifile(score: Score, *, ticks_per_beat: int = 960,
         For a tempo MIDI cannot hold (slower than 3.58 bpm, or faster than
         60,000,000 bpm) or a bad resolution.
     """
+    import mido     # here, not at the top: reading a file and rendering never need it (0.08 s)
+
     warn = [] if warn is None else warn
     if not (isinstance(ticks_per_beat, int) and 1 <= ticks_per_beat <= 0x7FFF):
         raise MidiError(f"ticks_per_beat must be an integer 1..32767, got {ticks_per_beat!r}")
@@ -371,6 +374,8 @@ def _allocate(micro, pool: list[int], tpb: int, warn: list[str]) -> dict[tuple[i
 
 
 def _to_track(events: list[_Ev]) -> mido.MidiTrack:
+    import mido
+
     track = mido.MidiTrack()
     last = 0
     for ev in sorted(events, key=lambda e: (e.tick, e.order, e.seq)):
