@@ -30,7 +30,7 @@ from .errors import AudioFileError, SynthError
 
 __all__ = ["SUBTYPES", "BIT_DEPTHS", "FORMATS", "check_writable", "check_suffix", "write",
            "write_wav", "read_audio", "read_audio_blocks", "read_sample", "read_metadata", "atomic_output",
-           "output_folder", "check_stems_folder", "WavWriter"]
+           "output_folder", "check_stems_folder", "WavWriter", "wav_bytes"]
 
 #: CLI bit depth -> soundfile subtype
 BIT_DEPTHS = {"16": "PCM_16", "24": "PCM_24", "float": "FLOAT"}
@@ -50,12 +50,16 @@ def _encode(block: np.ndarray, subtype: str) -> np.ndarray:
     Done here in one vectorised pass: libsndfile's own per-sample
     conversion was most of the time spent writing a WAV, and it rounds
     down (floor), which biases every sample by half a step.
+
+    The result is C-contiguous, in the file's interleaved frame order (the
+    transposition is made by the first pass, not by a copy at the end).
     """
     frames = block.T
     if subtype == "FLOAT":
-        return frames.astype(np.float32)
+        return np.ascontiguousarray(frames, dtype=np.float32)
     full = 2.0 ** (15 if subtype == "PCM_16" else 23)
-    scaled = np.multiply(frames, full)
+    scaled = np.empty(frames.shape)
+    np.multiply(frames, full, out=scaled)
     np.rint(scaled, out=scaled)
     np.clip(scaled, -full, full - 1, out=scaled)
     if subtype == "PCM_16":
@@ -63,6 +67,21 @@ def _encode(block: np.ndarray, subtype: str) -> np.ndarray:
     out = scaled.astype(np.int32)
     out <<= 8                       # libsndfile keeps the top 24 bits of an int32
     return out
+
+
+def wav_bytes(block: np.ndarray, subtype: str) -> np.ndarray:
+    """Samples ``(channels, n)`` as the bytes of a WAV data chunk: :func:`_encode`, little-endian.
+
+    Returns
+    -------
+    np.ndarray [shape=(n * channels * bytes per sample,), dtype=uint8]
+        C-contiguous: a file's ``write`` takes it as it is (no ``tobytes`` copy).
+    """
+    pcm = _encode(block, subtype)
+    if subtype == "PCM_24":     # the top three bytes of each little-endian int32
+        pcm = np.ascontiguousarray(pcm, dtype="<i4").view(np.uint8).reshape(-1, 4)[:, 1:]
+        return np.ascontiguousarray(pcm).reshape(-1)
+    return np.ascontiguousarray(pcm, dtype=pcm.dtype.newbyteorder("<")).view(np.uint8).reshape(-1)
 
 
 #: file suffix -> (soundfile format, default subtype) of :func:`write`
@@ -449,12 +468,7 @@ class WavWriter:
             block = block[None, :]
         if block.size and not np.isfinite(np.max(np.abs(block))):   # NaN or inf anywhere
             raise AudioFileError("refusing to write non-finite samples")
-        pcm = _encode(block, self.subtype)
-        if self.subtype == "PCM_24":     # the top three bytes of each little-endian int32
-            pcm = np.ascontiguousarray(pcm, dtype="<i4").view(np.uint8).reshape(-1, 4)[:, 1:]
-        else:
-            pcm = pcm.astype(pcm.dtype.newbyteorder("<"))
-        self.f.write(np.ascontiguousarray(pcm).tobytes())
+        self.f.write(wav_bytes(block, self.subtype))
         self.frames += block.shape[1]
 
     def close(self) -> None:

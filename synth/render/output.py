@@ -193,7 +193,7 @@ def wav_header(*, sr: int, frames: int, subtype: str, metadata: Mapping[str, str
 def stream_wav(out: str, blocks: Iterable[np.ndarray], *, sr: int, frames: int, subtype: str,
                metadata: Mapping[str, str] | None) -> None:
     """Write a WAV of exactly ``frames`` frames to the binary stream ``out`` as blocks arrive."""
-    from ..audio import _encode
+    from ..audio import wav_bytes
 
     out.write(wav_header(sr=sr, frames=frames, subtype=subtype, metadata=metadata))
     out.flush()             # a player can open its device while the first block renders
@@ -202,12 +202,7 @@ def stream_wav(out: str, blocks: Iterable[np.ndarray], *, sr: int, frames: int, 
         written += block.shape[1]
         if written > frames:
             raise RenderError(f"internal: the stream ran past its planned {frames} frames")
-        pcm = _encode(block, subtype)
-        if subtype == "PCM_24":     # the top three bytes of each little-endian int32
-            pcm = np.ascontiguousarray(pcm, dtype="<i4").view(np.uint8).reshape(-1, 4)[:, 1:]
-        else:
-            pcm = pcm.astype(pcm.dtype.newbyteorder("<"))
-        out.write(np.ascontiguousarray(pcm).tobytes())
+        out.write(wav_bytes(block, subtype))
         out.flush()
     if written != frames:
         raise RenderError(f"internal: the stream had {written} frames, {frames} planned")
