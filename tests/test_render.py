@@ -265,17 +265,40 @@ def test_parallel_render_with_blocks_larger_than_the_ring(monkeypatch):
     assert np.array_equal(one, two)
 
 
-def test_parts_with_effects_are_spread_over_the_processes_by_their_whole_cost():
+def test_the_parents_effects_load_leaves_it_fewer_lanes():
     from synth.render.parallel import assign_lanes
     from synth.render.plan import Lane
-    # two reverbed parts, each costly over the whole render, and twenty short lanes
-    lanes = [Lane(0, 0, 1, 0, 500.0, whole=True), Lane(1, 0, 1, 0, 480.0, whole=True)]
-    lanes += [Lane(2, k, k + 1, k * 1000, 30.0) for k in range(20)]
-    parent, worker = assign_lanes(lanes, 2, length=20_000)[::-1]
-    assert (0 in parent) != (0 in worker) and (1 in parent) != (1 in worker)
-    assert (0 in parent) != (1 in parent)                   # one each
-    loads = [sum(lanes[k].cost for k in g) for g in (parent, worker)]
-    assert abs(loads[0] - loads[1]) <= 30.0 + 20.0
+    # forty equal lanes through the piece; the parent also runs effects worth
+    # twenty lanes over the whole render
+    lanes = [Lane(k % 2, k, k + 1, k * 1000, 30.0) for k in range(40)]
+    worker, parent = assign_lanes(lanes, 2, length=40_000, parent_fixed=600.0)
+    assert sorted(worker + parent) == list(range(40))
+    assert len(parent) == 10 and len(worker) == 30     # (600 + 10 * 30) = 30 * 30
+    # spread over the piece, not bunched at its start or end
+    assert min(parent) < 10 and max(parent) >= 30
+    worker, parent = assign_lanes(lanes, 2, length=40_000)
+    assert len(parent) == len(worker) == 20
+
+
+def test_a_part_with_effects_is_cut_into_lanes_without_changing_a_sample(monkeypatch):
+    # its notes are summed in note order whatever lanes and processes rendered them,
+    # so the samples are those of the part rendered as one lane
+    from synth.render import plan as plan_module
+
+    sr = 22050
+    notes = [Note(i * 0.25, 1.5 + (i % 3) * 0.5, 48 + (i * 7) % 24, 50 + i % 60) for i in range(40)]
+    s = score_of(Part("wet", notes, preset="saw", pan=0.3,
+                      effects=[{"type": "reverb", "rt60": 0.4}, {"type": "delay", "time": 0.1}]),
+                 Part("dry", notes[::3], preset="pad"))
+    master = MasterSettings(normalize=False)
+    monkeypatch.setattr(plan_module, "LANE_SAMPLES", 1 << 40)
+    assert sum(lane.part == 0 for lane in RenderPlan(s, sr=sr).lanes) == 1
+    whole = render(s, sr=sr, jobs=1, chunk_samples=4096, master=master).audio
+    monkeypatch.setattr(plan_module, "LANE_SAMPLES", 3000)
+    assert sum(lane.part == 0 for lane in RenderPlan(s, sr=sr).lanes) > 10
+    for jobs, chunk in [(1, 4096), (2, 4096), (3, 1000), (2, 1 << 16)]:
+        cut = render(s, sr=sr, jobs=jobs, chunk_samples=chunk, master=master).audio
+        assert np.array_equal(whole, cut), (jobs, chunk)
 
 
 def test_without_fork_jobs_render_in_one_process_with_the_same_samples(monkeypatch):

@@ -7,12 +7,17 @@ what it adds to the block as a small frozen value:
 - :class:`MonoSpan` for a lane of a part without effects: the mono sum of
   its notes over the span of the block they cover (gain and pan are applied
   once, by the mixer);
-- :class:`StereoBlock` for the lane of a part with effects (such a part is a
-  single lane): the whole block in stereo after the part's effects, every
-  block, for their tails.
+- :class:`NoteSpans` for a lane of a part with effects: each sounding
+  note's span, not yet summed.
 
-Which of the two a lane gives is known from the plan (``lane.whole``,
-``part.chain``), never guessed from the value.  Lanes are summed into parts
+A part's effects run where the lanes are mixed (:func:`mix_chunks`), on the
+sum of the part's note spans in note order, every block (for their tails),
+with the state carried from block to block.  So a part with effects is
+shared between processes in lanes like any other, and its notes are summed
+in the same order whichever lanes and processes rendered them: the sum
+(and so every sample after the effects) is the one a single lane holding
+all the notes would give.  Which kind a lane gives is known from the plan
+(``part.chain``), never guessed from the value.  Lanes are summed into parts
 and parts into the mix always in the same order, so neither the block size
 nor the number of processes that rendered the lanes changes a sample.
 """
@@ -25,11 +30,11 @@ from typing import Iterable, Iterator, Mapping, NamedTuple, Union
 import numpy as np
 
 from ..errors import RenderError
-from ..fx import ChainState
 from .plan import DEFAULT_CHUNK, RenderPlan
 
-__all__ = ["MonoSpan", "StereoBlock", "LaneBlock", "MixBlock", "LaneCursor", "lane_chunks",
-           "part_blocks", "part_stereo", "mix_blocks", "mix_chunks", "sum_spans"]
+__all__ = ["MonoSpan", "NoteSpans", "StereoBlock", "LaneBlock", "PartBlock", "MixBlock",
+           "LaneCursor", "lane_chunks", "part_blocks", "wet_blocks", "part_stereo", "mix_blocks",
+           "mix_chunks", "sum_spans"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +57,18 @@ class MonoSpan:
 
 
 @dataclass(frozen=True, slots=True)
+class NoteSpans:
+    """The spans of a lane's sounding notes in a block, in note order, not summed.
+
+    A part with effects is summed from all its lanes' note spans at once
+    (:func:`part_blocks`), so its sum does not depend on how its notes were
+    cut into lanes.
+    """
+
+    spans: tuple[MonoSpan, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class StereoBlock:
     """A whole block in stereo, after a part's effects."""
 
@@ -62,7 +79,9 @@ class StereoBlock:
         return self.samples
 
 
-LaneBlock = Union[MonoSpan, StereoBlock]
+LaneBlock = Union[MonoSpan, NoteSpans]
+#: A part's block in the mix: its dry mono sum, or its stereo block after its effects.
+PartBlock = Union[MonoSpan, StereoBlock]
 
 
 class MixBlock(NamedTuple):
@@ -82,13 +101,12 @@ class _Sounding:
 
 
 class LaneCursor:
-    """Where a lane is in one pass over the plan: its next note, its sounding
-    notes and the state of its part's effects.
+    """Where a lane is in one pass over the plan: its next note and its sounding notes.
 
     Created fresh for every pass, so a plan renders the same each time.
     """
 
-    __slots__ = ("plan", "lane", "part", "next_note", "sounding", "effects")
+    __slots__ = ("plan", "lane", "part", "next_note", "sounding")
 
     def __init__(self, plan: RenderPlan, lane_id: int):
         self.plan = plan
@@ -96,19 +114,18 @@ class LaneCursor:
         self.part = plan.parts[self.lane.part]
         self.next_note = self.lane.first
         self.sounding: list[_Sounding] = []
-        self.effects: ChainState = self.part.chain.start()
 
     @property
     def done(self) -> bool:
         """Every note of the lane has started and rung out."""
         return not self.sounding and self.next_note >= self.lane.stop
 
-    def span(self, a: int, b: int) -> MonoSpan | None:
-        """The mono sum of the lane's notes over samples ``a .. b``, or None if silent.
+    def spans(self, a: int, b: int) -> list[MonoSpan]:
+        """The spans of the lane's notes over samples ``a .. b``, in note order (empty if silent).
 
         Starts the notes that begin before ``b`` and drops those that end by
-        it.  The sum covers just the span the notes sound in (a short note in
-        a long block costs its own length, not the block's), in note order.
+        it.  Each span covers just the part of the block its note sounds in
+        (a short note in a long block costs its own length, not the block's).
         """
         pp = self.part
         while self.next_note < self.lane.stop and pp.starts[self.next_note] < b:
@@ -132,7 +149,7 @@ class LaneCursor:
                     break
                 note.start, note.piece = s + len(samples), following
         self.sounding = keep
-        return sum_spans(spans) if spans else None
+        return spans
 
 
 def lane_chunks(plan: RenderPlan, lane_ids: Iterable[int],
@@ -151,10 +168,10 @@ def lane_chunks(plan: RenderPlan, lane_ids: Iterable[int],
     ------
     dict of int to LaneBlock
         For consecutive blocks of ``chunk_samples`` covering ``plan.frames``,
-        the lanes that add something to the block: a :class:`MonoSpan` for a
-        lane without effects, a :class:`StereoBlock` for a lane with effects
-        (every block, for their tails).  A lane missing from the dict is
-        silent in the block.
+        the lanes that add something to the block: a :class:`MonoSpan` (their
+        sum) for a lane of a part without effects, :class:`NoteSpans` for a
+        lane of a part with effects (the effects run in :func:`mix_chunks`).
+        A lane missing from the dict is silent in the block.
     """
     if chunk_samples < 1:
         raise RenderError(f"chunk_samples must be >= 1, got {chunk_samples!r}")
@@ -162,25 +179,17 @@ def lane_chunks(plan: RenderPlan, lane_ids: Iterable[int],
     cursors: dict[int, LaneCursor] = {}
     for a in range(0, plan.frames, chunk_samples):
         b = min(a + chunk_samples, plan.frames)
-        n = b - a
         while waiting and plan.lanes[waiting[-1]].start < b:
             k = waiting.pop()
             cursors[k] = LaneCursor(plan, k)
         blocks: dict[int, LaneBlock] = {}
         for k in sorted(cursors):
             cursor = cursors[k]
-            span = cursor.span(a, b)
-            pp = cursor.part
-            if pp.chain:
-                stereo = (span.to_stereo(pp.left, pp.right, n) if span is not None
-                          else np.zeros((2, n)))
-                wet, cursor.effects = pp.chain.process(stereo, cursor.effects)
-                blocks[k] = StereoBlock(wet)
-            else:
-                if span is not None:
-                    blocks[k] = span
-                if cursor.done:
-                    del cursors[k]          # every note of the lane has rung out
+            spans = cursor.spans(a, b)
+            if spans:
+                blocks[k] = NoteSpans(tuple(spans)) if cursor.part.chain else sum_spans(spans)
+            if cursor.done:
+                del cursors[k]          # every note of the lane has rung out
         yield blocks
 
 
@@ -199,35 +208,59 @@ def sum_spans(spans: list[MonoSpan]) -> MonoSpan:
     return MonoSpan(first, mono)
 
 
-def part_blocks(plan: RenderPlan, lane_blocks: Mapping[int, LaneBlock]) -> list[LaneBlock | None]:
-    """Lanes' blocks from :func:`lane_chunks` summed into each part's block.
+def part_blocks(plan: RenderPlan, lane_blocks: Mapping[int, LaneBlock]) -> list[MonoSpan | None]:
+    """Lanes' blocks from :func:`lane_chunks` summed into each part's dry block.
 
     Returns
     -------
-    list of LaneBlock or None
-        One per part: None when silent, a :class:`MonoSpan` (the sum of the
-        part's lanes, in lane order) for a part without effects, the part's
-        :class:`StereoBlock` for a part with effects (always a single lane).
+    list of MonoSpan or None
+        One per part: None when silent, else its mono sum: for a part without
+        effects the sum of its lanes' sums, in lane order; for a part with
+        effects the sum of all its lanes' note spans in note order (lanes
+        hold consecutive notes and are in order), before gain, pan and the
+        effects (:func:`mix_chunks` applies them).
     """
     by_part: list[list] = [[] for _ in plan.parts]
     for k in sorted(lane_blocks):
-        by_part[plan.lanes[k].part].append(lane_blocks[k])
-    # several lanes of a part sound together only where a tail crosses into
-    # the next lane
-    return [None if not blocks else blocks[0] if pp.chain else sum_spans(blocks)
-            for pp, blocks in zip(plan.parts, by_part)]
+        block = lane_blocks[k]
+        if isinstance(block, NoteSpans):
+            by_part[plan.lanes[k].part].extend(block.spans)
+        else:
+            by_part[plan.lanes[k].part].append(block)
+    # several lanes of a part without effects sound together only where a
+    # tail crosses into the next lane
+    return [sum_spans(spans) if spans else None for spans in by_part]
 
 
-def part_stereo(plan: RenderPlan, index: int, block: LaneBlock | None, n: int) -> np.ndarray:
-    """Part ``index``'s block from :func:`part_blocks` as stereo ``(2, n)``."""
+def wet_blocks(plan: RenderPlan, blocks: list[MonoSpan | None], states: list, n: int
+               ) -> list[PartBlock | None]:
+    """Part blocks from :func:`part_blocks` with each part's effects applied.
+
+    A part with effects gets a :class:`StereoBlock` every block, silent or
+    not (its effects ring on): its dry sum through gain and pan, then its
+    effects, whose state (``states[i]``, from ``chain.start()``) is updated
+    in place for the next block.  The other parts' blocks pass unchanged.
+    """
+    out: list[PartBlock | None] = list(blocks)
+    for i, pp in enumerate(plan.parts):
+        if pp.chain:
+            dry = blocks[i]
+            stereo = dry.to_stereo(pp.left, pp.right, n) if dry is not None else np.zeros((2, n))
+            wet, states[i] = pp.chain.process(stereo, states[i])
+            out[i] = StereoBlock(wet)
+    return out
+
+
+def part_stereo(plan: RenderPlan, index: int, block: PartBlock | None, n: int) -> np.ndarray:
+    """Part ``index``'s block from :func:`wet_blocks` as stereo ``(2, n)``."""
     if block is None:
         return np.zeros((2, n))
     pp = plan.parts[index]
     return block.to_stereo(pp.left, pp.right, n)
 
 
-def mix_blocks(plan: RenderPlan, blocks: list[LaneBlock | None], n: int) -> np.ndarray:
-    """Sum part blocks from :func:`part_blocks` (all parts) into a stereo block.
+def mix_blocks(plan: RenderPlan, blocks: list[PartBlock | None], n: int) -> np.ndarray:
+    """Sum part blocks from :func:`wet_blocks` (all parts) into a stereo block.
 
     Parts with effects (stereo blocks) are added in score order.  Parts
     without effects that share their pan gains are summed as mono first, in
@@ -282,10 +315,11 @@ def mix_chunks(plan: RenderPlan, lane_source: Iterable[Mapping[int, LaneBlock]],
     """
     a = 0
     master_state = plan.master_chain.start()
+    effects = [pp.chain.start() for pp in plan.parts]
     for lane_blocks in lane_source:
         n = min(chunk_samples, plan.frames - a)
         a += n
-        blocks = part_blocks(plan, lane_blocks)
+        blocks = wet_blocks(plan, part_blocks(plan, lane_blocks), effects, n)
         mix = mix_blocks(plan, blocks, n)
         if plan.master_chain:
             mix, master_state = plan.master_chain.process(mix, master_state)

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..dsp import jit
 from ..errors import RenderError
-from .lanes import LaneBlock, MonoSpan, StereoBlock, lane_chunks
+from .lanes import LaneBlock, MonoSpan, NoteSpans, lane_chunks
 from .plan import DEFAULT_CHUNK, Lane, RenderPlan
 
 __all__ = ["lane_source", "assign_lanes", "can_fork", "die_with_parent", "Ring",
@@ -52,7 +52,8 @@ def lane_source(plan: RenderPlan, chunk_samples: int = DEFAULT_CHUNK,
 
 
 def assign_lanes(lanes: list[Lane], jobs: int, parent_load: float = 0.0,
-                 tail_start: float = math.inf, length: float | None = None) -> list[list[int]]:
+                 tail_start: float = math.inf, length: float | None = None,
+                 parent_fixed: float = 0.0) -> list[list[int]]:
     """Share lane indices between ``jobs`` processes, the last being the parent.
 
     Lanes are dealt in time order, each to the process with the least work so
@@ -61,22 +62,17 @@ def assign_lanes(lanes: list[Lane], jobs: int, parent_load: float = 0.0,
     parent's work counts ``1 / (1 - parent_load)`` times: it also mixes.
     Lanes starting at or after ``tail_start`` go to the workers only.
 
-    Lanes of parts with effects (``whole``) work on every block up to
-    ``length`` (samples): they are dealt first, largest first, and while
-    the others are dealt their cost counts in proportion to the time
-    elapsed, so the other lanes fill in around them evenly.
+    ``parent_fixed`` is work the parent does on every block up to ``length``
+    (samples) besides its lanes: the parts' effects.  While the lanes are
+    dealt it counts in proportion to the time elapsed, so the lanes fill in
+    around it evenly.
     """
     scale = [1.0] * (jobs - 1) + [1.0 / max(1.0 - parent_load, 0.05)]
     groups: list[list[int]] = [[] for _ in range(jobs)]
-    spread = [0.0] * jobs           # cost of the whole-render lanes of each process
-    for k in sorted((k for k in range(len(lanes)) if lanes[k].whole), key=lambda k: -lanes[k].cost):
-        j = min(range(jobs), key=lambda j: (spread[j] + lanes[k].cost * scale[j], -j))
-        groups[j].append(k)
-        spread[j] += lanes[k].cost * scale[j]
+    spread = [0.0] * (jobs - 1) + [parent_fixed * scale[-1]]
     length = float(length or max((lane.start for lane in lanes), default=0) or 1)
     loads = [0.0] * jobs
-    order = sorted((k for k in range(len(lanes)) if not lanes[k].whole),
-                   key=lambda k: (lanes[k].start, -lanes[k].cost))
+    order = sorted(range(len(lanes)), key=lambda k: (lanes[k].start, -lanes[k].cost))
     # the workers run up to the look-ahead in front of the parent, so lanes at
     # the very end go to them: else the parent would still be rendering them
     # while the workers sit idle
@@ -123,14 +119,53 @@ class Ring:
             pass
 
 
+class _ParentGone(Exception):
+    """The parent process has ended: the worker stops."""
+
+
+class _RingCursor:
+    """A worker's write position in its :class:`Ring`, and how far the parent has read."""
+
+    def __init__(self, ring: Ring, freed_conn, parent: int):
+        self.ring, self.freed_conn, self.parent = ring, freed_conn, parent
+        self.head = self.freed = 0
+
+    def put(self, samples: np.ndarray, block_start: int) -> int | None:
+        """Copy ``samples`` into the ring; returns their position there.
+
+        None when they cannot fit beside the rest of the current block
+        (which began at ``block_start``): waiting would never make room.
+        Waits while the parent is behind (:class:`_ParentGone` if it ends).
+        """
+        ring, m = self.ring, len(samples)
+        pos = self.head % ring.size
+        skip = ring.size - pos if pos + m > ring.size else 0   # no room before the end
+        if self.head + skip + m - ring.size > block_start:
+            return None
+        self.head += skip
+        pos = self.head % ring.size
+        while self.freed_conn.poll():
+            self.freed = int.from_bytes(self.freed_conn.recv_bytes(), "little")
+        while self.head + m - self.freed > ring.size:      # the parent is behind: wait
+            if not self.freed_conn.poll(0.5):
+                if os.getppid() != self.parent:
+                    raise _ParentGone
+                continue
+            self.freed = int.from_bytes(self.freed_conn.recv_bytes(), "little")
+        ring.data[pos:pos + m] = samples
+        self.head += m
+        return pos
+
+
 def _worker(plan: RenderPlan, lane_ids, chunk_samples, ring: Ring, conn, freed_conn,
             parent: int, inherited) -> None:
     """Render ``lane_ids`` and hand each block to the parent through ``ring``.
 
     Per block, one message on ``conn``: ``b"B"``, the ring position after the
-    block (int64), then ``(lane, offset or -1 for stereo, samples, ring
-    position or -1)`` per lane; an array that does not fit in the ring
-    beside the rest of its block follows as its own message.  The parent
+    block (int64), then ``(lane, offset, samples, ring position or -1)`` per
+    span (one per lane, or one per sounding note for a lane of a part with
+    effects, in note order); an array that does not fit in the ring beside
+    the rest of its block follows as its own message.  The parent
     sends back, on ``freed_conn``, the ring position up to which it has
     finished reading.
 
@@ -142,41 +177,27 @@ def _worker(plan: RenderPlan, lane_ids, chunk_samples, ring: Ring, conn, freed_c
     for end in inherited:
         end.close()
     die_with_parent(parent)
-    head = freed = 0
+    ring_at = _RingCursor(ring, freed_conn, parent)
     try:
         for blocks in lane_chunks(plan, lane_ids, chunk_samples):
             entries, large = [], []
-            block_start = head      # the parent can free at most up to here before this block
+            block_start = ring_at.head  # the parent can free at most up to here before this block
             for k, b in blocks.items():
-                if plan.lanes[k].whole:
-                    flat, entry = b.samples.reshape(-1), [k, -1, b.samples.shape[1], -1]
-                else:
-                    flat, entry = b.samples, [k, b.offset, len(b.samples), -1]
-                m = flat.size
-                pos = head % ring.size
-                skip = ring.size - pos if pos + m > ring.size else 0   # no room before the end
-                if head + skip + m - ring.size > block_start:
-                    # only this block's own data could make room: it goes by pipe
-                    large.append(np.ascontiguousarray(flat))
-                else:
-                    head += skip
-                    pos = head % ring.size
-                    while freed_conn.poll():
-                        freed = int.from_bytes(freed_conn.recv_bytes(), "little")
-                    while head + m - freed > ring.size:      # the parent is behind: wait
-                        if not freed_conn.poll(0.5):
-                            if os.getppid() != parent:       # the parent is gone: stop
-                                return
-                            continue
-                        freed = int.from_bytes(freed_conn.recv_bytes(), "little")
-                    ring.data[pos:pos + m] = flat
-                    head += m
-                    entry[3] = pos
-                entries.append(entry)
-            conn.send_bytes(b"B" + head.to_bytes(8, "little")
+                # a lane of a part with effects: each note's span (the parent sums them)
+                for span in (b.spans if isinstance(b, NoteSpans) else (b,)):
+                    m = len(span.samples)
+                    pos = ring_at.put(span.samples, block_start)
+                    if pos is None:
+                        # only this block's own data could make room: it goes by pipe
+                        large.append(np.ascontiguousarray(span.samples))
+                        pos = -1
+                    entries.append([k, span.offset, m, pos])
+            conn.send_bytes(b"B" + ring_at.head.to_bytes(8, "little")
                             + np.array(entries, dtype=np.int64).reshape(-1, 4).tobytes())
             for flat in large:
                 conn.send_bytes(flat)
+    except _ParentGone:
+        return
     except BaseException as e:  # report, never hang the parent
         try:
             conn.send_bytes(b"E" + f"{type(e).__name__}: {e}".encode()[:2000])
@@ -207,11 +228,12 @@ def die_with_parent(parent: int | None = None) -> None:
         os._exit(1)
 
 
-def _receive_block(ring: Ring, conn) -> tuple[dict[int, LaneBlock], int]:
+def _receive_block(ring: Ring, conn, note_lanes) -> tuple[dict[int, LaneBlock], int]:
     """The parent's side of :func:`_worker`: one block's lane blocks, and its ring end.
 
-    Mono spans are views into the ring, valid until the end position is
-    sent back; stereo blocks are copied out.
+    ``note_lanes`` holds the lanes of parts with effects (their blocks are
+    :class:`NoteSpans`).  Spans are views into the ring, valid until the end
+    position is sent back.
     """
     try:
         message = conn.recv_bytes()
@@ -220,15 +242,15 @@ def _receive_block(ring: Ring, conn) -> tuple[dict[int, LaneBlock], int]:
     if message[:1] == b"E":
         raise RenderError("a render worker failed: " + message[1:].decode(errors="replace"))
     end = int.from_bytes(message[1:9], "little")
-    blocks: dict[int, LaneBlock] = {}
+    spans: dict[int, list[MonoSpan]] = {}
     for k, off, m, pos in np.frombuffer(message[9:], dtype=np.int64).reshape(-1, 4).tolist():
-        size = m if off >= 0 else 2 * m
         if pos < 0:
             data = np.frombuffer(conn.recv_bytes(), dtype=np.float64)
         else:
-            data = ring.data[pos:pos + size]
-        blocks[k] = MonoSpan(off, data) if off >= 0 else StereoBlock(data.reshape(2, m).copy())
-    return blocks, end
+            data = ring.data[pos:pos + m]
+        spans.setdefault(k, []).append(MonoSpan(off, data))
+    return {k: NoteSpans(tuple(s)) if k in note_lanes else s[0]
+            for k, s in spans.items()}, end
 
 
 def can_fork() -> bool:
@@ -264,7 +286,8 @@ def _parallel_lane_chunks(plan: RenderPlan, chunk_samples: int, jobs: int):
     last_start = max(lane.start for lane in plan.lanes)
     groups = assign_lanes(plan.lanes, min(jobs, len(plan.lanes)), parent_load=PARENT_LOAD,
                           tail_start=last_start - TAIL_BLOCKS * chunk_samples,
-                          length=plan.frames)
+                          length=plan.frames, parent_fixed=plan.effects_cost)
+    note_lanes = {k for k, lane in enumerate(plan.lanes) if plan.parts[lane.part].chain}
     own = groups.pop()
     local = lane_chunks(plan, own, chunk_samples)
     parent = os.getpid()
@@ -289,7 +312,7 @@ def _parallel_lane_chunks(plan: RenderPlan, chunk_samples: int, jobs: int):
             blocks = dict(next(local))
             ends = []
             for ring, recv, _, _ in workers:
-                got, end = _receive_block(ring, recv)
+                got, end = _receive_block(ring, recv, note_lanes)
                 blocks.update(got)
                 ends.append(end)
             yield blocks

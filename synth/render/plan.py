@@ -37,10 +37,11 @@ SR_MIN, SR_MAX = 22_050, 96_000
 DEFAULT_SR = 44_100
 DEFAULT_CHUNK = 1 << 16
 DEFAULT_MAX_SECONDS = 3600.0
-#: A part without effects is summed in *lanes*: the notes that start in each
-#: stretch of this many samples (about 12 s at 44.1 kHz).  Lanes are the unit
-#: of work shared between ``--jobs`` processes; the part is the sum of its
-#: lanes in order, for any number of jobs, so the output never depends on it.
+#: A part is rendered in *lanes*: the notes that start in each stretch of this
+#: many samples (about 12 s at 44.1 kHz).  Lanes are the unit of work shared
+#: between ``--jobs`` processes; the part is the sum of its lanes in order (a
+#: part with effects: of their notes, in note order), for any number of jobs,
+#: so the output never depends on it.
 LANE_SAMPLES = 1 << 19
 #: Fixed work per note (planning, pitch curve, envelope set-up), in saw samples:
 #: about 50 us.  A sample of a note costs :func:`synth.sound_sources.cost_weight`
@@ -74,7 +75,6 @@ class Lane:
     stop: int
     start: int                  # sample where its first note starts
     cost: float                 # estimated work, for sharing lanes between processes
-    whole: bool = False         # a part with effects: works on every block of the render
 
 
 def check_sr(sr: float) -> int:
@@ -193,20 +193,21 @@ class RenderPlan:
                 continue
             weight = cost_weight(pp.patch)
             note_cost = pp.lengths * weight + NOTE_COST
-            if pp.chain:    # effects carry state through the whole part: one lane
-                cuts = [0, len(pp.starts)]
-            else:
-                stretch = pp.starts // LANE_SAMPLES
-                cuts = [0, *np.flatnonzero(np.diff(stretch)) + 1, len(pp.starts)]
-            # the effects run on every frame of the render
-            effects_cost = float(self.frames) * pp.chain.cost if pp.chain else 0.0
+            stretch = pp.starts // LANE_SAMPLES
+            cuts = [0, *np.flatnonzero(np.diff(stretch)) + 1, len(pp.starts)]
             for lo, hi in zip(cuts[:-1], cuts[1:]):
-                # a lane with effects runs from the first block on, as the
-                # effects' own clocks (an LFO's phase) must not depend on it
-                lanes.append(Lane(index, int(lo), int(hi), 0 if pp.chain else int(pp.starts[lo]),
-                                  float(note_cost[lo:hi].sum()) + effects_cost, bool(pp.chain)))
+                lanes.append(Lane(index, int(lo), int(hi), int(pp.starts[lo]),
+                                  float(note_cost[lo:hi].sum())))
         lanes.sort(key=lambda lane: (lane.start, lane.part))
         return lanes
+
+    @property
+    def effects_cost(self) -> float:
+        """Estimated work of every part's effects over the render (same units as ``Lane.cost``).
+
+        The effects run where the lanes are mixed, on every frame.
+        """
+        return float(self.frames) * sum(pp.chain.cost for pp in self.parts)
 
     @property
     def seconds(self) -> float:
