@@ -225,10 +225,10 @@ def test_a_failing_worker_is_reported_not_hung(monkeypatch):
 
     parent, real = os.getpid(), parallel.lane_chunks
 
-    def broken(plan, lane_ids, chunk_samples):
+    def broken(plan, lane_ids, chunk_samples, **claims):
         if os.getpid() != parent:               # only in the forked worker
             raise ValueError("kaboom")
-        yield from real(plan, lane_ids, chunk_samples)
+        yield from real(plan, lane_ids, chunk_samples, **claims)
 
     s = score_of(*(Part(f"p{k}", [Note(0, 4, 60 + k)], preset="saw") for k in range(3)))
     monkeypatch.setattr(parallel, "lane_chunks", broken)
@@ -236,19 +236,31 @@ def test_a_failing_worker_is_reported_not_hung(monkeypatch):
         render(s, sr=22050, jobs=2)
 
 
-def test_lanes_are_shared_out_once_balanced_with_the_tail_on_workers():
-    from synth.render.parallel import assign_lanes
-    from synth.render.plan import Lane
-    rng = np.random.default_rng(9)
-    lanes = [Lane(part=k % 5, first=0, stop=1, start=int(s), cost=float(c))
-             for k, (s, c) in enumerate(zip(np.sort(rng.integers(0, 10 ** 7, 200)),
-                                            rng.uniform(1, 10, 200)))]
-    tail = 9 * 10 ** 6
-    groups = assign_lanes(lanes, 3, tail_start=tail)
-    assert sorted(k for g in groups for k in g) == list(range(200))
-    assert all(lanes[k].start < tail for k in groups[-1])          # the parent (last) gets none
-    loads = [sum(lanes[k].cost for k in g) for g in groups]
-    assert max(loads) - min(loads) <= 10.0                          # within one lane's cost
+def test_each_lane_is_claimed_by_exactly_one_process():
+    import multiprocessing as mp
+
+    from synth.render.parallel import Claims
+
+    ctx = mp.get_context("fork")
+    claims = Claims(300, ctx)
+    results = ctx.Queue()
+
+    def take(who):
+        claim = claims.taker(who, lambda: False)
+        results.put((who, [k for k in np.random.default_rng(who).permutation(300)
+                           if claim(int(k))]))
+
+    procs = [ctx.Process(target=take, args=(who,)) for who in (1, 2, 3)]
+    for p in procs:
+        p.start()
+    taken = dict(results.get(timeout=30) for _ in procs)
+    for p in procs:
+        p.join()
+    claim_here = claims.taker(4, lambda: False)
+    assert not any(claim_here(k) for k in range(300))       # nothing left to take
+    assert sorted(k for ks in taken.values() for k in ks) == list(range(300))
+    assert all(claims.owner[k] == who for who, ks in taken.items() for k in ks)
+    claims.close()
 
 
 def test_parallel_render_with_blocks_larger_than_the_ring(monkeypatch):
@@ -263,21 +275,6 @@ def test_parallel_render_with_blocks_larger_than_the_ring(monkeypatch):
     one = render(s, sr=22050, jobs=1, chunk_samples=8192).audio
     two = render(s, sr=22050, jobs=2, chunk_samples=8192).audio
     assert np.array_equal(one, two)
-
-
-def test_the_parents_effects_load_leaves_it_fewer_lanes():
-    from synth.render.parallel import assign_lanes
-    from synth.render.plan import Lane
-    # forty equal lanes through the piece; the parent also runs effects worth
-    # twenty lanes over the whole render
-    lanes = [Lane(k % 2, k, k + 1, k * 1000, 30.0) for k in range(40)]
-    worker, parent = assign_lanes(lanes, 2, length=40_000, parent_fixed=600.0)
-    assert sorted(worker + parent) == list(range(40))
-    assert len(parent) == 10 and len(worker) == 30     # (600 + 10 * 30) = 30 * 30
-    # spread over the piece, not bunched at its start or end
-    assert min(parent) < 10 and max(parent) >= 30
-    worker, parent = assign_lanes(lanes, 2, length=40_000)
-    assert len(parent) == len(worker) == 20
 
 
 def test_a_part_with_effects_is_cut_into_lanes_without_changing_a_sample(monkeypatch):

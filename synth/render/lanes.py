@@ -25,7 +25,7 @@ nor the number of processes that rendered the lanes changes a sample.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable, Iterator, Mapping, NamedTuple, Union
+from typing import Callable, Iterable, Iterator, Mapping, NamedTuple, Union
 
 import numpy as np
 
@@ -62,7 +62,13 @@ class NoteSpans:
 
     A part with effects is summed from all its lanes' note spans at once
     (:func:`part_blocks`), so its sum does not depend on how its notes were
-    cut into lanes.
+    cut into lanes.  Where no earlier note of the part sounds in the block
+    (``a >= lane.first_from``), the lane's spans are the first of that sum
+    and are handed over already summed (:func:`sum_spans`), as one span:
+    :func:`sum_spans` of ``[their sum, later spans...]`` equals that of
+    ``[each span, later spans...]`` element by element (a sum from +0.0 is
+    never -0.0, so adding it to a zeroed array again is exact), and only
+    the other lanes' spans cross the process boundary one by one.
     """
 
     spans: tuple[MonoSpan, ...]
@@ -153,7 +159,8 @@ class LaneCursor:
 
 
 def lane_chunks(plan: RenderPlan, lane_ids: Iterable[int],
-                chunk_samples: int = DEFAULT_CHUNK) -> Iterator[dict[int, LaneBlock]]:
+                chunk_samples: int = DEFAULT_CHUNK, claim: Callable[[int], bool] | None = None,
+                claim_ahead: int = 0) -> Iterator[dict[int, LaneBlock]]:
     """Yield, block by block, what the lanes ``lane_ids`` contribute.
 
     Parameters
@@ -163,6 +170,12 @@ def lane_chunks(plan: RenderPlan, lane_ids: Iterable[int],
         Indices into ``plan.lanes``.
     chunk_samples : int
         Block size.
+    claim : callable, optional
+        ``claim(k) -> bool``: whether this pass renders lane ``k`` (another
+        process may have taken it: :class:`synth.render.parallel.Claims`).
+        Asked once per lane, in start order, when the pass reaches the block
+        ``claim_ahead`` blocks before the one the lane starts in.  None:
+        every lane of ``lane_ids``.
 
     Yields
     ------
@@ -176,18 +189,34 @@ def lane_chunks(plan: RenderPlan, lane_ids: Iterable[int],
     if chunk_samples < 1:
         raise RenderError(f"chunk_samples must be >= 1, got {chunk_samples!r}")
     waiting = sorted(lane_ids, key=lambda k: plan.lanes[k].start, reverse=True)
+    if claim is None:
+        claim, claim_ahead = (lambda k: True), 0
+    taken: list[int] = []           # claimed, in start order, not started yet
     cursors: dict[int, LaneCursor] = {}
     for a in range(0, plan.frames, chunk_samples):
         b = min(a + chunk_samples, plan.frames)
-        while waiting and plan.lanes[waiting[-1]].start < b:
+        horizon = b + claim_ahead * chunk_samples
+        while waiting and plan.lanes[waiting[-1]].start < horizon:
             k = waiting.pop()
+            if claim(k):
+                taken.append(k)
+        while taken and plan.lanes[taken[0]].start < b:
+            k = taken.pop(0)
             cursors[k] = LaneCursor(plan, k)
         blocks: dict[int, LaneBlock] = {}
         for k in sorted(cursors):
             cursor = cursors[k]
             spans = cursor.spans(a, b)
-            if spans:
-                blocks[k] = NoteSpans(tuple(spans)) if cursor.part.chain else sum_spans(spans)
+            if not spans:
+                pass
+            elif not cursor.part.chain:
+                blocks[k] = sum_spans(spans)
+            elif a >= cursor.lane.first_from:
+                # no earlier note of the part sounds here: these spans come first
+                # in the part's sum, which they can begin (see NoteSpans)
+                blocks[k] = NoteSpans((sum_spans(spans),))
+            else:
+                blocks[k] = NoteSpans(tuple(spans))
             if cursor.done:
                 del cursors[k]          # every note of the lane has rung out
         yield blocks

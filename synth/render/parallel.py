@@ -3,33 +3,36 @@
 :func:`lane_source` is what :func:`synth.render.lanes.mix_chunks` consumes:
 for ``jobs == 1`` (or where processes cannot be forked) it is
 :func:`~synth.render.lanes.lane_chunks` over every lane; otherwise ``jobs -
-1`` forked workers render their share of the lanes (:func:`assign_lanes`)
-and copy their blocks into shared memory (:class:`Ring`), while this process
-renders its own share beside mixing and writing.  Either way the consumer
-gets the same dict of lane blocks for every block, so the mix is the same
-sum, bit for bit.  A worker dies with its parent (:func:`die_with_parent`).
+1`` forked workers render their share of the lanes and copy their blocks
+into shared memory (:class:`Ring`), while this process renders its own share
+beside mixing, the parts' effects and writing.  The lanes are shared as the
+render goes (:class:`Claims`): each process takes the lanes that start
+where it has got to, this process a little ahead of its position, so a
+process that falls behind takes fewer, whatever the lanes cost.  Either way
+the consumer gets the same dict of lane blocks for every block, so the mix
+is the same sum, bit for bit.  A worker dies with its parent (:func:`die_with_parent`).
 """
 
 from __future__ import annotations
 
-import math
 import os
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 
 from ..dsp import jit
 from ..errors import RenderError
 from .lanes import LaneBlock, MonoSpan, NoteSpans, lane_chunks
-from .plan import DEFAULT_CHUNK, Lane, RenderPlan
+from .plan import DEFAULT_CHUNK, RenderPlan
 
-__all__ = ["lane_source", "assign_lanes", "can_fork", "die_with_parent", "Ring",
-           "PARENT_LOAD", "LOOKAHEAD_BLOCKS", "TAIL_BLOCKS"]
+__all__ = ["lane_source", "Claims", "can_fork", "die_with_parent", "Ring",
+           "PARENT_CLAIM_AHEAD", "LOOKAHEAD_BLOCKS", "TAIL_BLOCKS"]
 
-#: Extra share of the work the parent process has beside its lanes (mixing,
-#: spooling), measured on the 180 s benchmark: with 0.04 the renders were
-#: fastest (median of 5: 2.43 s against 2.47 s with 0 and 2.43 s with 0.08).
-PARENT_LOAD = 0.04
+#: Blocks ahead of the one it mixes at which the parent claims lanes.  The
+#: workers claim at the block they render, up to :data:`LOOKAHEAD_BLOCKS`
+#: ahead of the parent: a worker that keeps its lead takes the lanes, one
+#: that falls back to within this many blocks leaves them to the parent.
+PARENT_CLAIM_AHEAD = 2
 #: Blocks a worker may run ahead of the mix (absorbs uneven blocks: a chord
 #: renders all its notes in the block where it starts).
 LOOKAHEAD_BLOCKS = 8
@@ -51,46 +54,51 @@ def lane_source(plan: RenderPlan, chunk_samples: int = DEFAULT_CHUNK,
     return lane_chunks(plan, range(len(plan.lanes)), chunk_samples)
 
 
-def assign_lanes(lanes: list[Lane], jobs: int, parent_load: float = 0.0,
-                 tail_start: float = math.inf, length: float | None = None,
-                 parent_fixed: float = 0.0) -> list[list[int]]:
-    """Share lane indices between ``jobs`` processes, the last being the parent.
+class Claims:
+    """Which process renders each lane: the first to ask for it (shared with forked workers).
 
-    Lanes are dealt in time order, each to the process with the least work so
-    far, so every process has work all through the piece (blocks stream in
-    time order: one that finished its share early would just wait).  The
-    parent's work counts ``1 / (1 - parent_load)`` times: it also mixes.
-    Lanes starting at or after ``tail_start`` go to the workers only.
-
-    ``parent_fixed`` is work the parent does on every block up to ``length``
-    (samples) besides its lanes: the parts' effects.  While the lanes are
-    dealt it counts in proportion to the time elapsed, so the lanes fill in
-    around it evenly.
+    One byte per lane in shared memory (0: not taken yet, else the taker's
+    number), changed under a lock taken once per lane and process.  Which
+    process renders a lane changes no sample (the mix sums lanes in lane
+    order), so the order the processes come in does not matter.
     """
-    scale = [1.0] * (jobs - 1) + [1.0 / max(1.0 - parent_load, 0.05)]
-    groups: list[list[int]] = [[] for _ in range(jobs)]
-    spread = [0.0] * (jobs - 1) + [parent_fixed * scale[-1]]
-    length = float(length or max((lane.start for lane in lanes), default=0) or 1)
-    loads = [0.0] * jobs
-    order = sorted(range(len(lanes)), key=lambda k: (lanes[k].start, -lanes[k].cost))
-    # the workers run up to the look-ahead in front of the parent, so lanes at
-    # the very end go to them: else the parent would still be rendering them
-    # while the workers sit idle
-    workers_only = jobs > 1
-    for k in order:
-        if workers_only and lanes[k].start >= tail_start:
-            j = min(range(jobs - 1), key=lambda j: loads[j] + spread[j])
-            groups[j].append(k)
-            loads[j] += lanes[k].cost
-    for k in order:
-        if workers_only and lanes[k].start >= tail_start:
-            continue
-        elapsed = min(lanes[k].start / length, 1.0)
-        j = min(range(jobs), key=lambda j: (loads[j] + spread[j] * elapsed
-                                            + lanes[k].cost * scale[j], -j))
-        groups[j].append(k)
-        loads[j] += lanes[k].cost * scale[j]
-    return [sorted(g) for g in groups]
+
+    def __init__(self, lanes: int, ctx):
+        import mmap
+
+        self.memory = mmap.mmap(-1, max(int(lanes), 1))   # anonymous, MAP_SHARED: seen after fork
+        self.owner = np.frombuffer(self.memory, dtype=np.int8)
+        self.lock = ctx.Lock()
+
+    def taker(self, who: int, gone: Callable[[], bool]) -> Callable[[int], bool]:
+        """``claim(k) -> bool`` for process number ``who`` (>= 1): True if it takes lane ``k``.
+
+        ``gone()`` is asked while the lock is busy for long (a process that
+        died holding it); if it is true, :class:`RenderError`.
+        """
+        owner, lock = self.owner, self.lock
+
+        def claim(k: int) -> bool:
+            if owner[k]:
+                return False
+            while not lock.acquire(timeout=0.5):
+                if gone():
+                    raise RenderError("a render worker died unexpectedly")
+            try:
+                if owner[k]:
+                    return False
+                owner[k] = who
+                return True
+            finally:
+                lock.release()
+        return claim
+
+    def close(self) -> None:
+        self.owner = None
+        try:
+            self.memory.close()
+        except BufferError:
+            pass
 
 
 class Ring:
@@ -157,9 +165,10 @@ class _RingCursor:
         return pos
 
 
-def _worker(plan: RenderPlan, lane_ids, chunk_samples, ring: Ring, conn, freed_conn,
+def _worker(plan: RenderPlan, lane_ids, claim, chunk_samples, ring: Ring, conn, freed_conn,
             parent: int, inherited) -> None:
-    """Render ``lane_ids`` and hand each block to the parent through ``ring``.
+    """Render the lanes of ``lane_ids`` that ``claim`` gives it, and hand each block to
+    the parent through ``ring``.
 
     Per block, one message on ``conn``: ``b"B"``, the ring position after the
     block (int64), then ``(lane, offset, samples, ring position or -1)`` per
@@ -179,7 +188,7 @@ def _worker(plan: RenderPlan, lane_ids, chunk_samples, ring: Ring, conn, freed_c
     die_with_parent(parent)
     ring_at = _RingCursor(ring, freed_conn, parent)
     try:
-        for blocks in lane_chunks(plan, lane_ids, chunk_samples):
+        for blocks in lane_chunks(plan, lane_ids, chunk_samples, claim=claim):
             entries, large = [], []
             block_start = ring_at.head  # the parent can free at most up to here before this block
             for k, b in blocks.items():
@@ -273,7 +282,7 @@ def _widen_pipe(conn, size: int = 1 << 20) -> None:
 def _parallel_lane_chunks(plan: RenderPlan, chunk_samples: int, jobs: int):
     """:func:`~synth.render.lanes.lane_chunks` for every lane, computed by forked workers.
 
-    ``jobs`` processes share the lanes (:func:`assign_lanes`): ``jobs - 1``
+    ``jobs`` processes share the lanes as they come (:class:`Claims`): ``jobs - 1``
     forked workers copy their blocks into shared rings (:class:`Ring`, room
     for about :data:`LOOKAHEAD_BLOCKS` blocks, so they can run that far
     ahead), while this process renders its own share (arrays that do not fit
@@ -283,27 +292,34 @@ def _parallel_lane_chunks(plan: RenderPlan, chunk_samples: int, jobs: int):
 
     jit.preload()                   # numba set up once, inherited by every worker (~1 s CPU each)
     ctx = mp.get_context("fork")
-    last_start = max(lane.start for lane in plan.lanes)
-    groups = assign_lanes(plan.lanes, min(jobs, len(plan.lanes)), parent_load=PARENT_LOAD,
-                          tail_start=last_start - TAIL_BLOCKS * chunk_samples,
-                          length=plan.frames, parent_fixed=plan.effects_cost)
+    tail_start = max(lane.start for lane in plan.lanes) - TAIL_BLOCKS * chunk_samples
     note_lanes = {k for k, lane in enumerate(plan.lanes) if plan.parts[lane.part].chain}
-    own = groups.pop()
-    local = lane_chunks(plan, own, chunk_samples)
+    claims = Claims(len(plan.lanes), ctx)
+    workers: list = []
+    # the lanes at the very end are the workers': they run up to the
+    # look-ahead in front of this process, which would else still be
+    # rendering them while they sit idle
+    own = [k for k, lane in enumerate(plan.lanes) if lane.start < tail_start]
+    local = lane_chunks(plan, own, chunk_samples,
+                        claim=claims.taker(jobs, lambda: any(not w[3].is_alive() for w in workers)),
+                        claim_ahead=PARENT_CLAIM_AHEAD)
     parent = os.getpid()
-    workers = []
     try:
-        for g in groups:
-            # room for the look-ahead at about four sounding lanes per block
-            # (16 MiB at the default block size; never more than 32 MiB)
-            ring = Ring(min(max(LOOKAHEAD_BLOCKS * 4 * chunk_samples, 1 << 16), 1 << 22))
+        for who in range(1, min(jobs, len(plan.lanes))):
+            # room for the look-ahead at about eight sounding lanes per block
+            # (32 MiB at the default block size, never more): with less, on
+            # the Sonnerie pieces the worker waited for room while the parent
+            # took the lanes it could not (parent/worker CPU 17.5/12.1 s with
+            # 16 MiB, 13.0/13.3 s with 64 MiB on Bells Backwards)
+            ring = Ring(min(max(LOOKAHEAD_BLOCKS * 8 * chunk_samples, 1 << 16), 1 << 22))
+            claim = claims.taker(who, lambda: os.getppid() != parent)
             recv, send = ctx.Pipe(duplex=False)
             freed_recv, freed_send = ctx.Pipe(duplex=False)
             _widen_pipe(send)
             inherited = [recv, freed_send] + [c for w in workers for c in w[1:3]]
             proc = ctx.Process(target=_worker,
-                               args=(plan, g, chunk_samples, ring, send, freed_recv, parent,
-                                     inherited), daemon=True)
+                               args=(plan, range(len(plan.lanes)), claim, chunk_samples, ring,
+                                     send, freed_recv, parent, inherited), daemon=True)
             workers.append((ring, recv, freed_send, proc))
             proc.start()
             send.close()
@@ -331,3 +347,4 @@ def _parallel_lane_chunks(plan: RenderPlan, chunk_samples: int, jobs: int):
                 proc.terminate()
                 proc.join()
             ring.close()
+        claims.close()

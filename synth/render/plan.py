@@ -25,12 +25,11 @@ from ..fx import Chain, build_chain
 from ..patch import Patch, resolve_patch
 from ..score import Part, Score
 from ..units import db_to_amp
-from ..sound_sources import cost_weight
 from ..voice import SEGMENT_SAMPLES, note_length, render_note_pieces
 
 __all__ = [
     "SR_MIN", "SR_MAX", "DEFAULT_SR", "DEFAULT_CHUNK", "DEFAULT_MAX_SECONDS", "LANE_SAMPLES",
-    "NOTE_COST", "PartPlan", "Lane", "RenderPlan", "check_sr",
+    "PartPlan", "Lane", "RenderPlan", "check_sr",
 ]
 
 SR_MIN, SR_MAX = 22_050, 96_000
@@ -43,10 +42,6 @@ DEFAULT_MAX_SECONDS = 3600.0
 #: part with effects: of their notes, in note order), for any number of jobs,
 #: so the output never depends on it.
 LANE_SAMPLES = 1 << 19
-#: Fixed work per note (planning, pitch curve, envelope set-up), in saw samples:
-#: about 50 us.  A sample of a note costs :func:`synth.sound_sources.cost_weight`
-#: saw samples.
-NOTE_COST = 6500.0
 
 
 @dataclass(frozen=True)
@@ -74,7 +69,7 @@ class Lane:
     first: int                  # its notes are part.notes[first:stop]
     stop: int
     start: int                  # sample where its first note starts
-    cost: float                 # estimated work, for sharing lanes between processes
+    first_from: int = 0         # from this sample on no earlier note of the part sounds
 
 
 def check_sr(sr: float) -> int:
@@ -191,23 +186,14 @@ class RenderPlan:
         for index, pp in enumerate(self.parts):
             if not len(pp.starts):
                 continue
-            weight = cost_weight(pp.patch)
-            note_cost = pp.lengths * weight + NOTE_COST
             stretch = pp.starts // LANE_SAMPLES
             cuts = [0, *np.flatnonzero(np.diff(stretch)) + 1, len(pp.starts)]
+            ends = np.maximum.accumulate(pp.starts + pp.lengths)
             for lo, hi in zip(cuts[:-1], cuts[1:]):
                 lanes.append(Lane(index, int(lo), int(hi), int(pp.starts[lo]),
-                                  float(note_cost[lo:hi].sum())))
+                                  int(ends[lo - 1]) if lo else 0))
         lanes.sort(key=lambda lane: (lane.start, lane.part))
         return lanes
-
-    @property
-    def effects_cost(self) -> float:
-        """Estimated work of every part's effects over the render (same units as ``Lane.cost``).
-
-        The effects run where the lanes are mixed, on every frame.
-        """
-        return float(self.frames) * sum(pp.chain.cost for pp in self.parts)
 
     @property
     def seconds(self) -> float:
