@@ -61,9 +61,14 @@ def extract(rev: str, dest: str) -> str:
 
 
 def synth(tree: str, *args: str, env_extra: str = "") -> list[str]:
-    """A ``synth`` command that imports the package from ``tree``."""
+    """A ``synth`` command that imports the package from ``tree``.
+
+    ``-P``: ``python -m`` would otherwise put the working folder first on
+    ``sys.path``, and run from a checkout both trees would import that
+    checkout's package (the "baseline" then rendered this tree's code).
+    """
     env = ["env", f"PYTHONPATH={tree}"] + ([env_extra] if env_extra else [])
-    return env + [sys.executable, "-m", "synth", *args]
+    return env + [sys.executable, "-P", "-m", "synth", *args]
 
 
 def _pin(command: list[str]) -> list[str]:
