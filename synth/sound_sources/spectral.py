@@ -147,9 +147,20 @@ def _partial_products(left_real, left_imag, right_real, right_imag, out):
     for b in range(blocks):
         first[:] = 0.0
         second[:] = 0.0
-        for p in range(partials):
+        # two partials a pass over the row (the loop over k vectorises): each sum still
+        # adds its terms in partial order, with half the loads and stores of the sums
+        for p in range(0, partials - 1, 2):
+            lr0, li0 = left_real[b, p], left_imag[b, p]
+            lr1, li1 = left_real[b, p + 1], left_imag[b, p + 1]
+            imag0, real0 = right_imag[p], right_real[p]
+            imag1, real1 = right_imag[p + 1], right_real[p + 1]
+            for k in range(width):
+                first[k] = (first[k] + lr0 * imag0[k]) + lr1 * imag1[k]
+                second[k] = (second[k] + li0 * real0[k]) + li1 * real1[k]
+        if partials % 2:
+            p = partials - 1
             lr, li = left_real[b, p], left_imag[b, p]
-            imag, real = right_imag[p], right_real[p]       # rows: the loop over k vectorises
+            imag, real = right_imag[p], right_real[p]
             for k in range(width):
                 first[k] += lr * imag[k]
                 second[k] += li * real[k]
