@@ -11,6 +11,13 @@ Three measurements, each from a fresh ``synth`` process as a user starts it:
 * **stream**: ``synth render INPUT -o - --master limit``; the time from
   spawning the process to the first byte on its standard output, and to the
   end.
+* **engine**: ``synth play INPUT --stats`` handed to a running ``synth
+  engine`` (started here, in a folder of its own, with the warm cache): the
+  same time from spawning the ``synth play`` client to the first block the
+  engine hands to PortAudio, for the first piece after the engine started
+  (read from the composed-score cache on disk) and for the next ones (from
+  the engine's memory); and the engine's own start-up (``synth engine
+  start`` until it answers, and its CPU time).
 * **watch**: ``synth watch MARCH --stats`` (playing), on a copy of
   ``arrangements/``; one note of bar 9 of the march's source is changed the
   way an editor saves (a temporary file renamed over the original) and the
@@ -34,7 +41,8 @@ comes with the first rendered block.
 
 Usage::
 
-    python bench/bench_play.py [--input FILE] [--bars 1-16|all] [--edits 5] [--skip play,watch,stream]
+    python bench/bench_play.py [--input FILE] [--bars 1-16|all] [--edits 5]
+                               [--skip play,engine,watch,stream]
                                [--cache cold,warm] [--rounds 1]
 
 Needs an audio output (CI and the tests use a JACK dummy server, see
@@ -95,8 +103,11 @@ def load_seconds(path: str) -> float:
     return time.perf_counter() - t0
 
 
-def bench_play(path: str, bars: str | None, env: dict) -> dict:
+def bench_play(path: str, bars: str | None, env: dict, engine: bool = False) -> dict:
     argv = SYNTH + ["play", path, "--stats", "--quiet"] + (["--bars", bars] if bars else [])
+    if not engine and "SYNTH_ENGINE_DIR" not in env:
+        # rendering in the process: no engine of the user's may take the piece
+        env = dict(env, SYNTH_ENGINE_DIR=tempfile.mkdtemp(prefix="bench-no-engine-"))
     t0 = time.time()
     run = subprocess.run(argv, capture_output=True, text=True, env=env)
     if run.returncode != 0:
@@ -104,9 +115,32 @@ def bench_play(path: str, bars: str | None, env: dict) -> dict:
     stats = dict(re.findall(r"(\w+)=(\S+)", run.stdout.strip().splitlines()[-1]))
     return {"first_block_s": float(stats["first_block_wall"]) - t0,
             "first_block_cpu": float(stats.get("first_block_cpu", "nan")),
+            "engine": stats.get("engine") == "1",
+            "client_cpu": float(stats.get("client_cpu", "nan")),
+            "engine_cpu": float(stats.get("engine_cpu", "nan")),
             "underruns": int(stats["underruns"]),
             "played_s": int(stats["frames"]) / int(stats["sr"]),
             "wall_s": time.time() - t0}
+
+
+def bench_engine(path: str, bars: str | None, rounds: int) -> dict:
+    """``synth play`` through a running engine (warm cache); the engine's start-up."""
+    folder = tempfile.mkdtemp(prefix="bench-engine-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    env = dict(cache_env("warm", path), SYNTH_ENGINE_DIR=folder)
+    t0 = time.perf_counter()
+    start = subprocess.run(SYNTH + ["engine", "start"], capture_output=True, text=True, env=env)
+    start_s = time.perf_counter() - t0
+    if start.returncode != 0:
+        raise SystemExit(f"synth engine start failed: {start.stderr.strip()}")
+    try:
+        cpu = float(re.search(r"\(([\d.]+) s CPU\)", start.stdout)[1])
+        runs = [bench_play(path, bars, env, engine=True) for _ in range(rounds + 1)]
+    finally:
+        subprocess.run(SYNTH + ["engine", "stop", "--quiet"], env=env, capture_output=True)
+    if not all(r["engine"] for r in runs):
+        raise SystemExit("synth play did not go through the engine")
+    return {"start_s": start_s, "start_cpu": cpu, "first": runs[0], "next": runs[1:]}
 
 
 def _read(proc, n: int) -> bytes:
@@ -201,7 +235,7 @@ def main() -> None:
     ap.add_argument("--bars", default="1-16", help="bars to play ('all': the whole piece)")
     ap.add_argument("--watch-input", default=MARCH)
     ap.add_argument("--edits", type=int, default=5)
-    ap.add_argument("--skip", default="", help="comma-separated: play,stream,watch")
+    ap.add_argument("--skip", default="", help="comma-separated: play,engine,stream,watch")
     ap.add_argument("--cache", default="cold,warm",
                     help="start-ups to measure: cold (empty composed-score cache), warm")
     ap.add_argument("--rounds", type=int, default=1, help="start-ups of each kind (median shown)")
@@ -234,6 +268,18 @@ def main() -> None:
             if args.whole_stream:
                 line += f"; all {rs[0]['bytes'] / 1e6:.1f} MB in {med(r['total_s'] for r in rs):.1f} s"
             print(line)
+    if "engine" not in skip:
+        bars = None if args.bars == "all" else args.bars
+        r = bench_engine(args.input, bars, args.rounds)
+        rs = r["next"]
+        print(f"play {name} bars {args.bars} (engine, warm): first block "
+              f"{med(x['first_block_s'] for x in rs):.2f} s after spawning the client "
+              f"(min {min(x['first_block_s'] for x in rs):.2f}; CPU "
+              f"{med(x['client_cpu'] for x in rs):.2f} s client + "
+              f"{med(x['engine_cpu'] for x in rs):.2f} s engine); the first piece after the "
+              f"engine started {r['first']['first_block_s']:.2f} s; "
+              f"{max(x['underruns'] for x in r['next'] + [r['first']])} underruns; "
+              f"engine start-up {r['start_s']:.1f} s ({r['start_cpu']:.1f} s CPU)")
     if "watch" not in skip:
         r = bench_watch(args.watch_input, args.edits)
         lat = r["edit_to_first_block_s"]

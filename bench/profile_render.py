@@ -36,7 +36,7 @@ from collections import defaultdict
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import workload  # noqa: E402  (bench/ is a folder of scripts, not a package)
 
-from synth.cli import _keep_freed_memory  # noqa: E402
+from synth.commands._common import keep_freed_memory  # noqa: E402
 from synth.midi import read_midi  # noqa: E402
 from synth.patch import preset_names  # noqa: E402
 from synth.render import RenderPlan, render_to_file  # noqa: E402
@@ -96,7 +96,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     # the same glibc settings as `synth render` (without them every note's
     # arrays are fresh mmaps and the profile shows system time the CLI never pays)
-    _keep_freed_memory()
+    keep_freed_memory()
 
     t0 = time.perf_counter()
     score, replaced = load_score(args.midi, args.preset, args.fallback_preset)

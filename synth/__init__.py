@@ -28,7 +28,9 @@ Layout (imports flow downward only; ``tests/test_layering.py`` enforces it)
 ::
 
     cli, commands/, __init__             argv, exit codes, printing; this map (a command's
-                                         module is imported only when it runs)
+                                         module is imported only when it runs; the names
+                                         above load on first use, so ``synth play``
+                                         handing a piece to the engine imports no NumPy)
     batch                                many renders from a manifest
     loader                               any input file -> Score (each TOML file parsed once)
     arrangement, docgen, plot, catalog   arrangement files, generated docs, pictures
@@ -60,16 +62,11 @@ Example
 
 from .version import __version__
 
-from . import seeds
+import sys as _sys
+import types as _types
+
 from .errors import (ArrangementError, AudioFileError, MidiError, PatchError, RenderError,
                      ScoreError, SynthError, SynthWarning, TransformError)
-from .loader import load
-from .patch import Envelope, Patch, get_preset, preset_names, resolve_patch
-from . import presets as _presets  # noqa: F401  (registers the preset table in synth.patch)
-from .render import MasterSettings, RenderResult, render, render_to_file
-from .audio import write
-from .score import KeyChange, Metadata, MeterChange, MeterMap, Note, Part, Score, TempoMap
-from .units import hz_to_midi, midi_to_hz, note_name, parse_note_name
 
 __all__ = [
     "load", "Score", "Part", "Note", "TempoMap", "MeterMap", "MeterChange", "KeyChange",
@@ -78,3 +75,75 @@ __all__ = [
     "note_name", "parse_note_name", "seeds", "SynthError", "ScoreError", "PatchError", "RenderError",
     "MidiError", "ArrangementError", "TransformError", "AudioFileError", "SynthWarning",
 ]
+
+
+def _load_api() -> None:
+    """Import the public API into the package (once): NumPy, the renderer, the presets.
+
+    The names are bound on first use (``synth.load``, ``from synth import
+    Score``, ...), not when the package is imported: a command that needs
+    none of them (``synth --version``, the ``synth play`` client of a
+    running engine) starts without NumPy.
+    """
+    if "load" in globals():
+        return
+    from . import seeds
+    from .loader import load
+    from .patch import Envelope, Patch, get_preset, preset_names, resolve_patch
+    from . import presets  # noqa: F401  (registers the preset table in synth.patch)
+    from .render import MasterSettings, RenderResult, render, render_to_file
+    from .audio import write
+    from .score import KeyChange, Metadata, MeterChange, MeterMap, Note, Part, Score, TempoMap
+    from .units import hz_to_midi, midi_to_hz, note_name, parse_note_name
+
+    found = dict(locals())
+    globals()["_render_function"] = found.pop("render")
+    found.pop("presets")
+    globals().update(found)
+
+
+_loading = False
+
+
+def __getattr__(name: str):
+    global _loading
+    if name == "seeds":                 # a submodule: imported alone
+        import importlib
+
+        return importlib.import_module(".seeds", __name__)
+    if name in __all__ and not _loading:    # (while loading: a submodule's own import)
+        _loading = True
+        try:
+            _load_api()
+        finally:
+            _loading = False
+        if name in globals():
+            return globals()[name]
+    raise AttributeError(f"module 'synth' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+class _Package(_types.ModuleType):
+    """The package module: ``synth.render`` is always the function :func:`render`.
+
+    The subpackage of the same name (``synth/render/``) stays in
+    ``sys.modules["synth.render"]``; importing it sets the package's
+    attribute, which this ignores (eagerly imported, the function was
+    bound after the subpackage, to the same effect).
+    """
+
+    @property
+    def render(self):
+        _load_api()
+        return self.__dict__["_render_function"]
+
+    @render.setter
+    def render(self, value):
+        if callable(value) and not isinstance(value, _types.ModuleType):
+            self.__dict__["_render_function"] = value      # a caller patching it
+
+
+_sys.modules[__name__].__class__ = _Package

@@ -46,6 +46,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 from .errors import ArrangementError, PatchError, SynthError, TransformError
 from .files import read_toml
 from .params import TEMPO_BPM, TEMPO_SCALE, Param, suggest
+from . import presets as _presets  # noqa: F401  (registers the preset table in synth.patch)
 from .patch import preset_names, resolve_patch
 from .score import Score, TempoMap
 from .scorefile import Locator, parse_master_table, parse_part_settings

@@ -45,9 +45,10 @@ import warnings
 from typing import Any, Callable, Mapping
 
 from .files import recording_reads
-from .version import __version__
+from .version import __version__, code_fingerprint
 
-__all__ = ["cached", "cache_dir", "enabled", "entry_key", "DEFAULT_MAX_MB", "MAGIC"]
+__all__ = ["cached", "cache_dir", "enabled", "entry_key", "keep_in_memory", "DEFAULT_MAX_MB",
+           "MAGIC"]
 
 #: Size bound of the cache folder in megabytes (``SYNTH_CACHE_MAX_MB`` overrides).
 DEFAULT_MAX_MB = 200
@@ -82,35 +83,10 @@ def _max_bytes() -> int:
     return int(max(mb, 0.0) * 1e6)
 
 
-_CODE: str | None = None
-
-
-def _code_fingerprint() -> str:
-    """The version and each package file's path, size and mtime, hashed (once a process)."""
-    global _CODE
-    if _CODE is None:
-        h = hashlib.sha256(__version__.encode())
-        root = os.path.dirname(os.path.abspath(__file__))
-        for folder, dirs, files in os.walk(root):
-            dirs[:] = sorted(d for d in dirs if d != "__pycache__")
-            for name in sorted(files):
-                if name.endswith((".pyc", ".pyo")):
-                    continue
-                path = os.path.join(folder, name)
-                try:
-                    st = os.stat(path)
-                except OSError:
-                    continue
-                h.update(f"{os.path.relpath(path, root)}\0{st.st_size}\0{st.st_mtime_ns}\n"
-                         .encode())
-        _CODE = h.hexdigest()
-    return _CODE
-
-
 def entry_key(path: str, data: bytes, options: Mapping[str, Any]) -> str:
     """The entry name of a load of ``path`` (holding ``data``) with ``options``."""
     h = hashlib.sha256()
-    h.update(_code_fingerprint().encode())
+    h.update(code_fingerprint().encode())
     h.update(b"\0" + os.path.abspath(path).encode("utf-8", "surrogateescape") + b"\0")
     h.update(hashlib.sha256(data).digest())
     h.update(repr(sorted(options.items())).encode())
@@ -157,6 +133,7 @@ def _read_entry(folder: str, key: str) -> dict | None:
         return None
     if not isinstance(entry, dict) or not {"value", "warnings"} <= entry.keys():
         return None
+    entry["files"] = [tuple(f) for f in head["files"]]
     try:
         os.utime(path)                  # recently used: evicted last
     except OSError:
@@ -213,6 +190,44 @@ def _evict(folder: str, keep: str) -> None:
             pass
 
 
+#: Entries kept in this process (:func:`keep_in_memory`): key -> entry, oldest first.
+_MEMORY: dict[str, dict] = {}
+_MEMORY_SIZE = 0
+
+
+def keep_in_memory(entries: int) -> None:
+    """Keep the last ``entries`` loaded scores in this process too (the engine does).
+
+    A hit in memory is used on the same terms as one on disk (the same key,
+    and every file the load read still has the same SHA-256), without
+    reading or unpickling the entry.  The scores are immutable, so sharing
+    them is safe.  0 (the default) keeps none.
+    """
+    global _MEMORY_SIZE
+    _MEMORY_SIZE = max(0, int(entries))
+    while len(_MEMORY) > _MEMORY_SIZE:
+        del _MEMORY[next(iter(_MEMORY))]
+
+
+def _remember(key: str, entry: dict) -> None:
+    if _MEMORY_SIZE:
+        _MEMORY.pop(key, None)
+        _MEMORY[key] = entry
+        while len(_MEMORY) > _MEMORY_SIZE:
+            del _MEMORY[next(iter(_MEMORY))]
+
+
+def _from_memory(key: str) -> dict | None:
+    entry = _MEMORY.get(key)
+    if entry is None:
+        return None
+    if any(_file_digest(file) != digest for file, digest in entry["files"]):
+        del _MEMORY[key]                # a source changed: compose again
+        return None
+    _MEMORY[key] = _MEMORY.pop(key)     # recently used
+    return entry
+
+
 def cached(path: str, data: bytes, compute: Callable[[], Any], *,
            options: Mapping[str, Any], use: bool = True) -> Any:
     """``compute()`` (the load of ``path``, whose bytes are ``data``), through the cache.
@@ -241,7 +256,11 @@ def cached(path: str, data: bytes, compute: Callable[[], Any], *,
         return compute()
     folder = cache_dir()
     key = entry_key(path, data, options)
-    entry = _read_entry(folder, key)
+    entry = _from_memory(key) if _MEMORY_SIZE else None
+    if entry is None:
+        entry = _read_entry(folder, key)
+        if entry is not None:
+            _remember(key, entry)
     if entry is not None:
         for category, message in entry["warnings"]:
             warnings.warn(message, category, stacklevel=2)
@@ -267,6 +286,7 @@ def cached(path: str, data: bytes, compute: Callable[[], Any], *,
             return value
         files.append((file, digest))
     kept = [(w.category, str(w.message)) for w in caught]
-    _write_entry(folder, key, {"key": key, "version": __version__, "files": files,
-                               "warnings": kept, "value": value})
+    entry = {"key": key, "version": __version__, "files": files, "warnings": kept, "value": value}
+    _write_entry(folder, key, entry)
+    _remember(key, entry)
     return value

@@ -37,6 +37,7 @@ import numpy as np
 from .errors import PatchError
 from .params import EFFECT_PARAMS as PARAM_SPECS
 from .params import Param, suggest
+from . import presets as _presets  # noqa: F401  (registers the preset table in synth.patch)
 from .patch import (SOURCE_PARAMS, SOURCES, Envelope, Filter, Lfo, Patch, PitchEnv,
                     apply_overrides, get_preset, patch_keys, patch_partials)
 from .sound_sources import SOURCES as SOURCE_REGISTRY

@@ -17,6 +17,7 @@ import warnings
 from typing import TYPE_CHECKING
 
 from . import __version__
+from .commands._common import keep_freed_memory
 from .errors import SynthError, SynthWarning, printable
 
 if TYPE_CHECKING:
@@ -30,6 +31,7 @@ COMMAND_HELP = {
     "render": "render a score, arrangement or MIDI file to WAV",
     "play": "play a score, arrangement or MIDI file as it renders",
     "watch": "re-render (and play) whenever the file changes",
+    "engine": "a resident synth that plays pieces at once for synth play (start, stop, status)",
     "batch": "render many seeds/variations into a folder, with a manifest",
     "info": "describe a score: parts, notes, duration, provenance",
     "pieces": "list the bundled pieces (render them by name)",
@@ -41,6 +43,10 @@ COMMAND_HELP = {
     "plot": "draw a piano roll, roughness curve and spectrogram as PNG",
     "new": "write a commented starter arrangement file",
 }
+
+#: commands that may not render in this process: ``play`` hands its piece to a
+#: running engine if it can (else it sets the allocator up itself)
+LIGHT_COMMANDS = {"play", "engine"}
 
 #: subcommand modules in synth/commands, in --help order
 COMMANDS = list(COMMAND_HELP)
@@ -141,27 +147,6 @@ class _LazySubcommands(argparse._SubParsersAction):
         self._complete: set[str] = set()
 
 
-def _keep_freed_memory() -> None:
-    """Ask glibc to reuse freed blocks instead of returning them to the kernel.
-
-    A render allocates and frees many note-sized arrays (hundreds of KB each).
-    By default glibc serves each from a fresh ``mmap`` and unmaps it on free,
-    so every note pays system calls and page faults: measured, 1.3 s of
-    system time on the 180 s benchmark file, 0.1 s with this.  Peak memory
-    is unchanged (the same blocks are reused).  No effect outside glibc.
-    """
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL("libc.so.6")
-        m_trim_threshold, m_top_pad, m_mmap_threshold = -1, -2, -3
-        libc.mallopt(m_mmap_threshold, 32 << 20)
-        libc.mallopt(m_trim_threshold, 128 << 20)
-        libc.mallopt(m_top_pad, 16 << 20)
-    except (OSError, AttributeError):
-        pass
-
-
 class Terminated(KeyboardInterrupt):
     """SIGTERM or SIGHUP, raised like Ctrl-C so that every ``finally`` and
     ``except BaseException`` cleans up (temporary files, a stems folder the
@@ -205,7 +190,6 @@ def _install_signal_handlers() -> dict:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit status (also used as the console script)."""
-    _keep_freed_memory()
     from .dsp import jit
 
     jit.for_command_line()
@@ -214,6 +198,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return 2
+    if args.command not in LIGHT_COMMANDS:
+        keep_freed_memory()
     def show(message, category, filename, lineno, file=None, line=None):
         if issubclass(category, SynthWarning):
             if not getattr(args, "quiet", False):

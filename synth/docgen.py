@@ -25,6 +25,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from .audio import atomic_output
+from . import presets as _presets  # noqa: F401  (registers the preset table in synth.patch)
 from .patch import PRESETS
 from .transforms import REGISTRY
 from .transforms.base import Param

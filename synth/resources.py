@@ -20,17 +20,9 @@ import tomllib
 from dataclasses import dataclass
 
 from .errors import SynthError
+from .version import DISTRIBUTION, install_hint  # the play client imports them from there
 
 __all__ = ["DISTRIBUTION", "install_hint", "DATA_NAMES", "data_dir", "Piece", "pieces", "find_piece", "resolve_input"]
-
-#: the name to install synth by (``pip install synth-liquidsky``); "synth" on the
-#: public package index is an unrelated project.  The import name and command are "synth".
-DISTRIBUTION = "synth-liquidsky"
-
-
-def install_hint(extra: str | None = None) -> str:
-    """The pip command that installs synth (with an optional extra): for messages."""
-    return f"pip install '{DISTRIBUTION}[{extra}]'" if extra else f"pip install {DISTRIBUTION}"
 
 
 #: the folders that ship with the package

@@ -45,6 +45,7 @@ from typing import Any, Mapping
 from .errors import PatchError, ScoreError, SynthError
 from .files import read_toml
 from .notation import MAX_BEATS, parse_notation
+from . import presets as _presets  # noqa: F401  (registers the preset table in synth.patch)
 from .patch import preset_names, resolve_patch
 from .params import MAX_DELAY_SECONDS, METER_NUMERATOR, TEMPO_BPM, FrozenMap, Param, suggest, validate_effect
 from .score import (KeyChange, Metadata, MeterChange, MeterMap, Note, Part, Score,

@@ -21,6 +21,11 @@ import pytest
 _CACHE = tempfile.mkdtemp(prefix="synth-test-cache-")
 os.environ["SYNTH_CACHE_DIR"] = _CACHE
 atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)
+# Likewise the synth engine's folder: a user's running engine is never used by
+# the tests (tests/test_engine.py starts its own).
+_ENGINE = tempfile.mkdtemp(prefix="synth-test-engine-")
+os.environ["SYNTH_ENGINE_DIR"] = _ENGINE
+atexit.register(shutil.rmtree, _ENGINE, ignore_errors=True)
 
 
 def peak_frequency(x: np.ndarray, sr: float, fmin: float = 20.0, fmax: float | None = None) -> float:

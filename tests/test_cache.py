@@ -9,6 +9,7 @@ import pytest
 
 import synth.arrangement
 import synth.cache
+import synth.version
 from synth.cli import main
 from synth.errors import SynthWarning
 from synth.loader import load
@@ -110,7 +111,7 @@ def test_an_entry_of_other_code_is_never_used(tmp_path, cache, monkeypatch):
     path = write(tmp_path)
     load(path, cache=True)
     # a different synth (version or installed files) names its entries differently
-    monkeypatch.setattr(synth.cache, "_CODE", "another version of synth")
+    monkeypatch.setattr(synth.version, "_CODE", "another version of synth")
     calls = []
     real = synth.arrangement.arrange
     monkeypatch.setattr(synth.arrangement, "arrange",

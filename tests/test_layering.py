@@ -14,7 +14,7 @@ import pytest
 PACKAGE = pathlib.Path(__file__).resolve().parents[1] / "synth"
 
 LAYERS = [
-    {"errors", "units", "files", "resources", "version"},
+    {"errors", "units", "files", "resources", "version", "defaults"},
     {"dsp", "seeds", "audio", "loudness", "params", "cache"},
     {"score", "patch", "tuning", "sound_sources"},
     {"notation", "voice", "fx", "analysis", "transforms", "midi", "musicxml", "scorefile",

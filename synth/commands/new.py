@@ -255,6 +255,7 @@ def _wrap(text: str, prefix: str, width: int = 78) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from ..arrangement import load_arrangement
+    from .. import presets as _presets  # noqa: F401  (registers the preset table)
     from ..patch import preset_names
     from ..sources import load_source
 

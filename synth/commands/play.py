@@ -7,28 +7,33 @@ the audio device as soon as it is rendered.  A thread renders ahead into a
 queue of about :data:`AHEAD_SECONDS` of audio; the main thread writes the
 blocks to a blocking PortAudio stream (PortAudio's own thread plays them
 without needing Python), and counts the underruns PortAudio reports.
+
+When a ``synth engine`` is running (:mod:`synth.commands.engine`), this
+process only hands it the piece and shows what it says: the engine has
+NumPy, numba, the kernels and the audio stream ready, so its first block
+plays at once.  This module is light to import for that reason (NumPy and
+the renderer are imported only when the piece is played here).
 """
 
 from __future__ import annotations
 
 import os
-import queue
 import sys
 import threading
 import time
 from typing import TYPE_CHECKING
 
-import numpy as np
-
+from ..defaults import SR_MAX, SR_MIN
 from ..errors import SynthError
-from ..render import SR_MAX, SR_MIN, MasterSettings, RenderPlan, limited_chunks
-from ..resources import install_hint
+from ..version import install_hint
 from ._common import eprint
+from ._playing import Controls, Keys, stats_line, time_line, underrun_warning
 
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Callable, Mapping
     from typing import Any
+    from ..render import MasterSettings, RenderPlan
     from ..score import Score
 
 HELP = """examples:
@@ -36,6 +41,7 @@ HELP = """examples:
   synth play arrangements/sonnerie-bells-in-the-ice.toml --from 120
   synth play piece.toml --bars 5-12 --seed 3
   synth play --list-devices
+  synth engine start && synth play piece.toml     # plays at once: see synth engine --help
 keys (on a terminal): space pauses and resumes, q stops."""
 
 #: Audio rendered ahead of the device, in seconds (blocks queued).
@@ -47,7 +53,7 @@ BLOCK = 4096
 def register(sub: argparse._SubParsersAction) -> None:
     import argparse
 
-    from .render import add_render_options
+    from ._options import add_render_options
 
     p = sub.add_parser("play", help="play a score, arrangement or MIDI file as it renders",
                        description="Render INPUT in blocks and play them on the default audio "
@@ -69,6 +75,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="print a machine-readable line at the end (start-up to first block, "
                    "underruns)")
     p.add_argument("--quiet", action="store_true", help="no status line, no warnings")
+    p.add_argument("--verbose", action="store_true",
+                   help="say whether a running engine plays the piece, or this process "
+                   "(and why)")
+    p.add_argument("--no-engine", action="store_true",
+                   help="render and play in this process even when a synth engine runs")
     # one process: a piece renders 10-40x faster than it plays, and forking
     # render workers costs start-up time (default --jobs 1 here, unlike render)
     p.set_defaults(func=run, jobs=1)
@@ -126,52 +137,6 @@ def prepare(args: argparse.Namespace) -> Score:
     return score
 
 
-class Controls:
-    """Pause and quit flags that :func:`play_plan` obeys."""
-
-    def __init__(self):
-        self.paused = threading.Event()
-        self.quit = threading.Event()
-
-
-class _Keys(Controls):
-    """Space and q from a terminal, read without echo in a thread (POSIX only)."""
-
-    def __init__(self):
-        super().__init__()
-        self._old = None
-        try:
-            import termios
-            import tty
-
-            if not sys.stdin.isatty():
-                return
-            fd = sys.stdin.fileno()
-            self._old = termios.tcgetattr(fd)
-            tty.setcbreak(fd)
-        except (ImportError, OSError, ValueError):
-            self._old = None
-            return
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self):
-        while not self.quit.is_set():
-            ch = sys.stdin.read(1)
-            if ch in ("q", "Q", ""):
-                self.quit.set()
-            elif ch == " ":
-                if self.paused.is_set():
-                    self.paused.clear()
-                else:
-                    self.paused.set()
-
-    def close(self):
-        if self._old is not None:
-            import termios
-
-            termios.tcsetattr(sys.stdin.fileno(), termios.TCSADRAIN, self._old)
-
-
 def play_plan(sd: Any, plan: RenderPlan, master: MasterSettings, *, device: int | str | None,
               jobs: int, latency: float, status: Callable[..., Any] | None = None,
               keys: Controls | None = None, first_block: Any = None, stream: Any = None) -> dict:
@@ -188,6 +153,12 @@ def play_plan(sd: Any, plan: RenderPlan, master: MasterSettings, *, device: int 
     ``keys`` quit) and left open.  None: one is opened here and closed at
     the end.
     """
+    import queue
+
+    import numpy as np
+
+    from ..render import limited_chunks
+
     own = True
     ahead = max(2, int(AHEAD_SECONDS * plan.sr / BLOCK))
     blocks: queue.Queue = queue.Queue(maxsize=ahead)
@@ -342,24 +313,29 @@ class OpenDevice:
             self._stream = None
 
 
-def _process_start() -> float:
-    """Wall-clock time the process started (Linux /proc), else now."""
-    try:
-        with open("/proc/self/stat") as f:
-            ticks = int(f.read().rsplit(")", 1)[1].split()[19])
-        with open("/proc/uptime") as f:
-            uptime = float(f.read().split()[0])
-        return time.time() - uptime + ticks / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError):
-        return time.time()
-
-
 def run(args: argparse.Namespace) -> int:
     if args.list_devices:
         list_devices(import_sounddevice())
         return 0
     if not args.input:
         raise SynthError("synth play needs an INPUT file (or --list-devices)")
+    if args.from_bar is not None and args.bars:
+        raise SynthError("give --from or --bars, not both")
+    from ._engine_client import play_through_engine
+
+    status = play_through_engine(args)
+    if status is not None:
+        return status
+    return play_here(args)
+
+
+def play_here(args: argparse.Namespace) -> int:
+    """``synth play`` rendering in this process (no engine, or not one to use)."""
+    from ..render import RenderPlan
+    from ._common import keep_freed_memory
+
+    keep_freed_memory()
+
     jobs = max(1, args.jobs)
     # PortAudio, the device and (one process: nothing forks later) the stream, meanwhile
     opening = OpenDevice(args, open_stream=jobs == 1)
@@ -376,15 +352,22 @@ def run(args: argparse.Namespace) -> int:
         opening.close()
 
 
+def playing_line(args, score: Score, info: Mapping[str, Any], sr: int, seconds: float) -> str:
+    """The line ``synth play`` starts with: what plays, where, how long."""
+    where = f" from bar {args.from_bar}" if args.from_bar else (
+        f" bars {args.bars[0]}-{args.bars[1]}" if args.bars else "")
+    return (f"playing {score.title or os.path.basename(args.input)}{where} on "
+            f"{info['name']} ({sr} Hz, {seconds:.1f} s, seed {score.metadata.seed})")
+
+
 def _play(args, sd, device, info, sr, score, plan, opening: OpenDevice, jobs: int) -> int:
+    from ..render import MasterSettings
+
     master = MasterSettings(ceiling_db=args.ceiling, limit=True)
     show = not args.quiet and sys.stderr.isatty()
     total = plan.seconds
-    where = f" from bar {args.from_bar}" if args.from_bar else (
-        f" bars {args.bars[0]}-{args.bars[1]}" if args.bars else "")
     if not args.quiet:
-        eprint(f"playing {score.title or os.path.basename(args.input)}{where} on "
-               f"{info['name']} ({sr} Hz, {total:.1f} s, seed {score.metadata.seed})")
+        eprint(playing_line(args, score, info, sr, total))
 
     last = [0.0]
 
@@ -392,12 +375,10 @@ def _play(args, sd, device, info, sr, score, plan, opening: OpenDevice, jobs: in
         now = time.perf_counter()
         if show and now - last[0] > 0.25:
             last[0] = now
-            t = frames / sr
-            sys.stderr.write(f"\r{int(t // 60)}:{t % 60:04.1f} / {int(total // 60)}:"
-                             f"{total % 60:04.1f}")
+            sys.stderr.write(time_line(frames, sr, total))
             sys.stderr.flush()
 
-    keys = _Keys() if show else None
+    keys = Keys() if show else None
     try:
         stats = play_plan(sd, plan, master, device=device, jobs=jobs,
                           latency=args.latency, status=status, keys=keys,
@@ -409,12 +390,8 @@ def _play(args, sd, device, info, sr, score, plan, opening: OpenDevice, jobs: in
         if show:
             sys.stderr.write("\n")
     if args.stats:
-        first = stats["first_block_at"]
-        print(f"stats: first_block_after_start={first - _process_start() if first else -1:.3f} "
-              f"first_block_wall={first or -1:.6f} "
-              f"first_block_cpu={stats.get('first_block_cpu', -1):.3f} "
-              f"underruns={stats['underruns']} frames={stats['frames']} sr={sr}", flush=True)
-    if stats["underruns"] and not args.quiet:
-        eprint(f"synth: warning: {stats['underruns']} underrun(s): the render fell behind the "
-               "device (try --jobs, --latency or a lower --sample-rate)")
+        print(stats_line(stats, sr), flush=True)
+    warning = underrun_warning(stats)
+    if warning and not args.quiet:
+        eprint(warning)
     return 0

@@ -7,6 +7,7 @@ import argparse
 import os
 
 from ..errors import AudioFileError
+from .. import presets as _presets  # noqa: F401  (registers the preset table in synth.patch)
 from ..patch import get_preset, preset_names
 from ..presets import audition_score
 from ..render import DEFAULT_SR, render_to_file

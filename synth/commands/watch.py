@@ -174,7 +174,8 @@ class _Player:
             self.stream = None
 
     def start(self, plan: RenderPlan, master: MasterSettings, on_first):
-        from .play import Controls, play_plan
+        from ._playing import Controls
+        from .play import play_plan
 
         self.stop()
         self.keys = keys = Controls()

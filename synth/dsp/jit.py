@@ -37,8 +37,6 @@ import sys
 import types
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
@@ -234,6 +232,8 @@ def preload() -> None:
     about to fork workers calls this first, so that each worker inherits the
     set-up instead of paying it again.
     """
+    import numpy as np
+
     _warm_up(np.zeros(1))
 
 

@@ -31,6 +31,7 @@ import numpy as np
 
 from ..errors import MidiError, ScoreError
 from ..files import read_bytes
+from .. import presets as _presets  # noqa: F401  (registers the preset table in synth.patch)
 from ..patch import PRESETS
 from ..score import KeyChange, MeterChange, MeterMap, Metadata, Note, Part, Score, TempoMap
 from . import gm

@@ -19,9 +19,11 @@ from typing import Iterator, Mapping
 import numpy as np
 
 from .. import seeds
+from ..defaults import DEFAULT_CHUNK, DEFAULT_MAX_SECONDS, DEFAULT_SR, SR_MAX, SR_MIN
 from ..dsp.mix import pan_gains
 from ..errors import PatchError, RenderError
 from ..fx import Chain, build_chain
+from .. import presets as _presets  # noqa: F401  (registers the preset table in synth.patch)
 from ..patch import Patch, resolve_patch
 from ..score import Part, Score
 from ..units import db_to_amp
@@ -32,10 +34,6 @@ __all__ = [
     "PartPlan", "Lane", "RenderPlan", "check_sr",
 ]
 
-SR_MIN, SR_MAX = 22_050, 96_000
-DEFAULT_SR = 44_100
-DEFAULT_CHUNK = 1 << 16
-DEFAULT_MAX_SECONDS = 3600.0
 #: A part is rendered in *lanes*: the notes that start in each stretch of this
 #: many samples (about 12 s at 44.1 kHz).  Lanes are the unit of work shared
 #: between ``--jobs`` processes; the part is the sum of its lanes in order (a
