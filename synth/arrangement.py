@@ -51,6 +51,7 @@ from .patch import preset_names, resolve_patch
 from .score import Score, TempoMap
 from .scorefile import Locator, parse_master_table, parse_part_settings
 from .seeds import derive_seed
+from .sources import source_path
 from .transforms import Applied, Pipeline, Transform, make
 from .transforms.base import step_keys
 
@@ -188,7 +189,7 @@ def read_arrangement(path: str | os.PathLike[str]) -> Arrangement:
              if "tempo" in head else None)
     scale = (_param(TEMPO_SCALE, head["tempo_scale"], "tempo_scale", p, locator)
              if "tempo_scale" in head else None)
-    source = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(p)), head["source"]))
+    source = source_path(p, head["source"])
 
     tension = _read_tension(doc, p)
     tables = doc.get("transform", [])

@@ -13,7 +13,7 @@ from .errors import ScoreError, SynthError
 from .files import read_toml, toml_once
 from .score import Score
 
-__all__ = ["load_source", "is_arrangement", "SUFFIXES"]
+__all__ = ["load_source", "is_arrangement", "arrangement_source", "source_path", "SUFFIXES"]
 
 SUFFIXES = (".toml", ".mid", ".midi", ".musicxml", ".mxl", ".xml")
 
@@ -28,6 +28,33 @@ def is_arrangement(path: str | os.PathLike[str]) -> bool:
     except SynthError:
         return False
     return data is not None and "arrangement" in data
+
+
+def source_path(arrangement_path: str | os.PathLike[str], source: str) -> str:
+    """Where an arrangement's ``source = "..."`` points: relative to the arrangement's folder."""
+    folder = os.path.dirname(os.path.abspath(os.fspath(arrangement_path)))
+    return os.path.normpath(os.path.join(folder, source))
+
+
+def arrangement_source(path: str | os.PathLike[str]) -> str | None:
+    """The source file an arrangement names, or None (not an arrangement, no usable ``source``).
+
+    Reads only the ``[arrangement]`` table (the parse is shared within a
+    :func:`~synth.files.toml_once` block): no transform, tension curve or
+    patch is resolved, so asking costs one TOML parse at most.  Errors are
+    left to :func:`synth.arrangement.read_arrangement`, which words them.
+    """
+    p = os.fspath(path)
+    if not p.lower().endswith(".toml"):
+        return None
+    try:
+        data = read_toml(p, error_type=SynthError).data
+    except SynthError:
+        return None
+    head = data.get("arrangement") if isinstance(data, dict) else None
+    if not isinstance(head, dict) or not isinstance(head.get("source"), str):
+        return None
+    return source_path(p, head["source"])
 
 
 def load_source(path: str | os.PathLike[str], *, max_seconds: float | None = None) -> Score:

@@ -88,3 +88,31 @@ def test_errors_still_name_file_and_line(tmp_path):
     from synth.arrangement import read_arrangement
     with pytest.raises(ArrangementError, match=r"arr\.toml.*not UTF-8 text \(byte 23\)"):
         read_arrangement(arr)
+
+
+def test_cli_render_validates_the_arrangement_once(tmp_path, monkeypatch):
+    """The output check asks only for the source's path: the transforms, tension
+    curves and patches of the arrangement are resolved by the load alone."""
+    import synth.arrangement as arrangement
+
+    calls = []
+    real = arrangement.read_arrangement
+
+    def counting(path):
+        calls.append(os.fspath(path))
+        return real(path)
+
+    monkeypatch.setattr(arrangement, "read_arrangement", counting)
+    code = cli.main(["render", ARRANGEMENT, "-o", str(tmp_path / "a.wav"), "--quiet",
+                     "--bars", "1-1", "--sample-rate", "22050", "--jobs", "1", "--no-cache"])
+    assert code == 0
+    assert calls == [ARRANGEMENT]
+
+
+def test_arrangement_source_is_the_path_the_load_uses():
+    from synth.arrangement import read_arrangement
+    from synth.sources import arrangement_source
+
+    assert arrangement_source(ARRANGEMENT) == SOURCE
+    assert read_arrangement(ARRANGEMENT).source_path == SOURCE
+    assert arrangement_source(SOURCE) is None          # a score file names no source

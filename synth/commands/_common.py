@@ -28,18 +28,13 @@ def input_files(path) -> list[str]:
     """The files a render of ``path`` reads, which no output may replace: the
     file itself and, for an arrangement, its source."""
     from ..resources import resolve_input
-    from ..sources import is_arrangement
+    from ..sources import arrangement_source
 
     p = resolve_input(path)
-    files = [p]
-    if os.path.exists(p) and is_arrangement(p):
-        from ..arrangement import read_arrangement
-        from ..errors import SynthError
-        try:
-            files.append(read_arrangement(p).source_path)
-        except SynthError:
-            pass                 # reported when the arrangement is loaded
-    return files
+    # only the arrangement's [arrangement] table: the load that follows
+    # validates the whole file (and words its errors) once
+    source = arrangement_source(p) if os.path.exists(p) else None
+    return [p] if source is None else [p, source]
 
 
 def eprint(*args) -> None:
