@@ -12,12 +12,13 @@ Three measurements, each from a fresh ``synth`` process as a user starts it:
   spawning the process to the first byte on its standard output, and to the
   end.
 * **engine**: ``synth play INPUT --stats`` handed to a running ``synth
-  engine`` (started here, in a folder of its own, with the warm cache): the
+  engine`` (started here, in a folder of its own, with the warm cache), and
+  ``synth render INPUT -o - --master limit`` streamed by it: the
   same time from spawning the ``synth play`` client to the first block the
   engine hands to PortAudio, for the first piece after the engine started
   (read from the composed-score cache on disk) and for the next ones (from
-  the engine's memory); and the engine's own start-up (``synth engine
-  start`` until it answers, and its CPU time).
+  the engine's memory), the stream's first bytes; and the engine's own
+  start-up (``synth engine start`` until it answers, and its CPU time).
 * **watch**: ``synth watch MARCH --stats`` (playing), on a copy of
   ``arrangements/``; one note of bar 9 of the march's source is changed the
   way an editor saves (a temporary file renamed over the original) and the
@@ -136,11 +137,13 @@ def bench_engine(path: str, bars: str | None, rounds: int) -> dict:
     try:
         cpu = float(re.search(r"\(([\d.]+) s CPU\)", start.stdout)[1])
         runs = [bench_play(path, bars, env, engine=True) for _ in range(rounds + 1)]
+        streams = [bench_stream(path, env, whole=False) for _ in range(rounds)]
     finally:
         subprocess.run(SYNTH + ["engine", "stop", "--quiet"], env=env, capture_output=True)
     if not all(r["engine"] for r in runs):
         raise SystemExit("synth play did not go through the engine")
-    return {"start_s": start_s, "start_cpu": cpu, "first": runs[0], "next": runs[1:]}
+    return {"start_s": start_s, "start_cpu": cpu, "first": runs[0], "next": runs[1:],
+            "streams": streams}
 
 
 def _read(proc, n: int) -> bytes:
@@ -151,6 +154,9 @@ def _read(proc, n: int) -> bytes:
 
 
 def bench_stream(path: str, env: dict, whole: bool = True) -> dict:
+    if "SYNTH_ENGINE_DIR" not in env:
+        # rendering in the process: no engine of the user's may stream it
+        env = dict(env, SYNTH_ENGINE_DIR=tempfile.mkdtemp(prefix="bench-no-engine-"))
     t0 = time.perf_counter()
     proc = subprocess.Popen(SYNTH + ["render", path, "-o", "-", "--master", "limit", "--quiet"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
@@ -280,6 +286,11 @@ def main() -> None:
               f"engine started {r['first']['first_block_s']:.2f} s; "
               f"{max(x['underruns'] for x in r['next'] + [r['first']])} underruns; "
               f"engine start-up {r['start_s']:.1f} s ({r['start_cpu']:.1f} s CPU)")
+        ss = r["streams"]
+        print(f"render {name} -o - --master limit (engine, warm): first byte "
+              f"{med(x['first_byte_s'] for x in ss):.2f} s, first audio byte "
+              f"{med(x['first_audio_s'] for x in ss):.2f} s (client CPU "
+              f"{med(x['first_audio_cpu'] for x in ss):.2f} s)")
     if "watch" not in skip:
         r = bench_watch(args.watch_input, args.edits)
         lat = r["edit_to_first_block_s"]

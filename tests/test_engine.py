@@ -270,3 +270,32 @@ def test_status_stop_and_start_again(engine, tmp_path):
     assert not os.path.exists(tmp_path / "own" / "engine.sock")
     assert subprocess.run(SYNTH + ["engine", "status"], env=env, capture_output=True,
                           text=True, timeout=60).returncode == 3
+
+
+def test_render_to_standard_output_is_streamed_by_the_engine_byte_for_byte(engine, tmp_path):
+    path = tmp_path / "play.toml"
+    path.write_text(SCORE)
+    argv = SYNTH + ["render", str(path), "-o", "-", "--master", "limit", "--quiet"]
+
+    def streams():
+        status = subprocess.run(SYNTH + ["engine", "status"], capture_output=True, text=True,
+                                env=engine, timeout=60)
+        return int(re.search(r"(\d+) streamed", status.stdout)[1])
+
+    before = streams()
+    streamed = subprocess.run(argv, capture_output=True, env=engine, timeout=120)
+    assert streams() == before + 1                      # the engine rendered it
+    here = subprocess.run(argv + ["--no-engine"], capture_output=True, env=engine, timeout=120)
+    assert streams() == before + 1                      # this one rendered itself
+    assert streamed.returncode == 0 and here.returncode == 0, streamed.stderr + here.stderr
+    assert streamed.stdout == here.stdout and streamed.stdout[:4] == b"RIFF"
+    # a bad piece: the usual line and exit status 2, as when rendering here
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[score]\ntempo = 120\n[parts.a]\npreset = "saw"\nnotes = "C4:1 X9:1"\n')
+    argv = SYNTH + ["render", str(bad), "-o", "-", "--master", "limit"]
+    streamed = subprocess.run(argv, capture_output=True, text=True, env=engine, timeout=120)
+    here = subprocess.run(argv + ["--no-engine"], capture_output=True, text=True, env=engine,
+                          timeout=120)
+    assert streamed.returncode == here.returncode == 2
+    assert streamed.stderr == here.stderr and streamed.stderr.startswith("synth: error: ")
+    assert streamed.stdout == here.stdout == ""

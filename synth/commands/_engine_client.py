@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     import argparse
 
 __all__ = ["PROTOCOL", "CLIENT_ENV", "engine_dir", "socket_path", "log_path", "build_id", "Line",
-           "connect", "ask", "play_through_engine"]
+           "connect", "ask", "play_through_engine", "stream_through_engine"]
 
 #: Version of the line protocol (see :mod:`synth.commands.engine`).
 PROTOCOL = 1
@@ -77,6 +77,25 @@ class Line:
                 return True
             except OSError:
                 return False            # the other side is gone
+
+    def send_bytes(self, data: bytes) -> None:
+        """``data`` as a ``data`` message and the bytes after it; OSError if the other side is gone."""
+        with self._lock:
+            self.sock.sendall((json.dumps({"event": "data", "bytes": len(data)}) + "\n").encode()
+                              + data)
+
+    def recv_bytes(self, n: int) -> bytes | None:
+        """The ``n`` bytes after a ``data`` message; None at the end of the connection."""
+        while len(self._buf) < n:
+            try:
+                chunk = self.sock.recv(max(65536, n - len(self._buf)))
+            except OSError:
+                return None
+            if not chunk:
+                return None
+            self._buf += chunk
+        data, self._buf = self._buf[:n], self._buf[n:]
+        return data
 
     def recv(self, timeout: float | None = None) -> dict | None:
         """The next message; None at the end of the connection; TimeoutError if none came."""
@@ -227,3 +246,53 @@ def _client(args, line: Line, say) -> int | None:
         if keyboard is not None:            # the terminal as it was
             keyboard.quit.set()
             keyboard.close()
+
+
+def stream_through_engine(args: argparse.Namespace) -> int | None:
+    """``synth render -o - --master limit`` streamed by a running engine; the exit status, or None.
+
+    The engine renders the piece (in one process) and sends the WAV as it
+    comes; this process writes it to standard output.  The bytes are those
+    of rendering here (the same plan, master and encoder).  None: no engine
+    (or ``--no-engine``, or another build): the caller renders here.
+    """
+    if args.no_engine:
+        return None
+    sock = connect()
+    if sock is None:
+        return None
+    try:
+        line = Line(sock)
+        request = {k: v for k, v in vars(args).items() if k != "func"}
+        line.send(op="stream", protocol=PROTOCOL, build=build_id(), args=request,
+                  cwd=os.getcwd(), env={k: os.environ[k] for k in CLIENT_ENV if k in os.environ})
+        answer = line.recv(timeout=30.0)
+        if answer is None or answer.get("event") != "accepted":
+            return None
+        out = sys.stdout.buffer
+        while True:
+            message = line.recv()
+            if message is None:
+                eprint(f"synth: error: the engine stopped while rendering (its log: {log_path()})")
+                return 1
+            event = message.get("event")
+            if event == "data":
+                data = line.recv_bytes(message["bytes"])
+                if data is None:
+                    eprint("synth: error: the engine stopped while rendering "
+                           f"(its log: {log_path()})")
+                    return 1
+                out.write(data)
+                out.flush()
+            elif event == "line":
+                eprint(message["text"])
+            elif event == "error":
+                raise SynthError(message["text"])
+            elif event == "internal":
+                eprint(f"synth: internal error in the engine: {message['text']} "
+                       f"(its log: {log_path()})")
+                return 1
+            elif event == "done":
+                return 0
+    finally:
+        sock.close()

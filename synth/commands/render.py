@@ -53,6 +53,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "keeping the true peak under the ceiling")
     add_master_option(p, default="normalize")
     p.add_argument("--quiet", action="store_true", help="no progress bar, no warnings")
+    p.add_argument("--no-engine", action="store_true",
+                   help="with -o - --master limit: render in this process (with --jobs) even "
+                   "when a synth engine runs (which streams it from one process)")
     p.set_defaults(func=run)
 
 
@@ -85,6 +88,13 @@ def load_for_render(args: argparse.Namespace) -> tuple[Score, dict[str, str]]:
 def run(args: argparse.Namespace) -> int:
     out = args.output or default_output(args.input, ".wav")
     check_suffix(out, allowed=(".wav",))          # -o x.mp3: exit 2, not WAV bytes
+    if out == "-" and args.master == "limit" and args.stems is None:
+        # a running engine streams it at once (numba and the kernels ready)
+        from ._engine_client import stream_through_engine
+
+        status = stream_through_engine(args)
+        if status is not None:
+            return status
     # fail before any work; never replace the file being rendered (or its source)
     with toml_once():          # the input check and the load share one parse of each file
         if out != "-":     # standard output replaces no file (and the check imports
