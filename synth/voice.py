@@ -156,6 +156,18 @@ def _fit(curve: np.ndarray, n: int) -> np.ndarray:
     return np.concatenate([curve, np.full(n - len(curve), curve[-1] if len(curve) else 0.0)])
 
 
+@lru_cache(maxsize=4096)
+def _hz(pitch: float) -> float:
+    """:func:`midi_to_hz` of one pitch (a note's set-up asks it once a note, for few pitches)."""
+    return float(midi_to_hz(pitch))
+
+
+@lru_cache(maxsize=256)
+def _amp(gain_db: float) -> float:
+    """:func:`db_to_amp` of a patch's gain, once per gain."""
+    return float(db_to_amp(gain_db))
+
+
 def render_note(patch: Patch, *, pitch: float, velocity: int, gate_samples: int, sr: float,
                 rng: np.random.Generator | None = None,
                 bend_semitones: np.ndarray | None = None,
@@ -281,14 +293,14 @@ class _Note:
         self.piece = n if piece >= n else (piece - piece % CONTROL_SAMPLES or CONTROL_SAMPLES)
         self.gate = int(gate_samples)
         self.rng = rng if rng is not None else np.random.default_rng(0)
-        self.amp = float(db_to_amp(patch.gain_db)) * (velocity / 127.0) ** patch.velocity_curve
+        self.amp = _amp(patch.gain_db) * (velocity / 127.0) ** patch.velocity_curve
         lfo = patch.lfo
         # the pitch curve at control rate, for the whole note (n / 32 values)
         ctrl_n = -(-n // CONTROL_SAMPLES)
         t_ctrl = np.arange(ctrl_n) * CONTROL_SAMPLES
         self.lfo_state = None
         base = pitch + 12 * patch.octave + patch.detune_cents / 100.0
-        self.note_hz = float(midi_to_hz(base))
+        self.note_hz = _hz(base)
         offsets = np.zeros(ctrl_n)
         moving = False
         csr = sr / CONTROL_SAMPLES

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
@@ -145,9 +146,16 @@ def _unison_prepare(patch: "Patch", rng: np.random.Generator) -> tuple[Any, floa
     if patch.param("shape") not in FIXED_PITCH_SHAPES:
         return None, 1.0
     voices = patch.param("voices")
-    ratios = 2.0 ** (oscillators.unison_offsets_cents(voices, patch.param("spread_cents"))
-                     / 1200.0)
+    ratios = _unison_ratios(int(voices), float(patch.param("spread_cents"))).copy()
     return UnisonStack(ratios, rng.uniform(0.0, 1.0, len(ratios))), 1.0 / np.sqrt(voices)
+
+
+@lru_cache(maxsize=64)
+def _unison_ratios(voices: int, spread_cents: float) -> np.ndarray:
+    """Frequency ratio of each unison voice to the note (read-only; the same for every note)."""
+    ratios = 2.0 ** (oscillators.unison_offsets_cents(voices, spread_cents) / 1200.0)
+    ratios.setflags(write=False)
+    return ratios
 
 
 def _unison(note: NoteContext, a: int, m: int, freq: Any, lfo_values, envelope) -> np.ndarray:
