@@ -362,6 +362,24 @@ def test_setting_numba_up_and_compiling_do_not_import_scipy_linalg(tmp_path):
     assert out.stdout.split() == ["1.5", "1", "0", "1"], out.stdout + out.stderr
 
 
+@pytest.mark.parametrize("numba_config", [False, True])
+def test_numba_is_imported_without_scipy_and_pyyaml(numba_config, tmp_path):
+    # numba imports scipy only to check its version and PyYAML only to read a
+    # .numba_config.yaml in the working folder (~0.05 s CPU of every render together):
+    # both hidden while it loads, PyYAML only when there is no such file
+    if numba_config:
+        (tmp_path / ".numba_config.yaml").write_text("# empty\n")
+    code = ("import sys\n"
+            "from synth.dsp import jit\n"
+            "jit.preload()\n"
+            "print(int('scipy' in sys.modules), int('yaml' in sys.modules))\n"
+            "import scipy, yaml\n"                    # and both can still be imported later
+            "print(int(callable(yaml.safe_load)))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=tmp_path)
+    assert out.stdout.split() == ["0", "1" if numba_config else "0", "1"], out.stdout + out.stderr
+
+
 @pytest.mark.parametrize("command_line", [False, True])
 def test_the_command_line_sets_numba_up_without_its_cffi_support(command_line, tmp_path):
     # the C parser numba's cffi support imports costs ~0.05 s CPU per rendering process;

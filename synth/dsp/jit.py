@@ -85,7 +85,12 @@ def _njit():
     folder = cache_dir()
     if folder is not None and not os.environ.get("NUMBA_CACHE_DIR"):
         os.environ["NUMBA_CACHE_DIR"] = folder      # read by numba when it is imported
-    with _without_scipy_blas(), _hidden("cffi" if _SKIP_CFFI else None):
+    # numba's import also imports scipy only to check its version (~10 ms) and
+    # PyYAML only to read a .numba_config.yaml in the working folder (~22 ms):
+    # hidden while it loads (PyYAML only when there is no such file)
+    yaml = None if os.path.isfile(".numba_config.yaml") else "yaml"
+    with _without_scipy_blas(), _hidden("cffi" if _SKIP_CFFI else None), _hidden("scipy"), \
+            _hidden(yaml):
         import numba
     if folder is not None and numba.config.CACHE_DIR != folder:
         numba.config.CACHE_DIR = folder             # numba was imported earlier (librosa)
