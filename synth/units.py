@@ -7,6 +7,7 @@ middle C (C4), and 60.5 is a quarter-tone above middle C.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -19,9 +20,11 @@ from .errors import ScoreError
 __all__ = [
     "A4_HZ",
     "midi_to_hz",
+    "pitch_hz",
     "hz_to_midi",
     "cents_between",
     "db_to_amp",
+    "gain_amp",
     "amp_to_db",
     "parse_note_name",
     "note_name",
@@ -54,6 +57,13 @@ def midi_to_hz(pitch: ArrayLike, a4_hz: float = A4_HZ) -> np.ndarray:
     return a4_hz * np.exp2((np.asarray(pitch, dtype=np.float64) - 69.0) / 12.0)
 
 
+@lru_cache(maxsize=4096)
+def pitch_hz(pitch: float) -> float:
+    """:func:`midi_to_hz` of one pitch as a float, cached: a voice asks it for every
+    note, of a few pitches (through NumPy, a scalar costs a few microseconds)."""
+    return float(midi_to_hz(pitch))
+
+
 def hz_to_midi(freq: ArrayLike, a4_hz: float = A4_HZ) -> np.ndarray:
     """Float MIDI pitch of a frequency in Hz (inverse of :func:`midi_to_hz`)."""
     return 69.0 + 12.0 * np.log2(np.asarray(freq, dtype=np.float64) / a4_hz)
@@ -67,6 +77,12 @@ def cents_between(f_ref: ArrayLike, f: ArrayLike) -> np.ndarray:
 def db_to_amp(db: ArrayLike) -> np.ndarray:
     """Linear amplitude of a level in dB (0 dB -> 1.0)."""
     return np.power(10.0, np.asarray(db, dtype=np.float64) / 20.0)
+
+
+@lru_cache(maxsize=256)
+def gain_amp(db: float) -> float:
+    """:func:`db_to_amp` of one level as a float, cached (a patch's gain, asked for every note)."""
+    return float(db_to_amp(db))
 
 
 def amp_to_db(amp: ArrayLike, floor_db: float = -300.0) -> np.ndarray:

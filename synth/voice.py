@@ -34,7 +34,7 @@ from .dsp.drums import DRUM_KIT, drum_for_note
 from .patch import Patch
 from .sound_sources import CONTROL_SAMPLES, Steps, bakes_filter, get_source
 from .sound_sources.fairlight import MODE4_MAX_SAMPLES
-from .units import db_to_amp, midi_to_hz
+from .units import db_to_amp, gain_amp, midi_to_hz, pitch_hz
 
 __all__ = ["note_length", "render_note", "render_note_pieces", "STEAL_FADE_SECONDS", "DRUM_KIT",
            "drum_for_note", "MODE4_MAX_SAMPLES", "CONTROL_SAMPLES", "bakes_filter"]
@@ -154,18 +154,6 @@ def _fit(curve: np.ndarray, n: int) -> np.ndarray:
     if len(curve) >= n:
         return curve[:n]
     return np.concatenate([curve, np.full(n - len(curve), curve[-1] if len(curve) else 0.0)])
-
-
-@lru_cache(maxsize=4096)
-def _hz(pitch: float) -> float:
-    """:func:`midi_to_hz` of one pitch (a note's set-up asks it once a note, for few pitches)."""
-    return float(midi_to_hz(pitch))
-
-
-@lru_cache(maxsize=256)
-def _amp(gain_db: float) -> float:
-    """:func:`db_to_amp` of a patch's gain, once per gain."""
-    return float(db_to_amp(gain_db))
 
 
 def render_note(patch: Patch, *, pitch: float, velocity: int, gate_samples: int, sr: float,
@@ -293,14 +281,14 @@ class _Note:
         self.piece = n if piece >= n else (piece - piece % CONTROL_SAMPLES or CONTROL_SAMPLES)
         self.gate = int(gate_samples)
         self.rng = rng if rng is not None else np.random.default_rng(0)
-        self.amp = _amp(patch.gain_db) * (velocity / 127.0) ** patch.velocity_curve
+        self.amp = gain_amp(patch.gain_db) * (velocity / 127.0) ** patch.velocity_curve
         lfo = patch.lfo
         # the pitch curve at control rate, for the whole note (n / 32 values)
         ctrl_n = -(-n // CONTROL_SAMPLES)
         t_ctrl = np.arange(ctrl_n) * CONTROL_SAMPLES
         self.lfo_state = None
         base = pitch + 12 * patch.octave + patch.detune_cents / 100.0
-        self.note_hz = _hz(base)
+        self.note_hz = pitch_hz(base)
         offsets = np.zeros(ctrl_n)
         moving = False
         csr = sr / CONTROL_SAMPLES
