@@ -21,12 +21,17 @@ import stat
 import struct
 import sys
 import tempfile
-from typing import Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Iterable, Iterator, Mapping
 
 import numpy as np
-import soundfile as sf
 
 from .errors import AudioFileError, SynthError
+
+if TYPE_CHECKING:
+    import soundfile as sf
+
+# soundfile (with cffi and libsndfile: ~20 ms) is imported by the functions that
+# call it, not here: a render writes its WAV with WavWriter and never needs it
 
 __all__ = ["SUBTYPES", "BIT_DEPTHS", "FORMATS", "check_writable", "check_suffix", "write",
            "write_wav", "read_audio", "read_audio_blocks", "read_sample", "read_metadata", "atomic_output",
@@ -614,6 +619,8 @@ def write(path: str | os.PathLike[str], audio: np.ndarray, sr: int, *, subtype: 
             w.write(x)
             w.close()
         return
+    import soundfile as sf
+
     with atomic_output(path, force=force, suffix=suffix, anonymous=True) as tmp:
         try:
             with sf.SoundFile(tmp, "w", samplerate=int(sr), channels=x.shape[0],
@@ -626,6 +633,8 @@ def write(path: str | os.PathLike[str], audio: np.ndarray, sr: int, *, subtype: 
 
 def read_audio(path: str | os.PathLike[str]) -> tuple[np.ndarray, int]:
     """Read an audio file as float64 ``(channels, n)`` and its sample rate."""
+    import soundfile as sf
+
     try:
         data, sr = sf.read(os.fspath(path), dtype="float64", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, OSError) as e:
@@ -671,6 +680,8 @@ def read_sample(path: str | os.PathLike[str], *, max_frames: int,
         Naming the file: unreadable, not a regular file, bad sample rate,
         NaN or infinite samples.
     """
+    import soundfile as sf
+
     from .files import open_regular, os_reason
 
     p = os.fspath(path)
@@ -714,6 +725,8 @@ def read_audio_blocks(path: str | os.PathLike[str], block_frames: int = 1 << 16
     AudioFileError
         Naming the file: unreadable, not a regular file, not audio.
     """
+    import soundfile as sf
+
     from .files import open_regular, os_reason
 
     p = os.fspath(path)
@@ -745,5 +758,7 @@ def read_audio_blocks(path: str | os.PathLike[str], block_frames: int = 1 << 16
 
 def read_metadata(path: str | os.PathLike[str]) -> dict[str, str]:
     """The INFO strings stored in an audio file."""
+    import soundfile as sf
+
     with sf.SoundFile(os.fspath(path)) as f:
         return {k: v for k, v in f.copy_metadata().items() if v}

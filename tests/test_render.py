@@ -389,3 +389,22 @@ def test_the_spool_gives_back_its_frames_in_blocks_of_any_size():
         assert np.array_equal(spool.read_all(), whole)
     finally:
         spool.close()
+
+
+def test_rendering_to_a_wav_file_does_not_import_soundfile(tmp_path):
+    # WAVs are written by synth.audio.WavWriter; soundfile (cffi + libsndfile, ~20 ms
+    # of every render's start-up) is imported only by what reads or writes other files
+    import subprocess
+    import sys
+
+    code = ("import sys\n"
+            "from synth.render import render_to_file\n"
+            "from synth.score import Note, Part, Score, TempoMap\n"
+            "score = Score(parts=(Part('p', [Note(0, 1, 60)], preset='sine'),),"
+            " tempo=TempoMap.constant(120))\n"
+            f"render_to_file(score, {str(tmp_path / 'x.wav')!r}, sr=22050, subtype='PCM_16')\n"
+            "print(int('soundfile' in sys.modules))\n"
+            "from synth.audio import read_audio\n"
+            f"print(read_audio({str(tmp_path / 'x.wav')!r})[1])\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["0", "22050"], out.stdout + out.stderr
