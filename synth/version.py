@@ -35,21 +35,30 @@ def code_fingerprint(*, fresh: bool = False) -> str:
     """
     global _CODE
     if _CODE is None or fresh:
-        import hashlib
-
-        h = hashlib.sha256(__version__.encode())
-        root = os.path.dirname(os.path.abspath(__file__))
-        for folder, dirs, files in os.walk(root):
-            dirs[:] = sorted(d for d in dirs if d != "__pycache__")
-            for name in sorted(files):
-                if name.endswith((".pyc", ".pyo")):
-                    continue
-                path = os.path.join(folder, name)
-                try:
-                    st = os.stat(path)
-                except OSError:
-                    continue
-                h.update(f"{os.path.relpath(path, root)}\0{st.st_size}\0{st.st_mtime_ns}\n"
-                         .encode())
-        _CODE = h.hexdigest()
+        _CODE = tree_fingerprint(os.path.dirname(os.path.abspath(__file__)))
     return _CODE
+
+
+def tree_fingerprint(root: str) -> str:
+    """The version and each file's path (relative to ``root``), size and mtime, hashed.
+
+    Compiled files, ``__pycache__`` and what editors leave beside the files
+    they edit (``.x.swp``, ``#x#``, ``x~``) are not part of the package and
+    are skipped, so an open editor does not make a running engine look stale.
+    """
+    import hashlib
+
+    h = hashlib.sha256(__version__.encode())
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+        for name in sorted(files):
+            if name.endswith((".pyc", ".pyo", "~")) or name.startswith((".", "#")):
+                continue
+            path = os.path.join(folder, name)
+            try:
+                st = os.stat(path)
+            except OSError:
+                continue
+            h.update(f"{os.path.relpath(path, root)}\0{st.st_size}\0{st.st_mtime_ns}\n"
+                     .encode())
+    return h.hexdigest()

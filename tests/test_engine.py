@@ -299,3 +299,21 @@ def test_render_to_standard_output_is_streamed_by_the_engine_byte_for_byte(engin
     assert streamed.returncode == here.returncode == 2
     assert streamed.stderr == here.stderr and streamed.stderr.startswith("synth: error: ")
     assert streamed.stdout == here.stdout == ""
+
+
+def test_fingerprint_ignores_editor_files_but_not_edits(tmp_path):
+    """An editor's swap or backup file beside the package does not make a running
+    engine look stale; a changed source file does."""
+    import os
+
+    from synth.version import tree_fingerprint
+
+    (tmp_path / "voice.py").write_text("x = 1\n")
+    (tmp_path / "__pycache__").mkdir()
+    before = tree_fingerprint(str(tmp_path))
+    for name in (".voice.py.swp", "voice.py~", "#voice.py#", "__pycache__/voice.cpython-311.pyc"):
+        (tmp_path / name).write_text("scratch")
+    assert tree_fingerprint(str(tmp_path)) == before
+    (tmp_path / "voice.py").write_text("x = 2\n")
+    os.utime(tmp_path / "voice.py", ns=(1, 1))
+    assert tree_fingerprint(str(tmp_path)) != before
