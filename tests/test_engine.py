@@ -39,7 +39,9 @@ def engine(tmp_path_factory):
     folder = tmp_path_factory.mktemp("engine")
     env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
                SYNTH_ENGINE_DIR=str(folder))
-    start = subprocess.run(SYNTH + ["engine", "start", "--sample-rate", "44100"],
+    # a run killed before the teardown leaves no engine for ever
+    start = subprocess.run(SYNTH + ["engine", "start", "--sample-rate", "44100",
+                                    "--idle-exit", "10"],
                            capture_output=True, text=True, env=env, timeout=300)
     assert start.returncode == 0, start.stderr
     assert re.match(r"engine started: pid \d+", start.stdout), start.stdout
@@ -317,3 +319,35 @@ def test_fingerprint_ignores_editor_files_but_not_edits(tmp_path):
     (tmp_path / "voice.py").write_text("x = 2\n")
     os.utime(tmp_path / "voice.py", ns=(1, 1))
     assert tree_fingerprint(str(tmp_path)) != before
+
+
+def test_an_idle_engine_stops_by_itself_and_lets_go_of_the_device(tmp_path):
+    """--idle-exit: with nothing played, the engine stops, removes its socket and
+    says why in its log (an engine orphaned by a killed run does not stay)."""
+    _need_device()
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
+               SYNTH_ENGINE_DIR=str(tmp_path))
+    start = subprocess.run(SYNTH + ["engine", "start", "--sample-rate", "44100",
+                                    "--idle-exit", "0.02"],           # 1.2 s
+                           capture_output=True, text=True, env=env, timeout=300)
+    assert start.returncode == 0, start.stderr
+    pid = int(re.match(r"engine started: pid (\d+)", start.stdout).group(1))
+    sock = tmp_path / "engine.sock"
+    end = time.time() + 60
+    while time.time() < end and sock.exists():
+        time.sleep(0.2)
+    assert not sock.exists(), "the idle engine is still serving"
+    for _ in range(100):                       # its process ends once the stream is closed
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(pid, signal.SIGTERM)
+        raise AssertionError("the idle engine's process did not end")
+    log = (tmp_path / "engine.log").read_text()
+    assert "idle for 0.02 min: stopping" in log
+    status = subprocess.run(SYNTH + ["engine", "status"], capture_output=True, text=True,
+                            env=env, timeout=60)
+    assert status.returncode == 3 and "no engine running" in status.stdout

@@ -57,6 +57,11 @@ class Engine:
         self.stream = None
         self.stream_key = None
         self.stopping = threading.Event()
+        idle = getattr(args, "idle_exit", 0) or 0
+        self.idle_seconds = 60.0 * idle if idle > 0 else None
+        self.last_active = time.monotonic()
+        self.active_streams = 0
+        self._count_lock = threading.Lock()
 
     # -- start-up
 
@@ -94,11 +99,15 @@ class Engine:
             try:
                 conn, _ = server.accept()
             except TimeoutError:
+                if self._idle_too_long():
+                    log(f"idle for {self.idle_seconds / 60:g} min: stopping")
+                    break
                 continue
             except OSError:
                 if self.stopping.is_set():
                     break
                 raise
+            self.last_active = time.monotonic()
             threading.Thread(target=self._handle, args=(conn,), daemon=True,
                              name="synth-engine-client").start()
         session = self.current
@@ -106,6 +115,18 @@ class Engine:
             session.keys.quit.set()
             if session.thread is not None:
                 session.thread.join(timeout=10)
+
+    def _idle_too_long(self) -> bool:
+        """True once nothing has played, streamed or asked for ``idle_seconds``."""
+        if self.idle_seconds is None:
+            return False
+        now = time.monotonic()
+        session = self.current
+        if (session is not None and session.thread is not None and session.thread.is_alive()) \
+                or self.active_streams:
+            self.last_active = now          # playing (or streaming) is not idle
+            return False
+        return now - self.last_active > self.idle_seconds
 
     def _handle(self, conn: socket.socket) -> None:
         line = Line(conn)
@@ -186,6 +207,16 @@ class Engine:
 
     def _stream(self, line: Line, request: dict) -> None:
         """``synth render -o - --master limit``: the WAV to the client as it renders."""
+        with self._count_lock:
+            self.active_streams += 1
+        try:
+            self._stream_wav(line, request)
+        finally:
+            with self._count_lock:
+                self.active_streams -= 1
+            self.last_active = time.monotonic()
+
+    def _stream_wav(self, line: Line, request: dict) -> None:
         import argparse
 
         from ..audio import BIT_DEPTHS

@@ -55,6 +55,10 @@ if TYPE_CHECKING:
 
 #: Seconds ``synth engine start`` waits for the engine to answer.
 START_TIMEOUT = 120.0
+#: Minutes an engine waits with nothing to play before it stops and lets go of
+#: the device (an engine forgotten in a terminal, or orphaned by a killed test
+#: run, should not hold the audio output for ever).
+DEFAULT_IDLE_MINUTES = 60.0
 
 HELP = """examples:
   synth engine start          # in the background; ready in a few seconds
@@ -62,6 +66,7 @@ HELP = """examples:
   synth engine status
   synth engine stop
   synth engine run            # in the foreground (Ctrl-C stops it), its log on standard error
+  synth engine start --idle-exit 0   # never stop by itself (default: after 60 idle minutes)
 the engine keeps the audio stream of --device at --sample-rate (default: the
 device's own rate) open; a synth play asking for another device, rate or
 latency gets a new stream (about half a second with JACK)."""
@@ -87,6 +92,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--latency", type=float, default=0.2, metavar="S",
                    help="device buffer of the stream kept open, in seconds (default 0.2, "
                    "as synth play)")
+    p.add_argument("--idle-exit", type=float, default=DEFAULT_IDLE_MINUTES, metavar="MIN",
+                   help="stop after this many minutes with nothing played or streamed, "
+                   "letting go of the audio device (default %(default)g; 0: never)")
     p.add_argument("--quiet", action="store_true", help="no messages but errors")
     p.set_defaults(func=run)
 
@@ -147,7 +155,7 @@ def _start(args) -> int:
     os.makedirs(folder, mode=0o700, exist_ok=True)
     argv = [sys.executable, "-m", "synth", "engine", "run"]
     for flag, value in (("--device", args.device), ("--sample-rate", args.sample_rate),
-                        ("--latency", args.latency)):
+                        ("--latency", args.latency), ("--idle-exit", args.idle_exit)):
         if value is not None:
             argv += [flag, str(value)]
     t0 = time.perf_counter()
