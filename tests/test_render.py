@@ -298,6 +298,25 @@ def test_a_part_with_effects_is_cut_into_lanes_without_changing_a_sample(monkeyp
         assert np.array_equal(whole, cut), (jobs, chunk)
 
 
+def test_the_lanes_of_parts_with_effects_start_in_different_blocks():
+    # the same notes in three parts: without effects their lanes start together;
+    # with effects each part's stretches are shifted, so the processes claim the
+    # lanes a few at a time (the samples do not depend on the cut, test above)
+    from synth.render.plan import LANE_SAMPLES
+
+    sr = 22050
+    notes = [Note(i * 0.5, 0.4, 60) for i in range(4 * LANE_SAMPLES // sr * 4)]   # 4 stretches
+    dry = RenderPlan(score_of(*(Part(f"p{k}", notes, preset="saw") for k in range(3))), sr=sr)
+    wet = RenderPlan(score_of(*(Part(f"p{k}", notes, preset="saw", effects=[{"type": "delay"}])
+                                for k in range(3))), sr=sr)
+
+    def starts(plan, part):
+        return [lane.start for lane in plan.lanes if lane.part == part]
+    assert starts(dry, 0) == starts(dry, 1) == starts(dry, 2)
+    assert len({tuple(starts(wet, k)) for k in range(3)}) == 3
+    assert all(len(starts(wet, k)) >= 4 for k in range(3))
+
+
 def test_without_fork_jobs_render_in_one_process_with_the_same_samples(monkeypatch):
     import multiprocessing
 

@@ -184,7 +184,12 @@ class RenderPlan:
         for index, pp in enumerate(self.parts):
             if not len(pp.starts):
                 continue
-            stretch = pp.starts // LANE_SAMPLES
+            # a part with effects sums its notes in note order whatever its lanes
+            # (see render.lanes.NoteSpans), so its stretches can be staggered:
+            # the lanes of the parts then start in different blocks, and the
+            # processes claim them one or two at a time instead of in bursts
+            shift = (index * 3 * LANE_SAMPLES // 8) % LANE_SAMPLES if pp.chain else 0
+            stretch = (pp.starts + shift) // LANE_SAMPLES
             cuts = [0, *np.flatnonzero(np.diff(stretch)) + 1, len(pp.starts)]
             ends = np.maximum.accumulate(pp.starts + pp.lengths)
             for lo, hi in zip(cuts[:-1], cuts[1:]):
