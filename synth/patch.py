@@ -21,7 +21,7 @@ A :class:`Patch` is a frozen, validated description of a voice:
 - level, tuning and velocity response.
 
 Presets are named patches (the table lives in :mod:`synth.presets`, which
-registers itself here when the package is imported); :func:`resolve_patch`
+registers itself here, at the latest on the first lookup); :func:`resolve_patch`
 looks one up and applies overrides given as dotted keys
 (``{"envelope.release": 2.0, "filter.cutoff": 800, "params.index": 3}``),
 validating every key and value so that a typo in a score file is an error
@@ -524,8 +524,29 @@ def apply_overrides(patch: Patch, overrides: Mapping[str, Any]) -> Patch:
 
 # ---------------------------------------------------------------- presets
 
-#: name -> Patch.  Filled by :mod:`synth.presets` (imported with the package).
+#: name -> Patch.  Filled by :mod:`synth.presets` (see :func:`_builtin_presets`).
 PRESETS: dict[str, Patch] = {}
+
+
+def _builtin_presets() -> dict[str, Patch]:
+    """:data:`PRESETS`, with the built-in table registered first if it is not yet.
+
+    :mod:`synth.presets` sits above this module (it builds Patches) and
+    registers its table here when it is imported.  The package root no longer
+    imports it eagerly (``synth play``'s client stays free of NumPy), so a
+    program that imports only ``synth.patch`` gets the table on its first
+    lookup, the way a plugin registry loads its entries: by name, on demand.
+    """
+    global _BUILTINS_ASKED
+    if not _BUILTINS_ASKED:
+        import importlib
+
+        _BUILTINS_ASKED = True
+        importlib.import_module(__name__.rpartition(".")[0] + ".presets")
+    return PRESETS
+
+
+_BUILTINS_ASKED = False
 
 
 def register_preset(patch: Patch) -> Patch:
@@ -538,13 +559,13 @@ def register_preset(patch: Patch) -> Patch:
 
 def preset_names() -> list[str]:
     """Names of every preset, sorted."""
-    return sorted(PRESETS)
+    return sorted(_builtin_presets())
 
 
 def get_preset(name: str) -> Patch:
     """The preset called ``name``; PatchError (with a suggestion) if there is none."""
     try:
-        return PRESETS[name]
+        return _builtin_presets()[name]
     except (KeyError, TypeError):
         raise PatchError(f"unknown preset {name!r}" + _suggest(name, PRESETS)
                          + "; run 'synth presets' for the list") from None

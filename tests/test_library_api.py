@@ -3,6 +3,7 @@ errors that are SynthErrors, and docs/api.md covering every public name."""
 
 from __future__ import annotations
 
+import os
 import pathlib
 import re
 
@@ -149,3 +150,20 @@ def test_every_function_of_the_public_api_is_annotated():
     missing = sorted(q for q, (f, method) in api.items()
                      if not bench.is_annotated(f, method=method))
     assert missing == []
+
+
+def test_the_patch_module_alone_knows_the_presets():
+    """A program that imports only synth.patch finds the built-in presets (the
+    package root no longer imports the table eagerly: the play client stays light)."""
+    import subprocess
+    import sys
+
+    code = ("from synth.patch import preset_names, resolve_patch\n"
+            "p = resolve_patch('pad', {'filter.cutoff': 900})\n"
+            "print(len(preset_names()), p.name, p.filter.cutoff)\n")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=dict(os.environ, PYTHONPATH=root), timeout=120)
+    assert run.returncode == 0, run.stderr
+    count, name, cutoff = run.stdout.split()
+    assert int(count) >= 40 and name == "pad" and float(cutoff) == 900.0
