@@ -1,11 +1,11 @@
 """What a sample of each preset costs, against a plain saw (issue 7).
 
 Renders six 2-second notes (A2 to E5) of every preset, after a warm-up that
-builds their tables, and prints nanoseconds per sample, the ratio to
-``saw``, and the weight the renderer's cost model (``synth.sound_sources.
-cost_weight``) gives it.  The model shares lanes of notes between ``--jobs``
-processes; when a preset's ratio and its model weight drift far apart, refit
-the model from this table.  Timings vary a few per cent between runs.
+builds their tables, and prints nanoseconds per sample and the ratio to
+``saw``: where the time of a piece goes, preset by preset.  (``--jobs`` no
+longer shares work by a cost model fitted to this table: its processes claim
+lanes as the render reaches them, see ``synth.render.parallel``.)  Timings
+vary a few per cent between runs.
 
 Usage::
 
@@ -21,7 +21,6 @@ import time
 import numpy as np
 
 from synth.patch import preset_names, resolve_patch
-from synth.sound_sources import cost_weight
 
 voice = importlib.import_module("synth.voice")
 
@@ -47,11 +46,10 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     costs = {name: time_preset(name, args.sample_rate) for name in preset_names()}
     saw = costs["saw"]
-    print("| preset | ns per sample | vs saw | model weight |")
-    print("|---|---:|---:|---:|")
+    print("| preset | ns per sample | vs saw |")
+    print("|---|---:|---:|")
     for name, ns in sorted(costs.items(), key=lambda kv: -kv[1]):
-        weight = cost_weight(resolve_patch(name, {}))
-        print(f"| {name} | {ns:.1f} | {ns / saw:.2f} | {weight:.2f} |")
+        print(f"| {name} | {ns:.1f} | {ns / saw:.2f} |")
 
 
 if __name__ == "__main__":

@@ -69,9 +69,6 @@ class Effect:
         Sample rate in Hz.
     tail_samples : int
         Samples the effect keeps sounding after its input falls silent.
-    cost : float
-        Work per stereo frame, in units of one sample of a plain saw note
-        (about 10 ns here): used to share parts between processes.
     """
 
     name: str
@@ -79,7 +76,6 @@ class Effect:
     params: tuple[tuple[str, Any], ...]
     sr: float
     tail_samples: int = 0
-    cost: float = 0.0
 
     def process(self, x: np.ndarray, state: Any = None) -> tuple[np.ndarray, Any]:
         """One block ``x`` [shape=(2, n)] -> ``(y [shape=(2, n)], state for the next block)``.
@@ -109,18 +105,10 @@ def register_effect(name: str) -> Callable[[Callable[..., Effect]], Callable[...
 @register_effect("gain")
 def _gain(params: Mapping[str, Any], *, sr: float, bpm: float) -> Effect:
     amp = float(db_to_amp(float(params.get("gain_db", 0.0))))
-    return Effect("gain", _gain_kernel, (("amp", amp),), sr, cost=_COST["gain"])
+    return Effect("gain", _gain_kernel, (("amp", amp),), sr)
 
 
 # ---------------------------------------------------------------- the DSP effects
-
-#: Work per stereo frame of each effect (Effect.cost), measured at 44.1 kHz in
-#: 65 536-frame blocks: reverb 130 ns, chorus 84, delay 47, decimate 31,
-#: saturate 12 (293 with 4x oversampling), bitcrush 10, gain 2; a plain saw
-#: note costs about 10 ns a sample.
-_COST = {"reverb": 13.0, "chorus": 8.4, "delay": 4.7, "decimate": 3.0, "saturate": 1.2,
-         "bitcrush": 1.0, "gain": 0.2}
-
 
 def _stateful(name: str, kernel, kwargs: dict, sr: float, tail_seconds: float = 0.0,
               tail_samples: int = 0) -> Effect:
@@ -130,12 +118,8 @@ def _stateful(name: str, kernel, kwargs: dict, sr: float, tail_seconds: float = 
     reported when the chain is built, not in the middle of a render.
     """
     kernel(np.zeros((2, 1)), sr=sr, state=None, **kwargs)
-    cost = _COST.get(name, 1.0)
-    oversample = int(kwargs.get("oversample", 1) or 1)
-    if oversample > 1:          # the waveshaper runs at the oversampled rate, through filters
-        cost = 1.8 * oversample ** 2
     return Effect(name, kernel, tuple(sorted(kwargs.items())), sr,
-                  tail_samples + int(math.ceil(tail_seconds * sr)), cost)
+                  tail_samples + int(math.ceil(tail_seconds * sr)))
 
 
 @register_effect("reverb")
@@ -211,11 +195,6 @@ class Chain:
     def tail_samples(self) -> int:
         """Samples the whole chain rings after its input stops (sum of tails)."""
         return sum(e.tail_samples for e in self.effects)
-
-    @property
-    def cost(self) -> float:
-        """Work per stereo frame of the whole chain (see :attr:`Effect.cost`)."""
-        return sum(e.cost for e in self.effects)
 
     def __bool__(self):
         return bool(self.effects)

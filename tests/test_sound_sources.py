@@ -10,7 +10,7 @@ from conftest import cents, peak_frequency
 from synth.errors import PatchError
 from synth.params import Param
 from synth.patch import SOURCE_PARAMS, SOURCES, UNPITCHED_SOURCES, Patch, patch_partials
-from synth.sound_sources import (SOURCES as REGISTRY, Source, cost_weight, get_source,
+from synth.sound_sources import (SOURCES as REGISTRY, Source, get_source,
                                  register_source, source_names, unregister_source)
 from synth.voice import note_length, render_note, render_note_pieces
 
@@ -30,7 +30,7 @@ def octaves():
     source = register_source(Source(
         "octaves", "a sine and its octave",
         params={"octave_mix": Param("float", 0.5, 0, 1, doc="level of the octave")},
-        render=_octaves, segmentable=lambda patch: True, cost=lambda patch: 1.5))
+        render=_octaves, segmentable=lambda patch: True))
     yield source
     unregister_source("octaves")
 
@@ -58,7 +58,6 @@ def test_a_new_source_is_one_record_and_every_layer_picks_it_up(octaves):
                                      piece_samples=2048))
     assert len(pieces) > 3
     np.testing.assert_allclose(np.concatenate(pieces), y, atol=1e-12)
-    assert cost_weight(patch) == 1.5
 
 
 def test_a_new_source_validates_its_parameters_with_did_you_mean(octaves):
@@ -90,14 +89,6 @@ def test_patch_params_are_read_only():
     with pytest.raises(TypeError):
         patch.params["width"] = 0.9
     assert patch.param("width") == 0.3
-
-
-@pytest.mark.parametrize("name", ["saw", "pulse", "unison", "partials", "fm2", "drums"])
-def test_the_cost_weight_ranks_sources_as_measured(name):
-    # from bench/bench_presets.py: FM and drums cost several saws, a plain saw 1
-    weight = cost_weight(Patch("p", source=name))
-    assert {"saw": 1.0, "pulse": 1.9, "unison": 1.15 * 7, "partials": 1.35, "fm2": 11.0,
-            "drums": 7.0}[name] == pytest.approx(weight)
 
 
 def test_ring_and_sine_unison_spectra():

@@ -14,8 +14,6 @@ asks of it, so nothing else in the package tests a source by name:
   a fixed filter can be baked into its tables (``wavetable``), whether it
   takes a control-rate pitch curve (``stepped_pitch``) or applies the
   envelope itself (``applies_envelope``);
-- its cost weight for the render planner (``cost``; :func:`cost_weight`
-  adds the voice's filter and LFO);
 - its steady spectrum for the roughness analysis (``spectrum``), and
   whether it follows the played pitch (``pitched``).
 
@@ -37,7 +35,7 @@ or a new one imported below)::
     register_source(Source(
         "octaves", "a sine and its octave",
         params={"octave_mix": Param("float", 0.5, 0, 1, doc="level of the octave")},
-        render=_octaves, segmentable=lambda patch: True, cost=lambda patch: 1.5))
+        render=_octaves, segmentable=lambda patch: True))
 
 Then name it in a preset (:mod:`synth.presets`) or a score's patch
 (``source = "octaves"``).  Patch validation, ``synth explain``, the reference
@@ -48,12 +46,12 @@ record (``tests/test_sound_sources.py`` does exactly this).
 from __future__ import annotations
 
 from .registry import (BAKE_MAX_Q, CONTROL_SAMPLES, SOURCES, NoteContext, Source, Steps,
-                       bakes_filter, cost_weight, get_source, register_source, source_names,
+                       bakes_filter, get_source, register_source, source_names,
                        unregister_source)
 
 # the built-in sources register themselves on import
 from . import oscillators, spectral, modulated, fairlight, drums, cmi_kit  # noqa: E402,F401  isort:skip
 
 __all__ = ["Source", "NoteContext", "Steps", "CONTROL_SAMPLES", "SOURCES", "BAKE_MAX_Q",
-           "register_source", "unregister_source", "get_source", "source_names", "cost_weight",
+           "register_source", "unregister_source", "get_source", "source_names",
            "bakes_filter"]

@@ -73,5 +73,5 @@ register_source(Source(
         "brightness": Param("float", 0.5, 0.05, 2,
                             doc="card 'classic': output filter cutoff / (clock / 2)"),
     },
-    whole_note=_whole, note_length=_length, pitched=False, cost=lambda _p: 21.0,
+    whole_note=_whole, note_length=_length, pitched=False,
     spectrum_exact=False))

@@ -35,5 +35,5 @@ register_source(Source(
         "tune": Param("float", 0.0, -24, 24, unit="semitones", doc="retunes every drum"),
         "decay_scale": Param("float", 1.0, 0.1, 4, doc="scales every drum's decay"),
     },
-    whole_note=_hit, note_length=_length, pitched=False, cost=lambda _p: 7.0,
+    whole_note=_hit, note_length=_length, pitched=False,
     spectrum_exact=False))

@@ -244,5 +244,4 @@ register_source(Source(
     },
     render=_render, applies_envelope=True, envelope=_envelope,
     segmentable=lambda p: True,
-    cost=lambda p: 10.0 if p.param("mode") == 1 else 21.0,
     check=_check, spectrum=_spectrum))

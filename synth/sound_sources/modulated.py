@@ -70,7 +70,7 @@ register_source(Source(
         "index": Param("float", 2.0, 0, 50, unit="rad", doc="modulation index at note-on"),
         **_decay_params("index after its"),
     },
-    render=_fm2, cost=lambda _p: 11.0, spectrum=_fm2_spectrum))
+    render=_fm2, spectrum=_fm2_spectrum))
 
 register_source(Source(
     "fm3", "three-operator FM (stacked)",
@@ -81,7 +81,7 @@ register_source(Source(
                          doc="op2->carrier, op3->op2 (rad)"),
         **_decay_params("indices after their"),
     },
-    render=_fm3, cost=lambda _p: 16.0, spectrum_exact=False))
+    render=_fm3, spectrum_exact=False))
 
 
 # ---------------------------------------------------------------- hard sync
@@ -109,7 +109,7 @@ register_source(Source(
         "sweep_time": Param("float", 0.5, 0.001, 60, unit="seconds",
                             doc="duration of the sweep"),
     },
-    render=_sync, cost=lambda _p: 6.0, spectrum_exact=False))
+    render=_sync, spectrum_exact=False))
 
 
 # ---------------------------------------------------------------- ring modulation
@@ -132,6 +132,6 @@ register_source(Source(
         "ratio": Param("float", 1.5, 0.01, 16, doc="modulator (sine) / carrier frequency"),
         "mix": Param("float", 1.0, 0, 1, doc="0 = carrier only, 1 = ring product only"),
     },
-    render=_ring, cost=lambda _p: 3.8, spectrum_exact=False,
+    render=_ring, spectrum_exact=False,
     # the carrier's series (a sine carrier: the generic spectrum, as before)
     spectrum=lambda p: shape_spectrum(p.param("shape"), p)))

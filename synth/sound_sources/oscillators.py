@@ -43,10 +43,6 @@ def _always(_patch: "Patch") -> bool:
     return True
 
 
-def _weight(w: float):
-    return lambda _patch: w
-
-
 # ---------------------------------------------------------------- band-limited shapes
 
 _ZERO = np.zeros(1)
@@ -74,14 +70,12 @@ def _shape_render(shape: str):
 _SHAPE_DOCS = {"sine": "pure sine", "saw": "band-limited sawtooth (all harmonics, 1/k)",
                "square": "band-limited square (odd harmonics, 1/k)",
                "triangle": "band-limited triangle (odd harmonics, 1/k^2)"}
-_SHAPE_COST = {"sine": 1.2}
 
 for _shape in FIXED_PITCH_SHAPES:
     register_source(Source(
         _shape, _SHAPE_DOCS[_shape], render=_shape_render(_shape), stepped_pitch=True,
         segmentable=_always,
         wavetable=_always if _shape in WAVETABLE_SHAPES else (lambda _p: False),
-        cost=_weight(_SHAPE_COST.get(_shape, 1.0)),
         spectrum=((lambda _p: (np.array([1.0]), np.array([1.0]))) if _shape == "sine"
                   else (lambda p, s=_shape: shape_spectrum(s, p)))))
 
@@ -130,7 +124,7 @@ def _pulse(note: NoteContext, a: int, m: int, freq: Any, lfo_values, envelope) -
 register_source(Source(
     "pulse", "band-limited pulse of width params.width",
     params={"width": _WIDTH}, render=_pulse, stepped_pitch=True, segmentable=_always,
-    wavetable=_always, cost=_weight(1.9), spectrum=lambda p: shape_spectrum("pulse", p)))
+    wavetable=_always, spectrum=lambda p: shape_spectrum("pulse", p)))
 
 
 # ---------------------------------------------------------------- unison stacks
@@ -210,8 +204,7 @@ register_source(Source(
     },
     render=_unison, stepped_pitch=True, prepare=_unison_prepare,
     segmentable=lambda p: p.param("shape") in FIXED_PITCH_SHAPES,
-    wavetable=lambda p: p.param("shape") in WAVETABLE_SHAPES,
-    cost=lambda p: 1.15 * float(p.param("voices")), spectrum=_unison_spectrum))
+    wavetable=lambda p: p.param("shape") in WAVETABLE_SHAPES, spectrum=_unison_spectrum))
 
 
 # ---------------------------------------------------------------- noise
@@ -226,7 +219,7 @@ def _pink(note: NoteContext, a: int, m: int, freq: Any, lfo_values, envelope) ->
 
 
 register_source(Source("noise", "white noise (pitch ignored)", render=_white, pitched=False,
-                       segmentable=_always, cost=_weight(0.6), spectrum_exact=False))
+                       segmentable=_always, spectrum_exact=False))
 register_source(Source("pink", "pink noise (pitch ignored)", render=_pink,
-                       pitched=False, segmentable=_always, cost=_weight(1.5),
+                       pitched=False, segmentable=_always,
                        spectrum_exact=False))

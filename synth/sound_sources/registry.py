@@ -18,7 +18,7 @@ if TYPE_CHECKING:       # the patch model imports this module, never the other w
     from ..patch import Patch
 
 __all__ = ["Source", "NoteContext", "Steps", "CONTROL_SAMPLES", "SOURCES", "register_source",
-           "unregister_source", "get_source", "source_names", "cost_weight", "bakes_filter",
+           "unregister_source", "get_source", "source_names", "bakes_filter",
            "BAKE_MAX_Q"]
 
 #: Pitch modulation (vibrato, glide, pitch envelope, bend) is evaluated every
@@ -137,9 +137,6 @@ class Source:
     wavetable : callable
         ``wavetable(patch) -> bool``: the source reads band-limited tables
         that a fixed voice filter can be baked into (``note.tone``).
-    cost : callable
-        ``cost(patch) -> float``: render cost of a sample relative to a plain
-        saw (the render planner shares parts between processes by it).
     prepare : callable, optional
         ``prepare(patch, rng) -> (source_state, gain)``, once per note after
         the pitch curve: the initial ``note.source_state`` and a gain folded
@@ -176,7 +173,6 @@ class Source:
     applies_envelope: bool = False
     segmentable: PatchPredicate = _no
     wavetable: PatchPredicate = _no
-    cost: Callable[["Patch"], float] = lambda _patch: 1.0
     prepare: Callable[["Patch", np.random.Generator], tuple[Any, float]] | None = None
     check: Callable[["Patch"], None] | None = None
     pitched: bool = True
@@ -235,22 +231,3 @@ def bakes_filter(patch: "Patch") -> bool:
     f, lfo = patch.filter, patch.lfo
     return bool(f.active and not f.env_amount and not (lfo.active and lfo.to_cutoff_octaves)
                 and f.resonance <= BAKE_MAX_Q and get_source(patch.source).wavetable(patch))
-
-
-def cost_weight(patch: "Patch") -> float:
-    """Rendering cost of one sample of ``patch`` relative to a plain saw.
-
-    The source's own weight (:attr:`Source.cost`, fitted to
-    ``bench/bench_presets.py``: every preset's time per sample against a
-    saw) plus what the voice adds: a filter run sample by sample (+1, +0.3
-    when swept) and an LFO computed per sample (+1.5).
-    """
-    weight = get_source(patch.source).cost(patch)
-    if patch.filter.active and not (bakes_filter(patch) and not patch.glide):
-        weight += 1.0                       # filtered sample by sample
-        if patch.filter.env_amount:
-            weight += 0.3                   # and swept
-    lfo = patch.lfo
-    if lfo.active and (lfo.to_amp or lfo.to_width or lfo.to_cutoff_octaves):
-        weight += 1.5                       # an LFO computed for every sample
-    return weight

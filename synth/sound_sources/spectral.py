@@ -206,7 +206,7 @@ register_source(Source(
         "segment_seconds": Param("float", 0.05, 0.001, 10, unit="seconds",
                                  doc="time from one row to the next"),
     },
-    render=_additive, segmentable=_always, cost=lambda _p: 3.3,
+    render=_additive, segmentable=_always,
     spectrum=lambda p: harmonic_spectrum(np.mean(np.asarray(p.param("pages")), axis=0))))
 
 
@@ -269,5 +269,5 @@ register_source(Source(
                         unit="seconds", min_len=1, max_len=64,
                         doc="seconds to fall 60 dB (0 = no decay)"),
     },
-    render=_partials, segmentable=_always, cost=lambda _p: 1.35, check=_partials_check,
+    render=_partials, segmentable=_always, check=_partials_check,
     spectrum=lambda p: (np.asarray(p.param("ratios")), np.asarray(p.param("amps")))))
