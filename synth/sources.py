@@ -18,15 +18,21 @@ __all__ = ["load_source", "is_arrangement", "arrangement_source", "source_path",
 SUFFIXES = (".toml", ".mid", ".midi", ".musicxml", ".mxl", ".xml")
 
 
-def is_arrangement(path: str | os.PathLike[str]) -> bool:
-    """True if ``path`` is a TOML file with an ``[arrangement]`` table."""
+def _toml_data(path: str | os.PathLike[str]) -> dict | None:
+    """The parsed document of a ``.toml`` file, or None (another suffix, unreadable, unparsable)."""
     p = os.fspath(path)
     if not p.lower().endswith(".toml"):
-        return False
+        return None
     try:
         data = read_toml(p, error_type=SynthError).data
     except SynthError:
-        return False
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def is_arrangement(path: str | os.PathLike[str]) -> bool:
+    """True if ``path`` is a TOML file with an ``[arrangement]`` table."""
+    data = _toml_data(path)
     return data is not None and "arrangement" in data
 
 
@@ -44,17 +50,11 @@ def arrangement_source(path: str | os.PathLike[str]) -> str | None:
     patch is resolved, so asking costs one TOML parse at most.  Errors are
     left to :func:`synth.arrangement.read_arrangement`, which words them.
     """
-    p = os.fspath(path)
-    if not p.lower().endswith(".toml"):
-        return None
-    try:
-        data = read_toml(p, error_type=SynthError).data
-    except SynthError:
-        return None
-    head = data.get("arrangement") if isinstance(data, dict) else None
+    data = _toml_data(path)
+    head = data.get("arrangement") if data is not None else None
     if not isinstance(head, dict) or not isinstance(head.get("source"), str):
         return None
-    return source_path(p, head["source"])
+    return source_path(path, head["source"])
 
 
 def load_source(path: str | os.PathLike[str], *, max_seconds: float | None = None) -> Score:
