@@ -141,9 +141,8 @@ def test_render_modules_import_only_the_ones_below_them(path):
                 f"the order is {' < '.join(RENDER_ORDER)}")
 
 
-#: Cross-module imports of private names that remain, each in a file another
-#: branch of issue 16 owns (see /work/notes/render.md): (importing module,
-#: imported module, name).  Shrink it; never grow it.
+#: Cross-module imports of private names that remain: (importing module,
+#: imported module, name).  Empty since issue 16's third stop; never grow it.
 KNOWN_PRIVATE_IMPORTS: set[tuple[str, str, str]] = set()
 
 

@@ -7,7 +7,7 @@ render``'s command (below ``commands.render.run``, plus ``synth.cli``; start-up
 and import-time code left out) and the module-to-module hops that reach every
 module calling on.  On the commit the issue was written against (f749bd6) it
 gives exactly 27 modules in 19 hops; the figures below are main's at the end
-of issue 16's third stop (see /work/notes/arch.md and bench/README.md).
+of issue 16's third stop (see bench/README.md, "The render path").
 
 The target (15) is not met: the test holds the measured figure as a ceiling,
 so a change that puts another module on the render's path fails here and has

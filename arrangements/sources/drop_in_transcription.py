@@ -23,7 +23,7 @@ Role assignment:
 
 Usage::
 
-    /work/venv/bin/python arrangements/sources/drop_in_transcription.py \\
+    python arrangements/sources/drop_in_transcription.py \\
         heinrich-laurel-waltz.mid --key "Eb major" \\
         -o arrangements/sources/laurel-waltz.toml
 
