@@ -341,14 +341,26 @@ def test_fairlight_playback_equals_the_numpy_formulation(mode, loop, clock_hz):
     assert np.array_equal(got, _fairlight_play_oracle(stored, clock, SR, mode, 2, loop))
 
 
+def _subprocess_env(tmp_path) -> dict:
+    """A child's environment: this checkout and ``tmp_path`` importable, an empty kernel cache."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(jit.__file__)))
+    return dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path), root]),
+                NUMBA_CACHE_DIR=str(tmp_path / "c"))
+
+
+def _fresh_kernel_env(tmp_path) -> dict:
+    """:func:`_subprocess_env` with a module ``fresh`` whose kernel ``halve`` no cache holds:
+    calling it compiles, which is when numba sets its target up."""
+    (tmp_path / "fresh.py").write_text("from synth.dsp.jit import kernel\n\n@kernel\n"
+                                       "def halve(x):\n    return 0.5 * x\n")
+    return _subprocess_env(tmp_path)
+
+
 def test_setting_numba_up_and_compiling_do_not_import_scipy_linalg(tmp_path):
     # numba's target set-up asks for a BLAS by importing scipy.linalg (0.3 s CPU); no
     # kernel needs it.  The set-up runs when a kernel is missing from the cache (here a
     # new one, compiled into an empty cache folder)
-    (tmp_path / "fresh.py").write_text("from synth.dsp.jit import kernel\n\n@kernel\n"
-                                       "def halve(x):\n    return 0.5 * x\n")
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path), os.path.dirname(
-        os.path.dirname(os.path.dirname(jit.__file__)))]), NUMBA_CACHE_DIR=str(tmp_path / "c"))
+    env = _fresh_kernel_env(tmp_path)
     code = ("import sys\n"
             "from synth.dsp import jit\n"
             "jit.preload()\n"
@@ -386,10 +398,7 @@ def test_the_command_line_sets_numba_up_without_its_cffi_support(command_line, t
     # a library user's process keeps the support (their compiled code may call cffi).
     # numba's target set-up, which imports it, runs when a kernel is compiled (a new
     # one here, into an empty cache folder)
-    (tmp_path / "fresh.py").write_text("from synth.dsp.jit import kernel\n\n@kernel\n"
-                                       "def halve(x):\n    return 0.5 * x\n")
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path), os.path.dirname(
-        os.path.dirname(os.path.dirname(jit.__file__)))]), NUMBA_CACHE_DIR=str(tmp_path / "c"))
+    env = _fresh_kernel_env(tmp_path)
     code = ("import sys\n"
             "from synth.dsp import jit\n"
             + ("jit.for_command_line()\n" if command_line else "")
@@ -416,8 +425,7 @@ def test_a_kernel_calling_a_kernel_is_recompiled_when_the_callee_changes(tmp_pat
                       "    return 2.0 * x\n")
     (pkg / "caller.py").write_text("from synth.dsp.jit import kernel\nfrom .callee import twice\n\n"
                                    "@kernel\ndef plus_one(x):\n    return twice(x) + 1.0\n")
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path), os.path.dirname(
-        os.path.dirname(os.path.dirname(jit.__file__)))]), NUMBA_CACHE_DIR=str(tmp_path / "c"))
+    env = _subprocess_env(tmp_path)
     code = "from pkg.caller import plus_one\nprint(plus_one(5.0))\n"
 
     def run():
