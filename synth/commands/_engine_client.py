@@ -185,9 +185,7 @@ def _client(args, line: Line, say) -> int | None:
     from ._playing import Keys, stats_line, time_line
 
     show = not args.quiet and sys.stderr.isatty()
-    request = {k: v for k, v in vars(args).items() if k != "func"}
-    line.send(op="play", protocol=PROTOCOL, build=build_id(), args=request, cwd=os.getcwd(),
-              env={k: os.environ[k] for k in CLIENT_ENV if k in os.environ}, show=show)
+    _send_request(line, "play", args, show=show)
     answer = line.recv(timeout=30.0)
     if answer is None or answer.get("event") != "accepted":
         why = (answer or {}).get("reason", "it did not answer")
@@ -215,8 +213,10 @@ def _client(args, line: Line, say) -> int | None:
                 eprint(f"synth: error: the engine stopped while playing (its log: {log_path()})")
                 return 1
             event = message.get("event")
-            if event == "line":
-                eprint(message["text"])
+            if event in _SHARED_EVENTS:
+                status = _shared_event(message)
+                if status is not None:
+                    return status
             elif event == "length":
                 total = message["seconds"]
             elif event == "first_block":
@@ -224,12 +224,6 @@ def _client(args, line: Line, say) -> int | None:
             elif event == "progress" and show and total is not None:
                 sys.stderr.write(time_line(message["frames"], message["sr"], total))
                 sys.stderr.flush()
-            elif event == "error":
-                raise SynthError(message["text"])
-            elif event == "internal":
-                eprint(f"synth: internal error in the engine: {message['text']} "
-                       f"(its log: {log_path()})")
-                return 1
             elif event == "done":
                 if show:
                     sys.stderr.write("\n")
@@ -248,6 +242,34 @@ def _client(args, line: Line, say) -> int | None:
             keyboard.close()
 
 
+def _send_request(line: Line, op: str, args: argparse.Namespace, **extra) -> None:
+    """Ask the engine for ``op`` with this command's options, folder and cache settings."""
+    line.send(op=op, protocol=PROTOCOL, build=build_id(),
+              args={k: v for k, v in vars(args).items() if k != "func"}, cwd=os.getcwd(),
+              env={k: os.environ[k] for k in CLIENT_ENV if k in os.environ}, **extra)
+
+
+#: Events the engine sends while playing or streaming alike (see :func:`_shared_event`).
+_SHARED_EVENTS = ("line", "error", "internal")
+
+
+def _shared_event(message: dict) -> int | None:
+    """Act on a message line, error or internal error from the engine.
+
+    A message line is printed (None: go on); the piece's error is raised as
+    the usual one-line SynthError (exit status 2); an internal error is
+    printed with where the engine's log is, and gives exit status 1.
+    """
+    event = message["event"]
+    if event == "error":
+        raise SynthError(message["text"])
+    if event == "internal":
+        eprint(f"synth: internal error in the engine: {message['text']} (its log: {log_path()})")
+        return 1
+    eprint(message["text"])
+    return None
+
+
 def stream_through_engine(args: argparse.Namespace) -> int | None:
     """``synth render -o - --master limit`` streamed by a running engine; the exit status, or None.
 
@@ -263,9 +285,7 @@ def stream_through_engine(args: argparse.Namespace) -> int | None:
         return None
     try:
         line = Line(sock)
-        request = {k: v for k, v in vars(args).items() if k != "func"}
-        line.send(op="stream", protocol=PROTOCOL, build=build_id(), args=request,
-                  cwd=os.getcwd(), env={k: os.environ[k] for k in CLIENT_ENV if k in os.environ})
+        _send_request(line, "stream", args)
         answer = line.recv(timeout=30.0)
         if answer is None or answer.get("event") != "accepted":
             return None
@@ -284,14 +304,10 @@ def stream_through_engine(args: argparse.Namespace) -> int | None:
                     return 1
                 out.write(data)
                 out.flush()
-            elif event == "line":
-                eprint(message["text"])
-            elif event == "error":
-                raise SynthError(message["text"])
-            elif event == "internal":
-                eprint(f"synth: internal error in the engine: {message['text']} "
-                       f"(its log: {log_path()})")
-                return 1
+            elif event in _SHARED_EVENTS:
+                status = _shared_event(message)
+                if status is not None:
+                    return status
             elif event == "done":
                 return 0
     finally:
