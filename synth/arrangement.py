@@ -482,12 +482,13 @@ def apply_curves(st: Step, score: Score, per_bar: Any, tension: Any = None, *, s
         seg = replace(tr.with_params(**values), selection=Selection(parts, (a, b)))
         prev = score
         score = run(seg, score)
+        had = {q.name: q for q in prev.parts}
         for p in score.parts:     # a part made by this step keeps every segment's notes
-            if p.name in before:
+            if p.name in before or p.name not in had:
                 continue
-            old = prev.part(p.name).notes if p.name in {q.name for q in prev.parts} else ()
+            old = had[p.name].notes
             if old and p.notes[:len(old)] != old:
-                score = score.replace_part(p.with_notes(old + p.notes))
+                score = score.replace_part(p.with_notes(old + p.notes, like=had[p.name]))
     return score
 
 

@@ -121,20 +121,22 @@ class Note:
 _note_key = operator.attrgetter("start", "pitch", "duration", "velocity")
 
 
-def _in_order(notes: tuple[Note, ...]) -> bool:
+def _in_order(notes: tuple[Note, ...], starts: np.ndarray | None = None) -> bool:
     """True if ``notes`` are already sorted by :data:`_note_key` (``sorted`` would keep them).
 
     Most parts are rebuilt with their order unchanged (a tension curve's
     segment changes a few velocities or pitches), and checking the onsets as
     one array is several times cheaper than sorting with the key.  Onsets
     compare exactly as floats here (float conversion keeps order); only
-    notes with equal onsets compare by the whole key.
+    notes with equal onsets compare by the whole key.  ``starts``: the
+    onsets as an array, when the caller has them.
     """
     if len(notes) < 2:
         return True
     if len(notes) < 64:
         return False            # sorting a few notes is cheaper than NumPy's call overhead
-    starts = np.array([n.start for n in notes], dtype=np.float64)
+    if starts is None:
+        starts = _onsets(notes)
     step = np.diff(starts)
     if (step < 0).any():
         return False
@@ -150,6 +152,84 @@ def _in_order(notes: tuple[Note, ...]) -> bool:
         if _note_key(notes[i]) > _note_key(notes[i + 1]):
             return False
     return True
+
+
+def _onsets(notes: tuple[Note, ...]) -> np.ndarray:
+    """The onsets of ``notes`` as a read-only float64 array."""
+    starts = np.array([n.start for n in notes], dtype=np.float64)
+    starts.flags.writeable = False
+    return starts
+
+
+def _rebuilt(old: "Part", notes: tuple[Note, ...]) -> tuple[tuple[Note, ...], np.ndarray] | None:
+    """``notes`` in order and their onsets, from ``old`` by what changed; None: no shortcut.
+
+    A tension curve runs its transform once per segment of a few bars, and
+    each run rebuilds the whole part with a few notes changed in place (same
+    position) or a few appended.  Every pair of neighbours that did not
+    change was in order in ``old``, so only the pairs at a changed position
+    are compared (by the whole key), and appended notes are merged in where
+    a stable sort of the whole would put them (after the notes whose key is
+    equal): the result is what ``sorted(notes, key=_note_key)`` gives,
+    without a pass of Python over every note.  A changed note out of order
+    with a neighbour of equal onset (a chord's note moved in pitch) has its
+    chord sorted again.  None when the notes are not (old notes changed in
+    place, then appended Notes), when a changed onset breaks the order, or
+    when too many changed.
+    """
+    prev = old.notes
+    m, n = len(prev), len(notes)
+    if m < 64 or n < m:
+        return None
+    head = notes if n == m else notes[:m]
+    changed = np.flatnonzero(~np.fromiter(map(operator.is_, head, prev), bool, m)).tolist()
+    if len(changed) > m // 8:
+        return None
+    extra = notes[m:]
+    if not all(type(head[i]) is Note for i in changed) or not all(type(e) is Note for e in extra):
+        return None                     # Part() reports what is not a Note
+    starts = old.starts
+    if changed:
+        starts = starts.copy()
+        starts[changed] = [head[i].start for i in changed]
+        regroup = []
+        for i in changed:               # the neighbours of each changed note, by the whole key
+            if (i > 0 and _note_key(head[i - 1]) > _note_key(head[i])) or \
+                    (i + 1 < m and _note_key(head[i]) > _note_key(head[i + 1])):
+                if head[i].start != prev[i].start:
+                    return None
+                regroup.append(i)
+        if regroup:
+            # a note moved in pitch within its chord: sort that chord (the notes of equal
+            # onset; all others are in order, and a chord's notes stay together)
+            head = list(head)
+            for i in regroup:
+                a = int(np.searchsorted(starts, starts[i], "left"))
+                b = int(np.searchsorted(starts, starts[i], "right"))
+                head[a:b] = sorted(head[a:b], key=_note_key)
+                starts[a:b] = [x.start for x in head[a:b]]
+    if extra:
+        extra = sorted(extra, key=_note_key)
+        ext_starts = np.array([e.start for e in extra], dtype=np.float64)
+        lo = np.searchsorted(starts, ext_starts, "left").tolist()
+        hi = np.searchsorted(starts, ext_starts, "right").tolist()
+        out: list[Note] = []
+        at = 0
+        places = []
+        for e, a, b in zip(extra, lo, hi):
+            # after every old note of equal key (the old notes come first in ``notes``)
+            k = bisect.bisect_right(head, _note_key(e), a, b, key=_note_key) if b > a else a
+            out.extend(head[at:k])
+            out.append(e)
+            places.append(k)
+            at = k
+        out.extend(head[at:])
+        starts = np.insert(starts, places, ext_starts)
+        head = tuple(out)
+    else:
+        head = tuple(head)
+    starts.flags.writeable = False
+    return head, starts
 
 
 @dataclass(frozen=True)
@@ -196,8 +276,11 @@ class Part:
             for n in notes:
                 if not isinstance(n, Note):
                     raise ScoreError(f"part {self.name!r}: expected Note, got {type(n).__name__}")
-        if not _in_order(notes):
+        starts = _onsets(notes) if len(notes) >= 64 else None
+        if not _in_order(notes, starts):
             notes = tuple(sorted(notes, key=_note_key))
+        elif starts is not None:
+            self.__dict__["starts"] = starts            # the cached property, already known
         object.__setattr__(self, "notes", notes)
         # read-only: part.patch["x"] = 1 raises (a Part is a value, shared freely)
         object.__setattr__(self, "patch", FrozenMap(self.patch))
@@ -219,9 +302,34 @@ class Part:
         """
         return max((n.start + n.duration for n in self.notes), default=0.0)
 
-    def with_notes(self, notes: Iterable[Note]) -> "Part":
-        """A copy of this part holding ``notes`` instead."""
-        return replace(self, notes=tuple(notes))
+    @functools.cached_property
+    def starts(self) -> np.ndarray:
+        """Onsets of the notes in beats, ``(len(notes),)`` float64, read-only (once per part)."""
+        return _onsets(self.notes)
+
+    def with_notes(self, notes: Iterable[Note], *, like: "Part | None" = None) -> "Part":
+        """A copy of this part holding ``notes`` instead.
+
+        When ``notes`` are this part's (or those of ``like``, another part)
+        with a few changed in place or a few appended (a tension-curve
+        segment's change), they are put in order from what changed
+        (:func:`_rebuilt`) and the part's other fields, already checked, are
+        kept: the same part as ``replace(self, notes=notes)`` gives, without a
+        pass over every note.
+        """
+        notes = tuple(notes)
+        quick = _rebuilt(self if like is None else like, notes)
+        if quick is None:
+            return replace(self, notes=notes)
+        new = object.__new__(Part)
+        fields = new.__dict__
+        for name in _PART_FIELDS:
+            fields[name] = self.__dict__[name]
+        fields["notes"], fields["starts"] = quick
+        return new
+
+
+_PART_FIELDS = tuple(f for f in Part.__dataclass_fields__)
 
 
 # ---------------------------------------------------------------- tempo

@@ -159,3 +159,52 @@ def test_meter_map_exact_bar_lines_by_hand():
         m.exact_bar_start(-1)
     with pytest.raises(ScoreError, match=r"start at 1 \(0 only with a pickup bar\)"):
         MeterMap().exact_bar_start(0)
+
+
+def _chordal_part(rng, n):
+    """A part of ``n`` notes, many in chords (equal onsets), some with equal keys."""
+    notes = [Note(float(rng.integers(0, n // 3)) * 0.5, float(rng.choice([0.5, 1.0])),
+                  float(rng.integers(55, 62)), int(rng.integers(60, 63))) for _ in range(n)]
+    return Part("p", notes, preset="organ", patch={"envelope.release": 0.5}, gain_db=-3.0,
+                pan=0.25, effects=({"type": "reverb", "mix": 0.2},), generated=True,
+                description="d")
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_with_notes_from_a_few_changes_is_a_full_sort(seed):
+    # with_notes puts a few changed (in place) or appended notes in order from what
+    # changed: the result must be exactly what sorting every note gives
+    from dataclasses import replace
+    rng = np.random.default_rng(seed)
+    part = _chordal_part(rng, int(rng.integers(64, 300)))
+    notes = list(part.notes)
+    for i in rng.choice(len(notes), int(rng.integers(0, len(notes) // 10)), replace=False):
+        n = notes[i]
+        kind = rng.integers(4)
+        if kind == 0:                       # pitch moves within its chord
+            notes[i] = replace(n, pitch=float(rng.integers(55, 62)))
+        elif kind == 1:                     # velocity only
+            notes[i] = replace(n, velocity=int(rng.integers(60, 63)))
+        elif kind == 2:                     # onset moves (may break the order)
+            notes[i] = replace(n, start=n.start + float(rng.choice([0.0, 0.25, -0.5, 3.0])))
+        else:                               # an equal note, another object
+            notes[i] = replace(n)
+    extra = [Note(float(rng.integers(0, len(notes) // 3)) * 0.5, 1.0, float(rng.integers(55, 62)),
+                  int(rng.integers(60, 63))) for _ in range(int(rng.integers(0, 12)))]
+    got = part.with_notes(notes + extra)
+    want = replace(part, notes=tuple(notes + extra))
+    assert got == want
+    assert [id(n) for n in got.notes] == [id(n) for n in want.notes]     # the same stable order
+    assert np.array_equal(got.starts, [n.start for n in want.notes])
+    assert got.starts.flags.writeable is False
+    # and through another part's notes (like=): that part's fields, these notes in order
+    other = Part("q", (), preset="sine")
+    assert other.with_notes(notes + extra, like=part) == replace(other, notes=tuple(notes + extra))
+
+
+def test_with_notes_still_refuses_what_is_not_a_note():
+    part = _chordal_part(np.random.default_rng(0), 100)
+    with pytest.raises(ScoreError, match="expected Note, got str"):
+        part.with_notes(part.notes + ("C4",))
+    with pytest.raises(ScoreError, match="expected Note, got int"):
+        part.with_notes((7,) + part.notes[1:])

@@ -154,12 +154,18 @@ class Selection:
         first, last = self.bars
         return score.meters.bar_start(first), score.meters.bar_start(last + 1)
 
-    def mask(self, notes: Sequence[Note], span: tuple[float, float]) -> np.ndarray:
-        """Boolean mask ``(len(notes),)``: notes whose onset lies in ``span``."""
+    def mask(self, notes: Sequence[Note], span: tuple[float, float],
+             starts: np.ndarray | None = None) -> np.ndarray:
+        """Boolean mask ``(len(notes),)``: notes whose onset lies in ``span``.
+
+        ``starts``: the onsets of ``notes`` when known (a part's
+        :attr:`~synth.score.Part.starts`).
+        """
         lo, hi = span
         if self.bars is None:
             return np.ones(len(notes), dtype=bool)
-        starts = note_starts(notes)
+        if starts is None:
+            starts = note_starts(notes)
         return (starts >= lo - 1e-9) & (starts < hi - 1e-9)
 
 
@@ -435,7 +441,7 @@ def map_parts(score: Score, sel: Selection,
     chosen = set(sel.part_names(score))
     out = []
     for p in score.parts:
-        out.append(fn(p, sel.mask(p.notes, span), span) if p.name in chosen else p)
+        out.append(fn(p, sel.mask(p.notes, span, p.starts), span) if p.name in chosen else p)
     return score.with_parts(out)
 
 

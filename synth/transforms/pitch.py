@@ -68,7 +68,10 @@ def _default_tonic(score: Score, span) -> tuple[str, str]:
 def _each_selected(fn):
     """Wrap a note -> note function as a map_parts callback."""
     def per_part(part: Part, mask, span) -> Part:
-        return part.with_notes(fn(n, part) if m else n for n, m in zip(part.notes, mask))
+        out = list(part.notes)
+        for i in np.flatnonzero(mask).tolist():     # the selected notes only
+            out[i] = fn(out[i], part)
+        return part.with_notes(out)
     return per_part
 
 
@@ -270,7 +273,7 @@ def detune(score: Score, sel: Selection, streams: Streams, *, cents: float, drif
     end = max(score.end_beat, 1.0)
 
     def per_part(part: Part, mask, span) -> Part:
-        starts = note_starts(part.notes)
+        starts = part.starts
         offset = np.full(len(starts), cents)
         if drift_cents:
             offset += drift_cents * _drift_curve(streams(part.name, "drift"), starts, end, drift_beats)
@@ -294,10 +297,10 @@ def _parallel(score: Score, sel: Selection, *, interval: float, part: str, veloc
     move = interval_mover(tuning, interval, "interval")
     for name in chosen:
         src = score.part(name)
-        mask = sel.mask(src.notes, span)
+        mask = sel.mask(src.notes, span, src.starts)
         copies = [replace(n, pitch=fit_pitch(move(n.pitch), what=f"{what}: {name}: "),
                           velocity=max(1, min(127, int(round(n.velocity * velocity_scale)))))
-                  for n, m in zip(src.notes, mask) if m]
+                  for n in map(src.notes.__getitem__, np.flatnonzero(mask).tolist())]
         if not part:
             score = score.replace_part(src.with_notes(src.notes + tuple(copies)))
             continue

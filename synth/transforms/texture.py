@@ -155,7 +155,7 @@ def dynamics(score: Score, sel: Selection, streams: Streams, *, start: float, en
 
     def per_part(part: Part, mask, span) -> Part:
         lo, hi = span
-        x = np.clip((note_starts(part.notes) - lo) / max(hi - lo, 1e-9), 0, 1)
+        x = np.clip((part.starts - lo) / max(hi - lo, 1e-9), 0, 1)
         fac = factor(x)
         out = list(part.notes)
         for i in np.flatnonzero(mask).tolist():     # the selected notes only

@@ -64,11 +64,11 @@ def canon(score: Score, sel: Selection, streams: Streams, *, delay_beats: float,
         raise TransformError(f"part: {part!r} would name several canon parts alike; use '{{part}}'")
     for name in chosen:
         src = score.part(name)
-        mask = sel.mask(src.notes, span)
+        mask = sel.mask(src.notes, span, src.starts)
         notes = [replace(n, start=n.start + delay_beats,
                          pitch=fit_pitch(n.pitch + interval, what=f"canon: {name}: "),
                          velocity=max(1, min(127, int(round(n.velocity * velocity_scale)))))
-                 for n, m in zip(src.notes, mask) if m]
+                 for n in map(src.notes.__getitem__, np.flatnonzero(mask).tolist())]
         new = voiced_like(src, part.replace("{part}", name), notes)
         score = add_generated(score, new, f"canon of {name!r}, {delay_beats:g} beats later, "
                                           f"{interval:+g} semitones")
@@ -123,7 +123,7 @@ def humanise(score: Score, sel: Selection, streams: Streams, *, jitter_beats: fl
                 shift += swing / 6.0
             start = max(n.start + shift, 0.0)
             duration = max(n.end - start, n.duration * 0.25)
-            vel = int(np.clip(round(n.velocity + dv[i]), 1, 127))
+            vel = min(max(round(n.velocity + dv[i]), 1), 127)
             out[i] = replace(n, start=start, duration=duration, velocity=vel)
         return part.with_notes(out)
     return map_parts(score, sel, per_part)
