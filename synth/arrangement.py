@@ -478,8 +478,12 @@ def apply_curves(st: Step, score: Score, per_bar: Any, tension: Any = None, *, s
             segments.append((a, b, resolved))
     parts = tuple(sel.part_names(score))
     before = {p.name for p in score.parts}
+    checked: dict[str, Transform] = {}      # the step with each segment's values, validated once
     for a, b, values in segments:
-        seg = replace(tr.with_params(**values), selection=Selection(parts, (a, b)))
+        with_values = checked.get(repr(values))
+        if with_values is None:
+            with_values = checked[repr(values)] = tr.with_params(**values)
+        seg = replace(with_values, selection=Selection(parts, (a, b)))
         prev = score
         score = run(seg, score)
         had = {q.name: q for q in prev.parts}

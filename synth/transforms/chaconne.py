@@ -896,14 +896,15 @@ class _Composer:
     def _parallel_octaves(self, evs: list[_Ev], bar: _Bar) -> bool:
         """True if the lower voice moves with the upper in octaves or fifths (the
         consecutive perfect intervals that part-writing forbids between two voices)."""
-        upper = [e for e in self._bar_events("upper", bar) if e.pitch is not None]
+        upper = [(e.start, e.start + e.dur, e.pitch)
+                 for e in self._bar_events("upper", bar) if e.pitch is not None]
         if not upper:
             return False
 
         def above(t):
-            for e in upper:
-                if e.start <= t < e.start + e.dur:
-                    return e.pitch
+            for start, end, pitch in upper:
+                if start <= t < end:
+                    return pitch
             return None
 
         lower = [e for e in evs if e.pitch is not None]
@@ -939,33 +940,36 @@ class _Composer:
     def _shape_velocities(self, role: str) -> None:
         """Phrase arches and metric accents on top of the terraced levels."""
         plan = self.plan
+        starts = plan.bar_starts
+        i = -1
+        spans: dict[int, tuple[Fraction, float]] = {}     # per phrase: its start, its length
         for e in self.events[role]:
             if e.pitch is None:
                 continue
-            bar = plan.by_number.get(_bar_number(plan, e.start))
-            ph = plan.phrase_of(bar.number) if bar else None
+            t = e.start
+            # the bar holding t (the last bar starting at or before it); the events run
+            # forward, so the previous event's bar or the next one mostly holds it
+            if not (i >= 0 and starts[i] <= t and (i + 1 == len(starts) or t < starts[i + 1])):
+                i = bisect.bisect_right(starts, t) - 1
+            bar = plan.bars[max(0, i)]
+            ph = plan.phrase_of(bar.number)
             v = e.vel
             if ph is not None:
-                pos = float(e.start - plan.by_number[ph.first].start) / max(
-                    1.0, float(plan.by_number[ph.last].start - plan.by_number[ph.first].start))
+                if ph.first not in spans:
+                    first = plan.by_number[ph.first].start
+                    spans[ph.first] = first, max(1.0, float(plan.by_number[ph.last].start - first))
+                first, length = spans[ph.first]
+                pos = float(t - first) / length
                 v += int(round(14 * np.sin(np.pi * min(1.0, pos)) - 5))
                 if plan.climax.get(ph.section) == bar.number:
                     v += 10
-            if bar is not None:
-                off = e.start - bar.start
-                if off == 0:
-                    v += 8
-                elif any(off == s.start - bar.start for s in bar.slots):
-                    v += 2
-                else:
-                    v -= 4
+            if t == bar.start:
+                v += 8
+            elif any(t == s.start for s in bar.slots):
+                v += 2
+            else:
+                v -= 4
             e.vel = int(max(20, min(127, v)))
-
-
-def _bar_number(plan: _Planner, t: Fraction) -> int:
-    """Number of the bar holding beat ``t`` (bisection over the bar starts)."""
-    i = bisect.bisect_right(plan.bar_starts, t) - 1
-    return plan.bars[max(0, i)].number
 
 
 def _stability(key: Key | None, pcs) -> dict[int, float]:
