@@ -428,6 +428,11 @@ def stack_stepped(table, slopes, starts, increments, ratios, offsets, step, out)
     ``(ratio_v * inc_k * size) * j + (ratio_v * start_k + offset_v) * size``;
     the voices are added in order (voice 0 first).
 
+    Two passes over blocks of whole runs (about :data:`GATHER_BLOCK`
+    samples): every voice's positions (index and fraction: a loop the
+    compiler vectorises), then the reads, the voices summed a sample at a
+    time (see :func:`_gather`).
+
     Parameters
     ----------
     table, slopes : np.ndarray [shape=(size,)]
@@ -445,25 +450,80 @@ def stack_stepped(table, slopes, starts, increments, ratios, offsets, step, out)
     # no wrap-around of negative indices for unsigned ones
     mask = np.uint64(size - 1)
     n = out.shape[0]
-    for k in range(starts.shape[0]):
-        lo = k * step
-        hi = min(lo + step, n)
-        for v in range(ratios.shape[0]):
-            first = ratios[v] * starts[k]
-            first += offsets[v]
-            first *= size
-            slope = ratios[v] * increments[k]
-            slope *= size
-            run = out[lo:hi]                # indexed from 0: no wrap-around either
-            for j in range(hi - lo):
-                pos = slope * float(j) + first
-                whole = np.floor(pos)
-                i = np.uint64(np.int64(whole)) & mask
-                y = table[i] + slopes[i] * (pos - whole)
-                if v == 0:
-                    run[j] = y
-                else:
-                    run[j] += y
+    voices = ratios.shape[0]
+    per = max(GATHER_BLOCK // step, 1)              # runs per block
+    index = np.empty((voices, per * step), dtype=np.uint64)
+    frac = np.empty((voices, per * step))
+    for k0 in range(0, starts.shape[0], per):
+        k1 = min(k0 + per, starts.shape[0])
+        lo0, hi0 = k0 * step, min(k1 * step, n)
+        if hi0 <= lo0:
+            break
+        for v in range(voices):
+            for k in range(k0, k1):
+                first = ratios[v] * starts[k]
+                first += offsets[v]
+                first *= size
+                slope = ratios[v] * increments[k]
+                slope *= size
+                lo = k * step
+                hi = min(lo + step, n)
+                run_index = index[v, lo - lo0:]     # indexed from 0: no wrap-around either
+                run_frac = frac[v, lo - lo0:]
+                for j in range(hi - lo):
+                    pos = slope * float(j) + first
+                    whole = np.floor(pos)
+                    run_index[j] = np.uint64(np.int64(whole)) & mask
+                    run_frac[j] = pos - whole
+        _gather(table, slopes, index, frac, out[lo0:hi0], False)
+
+
+#: Samples per block of the two-pass table reads (positions, then reads): the
+#: index and fraction scratch of a voice take 32 KB.
+GATHER_BLOCK = 2048
+
+
+@kernel
+def _gather(table, slopes, index, frac, out, add):
+    """The table reads of the two-pass kernels: ``out[i] (+)= sum_v (table[k] + slopes[k] * f)``.
+
+    ``k, f = index[v, i], frac[v, i]``; the voices are summed in order
+    (``(y0 + y1) + y2 ...``, what adding them to ``out`` one after the
+    other gives), two at a time in one pass.  ``add``: added to ``out``
+    (``out[i] + y0`` first) instead of written.
+
+    Parameters
+    ----------
+    table, slopes : np.ndarray [shape=(size,)]
+    index : np.ndarray [shape=(voices, >= n), dtype=uint64]
+    frac : np.ndarray [shape=(voices, >= n)]
+    out : np.ndarray [shape=(n,)]
+    add : bool
+    """
+    n = out.shape[0]
+    voices = index.shape[0]
+    k0, f0 = index[0], frac[0]
+    if add:
+        for i in range(n):
+            k = k0[i]
+            out[i] += table[k] + slopes[k] * f0[i]
+        v = 1
+    elif voices >= 2:
+        k1, f1 = index[1], frac[1]
+        for i in range(n):
+            a, b = k0[i], k1[i]
+            out[i] = (table[a] + slopes[a] * f0[i]) + (table[b] + slopes[b] * f1[i])
+        v = 2
+    else:
+        for i in range(n):
+            k = k0[i]
+            out[i] = table[k] + slopes[k] * f0[i]
+        v = 1
+    for w in range(v, voices):
+        kw, fw = index[w], frac[w]
+        for i in range(n):
+            k = kw[i]
+            out[i] += table[k] + slopes[k] * fw[i]
 
 
 def _bandlimited(shape, freq, sr, n, phase, max_freq):
@@ -1073,6 +1133,7 @@ def fixed_row(table, slopes, inc, p0, start, out, add):
     Sample ``i``: phase ``(start + i) * inc + p0`` (cycles, closed form),
     read as :func:`_read_table` does.  ``add``: ``out[i] += y`` (a unison
     voice after the first, summed in voice order) instead of ``out[i] = y``.
+    Two passes a block, as :func:`stack_stepped`.
 
     Parameters
     ----------
@@ -1086,15 +1147,18 @@ def fixed_row(table, slopes, inc, p0, start, out, add):
     """
     size = table.shape[0]
     mask = np.uint64(size - 1)          # unsigned: no wrap-around (see stack_stepped)
-    for i in range(out.shape[0]):
-        pos = (float(start + i) * inc + p0) * size
-        whole = np.floor(pos)
-        k = np.uint64(np.int64(whole)) & mask
-        y = table[k] + slopes[k] * (pos - whole)
-        if add:
-            out[i] += y
-        else:
-            out[i] = y
+    n = out.shape[0]
+    index = np.empty((1, min(n, GATHER_BLOCK)), dtype=np.uint64)
+    frac = np.empty((1, min(n, GATHER_BLOCK)))
+    block_index, block_frac = index[0], frac[0]
+    for lo in range(0, n, GATHER_BLOCK):
+        hi = min(lo + GATHER_BLOCK, n)
+        for i in range(hi - lo):
+            pos = (float(start + lo + i) * inc + p0) * size
+            whole = np.floor(pos)
+            block_index[i] = np.uint64(np.int64(whole)) & mask
+            block_frac[i] = pos - whole
+        _gather(table, slopes, index, frac, out[lo:hi], add)
 
 
 @kernel
@@ -1105,7 +1169,7 @@ def read_steps(table, slopes, starts, increments, step, width, out):
     (as :func:`expand_steps` gives it) and is read as :func:`read_shape`
     does.  ``width > 0`` reads the pulse of :func:`pulse_at` AC-coupled:
     ``(saw(phase - width) - saw(phase) + (2 width - 1)) - (2 width - 1)``
-    (the table is then the saw's).
+    (the table is then the saw's).  Two passes a block, as :func:`stack_stepped`.
 
     Parameters
     ----------
@@ -1122,20 +1186,45 @@ def read_steps(table, slopes, starts, increments, step, width, out):
     mask = np.uint64(size - 1)          # unsigned: no wrap-around (see stack_stepped)
     n = out.shape[0]
     mean = 2.0 * width - 1.0
-    for k in range(starts.shape[0]):
-        lo = k * step
-        hi = min(lo + step, n)
-        inc, first = increments[k], starts[k]
-        run = out[lo:hi]
-        for j in range(hi - lo):
-            ph = inc * float(j) + first
-            pos = ph * size
-            whole = np.floor(pos)
-            i = np.uint64(np.int64(whole)) & mask
-            y = table[i] + slopes[i] * (pos - whole)
-            if width > 0.0:
-                pos = (ph - width) * size
-                whole = np.floor(pos)
-                i = np.uint64(np.int64(whole)) & mask
-                y = ((table[i] + slopes[i] * (pos - whole)) - y + mean) - mean
-            run[j] = y
+    pulse = width > 0.0
+    per = max(GATHER_BLOCK // step, 1)              # runs per block
+    index = np.empty((2, per * step), dtype=np.uint64)
+    frac = np.empty((2, per * step))
+    for k0 in range(0, starts.shape[0], per):
+        k1 = min(k0 + per, starts.shape[0])
+        lo0, hi0 = k0 * step, min(k1 * step, n)
+        if hi0 <= lo0:
+            break
+        for k in range(k0, k1):
+            inc, first = increments[k], starts[k]
+            lo = k * step
+            hi = min(lo + step, n)
+            run_index, run_frac = index[0, lo - lo0:], frac[0, lo - lo0:]
+            if pulse:
+                late_index, late_frac = index[1, lo - lo0:], frac[1, lo - lo0:]
+                for j in range(hi - lo):
+                    ph = inc * float(j) + first
+                    pos = ph * size
+                    whole = np.floor(pos)
+                    run_index[j] = np.uint64(np.int64(whole)) & mask
+                    run_frac[j] = pos - whole
+                    pos = (ph - width) * size
+                    whole = np.floor(pos)
+                    late_index[j] = np.uint64(np.int64(whole)) & mask
+                    late_frac[j] = pos - whole
+            else:
+                for j in range(hi - lo):
+                    pos = (inc * float(j) + first) * size
+                    whole = np.floor(pos)
+                    run_index[j] = np.uint64(np.int64(whole)) & mask
+                    run_frac[j] = pos - whole
+        block = out[lo0:hi0]
+        if pulse:
+            saw, late = index[0], index[1]
+            saw_frac, late_frac = frac[0], frac[1]
+            for i in range(hi0 - lo0):
+                a, b = saw[i], late[i]
+                y = table[a] + slopes[a] * saw_frac[i]
+                block[i] = ((table[b] + slopes[b] * late_frac[i]) - y + mean) - mean
+        else:
+            _gather(table, slopes, index[:1], frac[:1], block, False)
