@@ -191,7 +191,9 @@ def octave(score: Score, sel: Selection, streams: Streams, *, octaves: int, dire
         for i in np.flatnonzero(mask & hit).tolist():   # the selected, displaced notes only
             n = out[i]
             sign = 1 if direction == "up" else -1 if direction == "down" else (1 if up[i] else -1)
-            out[i] = replace(n, pitch=fit_pitch(n.pitch + 12 * octaves * sign, what=f"octave: {part.name}: "))
+            out[i] = Note(n.start, n.duration, fit_pitch(n.pitch + 12 * octaves * sign,
+                                                         what=f"octave: {part.name}: "),
+                          n.velocity, n.bend)
         return part.with_notes(out)
     return map_parts(score, sel, per_part)
 
@@ -229,7 +231,8 @@ def remap(score: Score, sel: Selection, streams: Streams, *, to_scale: str, from
         rest = pc - src[d]
         t = int(math.floor(d * n_tgt / n_src + 0.5)) % n_tgt
         new = base + 12.0 * octave_n + tgt[t] + rest
-        return replace(n, pitch=fit_pitch(float(new), what=f"remap: {part.name}: "))
+        return Note(n.start, n.duration, fit_pitch(float(new), what=f"remap: {part.name}: "),
+                    n.velocity, n.bend)
 
     return map_parts(score, sel, _each_selected(move))
 
@@ -282,8 +285,9 @@ def detune(score: Score, sel: Selection, streams: Streams, *, cents: float, drif
         out = list(part.notes)
         for i in np.flatnonzero(mask).tolist():     # the selected notes only
             n = out[i]
-            out[i] = replace(n, pitch=fit_pitch(n.pitch + offset[i] / 100.0,
-                                                what=f"detune: {part.name}: "))
+            out[i] = Note(n.start, n.duration, fit_pitch(n.pitch + offset[i] / 100.0,
+                                                         what=f"detune: {part.name}: "),
+                          n.velocity, n.bend)
         return part.with_notes(out)
     return map_parts(score, sel, per_part)
 
@@ -298,8 +302,8 @@ def _parallel(score: Score, sel: Selection, *, interval: float, part: str, veloc
     for name in chosen:
         src = score.part(name)
         mask = sel.mask(src.notes, span, src.starts)
-        copies = [replace(n, pitch=fit_pitch(move(n.pitch), what=f"{what}: {name}: "),
-                          velocity=max(1, min(127, int(round(n.velocity * velocity_scale)))))
+        copies = [Note(n.start, n.duration, fit_pitch(move(n.pitch), what=f"{what}: {name}: "),
+                       max(1, min(127, int(round(n.velocity * velocity_scale)))), n.bend)
                   for n in map(src.notes.__getitem__, np.flatnonzero(mask).tolist())]
         if not part:
             score = score.replace_part(src.with_notes(src.notes + tuple(copies)))
@@ -374,8 +378,10 @@ def cluster(score: Score, sel: Selection, streams: Streams, *, width: int, step:
                     ref, off = top, step * ((k + 1) // 2 if position == "around" else k)
                 else:
                     ref, off = bottom, -step * ((k + 1) // 2 if position == "around" else k)
-                added.append(replace(ref, pitch=fit_pitch(ref.pitch + off, what=f"cluster: {part.name}: "),
-                                     velocity=max(1, min(127, int(round(ref.velocity * velocity_scale))))))
+                added.append(Note(ref.start, ref.duration,
+                                  fit_pitch(ref.pitch + off, what=f"cluster: {part.name}: "),
+                                  max(1, min(127, int(round(ref.velocity * velocity_scale)))),
+                                  ref.bend))
         return part.with_notes(part.notes + tuple(added))
     return map_parts(score, sel, per_part)
 

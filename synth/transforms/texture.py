@@ -163,7 +163,7 @@ def dynamics(score: Score, sel: Selection, streams: Streams, *, start: float, en
             v = int(round(n.velocity * fac[i]))
             if not 1 <= v <= 127:
                 clipped[0] += 1
-            out[i] = replace(n, velocity=min(max(v, 1), 127))
+            out[i] = Note(n.start, n.duration, n.pitch, min(max(v, 1), 127), n.bend)
         return part.with_notes(out)
     result = map_parts(score, sel, per_part)
     if clipped[0]:

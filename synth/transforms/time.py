@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import ScoreError, TransformError
-from ..score import MeterChange, MeterMap, Part, Score, TempoMap, parse_meter
+from ..score import MeterChange, MeterMap, Note, Part, Score, TempoMap, parse_meter
 from .base import Param, Selection, add_generated, fit_pitch, map_parts, register, voiced_like
 
 if TYPE_CHECKING:
@@ -65,9 +65,9 @@ def canon(score: Score, sel: Selection, streams: Streams, *, delay_beats: float,
     for name in chosen:
         src = score.part(name)
         mask = sel.mask(src.notes, span, src.starts)
-        notes = [replace(n, start=n.start + delay_beats,
-                         pitch=fit_pitch(n.pitch + interval, what=f"canon: {name}: "),
-                         velocity=max(1, min(127, int(round(n.velocity * velocity_scale)))))
+        notes = [Note(n.start + delay_beats, n.duration,
+                      fit_pitch(n.pitch + interval, what=f"canon: {name}: "),
+                      max(1, min(127, int(round(n.velocity * velocity_scale)))), n.bend)
                  for n in map(src.notes.__getitem__, np.flatnonzero(mask).tolist())]
         new = voiced_like(src, part.replace("{part}", name), notes)
         score = add_generated(score, new, f"canon of {name!r}, {delay_beats:g} beats later, "
@@ -124,7 +124,7 @@ def humanise(score: Score, sel: Selection, streams: Streams, *, jitter_beats: fl
             start = max(n.start + shift, 0.0)
             duration = max(n.end - start, n.duration * 0.25)
             vel = min(max(round(n.velocity + dv[i]), 1), 127)
-            out[i] = replace(n, start=start, duration=duration, velocity=vel)
+            out[i] = Note(start, duration, n.pitch, vel, n.bend)
         return part.with_notes(out)
     return map_parts(score, sel, per_part)
 
@@ -272,7 +272,7 @@ def remeter(score: Score, sel: Selection, streams: Streams, *, meter: str,
         for n, a, b in zip(p.notes, starts, ends):
             scale = (b - a) / n.duration
             bend = tuple((off * scale, st) for off, st in n.bend)
-            notes.append(replace(n, start=float(a), duration=float(b - a), bend=bend))
+            notes.append(Note(float(a), float(b - a), n.pitch, n.velocity, bend))
         parts.append(p.with_notes(notes))
     tempo = TempoMap([replace(c, beat=float(f(c.beat))) for c in score.tempo.changes])  # ramps kept
     keys = tuple(replace(k, beat=float(f(k.beat))) for k in score.keys)
