@@ -56,6 +56,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 
 from . import filters
+from .filters import sos_segment
 from .jit import kernel
 from .oscillators import (BLEP_LATENCY, BLEP_OVERSAMPLING, BLEP_TAPS, BlepState, bandlimit_steps,
                           blep_step_table, phase_ramp)
@@ -729,10 +730,14 @@ def play(stored: ArrayLike, clock_hz: ArrayLike, *, sr: float, n: int | None = N
         if not 0 <= loop[0] < loop[1] <= len(stored):
             raise ValueError(f"loop must be (start, end) with 0 <= start < end <= {len(stored)} "
                              f"words; got {loop!r}")
+    if bandlimited:
+        clock, step, count = _clock_steps(clock_hz, n)
+        y, state, _ = _mode4(stored, clock, step, count, sr, loop, state)
+        return y, state
     clock = _clock_samples(clock_hz, n)
     pieces = []
     for lo in range(0, max(len(clock), 1), _PLAY_BLOCK):
-        y, state = _play_block(stored, clock[lo:lo + _PLAY_BLOCK], sr, bandlimited, state, loop)
+        y, state = _play_block(stored, clock[lo:lo + _PLAY_BLOCK], sr, state, loop)
         pieces.append(y)
     return np.concatenate(pieces), state
 
@@ -749,59 +754,155 @@ def _clock_samples(clock_hz, n) -> np.ndarray:
     return clock
 
 
-def _play_block(stored, clock, sr, bandlimited, state, loop=None):
-    pos0 = 0.0 if state is None else state.pos
-    n = len(clock)
-    if not bandlimited or n == 0:
-        pos, pos_out = phase_ramp(clock, sr=sr, phase=pos0)
-        new_state = PlayState(pos_out, float(pos[-1]) if n else (pos0 if state is None else state.prev_pos),
-                              None if state is None else state.blep)
-        return _lookup(stored, np.floor(pos).astype(np.int64), loop), new_state
-    blep = None if state is None else state.blep
-    taps, lat = BLEP_TAPS, BLEP_LATENCY
-    carry, history = (np.zeros(taps), np.zeros(lat)) if blep is None else blep
-    full = np.zeros(n + taps)
-    full[:taps] += carry                              # the spill-over first, as bincount sums it
-    y, new_history = np.empty(n), np.empty(lat)
-    start, end = (0, 0) if loop is None else (int(loop[0]), int(loop[1]))
-    pos_out, last_pos = _play_steps(
-        np.ascontiguousarray(stored, dtype=np.float64), start, end, np.ascontiguousarray(clock),
-        float(sr), float(pos0), 0.0 if state is None else float(state.prev_pos), blep is None,
-        np.ascontiguousarray(history, dtype=np.float64), *_step_residual_rows(), full, y, new_history)
-    return y, PlayState(pos_out, last_pos, BlepState(full[n:n + taps].copy(), new_history))
+def _clock_steps(clock_hz, n, step: int = 1) -> tuple[np.ndarray, int, int]:
+    """``(clock, step, n)``: the clock as held values, each ``step`` samples long, checked.
+
+    A scalar clock is one value held for all ``n`` samples; an array is one value a
+    sample (``step == 1``) or a control-rate curve (``n`` required).  The kernels
+    read sample ``k``'s clock at ``clock[k // step]``, the same value a per-sample
+    array would hold there.
+    """
+    clock = np.asarray(clock_hz, dtype=np.float64)
+    if clock.ndim == 0:
+        if n is None:
+            raise ValueError("n is required when clock_hz is a scalar")
+        n = int(n)
+        clock, step = clock.reshape(1), max(n, 1)
+    elif step == 1:
+        n = len(clock)
+    else:
+        if n is None or len(clock) != -(-int(n) // step):
+            raise ValueError(f"a clock held {step} samples a value needs n and ceil(n / {step}) "
+                             f"values, got {len(clock)} for n={n!r}")
+        n = int(n)
+    if np.any(clock <= 0) or not np.all(np.isfinite(clock)):
+        raise ValueError(f"clock_hz must be finite and > 0, got minimum {float(np.min(clock))!r}")
+    return np.ascontiguousarray(clock), int(step), n
 
 
 @kernel
-def _play_steps(flat, loop_start, loop_end, clock, sr, pos0, prev_pos, note_on, history, rows, slopes,
-                full, y, new_history):
-    """One block of Mode-4 playback: the held DAC output with each clock tick a band-limited step.
+def _clock_ramp(clock, step, first, sr, at, pos):
+    """``pos[k]`` = the clock position (ticks) at sample ``first + k``, from ``at`` at
+    sample ``first``: the running sum of ``clock[j // step] / sr`` (the sequential
+    sum of :func:`~synth.dsp.oscillators.phase_ramp`, the same additions).
+    Returns the position after the last sample."""
+    if pos.shape[0] == 0:
+        return at
+    i = first // step
+    left = step - first % step
+    inc = clock[i] / sr
+    for k in range(pos.shape[0]):
+        if left == 0:
+            i += 1
+            inc = clock[i] / sr
+            left = step
+        pos[k] = at
+        at += inc
+        left -= 1
+    return at
+
+
+def _play_block(stored, clock, sr, state, loop=None):
+    """The naive hold (``play(bandlimited=False)``) of one block."""
+    pos0 = 0.0 if state is None else state.pos
+    n = len(clock)
+    pos, pos_out = phase_ramp(clock, sr=sr, phase=pos0)
+    new_state = PlayState(pos_out, float(pos[-1]) if n else (pos0 if state is None else state.prev_pos),
+                          None if state is None else state.blep)
+    return _lookup(stored, np.floor(pos).astype(np.int64), loop), new_state
+
+
+_NO_ENVELOPE = np.zeros(0)
+_NO_FILTER = np.zeros((0, 6))
+
+
+def _mode4(stored, clock, step, n, sr, loop, state, gain=1.0, envelope=None, sos=None, zi=None):
+    """Band-limited Mode-4 playback of ``n`` samples at the clock ``clock`` held ``step``
+    samples a value (:func:`_clock_steps`), times ``gain`` and ``envelope``, through ``sos``
+    from ``zi``: ``(samples, PlayState, zi after)`` (:func:`_play_steps`)."""
+    if n == 0:                                        # nothing played: the note-on still to come
+        return np.zeros(0), PlayState(0.0, 0.0, None) if state is None else state, zi
+    blep = None if state is None else state.blep
+    taps, lat = BLEP_TAPS, BLEP_LATENCY
+    carry, history = (np.zeros(taps), np.zeros(lat)) if blep is None else (blep.carry.copy(),
+                                                                           blep.history.copy())
+    y = np.empty(n)
+    start, end = (0, 0) if loop is None else (int(loop[0]), int(loop[1]))
+    env = _NO_ENVELOPE if envelope is None else np.ascontiguousarray(envelope, dtype=np.float64)
+    if sos is None:
+        sos, zi = _NO_FILTER, np.zeros((0, 2))
+    else:
+        zi = np.zeros((sos.shape[0], 2)) if zi is None else np.array(zi, dtype=np.float64)
+    pos_out, last_pos = _play_steps(
+        np.ascontiguousarray(stored, dtype=np.float64), start, end, clock, int(step), float(sr), 0.0 if state is None else float(state.pos),
+        0.0 if state is None else float(state.prev_pos), blep is None, history, carry,
+        *_step_residual_rows(), float(gain), env, sos, zi, y)
+    return y, PlayState(pos_out, last_pos, BlepState(carry, history)), zi
+
+
+def _vca_and_filter(y, gain, envelope, sos, zi):
+    """``y`` times ``gain`` and ``envelope`` (None: 1), through ``sos`` (None: no filter)
+    from ``zi`` (None: at rest), in place: ``(y, zi after)``."""
+    env = _NO_ENVELOPE if envelope is None else np.ascontiguousarray(envelope, dtype=np.float64)
+    if sos is None:
+        _vca(y, float(gain), env, _NO_FILTER, np.zeros((0, 2)))
+        return y, None
+    zi = np.zeros((sos.shape[0], 2)) if zi is None else np.array(zi, dtype=np.float64)
+    _vca(y, float(gain), env, sos, zi)
+    return y, zi
+
+
+@kernel
+def _vca(y, gain, envelope, sos, zi):
+    """``y`` times ``gain``, then ``envelope`` (empty: none), then through ``sos`` (no
+    sections: none) from the state ``zi``, in place (the VCA and output filter after
+    the DAC: :func:`voice`'s order of operations)."""
+    every = envelope.shape[0] > 0
+    for k in range(y.shape[0]):
+        v = y[k] * gain
+        if every:
+            v = v * envelope[k]
+        y[k] = v
+    if sos.shape[0] > 0:
+        sos_segment(sos, y, 0, y.shape[0], zi)
+
+
+@kernel
+def _play_steps(flat, loop_start, loop_end, clock, step, sr, pos0, prev_pos, note_on, history, carry,
+                rows, slopes, gain, envelope, sos, zi, y):
+    """Mode-4 playback: the held DAC output with each clock tick a band-limited step, then
+    the VCA and the output filter, in blocks of :data:`_PLAY_BLOCK` samples.
 
     Parameters
     ----------
     flat : np.ndarray [shape=(N,)]
         The stored sample; ``loop_start..loop_end`` its sustain loop
         (``loop_end == 0``: none), as :func:`_lookup_ticks` reads it.
-    clock : np.ndarray [shape=(n,)]
-        DAC clock (Hz) at each output sample; ``sr`` the output rate.
+    clock : np.ndarray [shape=(ceil(n / step),)]
+        DAC clock (Hz), each value held ``step`` output samples; ``sr`` the output rate.
     pos0 : float
-        Clock position (ticks) at the first sample: the previous block's
+        Clock position (ticks) at the first sample: the previous call's
         position after its last sample (0 at a note-on).
     prev_pos : float
-        Position at the previous block's last sample (ignored at a note-on).
+        Position at the previous call's last sample (ignored at a note-on).
     note_on : bool
         The first value enters as a step from silence at sample 0.
     history : np.ndarray [shape=(BLEP_LATENCY,)]
-        The previous block's last held values (the naive hold is delayed by
-        ``BLEP_LATENCY``).
+        The last held values before the first sample (the naive hold is
+        delayed by ``BLEP_LATENCY``); overwritten with those after the last.
+    carry : np.ndarray [shape=(BLEP_TAPS,)]
+        The previous steps' residuals spilling over the first samples;
+        overwritten with those spilling past the last.
     rows, slopes : np.ndarray [shape=(oversampling + 1, BLEP_TAPS)], [shape=(oversampling, BLEP_TAPS)]
         :func:`_step_residual_rows` and the differences of successive rows.
-    full : np.ndarray [shape=(n + BLEP_TAPS,)]
-        The previous block's spill-over in its first taps, zeros after; the
-        steps' residuals are added into it (its tail is the next spill-over).
+    gain : float
+        Times every sample, then ``envelope`` (``[shape=(n,)]``, or empty: none):
+        the VCA after the DAC.
+    sos, zi : np.ndarray [shape=(sections, 6)], [shape=(sections, 2)]
+        The output filter (no sections: none) and its state, updated in place
+        (:func:`synth.dsp.filters.sos_segment`, block by block).
     y : np.ndarray [shape=(n,)]
-        Output: the delayed hold plus the residuals.
-    new_history : np.ndarray [shape=(BLEP_LATENCY,)]
-        Output: the history for the next block.
+        Output.
 
     Returns
     -------
@@ -818,55 +919,75 @@ def _play_steps(flat, loop_start, loop_end, clock, sr, pos0, prev_pos, note_on, 
     order are those of :func:`~synth.dsp.oscillators.bandlimit_steps`'
     ``bincount`` (each tap ``((row[i0 + 1] - row[i0]) * frac + row[i0]) *
     height``, added event by event), so the samples equal it bit for bit
-    (the NumPy formulation is the oracle in tests/test_dsp_jit.py).  The
-    taps of one step are added through row views, a loop LLVM vectorises
-    (3x faster than indexing the 2-D arrays, same sums).
+    (the NumPy formulation is the oracle in tests/test_dsp_jit.py), and
+    the blocks join as one pass would (a residual sum starts at +0.0, so
+    it is never -0.0 and its copy into the next block is exact).  The taps
+    of one step are added through row views, a loop LLVM vectorises (3x
+    faster than indexing the 2-D arrays, same sums).
     """
-    n = clock.shape[0]
-    pos = np.empty(n)
-    at = pos0
-    for k in range(n):
-        pos[k] = at
-        at += clock[k] / sr
-    prev_first = pos[0] if note_on else prev_pos
-    first_tick = int(np.floor(prev_first))
-    values = np.empty(int(np.floor(pos[n - 1])) - first_tick + 1)
+    n = y.shape[0]
     size = flat.shape[0]
-    for q in range(values.shape[0]):                  # every tick the block reads
-        t = first_tick + q
-        if loop_end > 0 and t >= loop_end:
-            t = loop_start + (t - loop_start) % (loop_end - loop_start)
-        values[q] = flat[t] if t < size else 0.0
     taps = rows.shape[1]
     over = rows.shape[0] - 1
     lat = history.shape[0]
-    naive = np.empty(n)
-    for k in range(n):
-        naive[k] = values[int(np.floor(pos[k])) - first_tick]
-    if note_on:                                       # from silence, exactly at sample 0
-        h = naive[0]
-        for j in range(taps):
-            full[j] += ((rows[1, j] - rows[0, j]) * 0.0 + rows[0, j]) * h
-    m = 0
-    for t in range(first_tick + 1, first_tick + values.shape[0]):
-        while pos[m] < t:                             # searchsorted(pos, t, "left")
-            m += 1
-        h = values[t - first_tick] - values[t - 1 - first_tick]
-        if h == 0.0:
-            continue
-        before = prev_first if m == 0 else pos[m - 1]
-        p = ((pos[m] - t) / (pos[m] - before)) * over
-        i = min(int(p), over - 1)
-        f = p - i
-        row, slope, into = rows[i], slopes[i], full[m:m + taps]
-        for j in range(taps):
-            into[j] += (slope[j] * f + row[j]) * h
-    for k in range(n):
-        y[k] = (history[k] if k < lat else naive[k - lat]) + full[k]
-    for j in range(lat):
-        k = n + j
-        new_history[j] = history[k] if k < lat else naive[k - lat]
-    return at, pos[n - 1]
+    block = max(min(n, _PLAY_BLOCK), 1)
+    pos = np.empty(block)
+    naive = np.empty(block)
+    full = np.zeros(block + taps)
+    full[:taps] = carry
+    filtered = sos.shape[0] > 0
+    at = pos0
+    before_block = prev_pos
+    for lo in range(0, n, block):
+        b = min(block, n - lo)
+        at = _clock_ramp(clock, step, lo, sr, at, pos[:b])
+        first_block = note_on and lo == 0
+        prev_first = pos[0] if first_block else before_block
+        first_tick = int(np.floor(prev_first))
+        values = np.empty(int(np.floor(pos[b - 1])) - first_tick + 1)
+        for q in range(values.shape[0]):              # every tick the block reads
+            t = first_tick + q
+            if loop_end > 0 and t >= loop_end:
+                t = loop_start + (t - loop_start) % (loop_end - loop_start)
+            values[q] = flat[t] if t < size else 0.0
+        for k in range(b):
+            naive[k] = values[int(np.floor(pos[k])) - first_tick]
+        if first_block:                               # from silence, exactly at sample 0
+            h = naive[0]
+            for j in range(taps):
+                full[j] += ((rows[1, j] - rows[0, j]) * 0.0 + rows[0, j]) * h
+        m = 0
+        for t in range(first_tick + 1, first_tick + values.shape[0]):
+            while pos[m] < t:                         # searchsorted(pos, t, "left")
+                m += 1
+            h = values[t - first_tick] - values[t - 1 - first_tick]
+            if h == 0.0:
+                continue
+            before = prev_first if m == 0 else pos[m - 1]
+            p = ((pos[m] - t) / (pos[m] - before)) * over
+            i = min(int(p), over - 1)
+            f = p - i
+            row, slope, into = rows[i], slopes[i], full[m:m + taps]
+            for j in range(taps):
+                into[j] += (slope[j] * f + row[j]) * h
+        for k in range(b):
+            v = (history[k] if k < lat else naive[k - lat]) + full[k]
+            v = v * gain
+            if envelope.shape[0] > 0:
+                v = v * envelope[lo + k]
+            y[lo + k] = v
+        for j in range(lat):
+            k = b + j
+            history[j] = history[k] if k < lat else naive[k - lat]
+        for j in range(taps):                         # the spill-over starts the next block
+            carry[j] = full[b + j]
+        full[:] = 0.0
+        full[:taps] = carry
+        before_block = pos[b - 1]
+        if filtered:
+            sos_segment(sos, y, lo, lo + b, zi)
+    last = before_block if n > 0 else (pos0 if note_on else prev_pos)
+    return at, last
 
 
 @lru_cache(maxsize=1)
@@ -1058,11 +1179,11 @@ def _harmonic_counts(cycle_freq: np.ndarray, sr: float) -> np.ndarray:
 
 
 @kernel
-def _read_mode1(pos, coefficients, size, ticks_per_segment, segments, table_of, table, held):
+def _read_mode1(pos, coefficients, size, ticks_per_segment, segments, table_of, step, table, held):
     """The band-limited Mode-1 wave at each clock position, in place.
 
-    ``held[k]`` for every sample with ``table_of[k] == table`` (every sample
-    when ``table_of`` is empty): the segment sounding at ``pos[k]`` ticks
+    ``held[k]`` for every sample with ``table_of[k // step] == table`` (every
+    sample when ``table_of`` is empty): the segment sounding at ``pos[k]`` ticks
     (``min(floor(pos) // ticks_per_segment, segments - 1)``), read from
     ``coefficients`` (:func:`_hermite_tables`, ``size`` points a cycle) by
     Horner's rule at the phase ``pos * size / 128``.
@@ -1071,7 +1192,7 @@ def _read_mode1(pos, coefficients, size, ticks_per_segment, segments, table_of, 
     mask = size - 1
     every = table_of.shape[0] == 0
     for k in range(pos.shape[0]):
-        if not every and table_of[k] != table:
+        if not every and table_of[k // step] != table:
             continue
         x = pos[k] * scale
         whole = np.floor(x)
@@ -1169,8 +1290,8 @@ class FourierState(NamedTuple):
 
 
 def play_fourier(stored: ArrayLike, clock_hz: ArrayLike, *, sr: float, n: int | None = None, loops: int = 1,
-                 state: FourierState | None = None, tables: WavetableCache | None = None
-                 ) -> tuple[np.ndarray, FourierState]:
+                 state: FourierState | None = None, tables: WavetableCache | None = None,
+                 step: int = 1) -> tuple[np.ndarray, FourierState]:
     """Mode-1 playback: the held DAC output, band-limited, as a wavetable read.
 
     Each segment is read from its exact Fourier series
@@ -1195,18 +1316,21 @@ def play_fourier(stored: ArrayLike, clock_hz: ArrayLike, *, sr: float, n: int | 
     ----------
     stored : np.ndarray [shape=(segments, 128)]
         Stored cycles, quantised already (:func:`quantize_8bit`).
-    clock_hz : float or np.ndarray [shape=(n,)]
+    clock_hz : float or np.ndarray [shape=(n,) or (ceil(n / step),)]
         DAC clock in Hz (> 0): ``128 x`` the played pitch.
     sr : float
         Output sample rate in Hz.
     n : int, optional
-        Samples to render (required for a scalar clock).
+        Samples to render (required for a scalar clock or ``step > 1``).
     loops : int
         Repetitions per segment (:func:`mode1_loops`); the last sustains.
     state : FourierState, optional
         From the previous block (``None`` = note-on).
     tables : WavetableCache, optional
         Where the tables are kept; default: the note's own (in ``state``).
+    step : int
+        Samples each value of an array ``clock_hz`` holds (a control-rate
+        pitch curve); the result equals the curve repeated per sample.
 
     Returns
     -------
@@ -1228,7 +1352,7 @@ def play_fourier(stored: ArrayLike, clock_hz: ArrayLike, *, sr: float, n: int | 
     if int(loops) < 1:
         raise ValueError(f"loops must be >= 1, got {loops!r}")
     loops = int(loops)
-    clock = _clock_samples(clock_hz, n)
+    clock, step, count = _clock_steps(clock_hz, n, int(step))
     fir, _ = _blep_fir()
     taps = len(fir)
     if state is None:
@@ -1237,10 +1361,10 @@ def play_fourier(stored: ArrayLike, clock_hz: ArrayLike, *, sr: float, n: int | 
                              tables=WavetableCache() if tables is None else tables,
                              key=stored.tobytes())    # hashed once a note (bytes keep their hash)
     tables = state.tables
-    pos, pos_out = phase_ramp(clock, sr=sr, phase=state.pos)          # in clock ticks, as play()
-    count = len(pos)
     if count == 0:
         return np.zeros(0), state
+    pos = np.empty(count)                             # in clock ticks, as play()
+    pos_out = _clock_ramp(clock, step, 0, float(sr), float(state.pos), pos)
     stored_bytes, segments = state.key, stored.shape[0]
     ticks_per_segment = SEGMENT_LENGTH * loops
     # segment switches in this block (tick s * ticks_per_segment, phase 0)
@@ -1253,7 +1377,7 @@ def play_fourier(stored: ArrayLike, clock_hz: ArrayLike, *, sr: float, n: int | 
     lowest, highest = _harmonic_counts(np.array([np.max(clock), np.min(clock)]) / SEGMENT_LENGTH, sr)
     if lowest == highest:                             # the usual case: one table for the block
         table_of, counts = np.zeros(0, dtype=np.int64), [lowest]
-    else:
+    else:                                             # one count per clock value
         table_of = _harmonic_counts(clock / SEGMENT_LENGTH, sr)
         counts = np.unique(table_of)
     extended = np.empty(taps - 1 + count)            # the FIR's history, then this block's wave
@@ -1261,7 +1385,8 @@ def play_fourier(stored: ArrayLike, clock_hz: ArrayLike, *, sr: float, n: int | 
     held = extended[taps - 1:]
     for h in counts:
         coefficients, size = tables.get(stored_bytes, segments, int(h))
-        _read_mode1(pos, coefficients, size, ticks_per_segment, segments, table_of, int(h), held)
+        _read_mode1(pos, coefficients, size, ticks_per_segment, segments, table_of, step, int(h),
+                    held)
     # the band-limited step's kernel as an FIR (its roll-off and latency)
     out = np.convolve(extended, fir, mode="valid")
     # note-on and segment switches: exact band-limited steps near them
@@ -1293,7 +1418,7 @@ def voice(waveform: ArrayLike, freq: ArrayLike, *, sr: float, n: int | None = No
           rate_hz: float | None = None, envelope: ArrayLike | None = None, gain: float = 1.0,
           brightness: float | None = 0.5, tune: int = _TUNE_CENTRE, loop: tuple[int, int] | None = None,
           latch: float | None = None, tracking: str = "octave", tables: WavetableCache | None = None,
-          state: VoiceState | None = None) -> tuple[np.ndarray, VoiceState]:
+          state: VoiceState | None = None, step: int = 1) -> tuple[np.ndarray, VoiceState]:
     """One CMI voice: quantise, clock by pitch, hold, VCA, output low-pass.
 
     Parameters
@@ -1302,12 +1427,12 @@ def voice(waveform: ArrayLike, freq: ArrayLike, *, sr: float, n: int | None = No
         Mode 1: ``[shape=(segments, 128)]`` cycles in [-1, 1]; Mode 4:
         ``[shape=(N,)]`` sample in [-1, 1].  Quantised to 8 bits here (a no-op
         on data already on the 1/128 grid).
-    freq : float or np.ndarray [shape=(n,)]
-        Played pitch in Hz (per sample for vibrato or glide).
+    freq : float or np.ndarray [shape=(n,) or (ceil(n / step),)]
+        Played pitch in Hz (per sample, or per control step, for vibrato or glide).
     sr : float
         Output sample rate in Hz.
     n : int, optional
-        Samples to render (required for scalar ``freq``).
+        Samples to render (required for scalar ``freq`` or ``step > 1``).
     mode : {1, 4}
         1 = 32-segment wavetable, each segment looped ``loops`` times, the
         last sustaining (:func:`play_fourier`); 4 = one-shot sample
@@ -1344,6 +1469,10 @@ def voice(waveform: ArrayLike, freq: ArrayLike, *, sr: float, n: int | None = No
         Mode 1: where the band-limited tables are kept (:func:`play_fourier`).
     state : VoiceState, optional
         From the previous block (``None`` = note-on).
+    step : int
+        Samples each value of an array ``freq`` holds (a control-rate pitch
+        curve): the clock law then runs once a value, and the samples equal
+        those of the curve repeated per sample.
 
     Returns
     -------
@@ -1362,31 +1491,34 @@ def voice(waveform: ArrayLike, freq: ArrayLike, *, sr: float, n: int | None = No
     else:
         clock = mode4_clock(f, root_freq=root_freq, rate_hz=rate_hz or spec.max_rate_hz)
     if spec.clock_law == "iix":
-        clock = quantize_clock(clock, tune=tune)
-    if clock.ndim == 0:                               # a steady pitch: the clock law once, not per sample
-        clock = np.full(int(n), float(clock))
-    if mode == 1:
-        held, play_state = play_fourier(stored, clock, sr=sr, loops=loops, tables=tables,
-                                        state=None if state is None else state.play)
-    else:
-        held, play_state = play(stored, clock, sr=sr, loop=loop,
-                                state=None if state is None else state.play)
-    y = held * float(gain)
-    if envelope is not None:
-        y = y * np.asarray(envelope, dtype=np.float64)
+        clock = quantize_clock(clock, tune=tune)     # per value of freq: once for a steady pitch
+    clock, step, count = _clock_steps(clock, n, int(step) if f.ndim else 1)
     if state is None:
         sos = None
-        if latch is not None and len(clock):
-            sos = design_ssm2045(float(ssm2045_cutoff(clock[0], latch, tracking=tracking, tune=tune)),
+        first = float(clock[0]) if count else None
+        if latch is not None and first is not None:
+            sos = design_ssm2045(float(ssm2045_cutoff(first, latch, tracking=tracking, tune=tune)),
                                  sr=sr)
-        elif brightness is not None and len(clock):
-            sos = filters.design_fairlight_lowpass(float(output_cutoff(clock[0], sr=sr,
+        elif brightness is not None and first is not None:
+            sos = filters.design_fairlight_lowpass(float(output_cutoff(first, sr=sr,
                                                                        brightness=brightness)), sr=sr)
         zi = None
     else:
         sos, zi = state.sos, state.zi
-    if sos is not None:
-        y, zi = filters.apply(y, sos, zi)
+    if envelope is not None:
+        envelope = np.asarray(envelope, dtype=np.float64)
+        if envelope.shape != (count,):
+            envelope = np.broadcast_to(envelope, (count,)).copy()
+    if mode == 1:
+        held, play_state = play_fourier(stored, clock, sr=sr, n=count, loops=loops, tables=tables,
+                                        state=None if state is None else state.play, step=step)
+        y, zi = _vca_and_filter(held, gain, envelope, sos, zi)
+    else:                                             # the VCA and filter in the player's blocks
+        y, play_state, zi = _mode4(stored, clock, step, count, sr, loop,
+                                   None if state is None else state.play, gain=gain,
+                                   envelope=envelope, sos=sos, zi=zi)
+        if sos is None:
+            zi = None
     return y, VoiceState(stored, play_state, sos, zi)
 
 

@@ -33,7 +33,7 @@ from ..dsp import cmi_library, fairlight, modulation, vowel
 from ..errors import PatchError
 from ..params import Param
 from ..units import midi_to_hz
-from .registry import NoteContext, Source, register_source
+from .registry import CONTROL_SAMPLES, NoteContext, Source, Steps, register_source
 from .spectral import check_pages, cycle_spectrum, harmonic_spectrum
 
 if TYPE_CHECKING:
@@ -164,12 +164,14 @@ def _envelope(note: NoteContext, a: int, m: int):
 def _render(note: NoteContext, a: int, m: int, freq: Any, lfo_values, envelope) -> np.ndarray:
     patch, sr = note.patch, note.sr
     series = fairlight.SERIES[patch.param("series")]
+    # a moving pitch stays a control-rate curve: the clock law runs once a control step
+    freq, step = (freq.values, CONTROL_SAMPLES) if isinstance(freq, Steps) else (freq, 1)
     if patch.param("mode") == 1:          # its VCA and output filter state carried
         stored = _mode1_table(patch.param("pages"), patch.param("cycle"))
         loops = fairlight.mode1_loops(note.note_hz, patch.param("segment_seconds"))
         y, note.source_state = fairlight.voice(
             stored, freq, sr=sr, n=m, mode=1, series=series, loops=loops, tables=_TABLES,
-            envelope=envelope, state=note.source_state, **card_filter(patch))
+            envelope=envelope, state=note.source_state, step=step, **card_filter(patch))
         return y
     name = patch.param("voice")
     if name:                              # a voice of the built-in library
@@ -177,13 +179,13 @@ def _render(note: NoteContext, a: int, m: int, freq: Any, lfo_values, envelope) 
         y, note.source_state = fairlight.voice(
             stored.data / 128.0, freq, sr=sr, n=m, mode=4, series=series, root_freq=spec.root_hz,
             rate_hz=spec.rate_hz, envelope=envelope, gain=10.0 ** (-spec.level_db / 20.0),
-            loop=stored.loop, state=note.source_state, **card_filter(patch))
+            loop=stored.loop, state=note.source_state, step=step, **card_filter(patch))
         return y
     rate = patch.param("rate_hz") or series.max_rate_hz
     y, note.source_state = fairlight.voice(
         _mode4_sample(patch, float(rate)), freq, sr=sr, n=m, mode=4, series=series,
         root_freq=float(midi_to_hz(patch.param("root"))), rate_hz=rate, envelope=envelope,
-        state=note.source_state, **card_filter(patch))
+        state=note.source_state, step=step, **card_filter(patch))
     return y
 
 
@@ -242,6 +244,6 @@ register_source(Source(
                           doc="card 'cmi01a': the cutoff steps by octave register (the "
                           "hardware) or follows every note"),
     },
-    render=_render, applies_envelope=True, envelope=_envelope,
+    render=_render, stepped_pitch=True, applies_envelope=True, envelope=_envelope,
     segmentable=lambda p: True,
     check=_check, spectrum=_spectrum))
