@@ -492,7 +492,7 @@ def apply_curves(st: Step, score: Score, per_bar: Any, tension: Any = None, *, s
                 continue
             old = had[p.name].notes
             if old and p.notes[:len(old)] != old:
-                score = score.replace_part(p.with_notes(old + p.notes, like=had[p.name]))
+                score = score.replace_part(p.with_notes(old + p.notes, like=had[p.name], changed=()))
     return score
 
 

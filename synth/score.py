@@ -33,7 +33,7 @@ from .params import FrozenMap
 from .units import PITCH_CLASSES, note_name, parse_note_name
 
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, Sequence
     from numpy.typing import ArrayLike
 
 __all__ = [
@@ -161,7 +161,8 @@ def _onsets(notes: tuple[Note, ...]) -> np.ndarray:
     return starts
 
 
-def _rebuilt(old: "Part", notes: tuple[Note, ...]) -> tuple[tuple[Note, ...], np.ndarray] | None:
+def _rebuilt(old: "Part", notes: tuple[Note, ...], changed: "Sequence[int] | None" = None
+             ) -> tuple[tuple[Note, ...], np.ndarray] | None:
     """``notes`` in order and their onsets, from ``old`` by what changed; None: no shortcut.
 
     A tension curve runs its transform once per segment of a few bars, and
@@ -175,14 +176,17 @@ def _rebuilt(old: "Part", notes: tuple[Note, ...]) -> tuple[tuple[Note, ...], np
     with a neighbour of equal onset (a chord's note moved in pitch) has its
     chord sorted again.  None when the notes are not (old notes changed in
     place, then appended Notes), when a changed onset breaks the order, or
-    when too many changed.
+    when too many changed.  ``changed``: the positions where ``notes`` may
+    differ from ``old``'s (the others are the same objects: the caller knows,
+    and spares the comparison of every note); found by identity when None.
     """
     prev = old.notes
     m, n = len(prev), len(notes)
     if m < 64 or n < m:
         return None
     head = notes if n == m else notes[:m]
-    changed = np.flatnonzero(~np.fromiter(map(operator.is_, head, prev), bool, m)).tolist()
+    if changed is None:
+        changed = np.flatnonzero(~np.fromiter(map(operator.is_, head, prev), bool, m)).tolist()
     if len(changed) > m // 8:
         return None
     extra = notes[m:]
@@ -307,7 +311,8 @@ class Part:
         """Onsets of the notes in beats, ``(len(notes),)`` float64, read-only (once per part)."""
         return _onsets(self.notes)
 
-    def with_notes(self, notes: Iterable[Note], *, like: "Part | None" = None) -> "Part":
+    def with_notes(self, notes: Iterable[Note], *, like: "Part | None" = None,
+                   changed: "Sequence[int] | None" = None) -> "Part":
         """A copy of this part holding ``notes`` instead.
 
         When ``notes`` are this part's (or those of ``like``, another part)
@@ -315,10 +320,12 @@ class Part:
         segment's change), they are put in order from what changed
         (:func:`_rebuilt`) and the part's other fields, already checked, are
         kept: the same part as ``replace(self, notes=notes)`` gives, without a
-        pass over every note.
+        pass over every note.  ``changed``: the positions where ``notes``
+        may differ from the old notes, when the caller knows them (every
+        other position holds the very same Note object).
         """
         notes = tuple(notes)
-        quick = _rebuilt(self if like is None else like, notes)
+        quick = _rebuilt(self if like is None else like, notes, changed)
         if quick is None:
             return replace(self, notes=notes)
         new = object.__new__(Part)

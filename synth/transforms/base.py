@@ -19,6 +19,7 @@ numbers of the others.
 
 from __future__ import annotations
 
+import functools
 import warnings
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable, Mapping, NamedTuple, Sequence
@@ -28,7 +29,7 @@ import numpy as np
 from ..errors import ScoreError, SynthWarning, TransformError
 from ..params import Param, suggest, validate
 from ..score import Note, Part, Score, check_budget
-from ..seeds import rng as seed_rng
+from ..seeds import seed_sequence
 from ..units import parse_note_name
 
 __all__ = [
@@ -208,7 +209,8 @@ class Transform:
             legacy = (key,)
 
         def streams(*path):
-            return seed_rng(seed, "transform", *legacy, *path)
+            # what synth.seeds.rng(seed, "transform", *legacy, *path) gives
+            return np.random.Generator(np.random.PCG64(_sequence(seed, "transform", *legacy, *path)))
 
         return sp.impl(score, self.selection, streams, **self.params)
 
@@ -229,6 +231,14 @@ class Transform:
         if self.selection.bars is not None:
             bits.append(f"bars={list(self.selection.bars)!r}")
         return f"{self.name}({', '.join(bits)})"
+
+
+@functools.lru_cache(maxsize=4096, typed=True)
+def _sequence(seed: int, *path: str | int) -> np.random.SeedSequence:
+    """The seed sequence of a transform's stream, made once: a tension curve runs its
+    transform once per segment, and every segment asks for the same streams (a
+    sequence only seeds generators; it is never spawned from)."""
+    return seed_sequence(seed, *path)
 
 
 def make(name: str, *, parts: Iterable[str] | str | None = None,

@@ -69,9 +69,10 @@ def _each_selected(fn):
     """Wrap a note -> note function as a map_parts callback."""
     def per_part(part: Part, mask, span) -> Part:
         out = list(part.notes)
-        for i in np.flatnonzero(mask).tolist():     # the selected notes only
+        chosen = np.flatnonzero(mask).tolist()      # the selected notes only
+        for i in chosen:
             out[i] = fn(out[i], part)
-        return part.with_notes(out)
+        return part.with_notes(out, changed=chosen)
     return per_part
 
 
@@ -188,13 +189,14 @@ def octave(score: Score, sel: Selection, streams: Streams, *, octaves: int, dire
         hit = g.random(n_notes) < probability
         up = g.random(n_notes) < 0.5
         out = list(part.notes)
-        for i in np.flatnonzero(mask & hit).tolist():   # the selected, displaced notes only
+        chosen = np.flatnonzero(mask & hit).tolist()    # the selected, displaced notes only
+        for i in chosen:
             n = out[i]
             sign = 1 if direction == "up" else -1 if direction == "down" else (1 if up[i] else -1)
             out[i] = Note(n.start, n.duration, fit_pitch(n.pitch + 12 * octaves * sign,
                                                          what=f"octave: {part.name}: "),
                           n.velocity, n.bend)
-        return part.with_notes(out)
+        return part.with_notes(out, changed=chosen)
     return map_parts(score, sel, per_part)
 
 
@@ -283,12 +285,13 @@ def detune(score: Score, sel: Selection, streams: Streams, *, cents: float, drif
         if spread_cents:
             offset += spread_cents * streams(part.name, "spread").standard_normal(len(starts))
         out = list(part.notes)
-        for i in np.flatnonzero(mask).tolist():     # the selected notes only
+        chosen = np.flatnonzero(mask).tolist()      # the selected notes only
+        for i in chosen:
             n = out[i]
             out[i] = Note(n.start, n.duration, fit_pitch(n.pitch + offset[i] / 100.0,
                                                          what=f"detune: {part.name}: "),
                           n.velocity, n.bend)
-        return part.with_notes(out)
+        return part.with_notes(out, changed=chosen)
     return map_parts(score, sel, per_part)
 
 
@@ -306,7 +309,7 @@ def _parallel(score: Score, sel: Selection, *, interval: float, part: str, veloc
                        max(1, min(127, int(round(n.velocity * velocity_scale)))), n.bend)
                   for n in map(src.notes.__getitem__, np.flatnonzero(mask).tolist())]
         if not part:
-            score = score.replace_part(src.with_notes(src.notes + tuple(copies)))
+            score = score.replace_part(src.with_notes(src.notes + tuple(copies), changed=()))
             continue
         new_name = part.replace("{part}", name)
         if new_name in chosen or (len(chosen) > 1 and "{part}" not in part):
@@ -382,7 +385,7 @@ def cluster(score: Score, sel: Selection, streams: Streams, *, width: int, step:
                                   fit_pitch(ref.pitch + off, what=f"cluster: {part.name}: "),
                                   max(1, min(127, int(round(ref.velocity * velocity_scale)))),
                                   ref.bend))
-        return part.with_notes(part.notes + tuple(added))
+        return part.with_notes(part.notes + tuple(added), changed=())
     return map_parts(score, sel, per_part)
 
 
@@ -411,6 +414,6 @@ def drone(score: Score, sel: Selection, streams: Streams, *, pitches: Sequence[f
     notes = [Note(a, b - a, p, velocity) for a, b in zip(cuts, cuts[1:]) if b > a for p in pitches]
     if part in [p.name for p in score.parts]:
         existing = score.part(part)
-        return add_generated(score, existing.with_notes(existing.notes + tuple(notes)),
+        return add_generated(score, existing.with_notes(existing.notes + tuple(notes), changed=()),
                              "drone/pedal point")
     return add_generated(score, Part(part, tuple(notes)), "drone/pedal point")

@@ -158,13 +158,14 @@ def dynamics(score: Score, sel: Selection, streams: Streams, *, start: float, en
         x = np.clip((part.starts - lo) / max(hi - lo, 1e-9), 0, 1)
         fac = factor(x)
         out = list(part.notes)
-        for i in np.flatnonzero(mask).tolist():     # the selected notes only
+        chosen = np.flatnonzero(mask).tolist()      # the selected notes only
+        for i in chosen:
             n = out[i]
             v = int(round(n.velocity * fac[i]))
             if not 1 <= v <= 127:
                 clipped[0] += 1
             out[i] = Note(n.start, n.duration, n.pitch, min(max(v, 1), 127), n.bend)
-        return part.with_notes(out)
+        return part.with_notes(out, changed=chosen)
     result = map_parts(score, sel, per_part)
     if clipped[0]:
         warnings.warn(f"dynamics: {clipped[0]} velocities left 1..127 and were limited to it",
