@@ -60,7 +60,7 @@ def page_tables(pages: tuple, n_harmonics: int, size: int = 4096) -> np.ndarray:
 
 
 def damped_partials(ratios: Any, amps: Any, decays: Any, freq: float, sr: float, n: int,
-                    block: int = 1024, start: int = 0) -> np.ndarray:
+                    block: int = 1024, start: int = 0, scale: float = 1.0) -> np.ndarray:
     """Sum of decaying sines at a fixed frequency, as one complex matrix product.
 
     ``sum_p a_p e^{(-d_p + i w_p) k}`` with ``k = B j + m`` factors into
@@ -73,7 +73,8 @@ def damped_partials(ratios: Any, amps: Any, decays: Any, freq: float, sr: float,
     Returns
     -------
     np.ndarray [shape=(n,)]
-        Samples ``start .. start + n - 1``.
+        Samples ``start .. start + n - 1``, times ``scale`` (the same
+        numbers as multiplying them after: one rounding either way).
     """
     a, s = _partial_exponents(tuple(np.asarray(ratios, dtype=np.float64).tolist()),
                               tuple(np.asarray(amps, dtype=np.float64).tolist()),
@@ -87,7 +88,7 @@ def damped_partials(ratios: Any, amps: Any, decays: Any, freq: float, sr: float,
     out = np.empty(nb * block)
     # Im(L R) = Re L Im R + Im L Re R, each sum over the partials in order
     _partial_products(np.ascontiguousarray(left.real), np.ascontiguousarray(left.imag),
-                      right_real, right_imag, out)
+                      right_real, right_imag, float(scale), out)
     return out[:n]
 
 
@@ -127,8 +128,8 @@ def _right_factor(s_bytes: bytes, block: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 @kernel
-def _partial_products(left_real, left_imag, right_real, right_imag, out):
-    """``out[b B + k] = sum_p Lr[b, p] Ri[p, k] + sum_p Li[b, p] Rr[p, k]``.
+def _partial_products(left_real, left_imag, right_real, right_imag, scale, out):
+    """``out[b B + k] = scale * (sum_p Lr[b, p] Ri[p, k] + sum_p Li[b, p] Rr[p, k])``.
 
     Each sum runs over the partials in order from 0.0, as NumPy's ``einsum``
     of the two real products adds them (the same samples, bit for bit).
@@ -137,6 +138,8 @@ def _partial_products(left_real, left_imag, right_real, right_imag, out):
     ----------
     left_real, left_imag : np.ndarray [shape=(blocks, P)]
     right_real, right_imag : np.ndarray [shape=(P, B)]
+    scale : float
+        Applied to each sum (a note's level: no pass of its own).
     out : np.ndarray [shape=(blocks * B,)]
         Written.
     """
@@ -166,7 +169,7 @@ def _partial_products(left_real, left_imag, right_real, right_imag, out):
                 second[k] += li * real[k]
         dest = out[b * width:(b + 1) * width]
         for k in range(width):
-            dest[k] = first[k] + second[k]
+            dest[k] = scale * (first[k] + second[k])
 
 
 def _always(_patch: "Patch") -> bool:
@@ -243,8 +246,8 @@ def _partials(note: NoteContext, a: int, m: int, freq: Any, lfo_values, envelope
     amps = np.asarray(patch.param("amps"))
     norm = 1.0 / max(amps.sum(), 1e-9) * 2.0
     if np.ndim(freq) == 0:
-        return norm * damped_partials(patch.param("ratios"), amps, patch.param("decays"),
-                                      float(freq), sr, m, start=a)
+        return damped_partials(patch.param("ratios"), amps, patch.param("decays"),
+                               float(freq), sr, m, start=a, scale=norm)
     decays = np.where(np.asarray(patch.param("decays")) > 0, patch.param("decays"), np.inf)
     y, note.phase = additive.partials(patch.param("ratios"), amps, decays, freq, sr=sr,
                                       n=m, phase=note.phase, start=a)
