@@ -162,8 +162,9 @@ def _onsets(notes: tuple[Note, ...]) -> np.ndarray:
 
 
 def _rebuilt(old: "Part", notes: tuple[Note, ...], changed: "Sequence[int] | None" = None
-             ) -> tuple[tuple[Note, ...], np.ndarray] | None:
-    """``notes`` in order and their onsets, from ``old`` by what changed; None: no shortcut.
+             ) -> tuple[tuple[Note, ...], np.ndarray, float | None] | None:
+    """``notes`` in order, their onsets and their end, from ``old`` by what changed; None:
+    no shortcut.
 
     A tension curve runs its transform once per segment of a few bars, and
     each run rebuilds the whole part with a few notes changed in place (same
@@ -179,6 +180,8 @@ def _rebuilt(old: "Part", notes: tuple[Note, ...], changed: "Sequence[int] | Non
     when too many changed.  ``changed``: the positions where ``notes`` may
     differ from ``old``'s (the others are the same objects: the caller knows,
     and spares the comparison of every note); found by identity when None.
+    The end (:attr:`Part.end`) is None when it is not known from what
+    changed (a changed note held the old end and now ends earlier).
     """
     prev = old.notes
     m, n = len(prev), len(notes)
@@ -193,6 +196,7 @@ def _rebuilt(old: "Part", notes: tuple[Note, ...], changed: "Sequence[int] | Non
     if not all(type(head[i]) is Note for i in changed) or not all(type(e) is Note for e in extra):
         return None                     # Part() reports what is not a Note
     starts = old.starts
+    end = _end_after(old, [prev[i] for i in changed], [head[i] for i in changed] + list(extra))
     if changed:
         starts = starts.copy()
         starts[changed] = [head[i].start for i in changed]
@@ -233,7 +237,27 @@ def _rebuilt(old: "Part", notes: tuple[Note, ...], changed: "Sequence[int] | Non
     else:
         head = tuple(head)
     starts.flags.writeable = False
-    return head, starts
+    return head, starts, end
+
+
+def _end_after(old: "Part", gone: list[Note], new: list[Note]) -> float | None:
+    """:attr:`Part.end` of ``old`` with the notes ``gone`` replaced by ``new``, or None.
+
+    Only when every end involved is a float (with equal floats, ``max``
+    gives the same value whichever comes first) and the old end is known.
+    """
+    end = old.__dict__.get("end")
+    if type(end) is not float:
+        return None
+    ends = [n.start + n.duration for n in new]
+    if not all(type(e) is float for e in ends):
+        return None
+    top = max(ends, default=end)
+    if top >= end:
+        return top
+    if any(n.start + n.duration >= end for n in gone):
+        return None             # the note that ended last may be gone
+    return end
 
 
 @dataclass(frozen=True)
@@ -332,7 +356,9 @@ class Part:
         fields = new.__dict__
         for name in _PART_FIELDS:
             fields[name] = self.__dict__[name]
-        fields["notes"], fields["starts"] = quick
+        fields["notes"], fields["starts"], end = quick
+        if end is not None:
+            fields["end"] = end
         return new
 
 

@@ -177,6 +177,7 @@ def test_with_notes_from_a_few_changes_is_a_full_sort(seed):
     from dataclasses import replace
     rng = np.random.default_rng(seed)
     part = _chordal_part(rng, int(rng.integers(64, 300)))
+    assert part.end > 0                     # known before: the new part's end follows from it
     notes = list(part.notes)
     changed = sorted(rng.choice(len(notes), int(rng.integers(0, len(notes) // 10)), replace=False))
     for i in changed:
@@ -186,8 +187,9 @@ def test_with_notes_from_a_few_changes_is_a_full_sort(seed):
             notes[i] = replace(n, pitch=float(rng.integers(55, 62)))
         elif kind == 1:                     # velocity only
             notes[i] = replace(n, velocity=int(rng.integers(60, 63)))
-        elif kind == 2:                     # onset moves (may break the order)
-            notes[i] = replace(n, start=n.start + float(rng.choice([0.0, 0.25, -0.5, 3.0])))
+        elif kind == 2:                     # onset moves (may break the order, or the end)
+            notes[i] = replace(n, start=max(0.0, n.start + float(rng.choice([0.0, 0.25, -0.5,
+                                                                             3.0, -50.0]))))
         else:                               # an equal note, another object
             notes[i] = replace(n)
     extra = [Note(float(rng.integers(0, len(notes) // 3)) * 0.5, 1.0, float(rng.integers(55, 62)),
@@ -198,6 +200,7 @@ def test_with_notes_from_a_few_changes_is_a_full_sort(seed):
     assert [id(n) for n in got.notes] == [id(n) for n in want.notes]     # the same stable order
     assert np.array_equal(got.starts, [n.start for n in want.notes])
     assert got.starts.flags.writeable is False
+    assert got.end == max(n.end for n in want.notes)
     # with the changed positions given by the caller (no comparison of every note)
     assert [id(n) for n in part.with_notes(notes + extra, changed=changed).notes] == \
         [id(n) for n in want.notes]
@@ -212,3 +215,19 @@ def test_with_notes_still_refuses_what_is_not_a_note():
         part.with_notes(part.notes + ("C4",))
     with pytest.raises(ScoreError, match="expected Note, got int"):
         part.with_notes((7,) + part.notes[1:])
+
+
+def test_with_notes_end_follows_the_changes():
+    # the new part's end comes from the old one's and what changed: the note that held
+    # the end shorter or longer, or a longer note appended
+    from dataclasses import replace
+    part = _chordal_part(np.random.default_rng(3), 120)
+    part = part.with_notes(part.notes + (Note(10.0, 100.0, 60.0),))     # alone at the end
+    last = max(range(121), key=lambda i: part.notes[i].end)
+    for duration in (0.125, 9.0):
+        assert part.end > 0
+        notes = list(part.notes)
+        notes[last] = replace(notes[last], duration=duration)
+        for extra in ((), (Note(1.0, 200.0, 60.0),)):
+            got = part.with_notes(notes + list(extra))
+            assert got.end == max(n.end for n in notes + list(extra))
