@@ -263,6 +263,32 @@ def test_each_lane_is_claimed_by_exactly_one_process():
     claims.close()
 
 
+def test_lanes_starting_together_are_dealt_in_turns():
+    import multiprocessing as mp
+
+    from synth.render.parallel import Claims, claim_turns
+
+    # three parts without effects: their lanes start in the same blocks
+    sr = 22050
+    notes = [Note(i * 0.5, 0.4, 60) for i in range(200)]
+    plan = RenderPlan(score_of(*(Part(f"p{k}", notes, preset="saw") for k in range(3))), sr=sr)
+    turns = claim_turns(plan, 4096, 2, lambda k: 2)
+    blocks = [lane.start // 4096 for lane in plan.lanes]
+    assert len(set(blocks)) < len(blocks)               # several lanes per block
+    for b in set(blocks):
+        assert [int(t) for t, x in zip(turns, blocks) if x == b] == [1, 2, 1][:blocks.count(b)]
+    # never past the last process that will ask: lanes only one process asks for
+    assert set(claim_turns(plan, 4096, 2, lambda k: 1)) == {1}
+    # the first process to ask takes the lanes of turn 1, the second those of turn 2
+    claims = Claims(len(turns), mp.get_context("fork"), turns)
+    first, second = claims.taker(1, lambda: False), claims.taker(2, lambda: False)
+    got_first = [k for k in range(len(turns)) if first(k)]
+    got_second = [k for k in range(len(turns)) if second(k)]
+    assert got_first == [k for k, t in enumerate(turns) if t == 1]
+    assert got_second == [k for k, t in enumerate(turns) if t == 2]
+    claims.close()
+
+
 def test_parallel_render_with_blocks_larger_than_the_ring(monkeypatch):
     # many parts sounding at once: a block's arrays overflow the shared ring
     # and must go through the pipe instead of waiting for room forever

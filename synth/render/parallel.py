@@ -8,7 +8,8 @@ into shared memory (:class:`Ring`), while this process renders its own share
 beside mixing, the parts' effects and writing.  The lanes are shared as the
 render goes (:class:`Claims`): each process takes the lanes that start
 where it has got to, this process a little ahead of its position, so a
-process that falls behind takes fewer, whatever the lanes cost.  Either way
+process that falls behind takes fewer, whatever the lanes cost; lanes that
+start in the same block are dealt in turns (:func:`claim_turns`).  Either way
 the consumer gets the same dict of lane blocks for every block, so the mix
 is the same sum, bit for bit.  A worker dies with its parent (:func:`die_with_parent`).
 """
@@ -25,7 +26,7 @@ from ..errors import RenderError
 from .lanes import LaneBlock, MonoSpan, NoteSpans, lane_chunks
 from .plan import DEFAULT_CHUNK, RenderPlan
 
-__all__ = ["lane_source", "Claims", "can_fork", "die_with_parent", "Ring",
+__all__ = ["lane_source", "Claims", "claim_turns", "can_fork", "die_with_parent", "Ring",
            "PARENT_CLAIM_AHEAD", "LOOKAHEAD_BLOCKS", "TAIL_BLOCKS"]
 
 #: Blocks ahead of the one it mixes at which the parent claims lanes.  The
@@ -55,28 +56,36 @@ def lane_source(plan: RenderPlan, chunk_samples: int = DEFAULT_CHUNK,
 
 
 class Claims:
-    """Which process renders each lane: the first to ask for it (shared with forked workers).
+    """Which process renders each lane: the one that asks for it on its turn (shared with forked workers).
 
-    One byte per lane in shared memory (0: not taken yet, else the taker's
-    number), changed under a lock taken once per lane and process.  Which
-    process renders a lane changes no sample (the mix sums lanes in lane
-    order), so the order the processes come in does not matter.
+    One byte per lane in shared memory says who took it (0: nobody yet),
+    one counts the processes that have asked, changed under a lock taken
+    once per lane and process.  Lane ``k`` goes to the ``turns[k]``-th
+    process to ask for it (default: the first), so that the lanes starting
+    in one block are dealt in turns instead of all going to the process that
+    got there first (see :func:`claim_turns`).  Which process renders a lane
+    changes no sample (the mix sums lanes in lane order), so the order the
+    processes come in does not matter.
     """
 
-    def __init__(self, lanes: int, ctx):
+    def __init__(self, lanes: int, ctx, turns=None):
         import mmap
 
-        self.memory = mmap.mmap(-1, max(int(lanes), 1))   # anonymous, MAP_SHARED: seen after fork
-        self.owner = np.frombuffer(self.memory, dtype=np.int8)
+        n = max(int(lanes), 1)
+        self.memory = mmap.mmap(-1, 2 * n)   # anonymous, MAP_SHARED: seen after fork
+        self.owner = np.frombuffer(self.memory, dtype=np.int8, count=n)
+        self.asked = np.frombuffer(self.memory, dtype=np.int8, count=n, offset=n)
+        self.turns = np.ones(n, np.int8) if turns is None else np.asarray(turns, np.int8)
         self.lock = ctx.Lock()
 
     def taker(self, who: int, gone: Callable[[], bool]) -> Callable[[int], bool]:
         """``claim(k) -> bool`` for process number ``who`` (>= 1): True if it takes lane ``k``.
 
-        ``gone()`` is asked while the lock is busy for long (a process that
-        died holding it); if it is true, :class:`RenderError`.
+        Each process asks for a lane at most once.  ``gone()`` is asked while
+        the lock is busy for long (a process that died holding it); if it is
+        true, :class:`RenderError`.
         """
-        owner, lock = self.owner, self.lock
+        owner, asked, turns, lock = self.owner, self.asked, self.turns, self.lock
 
         def claim(k: int) -> bool:
             if owner[k]:
@@ -87,6 +96,9 @@ class Claims:
             try:
                 if owner[k]:
                     return False
+                asked[k] += 1
+                if asked[k] < turns[k]:
+                    return False        # left for a process that asks later
                 owner[k] = who
                 return True
             finally:
@@ -94,11 +106,34 @@ class Claims:
         return claim
 
     def close(self) -> None:
-        self.owner = None
+        self.owner = self.asked = None
         try:
             self.memory.close()
         except BufferError:
             pass
+
+
+def claim_turns(plan: RenderPlan, chunk_samples: int, processes: int,
+                askers: Callable[[int], int]) -> np.ndarray:
+    """For each lane, on which request it is given (1: to the first process that asks).
+
+    The lanes starting in the same block are dealt in turns: the first goes
+    to the first process to ask, the next to the second, and so on
+    (``processes`` of them), but never past the last of the ``askers(k)``
+    processes that will ask for lane ``k``.  The parts' lanes without effects
+    start together every :data:`~synth.render.plan.LANE_SAMPLES`; given all to
+    whichever process got there first, they loaded it for the next stretch
+    while the other ran out of work, and the two took turns waiting (Seven
+    Bells: see bench/README.md).
+    """
+    turns = np.ones(len(plan.lanes), np.int8)
+    block, j = None, 0
+    for k, lane in enumerate(plan.lanes):           # in start order
+        here = lane.start // chunk_samples
+        j = j + 1 if here == block else 0
+        block = here
+        turns[k] = min(j % processes + 1, askers(k))
+    return turns
 
 
 class Ring:
@@ -294,18 +329,22 @@ def _parallel_lane_chunks(plan: RenderPlan, chunk_samples: int, jobs: int):
     ctx = mp.get_context("fork")
     tail_start = max(lane.start for lane in plan.lanes) - TAIL_BLOCKS * chunk_samples
     note_lanes = {k for k, lane in enumerate(plan.lanes) if plan.parts[lane.part].chain}
-    claims = Claims(len(plan.lanes), ctx)
     workers: list = []
     # the lanes at the very end are the workers': they run up to the
     # look-ahead in front of this process, which would else still be
     # rendering them while they sit idle
     own = [k for k, lane in enumerate(plan.lanes) if lane.start < tail_start]
+    processes = min(jobs, len(plan.lanes))
+    # this process (number ``processes``) never asks for the tail's lanes
+    claims = Claims(len(plan.lanes), ctx, claim_turns(
+        plan, chunk_samples, processes, lambda k: processes - (plan.lanes[k].start >= tail_start)))
     local = lane_chunks(plan, own, chunk_samples,
-                        claim=claims.taker(jobs, lambda: any(not w[3].is_alive() for w in workers)),
+                        claim=claims.taker(processes,
+                                           lambda: any(not w[3].is_alive() for w in workers)),
                         claim_ahead=PARENT_CLAIM_AHEAD)
     parent = os.getpid()
     try:
-        for who in range(1, min(jobs, len(plan.lanes))):
+        for who in range(1, processes):
             # room for the look-ahead at about eight sounding lanes per block
             # (32 MiB at the default block size, never more): with less, on
             # the Sonnerie pieces the worker waited for room while the parent
