@@ -56,7 +56,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 
 from . import filters
-from .filters import sos_segment
+from .filters import sos_segment, two_section_coefficients, two_sections
 from .jit import kernel
 from .oscillators import (BLEP_LATENCY, BLEP_OVERSAMPLING, BLEP_TAPS, BlepState, bandlimit_steps,
                           blep_step_table, phase_ramp)
@@ -858,12 +858,19 @@ def _vca(y, gain, envelope, sos, zi):
     sections: none) from the state ``zi``, in place (the VCA and output filter after
     the DAC: :func:`voice`'s order of operations)."""
     every = envelope.shape[0] > 0
+    two = sos.shape[0] == 2                           # as in _play_steps
+    c = two_section_coefficients(sos if two else np.zeros((2, 6)))
+    z = (zi[0, 0], zi[0, 1], zi[1, 0], zi[1, 1]) if two else (0.0, 0.0, 0.0, 0.0)
     for k in range(y.shape[0]):
         v = y[k] * gain
         if every:
             v = v * envelope[k]
+        if two:
+            v, z = two_sections(v, c, z)
         y[k] = v
-    if sos.shape[0] > 0:
+    if two:
+        zi[0, 0], zi[0, 1], zi[1, 0], zi[1, 1] = z
+    elif sos.shape[0] > 0:
         sos_segment(sos, y, 0, y.shape[0], zi)
 
 
@@ -900,7 +907,8 @@ def _play_steps(flat, loop_start, loop_end, clock, step, sr, pos0, prev_pos, not
         the VCA after the DAC.
     sos, zi : np.ndarray [shape=(sections, 6)], [shape=(sections, 2)]
         The output filter (no sections: none) and its state, updated in place
-        (:func:`synth.dsp.filters.sos_segment`, block by block).
+        (two sections, the voices' filters: :func:`synth.dsp.filters.two_sections`
+        in the output loop; else :func:`~synth.dsp.filters.sos_segment` a block at a time).
     y : np.ndarray [shape=(n,)]
         Output.
 
@@ -935,7 +943,11 @@ def _play_steps(flat, loop_start, loop_end, clock, step, sr, pos0, prev_pos, not
     naive = np.empty(block)
     full = np.zeros(block + taps)
     full[:taps] = carry
-    filtered = sos.shape[0] > 0
+    # the voices' filters (two sections) run sample by sample in the output loop,
+    # where their latency-bound recursion overlaps the rest; others after each block
+    two = sos.shape[0] == 2
+    c = two_section_coefficients(sos if two else np.zeros((2, 6)))
+    z = (zi[0, 0], zi[0, 1], zi[1, 0], zi[1, 1]) if two else (0.0, 0.0, 0.0, 0.0)
     at = pos0
     before_block = prev_pos
     for lo in range(0, n, block):
@@ -975,6 +987,8 @@ def _play_steps(flat, loop_start, loop_end, clock, step, sr, pos0, prev_pos, not
             v = v * gain
             if envelope.shape[0] > 0:
                 v = v * envelope[lo + k]
+            if two:
+                v, z = two_sections(v, c, z)
             y[lo + k] = v
         for j in range(lat):
             k = b + j
@@ -984,8 +998,10 @@ def _play_steps(flat, loop_start, loop_end, clock, step, sr, pos0, prev_pos, not
         full[:] = 0.0
         full[:taps] = carry
         before_block = pos[b - 1]
-        if filtered:
+        if sos.shape[0] > 0 and not two:
             sos_segment(sos, y, lo, lo + b, zi)
+    if two:
+        zi[0, 0], zi[0, 1], zi[1, 0], zi[1, 1] = z
     last = before_block if n > 0 else (pos0 if note_on else prev_pos)
     return at, last
 

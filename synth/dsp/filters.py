@@ -280,6 +280,37 @@ def sos_response(sos: np.ndarray, freqs: ArrayLike, *, sr: float) -> np.ndarray:
 
 
 @kernel
+def two_section_coefficients(sos):
+    """The ten coefficients :func:`two_sections` reads, from ``sos`` [shape=(2, 6)]."""
+    return (sos[0, 0], sos[0, 1], sos[0, 2], sos[0, 4], sos[0, 5],
+            sos[1, 0], sos[1, 1], sos[1, 2], sos[1, 4], sos[1, 5])
+
+
+@kernel
+def two_sections(x_cur, c, z):
+    """One sample through two second-order sections: ``(output, state after)``.
+
+    ``c`` from :func:`two_section_coefficients`, ``z = (z00, z01, z10, z11)``.
+    The transposed direct form II step of :func:`sos_segment`; a kernel that
+    makes each sample in a loop of its own calls it there (the filter's
+    recursion, latency-bound, then overlaps that loop's other work).  The
+    coefficients and state are scalars, so the compiler keeps them in
+    registers (through arrays, each sample stored the state and loaded it
+    back: a store-to-load delay on the recursion's critical path).
+    """
+    b00, b01, b02, a01, a02, b10, b11, b12, a11, a12 = c
+    z00, z01, z10, z11 = z
+    x_new = b00 * x_cur + z00
+    z00 = b01 * x_cur - a01 * x_new + z01
+    z01 = b02 * x_cur - a02 * x_new
+    x_cur = x_new
+    x_new = b10 * x_cur + z10
+    z10 = b11 * x_cur - a11 * x_new + z11
+    z11 = b12 * x_cur - a12 * x_new
+    return x_new, (z00, z01, z10, z11)
+
+
+@kernel
 def sos_segment(sos, x, t0, t1, zi):
     """Samples ``t0:t1`` of ``x`` through second-order sections ``sos``, in place.
 
@@ -299,24 +330,13 @@ def sos_segment(sos, x, t0, t1, zi):
         Overwritten with the state after sample ``t1 - 1``.
     """
     if sos.shape[0] == 2:
-        # the voices' 24 dB filters: coefficients and state in local variables,
-        # so the compiler keeps them in registers (through the arrays, each
-        # sample stored the state and loaded it back: a store-to-load delay on
-        # the recursion's critical path); the same operations in the same order
-        b00, b01, b02, a01, a02 = sos[0, 0], sos[0, 1], sos[0, 2], sos[0, 4], sos[0, 5]
-        b10, b11, b12, a11, a12 = sos[1, 0], sos[1, 1], sos[1, 2], sos[1, 4], sos[1, 5]
-        z00, z01, z10, z11 = zi[0, 0], zi[0, 1], zi[1, 0], zi[1, 1]
+        # the voices' 24 dB filters, sample by sample in registers: the same
+        # operations in the same order
+        c = two_section_coefficients(sos)
+        z = (zi[0, 0], zi[0, 1], zi[1, 0], zi[1, 1])
         for t in range(t0, t1):
-            x_cur = x[t]
-            x_new = b00 * x_cur + z00
-            z00 = b01 * x_cur - a01 * x_new + z01
-            z01 = b02 * x_cur - a02 * x_new
-            x_cur = x_new
-            x_new = b10 * x_cur + z10
-            z10 = b11 * x_cur - a11 * x_new + z11
-            z11 = b12 * x_cur - a12 * x_new
-            x[t] = x_new
-        zi[0, 0], zi[0, 1], zi[1, 0], zi[1, 1] = z00, z01, z10, z11
+            x[t], z = two_sections(x[t], c, z)
+        zi[0, 0], zi[0, 1], zi[1, 0], zi[1, 1] = z
         return
     if sos.shape[0] == 1:
         b0, b1, b2, a1, a2 = sos[0, 0], sos[0, 1], sos[0, 2], sos[0, 4], sos[0, 5]
