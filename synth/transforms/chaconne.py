@@ -941,15 +941,21 @@ class _Composer:
         """Phrase arches and metric accents on top of the terraced levels."""
         plan = self.plan
         starts = plan.bar_starts
+        # the exact beats as (numerator, denominator > 0): compared by cross-multiplying
+        # integers, the answers of the Fractions' own comparisons at a fraction of the cost
+        nds = [(b.numerator, b.denominator) for b in starts]
+        slot_nds = [[(s.start.numerator, s.start.denominator) for s in b.slots] for b in plan.bars]
         i = -1
-        spans: dict[int, tuple[Fraction, float]] = {}     # per phrase: its start, its length
+        spans: dict[int, tuple[int, int, float]] = {}     # per phrase: its start, its length
         for e in self.events[role]:
             if e.pitch is None:
                 continue
             t = e.start
+            tn, td = t.numerator, t.denominator
             # the bar holding t (the last bar starting at or before it); the events run
             # forward, so the previous event's bar or the next one mostly holds it
-            if not (i >= 0 and starts[i] <= t and (i + 1 == len(starts) or t < starts[i + 1])):
+            if not (i >= 0 and nds[i][0] * td <= tn * nds[i][1]
+                    and (i + 1 == len(nds) or tn * nds[i + 1][1] < nds[i + 1][0] * td)):
                 i = bisect.bisect_right(starts, t) - 1
             bar = plan.bars[max(0, i)]
             ph = plan.phrase_of(bar.number)
@@ -957,15 +963,18 @@ class _Composer:
             if ph is not None:
                 if ph.first not in spans:
                     first = plan.by_number[ph.first].start
-                    spans[ph.first] = first, max(1.0, float(plan.by_number[ph.last].start - first))
-                first, length = spans[ph.first]
-                pos = float(t - first) / length
+                    spans[ph.first] = (first.numerator, first.denominator,
+                                       max(1.0, float(plan.by_number[ph.last].start - first)))
+                fn, fd, length = spans[ph.first]
+                # float(t - first): int / int is correctly rounded, as Fraction's float is
+                pos = (tn * fd - fn * td) / (td * fd) / length
                 v += int(round(14 * np.sin(np.pi * min(1.0, pos)) - 5))
                 if plan.climax.get(ph.section) == bar.number:
                     v += 10
-            if t == bar.start:
+            bn, bd = nds[max(0, i)]
+            if tn * bd == bn * td:
                 v += 8
-            elif any(t == s.start for s in bar.slots):
+            elif any(tn * d == n * td for n, d in slot_nds[max(0, i)]):
                 v += 2
             else:
                 v -= 4
