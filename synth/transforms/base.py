@@ -418,7 +418,8 @@ def voiced_like(src: Part, name: str, notes: Iterable[Note]) -> Part:
 def add_generated(score: Score, part: Part, how: str) -> Score:
     """``score`` with ``part`` added (or replacing a part of the same name),
     marked generated and recorded in ``metadata.provenance["generated"]``."""
-    part = replace(part, generated=True, description=part.description or how)
+    if not (part.generated and part.description):      # (a marked part: as it is)
+        part = replace(part, generated=True, description=part.description or how)
     existing = [p.name for p in score.parts]
     parts = [part if p.name == part.name else p for p in score.parts]
     if part.name not in existing:

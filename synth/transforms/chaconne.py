@@ -55,6 +55,7 @@ statement at the end.
 from __future__ import annotations
 
 import bisect
+import math
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import TYPE_CHECKING
@@ -410,11 +411,16 @@ class _Planner:
 # ---------------------------------------------------------------- the voices
 
 def _cells(density: int, figure: str) -> list[list[Fraction]]:
-    """Rhythm cells of one beat for a running figure at ``density`` notes a beat."""
+    """Rhythm cells of one beat for a running figure at ``density`` notes a beat
+    (shared lists: read, never changed)."""
     if figure == "dotted":
-        return [[F(3, 4), F(1, 4)]]
-    return {1: [[F(1)]], 2: [[F(1, 2), F(1, 2)]], 3: [[F(1, 3)] * 3],
-            4: [[F(1, 4)] * 4, [F(1, 2), F(1, 4), F(1, 4)], [F(1, 4), F(1, 4), F(1, 2)]]}[density]
+        return _DOTTED_CELLS
+    return _CELLS[density]
+
+
+_DOTTED_CELLS = [[F(3, 4), F(1, 4)]]
+_CELLS = {1: [[F(1)]], 2: [[F(1, 2), F(1, 2)]], 3: [[F(1, 3)] * 3],
+          4: [[F(1, 4)] * 4, [F(1, 2), F(1, 4), F(1, 4)], [F(1, 4), F(1, 4), F(1, 2)]]}
 
 
 class _Composer:
@@ -427,6 +433,7 @@ class _Composer:
         self.events: dict[str, list[_Ev]] = {"upper": [], "lower": []}
         self.last: dict[str, int | None] = {"upper": None, "lower": None}
         self.prev_bar: dict[str, tuple | None] = {"upper": None, "lower": None}
+        self._timed: dict[tuple[int, Fraction], list[Fraction]] = {}   # see _running
         # the reserved climax note of each section, per voice: the top of the range in
         # the final section, lower in the earlier ones
         nsec = len(plan.sections)
@@ -636,7 +643,7 @@ class _Composer:
         cost = [abs(p - target) + (0.6 * max(0, abs(p - last) - 9) + (0.5 if p == last else 0)
                                    if last is not None else 0) - bonus.get(p % 12, 0.0)
                 for p in tones]
-        i = int(np.argmin(cost))
+        i = min(range(len(cost)), key=cost.__getitem__)    # the first smallest, as np.argmin
         return tones[max(0, min(len(tones) - 1, i + shift))]
 
     def _running(self, role, fig, bar, guide, cap, shift, direction, dens) -> list[_Ev]:
@@ -648,7 +655,10 @@ class _Composer:
         for si, s in enumerate(bar.slots):
             cells = _cells(dens if fig != "dotted" else 2, fig)
             cell = cells[int(g.integers(len(cells)))] if len(cells) > 1 else cells[0]
-            cell = [c * s.length for c in cell]
+            timed = self._timed.get((id(cell), s.length))
+            if timed is None:       # the cell's lengths for this beat (a few kinds of beat)
+                timed = self._timed[(id(cell), s.length)] = [c * s.length for c in cell]
+            cell = timed
             shape = shapes.get(len(cell)) or shapes[max(shapes)][:len(cell)]
             if fig == "bells":
                 shape = tuple(-abs(x) for x in shape)
@@ -1003,7 +1013,17 @@ def _tonic_triad(key: Key) -> tuple[int, ...]:
 
 
 def _signature(evs: list[_Ev], start: Fraction) -> tuple:
-    return tuple((e.start - start, e.dur, e.pitch) for e in evs)
+    """What a bar's events are, for equality only: per event its offset from ``start``
+    and its length as lowest-terms (numerator, denominator) pairs (equal exactly when
+    the Fractions are; integer arithmetic, several times cheaper), and its pitch."""
+    sn, sd = start.numerator, start.denominator
+    out = []
+    for e in evs:
+        t, d = e.start, e.dur
+        num, den = t.numerator * sd - sn * t.denominator, t.denominator * sd
+        g = math.gcd(num, den)
+        out.append(((num // g, den // g), (d.numerator, d.denominator), e.pitch))
+    return tuple(out)
 
 
 def _merge_rests(evs: list[_Ev]) -> list[_Ev]:
