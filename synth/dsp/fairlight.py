@@ -633,14 +633,22 @@ def _hold_counts(times, counts, start, out):
     """``out[k] =`` the count of the last event at or before sample ``start + k``, / 255, in place.
 
     ``times`` (samples, non-decreasing) and ``counts`` are the counter's
-    events; samples before the first event hold the first count.
+    events; samples before the first event hold the first count.  Filled run
+    by run: the count changes at most 255 times a sweep.
     """
     j = 0
-    for k in range(out.shape[0]):
+    k = 0
+    m = out.shape[0]
+    while k < m:                                      # a run of samples between two events
         at = float(start + k)
         while j < times.shape[0] and times[j] <= at:
             j += 1
-        out[k] = counts[max(j - 1, 0)] / 255.0
+        value = counts[max(j - 1, 0)] / 255.0
+        end = m
+        if j < times.shape[0]:                        # the first sample at or after the next event
+            end = min(max(int(np.ceil(times[j])) - start, k + 1), m)
+        out[k:end] = value
+        k = end
 
 
 # ---------------------------------------------------------------- Mode 4: band-limited steps
@@ -957,11 +965,14 @@ def _play_steps(flat, loop_start, loop_end, clock, step, sr, pos0, prev_pos, not
         prev_first = pos[0] if first_block else before_block
         first_tick = int(np.floor(prev_first))
         values = np.empty(int(np.floor(pos[b - 1])) - first_tick + 1)
-        for q in range(values.shape[0]):              # every tick the block reads
-            t = first_tick + q
-            if loop_end > 0 and t >= loop_end:
-                t = loop_start + (t - loop_start) % (loop_end - loop_start)
-            values[q] = flat[t] if t < size else 0.0
+        t = first_tick                                # every tick the block reads
+        if loop_end > 0 and t >= loop_end:
+            t = loop_start + (t - loop_start) % (loop_end - loop_start)
+        for q in range(values.shape[0]):              # the address, wrapped as it moves
+            values[q] = flat[t] if 0 <= t < size else (flat[t + size] if t < 0 else 0.0)
+            t += 1
+            if loop_end > 0 and t == loop_end:
+                t = loop_start
         for k in range(b):
             naive[k] = values[int(np.floor(pos[k])) - first_tick]
         if first_block:                               # from silence, exactly at sample 0
@@ -1207,13 +1218,18 @@ def _read_mode1(pos, coefficients, size, ticks_per_segment, segments, table_of, 
     scale = size / SEGMENT_LENGTH                     # a power of two: exact
     mask = size - 1
     every = table_of.shape[0] == 0
+    segment = -1                                      # positions rise: the segment only moves on
+    next_switch = 0                                   # the tick where the next segment starts
     for k in range(pos.shape[0]):
         if not every and table_of[k // step] != table:
             continue
+        tick = int(np.floor(pos[k]))
+        if tick >= next_switch:                       # floor(tick / ticks_per_segment), held
+            segment = min(tick // ticks_per_segment, segments - 1)
+            next_switch = (segment + 1) * ticks_per_segment if segment < segments - 1 else 1 << 62
         x = pos[k] * scale
         whole = np.floor(x)
         x -= whole
-        segment = min(int(np.floor(pos[k])) // ticks_per_segment, segments - 1)
         i = (int(whole) & mask) + segment * size
         y = coefficients[i, 3] * x + coefficients[i, 2]
         y = y * x + coefficients[i, 1]
