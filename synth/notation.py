@@ -509,7 +509,8 @@ class _Performer:
 
     def _check_length(self, pos: int, extra: Fraction = Fraction(0),
                       from_beat: Fraction | None = None) -> None:
-        if self.cursor + extra > MAX_BEATS:
+        end = self.cursor + extra if extra else self.cursor
+        if end.numerator > MAX_BEATS * end.denominator:     # end > MAX_BEATS, in integers
             at = self.cursor if from_beat is None else from_beat
             raise self.ctx.error(pos, f"the notes run past beat {MAX_BEATS:,} "
                                       "(impossible length; check the repeat counts)",
@@ -544,7 +545,7 @@ class _Performer:
     def _flush_pending(self) -> None:
         if self.pending:
             art = self.pending_event.art
-            factor = min((ARTICULATIONS[m][1] for m in art), default=1.0)
+            factor = min((ARTICULATIONS[m][1] for m in art), default=1.0) if art else 1.0
             self.notes.extend((*n, factor, self.pending_event.slur) for n in self.pending)
         self.pending = None
         self.pending_event = None
@@ -592,7 +593,7 @@ class _Performer:
             self.bar_open = self.cursor
             self._check_length(ev.pos)
             return
-        dur = ev.duration * scale
+        dur = ev.duration if scale == 1 else ev.duration * scale
         if not ev.pitches:                       # rest
             if self.pending:
                 raise self._tie_error(ev)
@@ -606,7 +607,7 @@ class _Performer:
             for n in self.pending:
                 n[1] += dur
         else:
-            vel = min(127, ev.velocity + sum(ARTICULATIONS[m][2] for m in ev.art))
+            vel = min(127, ev.velocity + (sum(ARTICULATIONS[m][2] for m in ev.art) if ev.art else 0))
             self.pending = [[self.cursor, dur, p, vel] for p in ev.pitches]
         self.pending_event = ev
         if not ev.tie:
@@ -677,7 +678,9 @@ def parse_notation(text: str, *, meters: MeterMap | None = None, start_beat: flo
 def _perform(notes) -> list[Note]:
     """Articulations and slurs applied to the written notes."""
     if all(f == 1.0 and not slur for *_, f, slur in notes):
-        return [Note(float(s), float(d), float(p), int(v)) for s, d, p, v, _, _ in notes]
+        # float(Fraction) is numerator / denominator (int division, correctly rounded)
+        return [Note(s.numerator / s.denominator, d.numerator / d.denominator, float(p), int(v))
+                for s, d, p, v, _, _ in notes]
     starts = sorted({n[0] for n in notes})
     out = []
     for s, d, p, v, factor, slur in notes:
