@@ -25,13 +25,16 @@ import sys
 
 
 def simulate(rec: dict, *, ahead: int = 2, ring_blocks: float = 8.0, tail: int = 4,
-             serial_end: float = 0.35, turns: bool = True, trace: bool = False) -> dict:
+             serial_end: float = 0.35, turns: bool = True, own_ahead: int = 0,
+             trace: bool = False) -> dict:
     """The modelled render: parent "P" and worker "W" block by block.
 
     ``ahead``: the parent's claim look-ahead in blocks; ``ring_blocks``: the
     ring's room in blocks of 8 lanes; ``tail``: blocks of last lanes left to
     the worker; ``turns``: lanes starting in one block dealt in turns (else the
-    first process to reach them takes them all).
+    first process to reach them takes them all); ``own_ahead``: blocks the
+    parent may render its own lanes ahead of the mix while the worker's block
+    is not there yet.
     """
     chunk = rec["chunk"]
     blocks = -(-rec["frames"] // chunk)
@@ -54,7 +57,8 @@ def simulate(rec: dict, *, ahead: int = 2, ring_blocks: float = 8.0, tail: int =
     clock = {"P": 0.0, "W": 0.0}
     busy = {"P": 0.0, "W": 0.0}
     wait = {"P": 0.0, "W": 0.0}
-    pos = {"P": 0, "W": 0}                           # block being done
+    pos = {"P": 0, "W": 0}                           # block being done (the parent: mixed)
+    own = 0                                          # the parent's next own block
     nxt = {"P": 0, "W": 0}                           # next lane (index into order) to ask for
     stage = {"P": "render", "W": "render"}
     sent = [None] * blocks                           # when the worker sent each block
@@ -93,17 +97,20 @@ def simulate(rec: dict, *, ahead: int = 2, ring_blocks: float = 8.0, tail: int =
             i = pos[who]
             if who == "W" and i >= blocks:
                 continue
-            if who == "P" and stage["P"] == "mix" and sent[i] is None:
-                continue                             # until the worker sends block i
             if who == "W" and stage["W"] == "put" and len(freed_at) < room_after(i):
                 continue                             # until the parent frees ring room
+            if who == "P" and own > i and sent[i] is None \
+                    and own >= min(i + 1 + own_ahead, blocks):
+                continue                             # until the worker sends block i
             ready.append((clock[who], who))
         _, who = min(ready)
         i = pos[who]
-        if who == "P" and stage["P"] == "render":
-            render("P", i)
-            stage["P"] = "mix"
-        elif who == "P":
+        if who == "P":
+            behind = sent[i] is None or sent[i] > clock["P"]
+            if own == i or (behind and own < min(i + 1 + own_ahead, blocks)):
+                render("P", own)
+                own += 1
+                continue
             if sent[i] > clock["P"]:
                 wait["P"] += sent[i] - clock["P"]
                 clock["P"] = sent[i]
@@ -111,7 +118,6 @@ def simulate(rec: dict, *, ahead: int = 2, ring_blocks: float = 8.0, tail: int =
             busy["P"] += mix[i]
             freed_at.append(clock["P"])
             pos["P"] += 1
-            stage["P"] = "render"
         elif stage["W"] == "render":
             put[i] = sum(floats[k, i] for k in render("W", i))
             stage["W"] = "put"
@@ -131,8 +137,8 @@ def simulate(rec: dict, *, ahead: int = 2, ring_blocks: float = 8.0, tail: int =
             "lanes": dict(collections.Counter(owner.values()))}
 
 
-GRID = [{"turns": False}, {}, {"ahead": 1}, {"ahead": 3}, {"ring_blocks": 12},
-        {"tail": 0}, {"tail": 8}]
+GRID = [{"turns": False}, {}, {"own_ahead": 1}, {"own_ahead": 2}, {"own_ahead": 4},
+        {"own_ahead": 8}, {"own_ahead": 4, "ahead": 1}, {"own_ahead": 4, "ahead": 0}]
 
 
 def main() -> None:

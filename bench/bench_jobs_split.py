@@ -95,6 +95,9 @@ def timeline(parent: dict, worker: dict, t0: float, every: int) -> None:
     own, recv = parent.get("own lanes", []), parent.get("receive", [])
     render, put, send = worker.get("render", []), worker.get("put", []), worker.get("send", [])
     sent = [e for _, e in send]
+    print(f"first block: parent's own lanes asked at {own[0][0] - t0:.2f} s, done at "
+          f"{own[0][1] - t0:.2f} s; worker's first lanes asked at {render[0][0] - t0:.2f} s, "
+          f"sent at {sent[0] - t0:.2f} s; last block received at {recv[-1][1] - t0:.2f} s")
     print(" block   own done  received  w. sent  lead | parent: own  recv-wait | worker: render  put")
     prev = 0
     for i in range(0, len(recv), every):

@@ -236,6 +236,39 @@ def test_a_failing_worker_is_reported_not_hung(monkeypatch):
         render(s, sr=22050, jobs=2)
 
 
+def test_the_parent_renders_ahead_while_a_worker_is_late(monkeypatch):
+    # a slow worker: the parent renders its own lanes ahead (copies of their
+    # spans, kept while the notes sound on) instead of waiting, same samples
+    import os
+    import time
+
+    from synth.render import parallel
+
+    parent, real, kept_real = os.getpid(), parallel.lane_chunks, parallel._kept
+    kept = []
+
+    def slow(plan, lane_ids, chunk_samples, **claims):
+        for blocks in real(plan, lane_ids, chunk_samples, **claims):
+            if os.getpid() != parent:
+                time.sleep(0.02)
+            yield blocks
+
+    def counted(blocks):
+        kept.append(len(blocks))
+        return kept_real(blocks)
+
+    notes = [Note(i * 0.3, 1.5 + i % 3, 48 + (i * 5) % 24) for i in range(60)]
+    s = score_of(Part("a", notes, preset="pad"), Part("b", notes[::2], preset="saw"),
+                 Part("c", notes[1::3], preset="square", effects=[{"type": "chorus"}]))
+    master = MasterSettings(normalize=False)
+    one = render(s, sr=22050, jobs=1, chunk_samples=2048, master=master).audio
+    monkeypatch.setattr(parallel, "lane_chunks", slow)
+    monkeypatch.setattr(parallel, "_kept", counted)
+    two = render(s, sr=22050, jobs=2, chunk_samples=2048, master=master).audio
+    assert np.array_equal(one, two)
+    assert sum(n > 0 for n in kept) > 5        # it did render ahead, notes sounding
+
+
 def test_each_lane_is_claimed_by_exactly_one_process():
     import multiprocessing as mp
 

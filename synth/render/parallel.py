@@ -16,6 +16,7 @@ is the same sum, bit for bit.  A worker dies with its parent (:func:`die_with_pa
 
 from __future__ import annotations
 
+import collections
 import os
 from typing import Callable, Iterator
 
@@ -27,13 +28,18 @@ from .lanes import LaneBlock, MonoSpan, NoteSpans, lane_chunks
 from .plan import DEFAULT_CHUNK, RenderPlan
 
 __all__ = ["lane_source", "Claims", "claim_turns", "can_fork", "die_with_parent", "Ring",
-           "PARENT_CLAIM_AHEAD", "LOOKAHEAD_BLOCKS", "TAIL_BLOCKS"]
+           "PARENT_CLAIM_AHEAD", "PARENT_AHEAD_BLOCKS", "LOOKAHEAD_BLOCKS", "TAIL_BLOCKS"]
 
-#: Blocks ahead of the one it mixes at which the parent claims lanes.  The
-#: workers claim at the block they render, up to :data:`LOOKAHEAD_BLOCKS`
-#: ahead of the parent: a worker that keeps its lead takes the lanes, one
-#: that falls back to within this many blocks leaves them to the parent.
-PARENT_CLAIM_AHEAD = 2
+#: Blocks ahead of the one it renders its own lanes for at which the parent
+#: claims lanes.  The workers claim at the block they render, up to
+#: :data:`LOOKAHEAD_BLOCKS` ahead of the parent: a worker that keeps its lead
+#: takes the lanes, one that falls back to within this many blocks leaves
+#: them to the parent.
+PARENT_CLAIM_AHEAD = 1
+#: Blocks the parent may render its own lanes ahead of the block it mixes
+#: while a worker's block is not there yet: instead of waiting, it works
+#: ahead, and so claims the next lanes before the worker that is behind.
+PARENT_AHEAD_BLOCKS = 4
 #: Blocks a worker may run ahead of the mix (absorbs uneven blocks: a chord
 #: renders all its notes in the block where it starts).
 LOOKAHEAD_BLOCKS = 8
@@ -56,7 +62,7 @@ def lane_source(plan: RenderPlan, chunk_samples: int = DEFAULT_CHUNK,
 
 
 class Claims:
-    """Which process renders each lane: the one that asks for it on its turn (shared with forked workers).
+    """Which process renders each lane: the one that asks on its turn (shared with forked workers).
 
     One byte per lane in shared memory says who took it (0: nobody yet),
     one counts the processes that have asked, changed under a lock taken
@@ -297,6 +303,15 @@ def _receive_block(ring: Ring, conn, note_lanes) -> tuple[dict[int, LaneBlock], 
             for k, s in spans.items()}, end
 
 
+def _kept(blocks: dict[int, LaneBlock]) -> dict[int, LaneBlock]:
+    """Lane blocks copied, to be kept while their lanes render on (their spans may be views
+    into the sounding notes' pieces)."""
+    def copy(span: MonoSpan) -> MonoSpan:
+        return MonoSpan(span.offset, span.samples.copy())
+    return {k: NoteSpans(tuple(copy(s) for s in b.spans)) if isinstance(b, NoteSpans) else copy(b)
+            for k, b in blocks.items()}
+
+
 def can_fork() -> bool:
     """Whether worker processes can be forked here (not on Windows): else one process renders."""
     import multiprocessing as mp
@@ -321,7 +336,9 @@ def _parallel_lane_chunks(plan: RenderPlan, chunk_samples: int, jobs: int):
     forked workers copy their blocks into shared rings (:class:`Ring`, room
     for about :data:`LOOKAHEAD_BLOCKS` blocks, so they can run that far
     ahead), while this process renders its own share (arrays that do not fit
-    go through the pipe).  Memory stays bounded by the rings.
+    go through the pipe).  While a worker's block is not there yet, this
+    process renders its own lanes up to :data:`PARENT_AHEAD_BLOCKS` ahead
+    instead of waiting.  Memory stays bounded by the rings and that look-ahead.
     """
     import multiprocessing as mp
 
@@ -363,8 +380,13 @@ def _parallel_lane_chunks(plan: RenderPlan, chunk_samples: int, jobs: int):
             proc.start()
             send.close()
             freed_recv.close()
-        for _ in range(0, plan.frames, chunk_samples):
-            blocks = dict(next(local))
+        ahead: collections.deque = collections.deque()     # own blocks rendered ahead
+        count = -(-plan.frames // chunk_samples)
+        for i in range(count):
+            blocks = ahead.popleft() if ahead else dict(next(local))
+            while (len(ahead) < PARENT_AHEAD_BLOCKS and i + 1 + len(ahead) < count
+                   and not all(recv.poll() for _, recv, _, _ in workers)):
+                ahead.append(_kept(next(local)))
             ends = []
             for ring, recv, _, _ in workers:
                 got, end = _receive_block(ring, recv, note_lanes)
