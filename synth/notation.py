@@ -187,6 +187,9 @@ class _Context:
 # -- parsing: text -> tree ----------------------------------------------------
 
 def _parse_duration(ctx: _Context, pos: int, token: str, dur: str, dots: str) -> Fraction:
+    known = _DURATIONS.get((dur, dots))
+    if known is not None:
+        return known
     value = int(dur)
     if value <= 0:
         kind = "zero" if value == 0 else "negative"
@@ -198,10 +201,33 @@ def _parse_duration(ctx: _Context, pos: int, token: str, dur: str, dots: str) ->
     if len(dots) > 2:
         raise ctx.error(pos, f"too many dots in {token!r} (at most two)")
     base = Fraction(4, value)
-    return base * (2 - Fraction(1, 2 ** len(dots)))
+    if len(_DURATIONS) > 256:       # ":08", ":008", ... are valid too: keep the table small
+        _DURATIONS.clear()
+    length = _DURATIONS[(dur, dots)] = base * (2 - Fraction(1, 2 ** len(dots)))
+    return length
+
+
+#: Lengths of the valid duration texts met so far, ``(":8" digits, dots) -> beats``
+#: (a score writes a few kinds of note thousands of times).
+_DURATIONS: dict[tuple[str, str], Fraction] = {}
 
 
 def _parse_pitch(ctx: _Context, pos: int, text: str, token: str) -> float:
+    known = _PITCHES.get(text)
+    if known is not None:
+        return known
+    pitch = _read_pitch(ctx, pos, text, token)
+    if len(_PITCHES) > 4096:         # written pitches are few; text made up at random is not
+        _PITCHES.clear()
+    _PITCHES[text] = pitch
+    return pitch
+
+
+#: The pitch of each pitch text met so far (only valid ones: an error is raised each time).
+_PITCHES: dict[str, float] = {}
+
+
+def _read_pitch(ctx: _Context, pos: int, text: str, token: str) -> float:
     if text in DRUM_NOTES:                       # a GM drum by name: its key number
         return float(DRUM_NOTES[text])
     m = _MIDI_RE.match(text)
