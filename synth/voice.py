@@ -20,6 +20,11 @@ piece); see :class:`synth.sound_sources.Source`.
 Everything derivable from the patch alone (wavetables, filter designs, the
 Mode-1 tables, Mode-4 samples) is cached, so a note costs its samples plus a
 few hundred microseconds.
+
+Why over 500 lines: the note's whole pipeline (lengths, pitch curve, LFOs,
+envelopes, filter runs, the piece loop) and the small caches that keep its
+per-note Python cost down (a render runs it for every note) share the note's
+state; split across modules they would pass it back and forth.
 """
 
 from __future__ import annotations
@@ -74,7 +79,7 @@ def note_length(patch: Patch, gate_samples: int, *, sr: float, pitch: float | No
         if env.one_shot:
             return modulation.multi_segment_length(env.times, sr=sr)
         return int(gate_samples) + _samples(env.release, sr) + 1
-    return envelopes.adsr_length(gate_samples, env.release, sr=sr)
+    return int(gate_samples) + _adsr_shape(env, float(sr))[3] + 1     # envelopes.adsr_length
 
 
 # ---------------------------------------------------------------- cached designs
@@ -125,6 +130,20 @@ def _fade_in(lfo, sr: float, times: np.ndarray, values: np.ndarray) -> np.ndarra
 
 
 @lru_cache(maxsize=1024)
+def _static_design(f, note_hz: float, sr: float) -> np.ndarray:
+    """The design of filter ``f`` held still, key-tracked for a note at ``note_hz`` (shared)."""
+    cutoff = f.cutoff * (note_hz / _MIDDLE_C_HZ) ** f.key_track
+    return _sos(f.type, float(np.clip(cutoff, 10.0, 0.45 * sr)), float(sr), float(f.resonance),
+                2 if f.slope == 12 else 4)
+
+
+@lru_cache(maxsize=1024)
+def _static_tone(f, note_hz: float, sr: float) -> tuple:
+    """:func:`_static_design` as the ``tone`` key of a baked wavetable (see ``_Note._baked_filter``)."""
+    return tuple(map(tuple, _static_design(f, note_hz, sr).tolist())), note_hz, sr
+
+
+@lru_cache(maxsize=1024)
 def _step_designs(kind: str, steps: tuple, sr: float, q: float, order: int) -> np.ndarray:
     """Designs of a swept filter's runs, one per cutoff step (1/8 octave from 1 Hz).
 
@@ -147,6 +166,19 @@ def _bend_at(bend, n: int, times: np.ndarray) -> np.ndarray:
         held = np.concatenate([[0.0], semis])
         return held[np.searchsorted(offsets, times, side="right")]
     return _fit(bend, n)[times]
+
+
+@lru_cache(maxsize=64)
+def _adsr_shape(env, sr: float) -> tuple:
+    """``envelopes.adsr_segments`` of ``env`` from start 0 at peak 1 (checked), by envelope."""
+    return envelopes.adsr_segments(sr=sr, gate_samples=0, attack=env.attack, decay=env.decay,
+                                   sustain=env.sustain, release=env.release, curve=env.curve)
+
+
+def _adsr_segments(env, sr: float, gate: int, start: int, peak: float) -> tuple:
+    """What ``envelopes.adsr_segments`` gives for ``env`` (an ADSR) at these values."""
+    _, a, d, r, _, _, sustain, exp = _adsr_shape(env, float(sr))
+    return int(start), a, d, r, int(gate), float(peak), sustain * float(peak), exp
 
 
 def _fit(curve: np.ndarray, n: int) -> np.ndarray:
@@ -198,6 +230,14 @@ def render_note(patch: Patch, *, pitch: float, velocity: int, gate_samples: int,
     """
     full = note_length(patch, gate_samples, sr=sr, pitch=pitch)
     n = full if stolen_at is None or stolen_at >= full else max(int(stolen_at), 1)
+    return _whole_note(patch, n, full, pitch=pitch, velocity=velocity, gate_samples=gate_samples,
+                       sr=sr, rng=rng, bend_semitones=bend_semitones, prev_pitch=prev_pitch,
+                       stolen_at=stolen_at)
+
+
+def _whole_note(patch: Patch, n: int, full: int, *, pitch, velocity, gate_samples, sr, rng,
+                bend_semitones, prev_pitch, stolen_at) -> np.ndarray:
+    """:func:`render_note` once its lengths are known (``n`` samples of ``full``)."""
     if rng is None:
         rng = np.random.default_rng(0)
     source = get_source(patch.source)
@@ -255,7 +295,7 @@ def render_note_pieces(patch: Patch, *, pitch: float, velocity: int, gate_sample
     kwargs = dict(pitch=pitch, velocity=velocity, gate_samples=gate_samples, sr=sr, rng=rng,
                   bend_semitones=bend_semitones, prev_pitch=prev_pitch, stolen_at=stolen_at)
     if n <= piece_samples or not _segmentable(patch):
-        yield render_note(patch, **kwargs)
+        yield _whole_note(patch, n, full, **kwargs)
         return
     yield from _Note(patch, n=n, full=full, piece=int(piece_samples), **kwargs).pieces()
 
@@ -285,7 +325,6 @@ class _Note:
         lfo = patch.lfo
         # the pitch curve at control rate, for the whole note (n / 32 values)
         ctrl_n = -(-n // CONTROL_SAMPLES)
-        t_ctrl = np.arange(ctrl_n) * CONTROL_SAMPLES
         self.lfo_state = None
         base = pitch + 12 * patch.octave + patch.detune_cents / 100.0
         self.note_hz = pitch_hz(base)
@@ -302,7 +341,7 @@ class _Note:
                                                  time=pe.time, curve=pe.curve)
             moving = True
         if bend_semitones is not None:
-            offsets += _bend_at(bend_semitones, n, t_ctrl)
+            offsets += _bend_at(bend_semitones, n, np.arange(ctrl_n) * CONTROL_SAMPLES)
             moving = True
         self.per_sample_lfo = bool(lfo.active and (lfo.to_amp or lfo.to_width
                                                    or lfo.to_cutoff_octaves))
@@ -310,7 +349,8 @@ class _Note:
             if lfo.shape == "sine" and ctrl_n <= _VIBRATO_CACHE_STEPS:
                 vibrato = _sine_vibrato(lfo, float(sr), ctrl_n)     # the same for every note
             else:
-                vibrato = self._lfo(t_ctrl, control=True) * (lfo.to_pitch_cents / 100.0)
+                vibrato = (self._lfo(np.arange(ctrl_n) * CONTROL_SAMPLES, control=True)
+                           * (lfo.to_pitch_cents / 100.0))
             offsets += vibrato
             moving = True
         self.freq_ctrl = midi_to_hz(base + offsets) if moving else None
@@ -340,14 +380,10 @@ class _Note:
             return None
         if offsets is not None and float(np.max(np.abs(offsets))) * 100.0 > _BAKE_MAX_CENTS:
             return None
-        sos = self._static_sos()
-        return tuple(map(tuple, sos.tolist())), self.note_hz, float(self.sr)
+        return _static_tone(self.patch.filter, self.note_hz, float(self.sr))
 
     def _static_sos(self):
-        f, sr = self.patch.filter, self.sr
-        cutoff = f.cutoff * (self.note_hz / _MIDDLE_C_HZ) ** f.key_track
-        return _sos(f.type, float(np.clip(cutoff, 10.0, 0.45 * sr)), float(sr), float(f.resonance),
-                    2 if f.slope == 12 else 4)
+        return _static_design(self.patch.filter, self.note_hz, float(self.sr))
 
     def _lfo(self, times, control=False):
         lfo = self.patch.lfo
@@ -478,11 +514,7 @@ class _Note:
                 if tremolo:
                     env = env * modulation.tremolo(lfo_values, patch.lfo.to_amp)
             else:                       # computed in the compiled loop
-                e = patch.envelope
-                adsr = envelopes.adsr_segments(sr=self.sr, gate_samples=self.gate,
-                                               attack=e.attack, decay=e.decay,
-                                               sustain=e.sustain, release=e.release,
-                                               curve=e.curve, start=a, peak=scale)
+                adsr = _adsr_segments(patch.envelope, self.sr, self.gate, a, scale)
             y = self._source(a, m, freq, lfo_values, env)
             designs = bounds = None
             if patch.filter.active and self.tone is None:   # else baked into the table

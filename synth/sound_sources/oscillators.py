@@ -130,33 +130,35 @@ register_source(Source(
 # ---------------------------------------------------------------- unison stacks
 
 class UnisonStack(NamedTuple):
-    """A unison note's copies: frequency ratios and start phases (cycles)."""
+    """A unison note's copies: frequency ratios, start phases (cycles), the largest ratio."""
 
     ratios: np.ndarray
     phases0: np.ndarray
+    top: float
 
 
 def _unison_prepare(patch: "Patch", rng: np.random.Generator) -> tuple[Any, float]:
     if patch.param("shape") not in FIXED_PITCH_SHAPES:
         return None, 1.0
     voices = patch.param("voices")
-    ratios = _unison_ratios(int(voices), float(patch.param("spread_cents"))).copy()
-    return UnisonStack(ratios, rng.uniform(0.0, 1.0, len(ratios))), 1.0 / np.sqrt(voices)
+    ratios, top, gain = _unison_ratios(int(voices), float(patch.param("spread_cents")))
+    return UnisonStack(ratios.copy(), rng.uniform(0.0, 1.0, len(ratios)), top), gain
 
 
 @lru_cache(maxsize=64)
-def _unison_ratios(voices: int, spread_cents: float) -> np.ndarray:
-    """Frequency ratio of each unison voice to the note (read-only; the same for every note)."""
+def _unison_ratios(voices: int, spread_cents: float) -> tuple[np.ndarray, float, float]:
+    """Frequency ratio of each unison voice to the note (read-only), the largest, and the
+    stack's gain ``1 / sqrt(voices)``: the same for every note."""
     ratios = 2.0 ** (oscillators.unison_offsets_cents(voices, spread_cents) / 1200.0)
     ratios.setflags(write=False)
-    return ratios
+    return ratios, float(ratios.max()), 1.0 / np.sqrt(voices)
 
 
 def _unison(note: NoteContext, a: int, m: int, freq: Any, lfo_values, envelope) -> np.ndarray:
     patch, sr, shape = note.patch, note.sr, note.patch.param("shape")
     stack = note.source_state
     if stack is not None and shape != "sine":    # read in the voice's compiled loop
-        top = note.max_freq * float(stack.ratios.max())
+        top = note.max_freq * stack.top
         table, slopes = oscillators.wavetable(shape, top, sr=sr, tone=note.tone)
         if isinstance(freq, Steps):
             starts, inc = note.stepped(freq, m)
@@ -165,7 +167,7 @@ def _unison(note: NoteContext, a: int, m: int, freq: Any, lfo_values, envelope) 
         return TableRead(FIXED, table, slopes, start=a, increments=(freq * stack.ratios) / sr,
                          phases0=stack.phases0)
     if stack is not None:                 # a sine stack
-        top = note.max_freq * float(stack.ratios.max())
+        top = note.max_freq * stack.top
         if isinstance(freq, Steps):
             starts, inc = note.stepped(freq, m)
             return oscillators.stack_sum_stepped(shape, starts, inc, stack.ratios, stack.phases0,
