@@ -191,9 +191,14 @@ def remeter_map(score: Score, bars: tuple[int, int] | None, meter: str,
     new_changes: list[MeterChange] = []
     prev_sig = None
 
+    known: dict[tuple[int, int], tuple[list, list]] = {}   # a meter's knots, made once
+
     def knots(bar, mc):
         if first <= bar <= last:
-            s, t = _bar_knots(mc.numerator, Fraction(4, mc.denominator), grp, tgt_unit)
+            sig = (mc.numerator, mc.denominator)
+            if sig not in known:
+                known[sig] = _bar_knots(mc.numerator, Fraction(4, mc.denominator), grp, tgt_unit)
+            s, t = known[sig]
             return s, t, (num, den)
         return [Fraction(0), mc.bar_beats], [Fraction(0), mc.bar_beats], (mc.numerator, mc.denominator)
 
