@@ -11,6 +11,8 @@
   that the compiled kernels ``_read_mode1`` and ``_exact_sums`` replaced
   (table reads with ``np.take``, the exact sums next to jumps as a padded
   ``cumsum``); the kernels must equal it bit for bit.
+* :func:`card_envelope_numpy` is the CMI-01A envelope counter as NumPy
+  computed it before the kernels ``_counter_run`` and ``_hold_counts``.
 """
 
 from __future__ import annotations
@@ -151,3 +153,56 @@ def play_fourier_numpy(stored, clock, *, sr, loops=1, state=None):
                  "tail_pos": ext_pos[-(window_len + 1):].copy(), "exact_left": exact_left,
                  "start": state["start"] + count}
     return out, new_state
+
+
+def _counter_run_numpy(level, up, t0, full_samples, until):
+    """The counter's events from ``level`` as NumPy computed them (``cumsum`` of the
+    counts' durations) before the kernel ``fairlight._counter_run``."""
+    if up:
+        counts = np.arange(level, 255)
+        steps = 64.0 / fl._envelope_divider(counts, True)
+        values = counts + 1
+    else:
+        counts = np.arange(level, 0, -1)
+        steps = 64.0 / fl._envelope_divider(counts, False)
+        values = counts - 1
+    unit = full_samples / (fl._FULL_UP if up else fl._FULL_DOWN)
+    times = t0 + np.cumsum(steps * unit)
+    keep = times < until
+    return times[keep], values[keep]
+
+
+def card_envelope_numpy(n, *, sr, gate_samples, attack, damping, zero_crossing_samples,
+                        held_damping=None, start=0):
+    """``fairlight.channel_card_envelope`` as NumPy computed it (its events by
+    :func:`_counter_run_numpy`, each sample's count by ``searchsorted``)."""
+    zc = float(zero_crossing_samples)
+    g = int(gate_samples)
+    r = int(round(damping * 80.0 / 60.0 * sr))
+    key_up = np.ceil(g / zc) * zc
+    times, values = [np.array([0.0])], [np.array([0 if attack > 0 else 255])]
+    level, t = int(values[0][0]), 0.0
+    if level < 255:
+        tt, vv = _counter_run_numpy(level, True, 0.0, attack * sr, key_up)
+        times.append(tt)
+        values.append(vv)
+        if len(vv):
+            level, t = int(vv[-1]), float(tt[-1])
+    if held_damping is not None and level == 255:
+        turn = np.ceil(t / zc) * zc
+        if turn < key_up:
+            tt, vv = _counter_run_numpy(255, False, turn, held_damping * 80.0 / 60.0 * sr, key_up)
+            times.append(tt)
+            values.append(vv)
+            if len(vv):
+                level = int(vv[-1])
+    full_release = max(float(g + r - key_up) - 1.0, 0.0)
+    if level > 0:
+        tt, vv = _counter_run_numpy(level, False, key_up, full_release, np.inf)
+        if full_release <= 0:
+            tt, vv = np.array([key_up]), np.array([0])
+        times.append(tt)
+        values.append(vv)
+    times, counts = np.concatenate(times), np.concatenate(values).astype(np.float64)
+    k = np.arange(int(start), int(start) + int(n), dtype=np.float64)
+    return counts[np.maximum(np.searchsorted(times, k, side="right") - 1, 0)] / 255.0

@@ -186,6 +186,24 @@ def test_envelope_fits_the_announced_note_length_and_joins_blocks():
 
 # ---------------------------------------------------------------- Mode-4 loops
 
+def test_envelope_counter_equals_its_numpy_formulation():
+    # the events (counted in a kernel) and the hold, bit for bit, over attack, held
+    # decay and release, notes shorter than the attack, no attack, and blocks
+    from fairlight_oracle import card_envelope_numpy
+
+    rng = np.random.default_rng(11)
+    sr = 44100.0
+    for _ in range(120):
+        kwargs = dict(sr=sr, gate_samples=int(rng.integers(1, 40000)),
+                      attack=float(rng.choice([0.0, rng.uniform(0.001, 0.6)])),
+                      damping=float(rng.choice([0.0, rng.uniform(0.01, 1.5)])),
+                      zero_crossing_samples=float(rng.uniform(2.0, 400.0)),
+                      held_damping=None if rng.random() < 0.4 else float(rng.uniform(0.05, 3.0)))
+        n, start = int(rng.integers(0, 60000)), int(rng.integers(0, 20000))
+        got = fairlight.channel_card_envelope(n, start=start, **kwargs)
+        assert np.array_equal(got, card_envelope_numpy(n, start=start, **kwargs)), kwargs
+
+
 def test_a_mode4_loop_jumps_from_its_end_back_to_its_start():
     stored = fairlight.quantize_8bit(np.sin(np.arange(1000) * 0.37) * 0.9)
     clock = 8000.0

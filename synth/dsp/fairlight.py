@@ -526,21 +526,36 @@ _FULL_UP = float(np.sum(_sweep_ticks(True)))
 _FULL_DOWN = float(np.sum(_sweep_ticks(False)))
 
 
-def _counter_run(level: int, up: bool, t0: float, full_samples: float, until: float):
-    """Event times (samples) and levels of the counter moving from ``level``,
-    a full 0<->255 sweep lasting ``full_samples``, cut at ``until``."""
-    if up:
-        counts = np.arange(level, 255)
-        steps = 64.0 / _envelope_divider(counts, True)
-        values = counts + 1
-    else:
-        counts = np.arange(level, 0, -1)
-        steps = 64.0 / _envelope_divider(counts, False)
-        values = counts - 1
-    unit = full_samples / (_FULL_UP if up else _FULL_DOWN)
-    times = t0 + np.cumsum(steps * unit)
-    keep = times < until
-    return times[keep], values[keep]
+@kernel
+def _counter_run(level, up, t0, full_samples, until, full_sweep, times, counts, at):
+    """The counter's events moving from ``level`` (up to 255 or down to 0), appended in place.
+
+    A full 0<->255 sweep lasts ``full_samples`` (``full_sweep``: its length in
+    base periods, :data:`_FULL_UP` or :data:`_FULL_DOWN`); each count takes
+    ``64 / divider`` base periods (:func:`_envelope_divider`).  The event
+    times are ``t0`` plus the running sum of the counts' durations; those at
+    or after ``until`` are dropped.  Writes ``times[at:]`` and ``counts[at:]``
+    (the level after each count) and returns the index after the last
+    (the NumPy formulation, ``cumsum`` of the durations, is the oracle in
+    tests/fairlight_oracle.py).
+    """
+    unit = full_samples / full_sweep
+    elapsed = 0.0
+    first = True
+    count = level
+    while (count < 255) if up else (count > 0):
+        source = (255 - count) if up else count
+        duration = 64.0 / (((source >> 2) & 0x3C) | 0x03)
+        elapsed = duration * unit if first else elapsed + duration * unit
+        first = False
+        time = t0 + elapsed
+        if not time < until:                          # the times rise: the rest are later
+            break
+        count = count + 1 if up else count - 1
+        times[at] = time
+        counts[at] = count
+        at += 1
+    return at
 
 
 def channel_card_envelope(n: int, *, sr: float, gate_samples: int, attack: float, damping: float,
@@ -599,32 +614,33 @@ def channel_card_envelope(n: int, *, sr: float, gate_samples: int, attack: float
     r = (int(round(damping * 80.0 / 60.0 * sr)) if release_samples is None
          else int(release_samples))
     key_up = np.ceil(g / zc) * zc                       # the first pulse at or after the gate
-    times, values = [np.array([0.0])], [np.array([0 if attack > 0 else 255])]
-    level, t = int(values[0][0]), 0.0
+    times, counts = np.empty(3 * 255 + 2), np.empty(3 * 255 + 2)   # at most three sweeps
+    times[0], counts[0] = 0.0, (0.0 if attack > 0 else 255.0)
+    at, level, t = 1, int(counts[0]), 0.0
     if level < 255:
-        tt, vv = _counter_run(level, True, 0.0, attack * sr, key_up)
-        times.append(tt)
-        values.append(vv)
-        if len(vv):
-            level, t = int(vv[-1]), float(tt[-1])
+        end = _counter_run(level, True, 0.0, attack * sr, key_up, _FULL_UP, times, counts, at)
+        if end > at:
+            level, t = int(counts[end - 1]), float(times[end - 1])
+        at = end
     if held_damping is not None and level == 255:
         turn = np.ceil(t / zc) * zc
         if turn < key_up:
-            tt, vv = _counter_run(255, False, turn, held_damping * 80.0 / 60.0 * sr, key_up)
-            times.append(tt)
-            values.append(vv)
-            if len(vv):
-                level = int(vv[-1])
+            end = _counter_run(255, False, turn, held_damping * 80.0 / 60.0 * sr, key_up,
+                               _FULL_DOWN, times, counts, at)
+            if end > at:
+                level = int(counts[end - 1])
+            at = end
     full_release = max(float(g + r - key_up) - 1.0, 0.0)
     if level > 0:
         # the release: a full sweep lasts what is left of the announced tail
-        tt, vv = _counter_run(level, False, key_up, full_release, np.inf)
         if full_release <= 0:
-            tt, vv = np.array([key_up]), np.array([0])
-        times.append(tt)
-        values.append(vv)
+            times[at], counts[at] = key_up, 0.0
+            at += 1
+        else:
+            at = _counter_run(level, False, key_up, full_release, np.inf, _FULL_DOWN, times, counts,
+                              at)
     out = np.empty(int(n))
-    _hold_counts(np.concatenate(times), np.concatenate(values).astype(np.float64), int(start), out)
+    _hold_counts(times[:at], counts[:at], int(start), out)
     return out
 
 
