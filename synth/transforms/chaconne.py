@@ -1054,5 +1054,7 @@ def _to_notes(evs: list[_Ev]) -> list[Note]:
     """Sounding events as notes, sorted; rests dropped."""
     out = []
     for e in sorted((e for e in evs if e.pitch is not None), key=lambda e: (e.start, e.pitch)):
-        out.append(Note(float(e.start), float(e.dur), float(e.pitch), int(e.vel)))
+        # float() of a Fraction is numerator / denominator (correctly rounded int division)
+        out.append(Note(e.start.numerator / e.start.denominator,
+                        e.dur.numerator / e.dur.denominator, float(e.pitch), int(e.vel)))
     return out

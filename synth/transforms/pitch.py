@@ -257,6 +257,25 @@ def _drift_curve(g: np.random.Generator, beats: np.ndarray, end: float,
     return knots[i] * (1.0 - w) + knots[i + 1] * w
 
 
+def _drawn(g: np.random.Generator, key: tuple, make: Callable[[np.random.Generator], np.ndarray]
+           ) -> np.ndarray:
+    """``make(g)`` (which draws from a fresh ``g`` and nothing else will), kept per
+    starting state of ``g`` and ``key``: a tension curve runs detune once per
+    segment, and each segment draws the same numbers for the same notes."""
+    state = g.bit_generator.state
+    k = (state["bit_generator"], repr(state["state"]), state["has_uint32"], state["uinteger"]) + key
+    drawn = _DRAWN.get(k)
+    if drawn is None:
+        if len(_DRAWN) >= 64:
+            _DRAWN.clear()
+        drawn = _DRAWN[k] = make(g)
+        drawn.flags.writeable = False
+    return drawn
+
+
+_DRAWN: dict[tuple, np.ndarray] = {}
+
+
 @register("detune", "pitch", {
     "cents": Param("float", default=0.0, lo=-1200, hi=1200, unit="cents",
                    doc="fixed offset of every selected note"),
@@ -281,9 +300,12 @@ def detune(score: Score, sel: Selection, streams: Streams, *, cents: float, drif
         starts = part.starts
         offset = np.full(len(starts), cents)
         if drift_cents:
-            offset += drift_cents * _drift_curve(streams(part.name, "drift"), starts, end, drift_beats)
+            offset += drift_cents * _drawn(streams(part.name, "drift"),
+                                           ("drift", starts.tobytes(), end, drift_beats),
+                                           lambda g: _drift_curve(g, starts, end, drift_beats))
         if spread_cents:
-            offset += spread_cents * streams(part.name, "spread").standard_normal(len(starts))
+            offset += spread_cents * _drawn(streams(part.name, "spread"), ("spread", len(starts)),
+                                            lambda g: g.standard_normal(len(starts)))
         out = list(part.notes)
         chosen = np.flatnonzero(mask).tolist()      # the selected notes only
         for i in chosen:
