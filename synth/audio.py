@@ -83,10 +83,28 @@ def wav_bytes(block: np.ndarray, subtype: str) -> np.ndarray:
         C-contiguous: a file's ``write`` takes it as it is (no ``tobytes`` copy).
     """
     pcm = _encode(block, subtype)
-    if subtype == "PCM_24":     # the top three bytes of each little-endian int32
-        pcm = np.ascontiguousarray(pcm, dtype="<i4").view(np.uint8).reshape(-1, 4)[:, 1:]
-        return np.ascontiguousarray(pcm).reshape(-1)
+    if subtype == "PCM_24":
+        return _top_bytes(pcm.reshape(-1).view(np.uint32))
     return np.ascontiguousarray(pcm, dtype=pcm.dtype.newbyteorder("<")).view(np.uint8).reshape(-1)
+
+
+def _top_bytes(u: np.ndarray) -> np.ndarray:
+    """The top three bytes of each uint32 of ``u`` (low byte zero), little-endian, packed.
+
+    Four samples ``a b c d`` make three words: ``a >> 8 | b << 16``,
+    ``b >> 16 | c << 8`` and ``c >> 24 | d``, five shifts and three ORs on
+    contiguous arrays; copying three bytes of every four (a strided byte
+    copy) took twice as long.
+    """
+    q = len(u) // 4 * 4
+    a, b, c, d = (u[i:q:4] for i in range(4))
+    words = np.empty((q // 4, 3), dtype="<u4")
+    words[:, 0] = (a >> 8) | (b << 16)
+    words[:, 1] = (b >> 16) | (c << 8)
+    words[:, 2] = (c >> 24) | d
+    rest = u[q:].astype("<u4").view(np.uint8).reshape(-1, 4)[:, 1:].reshape(-1)
+    return np.concatenate([words.view(np.uint8).reshape(-1), rest]) if len(rest) \
+        else words.view(np.uint8).reshape(-1)
 
 
 #: file suffix -> (soundfile format, default subtype) of :func:`write`

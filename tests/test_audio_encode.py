@@ -46,3 +46,13 @@ def test_non_finite_samples_are_refused_and_nothing_is_left(tmp_path):
     with pytest.raises(audio.AudioFileError, match="refusing to write non-finite samples"):
         audio.write_wav(path, np.array([[0.1, np.nan], [0.0, 0.0]]), sr=44100)
     assert not path.exists() and list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("frames", [0, 1, 2, 3, 5, 1001, 4096])
+def test_pcm24_bytes_are_the_top_three_bytes_of_each_int32(frames):
+    # what libsndfile stores: each sample's int32 (x * 2^23 << 8), bytes 1..3 little-endian,
+    # channels interleaved; packed four samples at a time plus the rest
+    x = np.random.default_rng(frames).uniform(-1.1, 1.1, (2, frames))
+    ints = np.clip(np.rint(x.T * 2.0 ** 23), -2 ** 23, 2 ** 23 - 1).astype("<i4") << 8
+    expected = ints.reshape(-1).view(np.uint8).reshape(-1, 4)[:, 1:].reshape(-1)
+    assert np.array_equal(audio.wav_bytes(x, "PCM_24"), expected)
