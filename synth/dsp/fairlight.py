@@ -799,7 +799,11 @@ def _clock_steps(clock_hz, n, step: int = 1) -> tuple[np.ndarray, int, int]:
             raise ValueError(f"a clock held {step} samples a value needs n and ceil(n / {step}) "
                              f"values, got {len(clock)} for n={n!r}")
         n = int(n)
-    if np.any(clock <= 0) or not np.all(np.isfinite(clock)):
+    if len(clock) == 1:
+        bad = not 0.0 < float(clock[0]) < np.inf      # the usual steady clock: no NumPy pass
+    else:
+        bad = bool(np.any(clock <= 0)) or not np.all(np.isfinite(clock))
+    if bad:
         raise ValueError(f"clock_hz must be finite and > 0, got minimum {float(np.min(clock))!r}")
     return np.ascontiguousarray(clock), int(step), n
 
@@ -1221,6 +1225,14 @@ def _harmonic_counts(cycle_freq: np.ndarray, sr: float) -> np.ndarray:
     return np.where(h <= 24, h, ladder).astype(np.int64)
 
 
+@lru_cache(maxsize=1024)
+def _count_range(top: float, bottom: float, sr: float) -> tuple[int, int]:
+    """The harmonic counts (:func:`_harmonic_counts`) of the highest and lowest clock of a
+    block: the notes of a part repeat a few pitches."""
+    lowest, highest = _harmonic_counts(np.array([top, bottom]) / SEGMENT_LENGTH, sr)
+    return int(lowest), int(highest)
+
+
 @kernel
 def _read_mode1(pos, coefficients, size, ticks_per_segment, segments, table_of, step, table, held):
     """The band-limited Mode-1 wave at each clock position, in place.
@@ -1422,7 +1434,7 @@ def play_fourier(stored: ArrayLike, clock_hz: ArrayLike, *, sr: float, n: int | 
     last_segment = min(int(pos[-1] // ticks_per_segment), segments - 1)
     switches = [int(np.searchsorted(pos, s * ticks_per_segment, side="left"))
                 for s in range(first_segment + 1, last_segment + 1)]
-    lowest, highest = _harmonic_counts(np.array([np.max(clock), np.min(clock)]) / SEGMENT_LENGTH, sr)
+    lowest, highest = _count_range(float(np.max(clock)), float(np.min(clock)), float(sr))
     if lowest == highest:                             # the usual case: one table for the block
         table_of, counts = np.zeros(0, dtype=np.int64), [lowest]
     else:                                             # one count per clock value
@@ -1466,7 +1478,8 @@ def voice(waveform: ArrayLike, freq: ArrayLike, *, sr: float, n: int | None = No
           rate_hz: float | None = None, envelope: ArrayLike | None = None, gain: float = 1.0,
           brightness: float | None = 0.5, tune: int = _TUNE_CENTRE, loop: tuple[int, int] | None = None,
           latch: float | None = None, tracking: str = "octave", tables: WavetableCache | None = None,
-          state: VoiceState | None = None, step: int = 1) -> tuple[np.ndarray, VoiceState]:
+          state: VoiceState | None = None, step: int = 1,
+          quantized: bool = False) -> tuple[np.ndarray, VoiceState]:
     """One CMI voice: quantise, clock by pitch, hold, VCA, output low-pass.
 
     Parameters
@@ -1521,6 +1534,10 @@ def voice(waveform: ArrayLike, freq: ArrayLike, *, sr: float, n: int | None = No
         Samples each value of an array ``freq`` holds (a control-rate pitch
         curve): the clock law then runs once a value, and the samples equal
         those of the curve repeated per sample.
+    quantized : bool
+        ``waveform`` is on the 8-bit grid already (:func:`quantize_8bit` of
+        it is itself): a table the caller keeps is not quantised again at
+        every note-on.
 
     Returns
     -------
@@ -1533,20 +1550,24 @@ def voice(waveform: ArrayLike, freq: ArrayLike, *, sr: float, n: int | None = No
     f = np.asarray(freq, dtype=np.float64)
     if f.ndim == 0 and n is None:
         raise ValueError("n is required when freq is a scalar")
-    stored = quantize_8bit(waveform) if state is None else state.stored
+    if state is not None:
+        stored = state.stored
+    elif quantized:                                   # the caller's table, on the grid already
+        stored = np.array(waveform, dtype=np.float64)     # (writable, as the kernels are compiled)
+    else:
+        stored = quantize_8bit(waveform)
     if mode == 1:
         clock = mode1_clock(f)
     else:
         clock = mode4_clock(f, root_freq=root_freq, rate_hz=rate_hz or spec.max_rate_hz)
-    if spec.clock_law == "iix":
-        clock = quantize_clock(clock, tune=tune)     # per value of freq: once for a steady pitch
+    if spec.clock_law == "iix":                     # per value of freq: once for a steady pitch
+        clock = _steady_clock(float(clock), int(tune)) if clock.ndim == 0 else quantize_clock(clock, tune=tune)
     clock, step, count = _clock_steps(clock, n, int(step) if f.ndim else 1)
     if state is None:
         sos = None
         first = float(clock[0]) if count else None
         if latch is not None and first is not None:
-            sos = design_ssm2045(float(ssm2045_cutoff(first, latch, tracking=tracking, tune=tune)),
-                                 sr=sr)
+            sos = design_ssm2045(_note_cutoff(first, float(latch), tracking, int(tune)), sr=sr)
         elif brightness is not None and first is not None:
             sos = filters.design_fairlight_lowpass(float(output_cutoff(first, sr=sr,
                                                                        brightness=brightness)), sr=sr)
@@ -1568,6 +1589,18 @@ def voice(waveform: ArrayLike, freq: ArrayLike, *, sr: float, n: int | None = No
         if sos is None:
             zi = None
     return y, VoiceState(stored, play_state, sos, zi)
+
+
+@lru_cache(maxsize=1024)
+def _steady_clock(clock: float, tune: int) -> float:
+    """:func:`quantize_clock` of a steady clock (the notes of a part repeat a few pitches)."""
+    return float(quantize_clock(clock, tune=tune))
+
+
+@lru_cache(maxsize=1024)
+def _note_cutoff(clock: float, latch: float, tracking: str, tune: int) -> float:
+    """:func:`ssm2045_cutoff` of a note's first clock, as a float (cached as above)."""
+    return float(ssm2045_cutoff(clock, latch, tracking=tracking, tune=tune))
 
 
 def steal_voices(starts: ArrayLike, ends: ArrayLike, *, max_voices: int = 8) -> np.ndarray:

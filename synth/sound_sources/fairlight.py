@@ -68,6 +68,14 @@ def _mode1_table(pages: tuple, cycle: tuple) -> np.ndarray:
     return table
 
 
+@lru_cache(maxsize=None)
+def _library_words(name: str) -> np.ndarray:
+    """A library voice's 8-bit words as the DAC's values (/ 128: on the grid), read-only."""
+    words = cmi_library.voice(name).data / 128.0
+    words.setflags(write=False)
+    return words
+
+
 @lru_cache(maxsize=8)
 def builtin_sample(rate_hz: float) -> np.ndarray:
     """The built-in Mode-4 sample (:func:`synth.dsp.vowel.breathy_vowel`) at ``rate_hz``, read-only."""
@@ -171,15 +179,17 @@ def _render(note: NoteContext, a: int, m: int, freq: Any, lfo_values, envelope) 
         loops = fairlight.mode1_loops(note.note_hz, patch.param("segment_seconds"))
         y, note.source_state = fairlight.voice(
             stored, freq, sr=sr, n=m, mode=1, series=series, loops=loops, tables=_TABLES,
-            envelope=envelope, state=note.source_state, step=step, **card_filter(patch))
+            envelope=envelope, state=note.source_state, step=step, quantized=True,
+            **card_filter(patch))
         return y
     name = patch.param("voice")
     if name:                              # a voice of the built-in library
         spec, stored = cmi_library.VOICES[name], cmi_library.voice(name)
         y, note.source_state = fairlight.voice(
-            stored.data / 128.0, freq, sr=sr, n=m, mode=4, series=series, root_freq=spec.root_hz,
+            _library_words(name), freq, sr=sr, n=m, mode=4, series=series, root_freq=spec.root_hz,
             rate_hz=spec.rate_hz, envelope=envelope, gain=10.0 ** (-spec.level_db / 20.0),
-            loop=stored.loop, state=note.source_state, step=step, **card_filter(patch))
+            loop=stored.loop, state=note.source_state, step=step, quantized=True,
+            **card_filter(patch))
         return y
     rate = patch.param("rate_hz") or series.max_rate_hz
     y, note.source_state = fairlight.voice(
