@@ -177,7 +177,10 @@ def _piece(mode, given, table, slopes, start, increments, phases0, run_starts, r
         hi = min(lo + BLOCK, m)
         y = buf[:hi - lo]
         if mode == GIVEN:
-            y[:] = given[lo:hi]
+            if designs.shape[0]:
+                y[:] = given[lo:hi]
+            else:                   # nothing writes it: read in place
+                y = given[lo:hi]
         elif mode == FIXED:
             for v in range(increments.shape[0]):
                 fixed_row(table, slopes, increments[v], phases0[v], start + lo, y,
