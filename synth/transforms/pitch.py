@@ -262,8 +262,7 @@ def _drawn(g: np.random.Generator, key: tuple, make: Callable[[np.random.Generat
     """``make(g)`` (which draws from a fresh ``g`` and nothing else will), kept per
     starting state of ``g`` and ``key``: a tension curve runs detune once per
     segment, and each segment draws the same numbers for the same notes."""
-    state = g.bit_generator.state
-    k = (state["bit_generator"], repr(state["state"]), state["has_uint32"], state["uinteger"]) + key
+    k = (repr(g.bit_generator.state),) + key       # the generator's kind and whole state
     drawn = _DRAWN.get(k)
     if drawn is None:
         if len(_DRAWN) >= 64:
