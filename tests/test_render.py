@@ -486,3 +486,32 @@ def test_rendering_to_a_wav_file_does_not_import_soundfile(tmp_path):
             f"print(read_audio({str(tmp_path / 'x.wav')!r})[1])\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["0", "22050"], out.stdout + out.stderr
+
+
+def test_read_ahead_keeps_order_raises_and_stops_when_closed():
+    import threading
+
+    from synth.render.parallel import read_ahead
+
+    blocks = [np.full((2, 3), float(k)) for k in range(20)]
+    assert all(np.array_equal(a, b) for a, b in zip(read_ahead(iter(blocks)), blocks, strict=True))
+
+    def failing():
+        yield blocks[0]
+        raise RenderError("kaboom")
+    got = read_ahead(failing())
+    assert np.array_equal(next(got), blocks[0])
+    with pytest.raises(RenderError, match="kaboom"):
+        next(got)
+    # a consumer that stops early: the thread ends (it does not wait on a full queue for ever)
+    produced = []
+
+    def endless():
+        while True:
+            produced.append(1)
+            yield blocks[0]
+    got = read_ahead(endless(), depth=2)
+    next(got)
+    got.close()
+    assert not any(t.name == "synth-read-ahead" for t in threading.enumerate())
+    assert len(produced) <= 5

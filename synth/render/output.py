@@ -26,7 +26,7 @@ from ..score import Score
 from .lanes import MixBlock, mix_chunks
 from .master import (MasterSettings, MasteredBlock, apply_master, check_finite, limit_gain,
                      master_gain)
-from .parallel import lane_source
+from .parallel import lane_source, read_ahead
 from .plan import DEFAULT_CHUNK, DEFAULT_MAX_SECONDS, DEFAULT_SR, RenderPlan
 
 if TYPE_CHECKING:
@@ -401,14 +401,17 @@ def render_to_file(score: Score, path: str | os.PathLike[str], *, sr: int = DEFA
 
         def mastered(blocks):
             done = 0
-            for raw in blocks:
-                done += raw.shape[1]
+            for y in blocks:
+                done += y.shape[1]
                 if progress:
                     progress("write", done, plan.frames)
-                yield apply_master(raw, gain, master)
+                yield y
 
-        _write_out(path, mastered(spool.blocks(chunk_samples)), plan=plan, subtype=subtype,
-                   force=force, metadata=metadata)
+        scaled = (apply_master(raw, gain, master) for raw in spool.blocks(chunk_samples))
+        if jobs > 1:    # the processes have finished: read and scale beside the encoding
+            scaled = read_ahead(scaled)
+        _write_out(path, mastered(scaled), plan=plan, subtype=subtype, force=force,
+                   metadata=metadata)
         shared = _write_stems(stem_paths, stem_spools, plan, score, subtype=subtype, force=force,
                               metadata=metadata, chunk_samples=chunk_samples, gain=gain,
                               ceiling=master.ceiling)

@@ -12,13 +12,15 @@ process that falls behind takes fewer, whatever the lanes cost; lanes that
 start in the same block are dealt in turns (:func:`claim_turns`).  Either way
 the consumer gets the same dict of lane blocks for every block, so the mix
 is the same sum, bit for bit.  A worker dies with its parent (:func:`die_with_parent`).
+After the last block, :func:`read_ahead` lets the write pass use the core the
+workers leave idle.
 """
 
 from __future__ import annotations
 
 import collections
 import os
-from typing import Callable, Iterator
+from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
@@ -28,7 +30,8 @@ from .lanes import LaneBlock, MonoSpan, NoteSpans, lane_chunks
 from .plan import DEFAULT_CHUNK, RenderPlan
 
 __all__ = ["lane_source", "Claims", "claim_turns", "can_fork", "die_with_parent", "Ring",
-           "PARENT_CLAIM_AHEAD", "PARENT_AHEAD_BLOCKS", "LOOKAHEAD_BLOCKS", "TAIL_BLOCKS"]
+           "PARENT_CLAIM_AHEAD", "PARENT_AHEAD_BLOCKS", "LOOKAHEAD_BLOCKS", "TAIL_BLOCKS",
+           "read_ahead"]
 
 #: Blocks ahead of the one it renders its own lanes for at which the parent
 #: claims lanes.  The workers claim at the block they render, up to
@@ -255,6 +258,56 @@ def _worker(plan: RenderPlan, lane_ids, claim, chunk_samples, ring: Ring, conn, 
             pass
     finally:
         conn.close()
+
+
+def read_ahead(blocks: Iterable[np.ndarray], depth: int = 2) -> Iterator[np.ndarray]:
+    """``blocks``, computed by a thread up to ``depth`` blocks ahead of the consumer.
+
+    After the last block of a ``--jobs`` render the workers are done and one
+    core is idle: reading the spool back and scaling it (NumPy and file
+    reads let go of the GIL) then runs beside the encoding and writing.  An
+    exception in the thread is raised here; closing the iterator stops it.
+    """
+    import queue
+    import threading
+
+    items: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    end = object()
+
+    def offer(item) -> bool:
+        """Queue ``item``; False once the consumer has gone (never blocks for good)."""
+        full = True
+        while full and not stop.is_set():
+            try:
+                items.put(item, timeout=0.1)
+                full = False
+            except queue.Full:
+                continue
+        return not full
+
+    def produce():
+        try:
+            for block in blocks:
+                if not offer((block, None)):
+                    return
+            offer((end, None))
+        except BaseException as e:      # handed to the consumer
+            offer((end, e))
+
+    thread = threading.Thread(target=produce, name="synth-read-ahead", daemon=True)
+    thread.start()
+    try:
+        while True:
+            block, error = items.get()
+            if error is not None:
+                raise error
+            if block is end:
+                return
+            yield block
+    finally:
+        stop.set()
+        thread.join()
 
 
 def die_with_parent(parent: int | None = None) -> None:
