@@ -993,10 +993,8 @@ def _play_steps(flat, loop_start, loop_end, clock, step, sr, pos0, prev_pos, not
             t += 1
             if loop_end > 0 and t == loop_end:
                 t = loop_start
-        for k in range(b):
-            naive[k] = values[int(np.floor(pos[k])) - first_tick]
         if first_block:                               # from silence, exactly at sample 0
-            h = naive[0]
+            h = values[int(np.floor(pos[0])) - first_tick]
             for j in range(taps):
                 full[j] += ((rows[1, j] - rows[0, j]) * 0.0 + rows[0, j]) * h
         m = 0
@@ -1010,10 +1008,11 @@ def _play_steps(flat, loop_start, loop_end, clock, step, sr, pos0, prev_pos, not
             p = ((pos[m] - t) / (pos[m] - before)) * over
             i = min(int(p), over - 1)
             f = p - i
-            row, slope, into = rows[i], slopes[i], full[m:m + taps]
-            for j in range(taps):
+            row, slope, into = rows[i], slopes[i], full[m:m + BLEP_TAPS]
+            for j in range(BLEP_TAPS):                # a constant count: unrolled, no remainder
                 into[j] += (slope[j] * f + row[j]) * h
         for k in range(b):
+            naive[k] = values[int(np.floor(pos[k])) - first_tick]   # the word held at sample k
             v = (history[k] if k < lat else naive[k - lat]) + full[k]
             v = v * gain
             if envelope.shape[0] > 0:
