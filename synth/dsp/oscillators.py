@@ -1163,19 +1163,70 @@ def fixed_row(table, slopes, inc, p0, start, out, add):
     add : bool
     """
     size = table.shape[0]
-    mask = np.uint64(size - 1)          # unsigned: no wrap-around (see stack_stepped)
     n = out.shape[0]
     index = np.empty((1, min(n, GATHER_BLOCK)), dtype=np.uint64)
     frac = np.empty((1, min(n, GATHER_BLOCK)))
-    block_index, block_frac = index[0], frac[0]
     for lo in range(0, n, GATHER_BLOCK):
         hi = min(lo + GATHER_BLOCK, n)
-        for i in range(hi - lo):
-            pos = (float(start + lo + i) * inc + p0) * size
-            whole = np.floor(pos)
-            block_index[i] = np.uint64(np.int64(whole)) & mask
-            block_frac[i] = pos - whole
+        fixed_positions(size, inc, p0, start + lo, index[0, :hi - lo], frac[0, :hi - lo])
         _gather(table, slopes, index, frac, out[lo:hi], add)
+
+
+@kernel
+def fixed_positions(size, inc, p0, start, index, frac):
+    """:func:`fixed_row`'s first pass: table index and fraction of samples ``start ..``.
+
+    Sample ``i`` (of ``len(index)``) is at position ``((start + i) * inc + p0) * size``
+    of a table of ``size`` (a power of two): its whole part masked into the
+    table, and the fraction.  A loop the compiler vectorises.
+    """
+    mask = np.uint64(size - 1)          # unsigned: no wrap-around (see stack_stepped)
+    for i in range(index.shape[0]):
+        pos = (float(start + i) * inc + p0) * size
+        whole = np.floor(pos)
+        index[i] = np.uint64(np.int64(whole)) & mask
+        frac[i] = pos - whole
+
+
+@kernel
+def steps_positions(size, starts, increments, step, width, n, index, frac):
+    """:func:`read_steps`' first pass over samples ``0 .. n - 1`` of runs ``starts``, ``increments``.
+
+    ``index[0], frac[0]``: table index and fraction of the phase (as
+    :func:`fixed_positions`); for a pulse (``width > 0``) also ``index[1],
+    frac[1]``: those of the phase minus ``width``.
+    """
+    mask = np.uint64(size - 1)          # unsigned: no wrap-around (see stack_stepped)
+    for k in range(starts.shape[0]):
+        inc, first = increments[k], starts[k]
+        lo = k * step
+        hi = min(lo + step, n)
+        run_index, run_frac = index[0, lo:], frac[0, lo:]     # from 0: no wrap-around
+        if width > 0.0:
+            late_index, late_frac = index[1, lo:], frac[1, lo:]
+            for j in range(hi - lo):
+                ph = inc * float(j) + first
+                pos = ph * size
+                whole = np.floor(pos)
+                run_index[j] = np.uint64(np.int64(whole)) & mask
+                run_frac[j] = pos - whole
+                pos = (ph - width) * size
+                whole = np.floor(pos)
+                late_index[j] = np.uint64(np.int64(whole)) & mask
+                late_frac[j] = pos - whole
+        else:
+            for j in range(hi - lo):
+                pos = (inc * float(j) + first) * size
+                whole = np.floor(pos)
+                run_index[j] = np.uint64(np.int64(whole)) & mask
+                run_frac[j] = pos - whole
+
+
+@kernel
+def pulse_read(table, slopes, a, fa, b, fb, mean):
+    """The AC-coupled pulse of :func:`read_steps` from its two saw reads (index, fraction)."""
+    y = table[a] + slopes[a] * fa
+    return ((table[b] + slopes[b] * fb) - y + mean) - mean
 
 
 @kernel
@@ -1200,7 +1251,6 @@ def read_steps(table, slopes, starts, increments, step, width, out):
         Written; ``n <= runs * step``.
     """
     size = table.shape[0]
-    mask = np.uint64(size - 1)          # unsigned: no wrap-around (see stack_stepped)
     n = out.shape[0]
     mean = 2.0 * width - 1.0
     pulse = width > 0.0
@@ -1212,36 +1262,14 @@ def read_steps(table, slopes, starts, increments, step, width, out):
         lo0, hi0 = k0 * step, min(k1 * step, n)
         if hi0 <= lo0:
             break
-        for k in range(k0, k1):
-            inc, first = increments[k], starts[k]
-            lo = k * step
-            hi = min(lo + step, n)
-            run_index, run_frac = index[0, lo - lo0:], frac[0, lo - lo0:]
-            if pulse:
-                late_index, late_frac = index[1, lo - lo0:], frac[1, lo - lo0:]
-                for j in range(hi - lo):
-                    ph = inc * float(j) + first
-                    pos = ph * size
-                    whole = np.floor(pos)
-                    run_index[j] = np.uint64(np.int64(whole)) & mask
-                    run_frac[j] = pos - whole
-                    pos = (ph - width) * size
-                    whole = np.floor(pos)
-                    late_index[j] = np.uint64(np.int64(whole)) & mask
-                    late_frac[j] = pos - whole
-            else:
-                for j in range(hi - lo):
-                    pos = (inc * float(j) + first) * size
-                    whole = np.floor(pos)
-                    run_index[j] = np.uint64(np.int64(whole)) & mask
-                    run_frac[j] = pos - whole
+        steps_positions(size, starts[k0:k1], increments[k0:k1], step, width, hi0 - lo0,
+                        index, frac)
         block = out[lo0:hi0]
         if pulse:
             saw, late = index[0], index[1]
             saw_frac, late_frac = frac[0], frac[1]
             for i in range(hi0 - lo0):
-                a, b = saw[i], late[i]
-                y = table[a] + slopes[a] * saw_frac[i]
-                block[i] = ((table[b] + slopes[b] * late_frac[i]) - y + mean) - mean
+                block[i] = pulse_read(table, slopes, saw[i], saw_frac[i], late[i], late_frac[i],
+                                      mean)
         else:
             _gather(table, slopes, index[:1], frac[:1], block, False)

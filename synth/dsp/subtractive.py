@@ -31,9 +31,10 @@ from typing import NamedTuple
 import numpy as np
 
 from .envelopes import EXP_GAIN, EXP_ROW, adsr_columns, adsr_kernel
-from .filters import sos_segment
+from .filters import sos_segment, two_section_coefficients, two_sections
 from .jit import kernel
-from .oscillators import fixed_row, read_steps, stack_stepped
+from .oscillators import (fixed_positions, fixed_row, pulse_read, read_steps, stack_stepped,
+                          steps_positions)
 
 __all__ = ["GIVEN", "FIXED", "STACK", "STEPS", "ADSR", "ENV_GIVEN", "ENV_NONE", "BLOCK",
            "TableRead", "render_piece"]
@@ -173,8 +174,36 @@ def _piece(mode, given, table, slopes, start, increments, phases0, run_starts, r
     columns = np.zeros((3, EXP_ROW))
     if env_mode == ADSR and exp_curve:
         adsr_columns(attack, decay, release, columns)
+    # one wavetable voice through a 24 dB filter: the table reads, the filter and the
+    # envelope sample by sample in one loop (_filtered_read), so that the filter's
+    # latency-bound recursion overlaps the reads
+    fused = (designs.shape[0] > 0 and designs.shape[1] == 2 and env_mode != ENV_NONE
+             and ((mode == FIXED and increments.shape[0] == 1) or mode == STEPS)
+             and bounds[0] <= 0 and bounds[designs.shape[0]] >= m)     # runs cover the piece
+    index = np.empty((2 if fused else 0, BLOCK), dtype=np.uint64)
+    frac = np.empty((2 if fused else 0, BLOCK))
     for lo in range(0, m, BLOCK):
         hi = min(lo + BLOCK, m)
+        if fused:
+            block, g = out[lo:hi], gain[:hi - lo]
+            if env_mode == ADSR:
+                adsr_kernel(g, env_start + lo, attack, decay, release, gate, peak, held,
+                            exp_curve, exp_gain, columns)
+            else:
+                g = env[lo:hi]
+            if mode == FIXED:
+                fixed_positions(table.shape[0], increments[0], phases0[0], start + lo,
+                                index[0, :hi - lo], frac[0, :hi - lo])
+            else:
+                steps_positions(table.shape[0], run_starts[lo // step:(hi - 1) // step + 1],
+                                run_increments[lo // step:(hi - 1) // step + 1], step, width,
+                                hi - lo, index, frac)
+            for r in range(designs.shape[0]):
+                t0, t1 = max(bounds[r], lo), min(bounds[r + 1], hi)
+                if t1 > t0:
+                    _filtered_read(table, slopes, index, frac, width, designs[r], state,
+                                   t0 - lo, t1 - lo, g, block)
+            continue
         y = buf[:hi - lo]
         if mode == GIVEN:
             if designs.shape[0]:
@@ -210,3 +239,31 @@ def _piece(mode, given, table, slopes, start, increments, phases0, run_starts, r
                 block[i] = y[i] * e[i]
         else:
             block[:] = y
+
+
+@kernel
+def _filtered_read(table, slopes, index, frac, width, sos, state, t0, t1, gain, out):
+    """Samples ``t0:t1`` of a block: table read, two filter sections, envelope, into ``out``.
+
+    The read of :func:`synth.dsp.oscillators.read_steps` (``index[0], frac[0]``
+    from its first pass; a pulse, ``width > 0``, also reads ``index[1],
+    frac[1]``), then :func:`synth.dsp.filters.two_sections` from ``state``
+    (updated), times ``gain``: the operations of the stages run one after
+    the other, in one loop.
+    """
+    c = two_section_coefficients(sos)
+    z = (state[0, 0], state[0, 1], state[1, 0], state[1, 1])
+    saw, saw_frac = index[0], frac[0]
+    if width > 0.0:
+        mean = 2.0 * width - 1.0
+        late, late_frac = index[1], frac[1]
+        for t in range(t0, t1):
+            y = pulse_read(table, slopes, saw[t], saw_frac[t], late[t], late_frac[t], mean)
+            y, z = two_sections(y, c, z)
+            out[t] = y * gain[t]
+    else:
+        for t in range(t0, t1):
+            k = saw[t]
+            y, z = two_sections(table[k] + slopes[k] * saw_frac[t], c, z)
+            out[t] = y * gain[t]
+    state[0, 0], state[0, 1], state[1, 0], state[1, 1] = z
