@@ -24,11 +24,12 @@ import json
 import sys
 
 
-def simulate(rec: dict, *, ahead: int = 2, ring_blocks: float = 8.0, tail: int = 4,
-             serial_end: float = 0.35, turns: bool = True, own_ahead: int = 0,
+def simulate(rec: dict, *, ahead: int = 1, ring_blocks: float = 8.0, tail: int = 4,
+             serial_end: float = 0.35, turns: bool = True, own_ahead: int = 4,
              trace: bool = False) -> dict:
     """The modelled render: parent "P" and worker "W" block by block.
 
+    The defaults are the rules of :mod:`synth.render.parallel` today.
     ``ahead``: the parent's claim look-ahead in blocks; ``ring_blocks``: the
     ring's room in blocks of 8 lanes; ``tail``: blocks of last lanes left to
     the worker; ``turns``: lanes starting in one block dealt in turns (else the
@@ -137,8 +138,10 @@ def simulate(rec: dict, *, ahead: int = 2, ring_blocks: float = 8.0, tail: int =
             "lanes": dict(collections.Counter(owner.values()))}
 
 
-GRID = [{"turns": False}, {}, {"own_ahead": 1}, {"own_ahead": 2}, {"own_ahead": 4},
-        {"own_ahead": 8}, {"own_ahead": 4, "ahead": 1}, {"own_ahead": 4, "ahead": 0}]
+#: The rules before issue 19's `par` pass, with turns only, today's, and variations of today's.
+GRID = [{"turns": False, "ahead": 2, "own_ahead": 0}, {"ahead": 2, "own_ahead": 0}, {},
+        {"own_ahead": 2}, {"own_ahead": 8}, {"ahead": 0}, {"ahead": 2}, {"ring_blocks": 12},
+        {"tail": 0}, {"tail": 8}]
 
 
 def main() -> None:
