@@ -442,17 +442,27 @@ def apply_curves(st: Step, score: Score, per_bar: Any, tension: Any = None, *, s
         last_name = n or last_name
         held.append(last_name)
 
+    tq = tq.tolist()                # the same floats, read bar by bar
+
     def bar_t(b):
-        return float(tq[min(b, len(tq)) - 1])
+        return tq[min(b, len(tq)) - 1]
 
     # pre-choice keys per bar, then runs
     runs: list[tuple[int, int, dict]] = []
     prev_key = None
+    # a curve's value and key for a bar depend on the bar's (quantised) tension and
+    # section only, unless it is a choice (whose key counts bars): found once each
+    known: dict[tuple, tuple] = {}
     for b in range(first, last + 1):
         vals, keys = {}, []
         for param, pc in st.curves.items():
-            v, k = pc.value_key(bar_t(b), names[min(b, len(names)) - 1], b,
-                                held[min(b, len(held)) - 1])
+            t, name, hold = bar_t(b), names[min(b, len(names)) - 1], held[min(b, len(held)) - 1]
+            found = known.get((param, t, name, hold))
+            if found is None:
+                found = pc.value_key(t, name, b, hold)
+                if pc.kind != "choose" and not isinstance(found[0], Choice):
+                    known[(param, t, name, hold)] = found
+            v, k = found
             vals[param] = v
             keys.append(k)
         k = tuple(keys)

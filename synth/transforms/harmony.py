@@ -35,6 +35,7 @@ cadences (:func:`chord_options`, ``function="D"``).
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -61,9 +62,10 @@ class Key:
     tonic: int
     mode: str     # "major" or "minor"
 
-    @property
+    @functools.cached_property
     def natural(self) -> tuple[int, ...]:
-        """Pitch classes of the natural scale, degree 1 first."""
+        """Pitch classes of the natural scale, degree 1 first (made once per key: the
+        divisions ask for it thousands of times)."""
         return tuple((self.tonic + s) % 12 for s in _NATURAL[self.mode])
 
     @property
