@@ -591,7 +591,8 @@ class MeterMap:
         than a bar of the first meter.
     """
 
-    __slots__ = ("changes", "_first_bar", "_anchor", "_exact", "pickup")
+    __slots__ = ("changes", "_first_bar", "_anchor", "_exact", "pickup", "_beats", "_lengths",
+                 "_ratios", "_floats")
 
     def __init__(self, changes: Iterable[MeterChange] = (), pickup: float = 0.0):
         items = sorted(changes, key=lambda c: c.beat) or [MeterChange(0.0, 4, 4)]
@@ -619,10 +620,16 @@ class MeterMap:
         self._anchor = (pickup,) + tuple(c.beat for c in items[1:])
         self._exact = tuple(anchor)        # the same bar lines as exact fractions of a beat
         self.pickup = pickup
+        # per change, made once (asked for at every bar by the transforms and the notation):
+        # its beat, its bar's length exactly, as (numerator, denominator), and as a float
+        self._beats = tuple(c.beat for c in items)
+        self._lengths = tuple(c.bar_beats for c in items)
+        self._ratios = tuple((n.numerator, n.denominator) for n in self._lengths)
+        self._floats = tuple(float(n) for n in self._lengths)
 
     def meter_at(self, beat: float) -> MeterChange:
         """The meter in force at ``beat``."""
-        i = bisect.bisect_right([c.beat for c in self.changes], beat + 1e-9) - 1
+        i = bisect.bisect_right(self._beats, beat + 1e-9) - 1
         return self.changes[max(i, 0)]
 
     @property
@@ -636,8 +643,11 @@ class MeterMap:
         if bar == 0:
             return 0.0
         i = bisect.bisect_right(self._first_bar, bar) - 1
-        c = self.changes[i]
-        return self._anchor[i] + float((bar - self._first_bar[i]) * c.bar_beats)
+        if type(bar) is not int:
+            return self._anchor[i] + float((bar - self._first_bar[i]) * self._lengths[i])
+        num, den = self._ratios[i]
+        # float() of the exact (bars * bar length): int / int is correctly rounded
+        return self._anchor[i] + (bar - self._first_bar[i]) * num / den
 
     def _check_bar(self, bar: int) -> None:
         if bar < self.first_bar:
@@ -651,14 +661,14 @@ class MeterMap:
         if bar == 0:
             return Fraction(0)
         i = bisect.bisect_right(self._first_bar, bar) - 1
-        return self._exact[i] + (bar - self._first_bar[i]) * self.changes[i].bar_beats
+        return self._exact[i] + (bar - self._first_bar[i]) * self._lengths[i]
 
     def exact_bar_at(self, beat: Fraction) -> int:
         """:meth:`bar_at` of an exact beat, with no rounding tolerance."""
         if self.pickup and beat < self._exact[0]:
             return 0
         i = max(bisect.bisect_right(self._exact, beat) - 1, 0)
-        return self._first_bar[i] + int((beat - self._exact[i]) // self.changes[i].bar_beats)
+        return self._first_bar[i] + int((beat - self._exact[i]) // self._lengths[i])
 
     def meter_of_bar(self, bar: int) -> MeterChange:
         """The meter of ``bar`` (of bar 1 for the pickup bar 0)."""
@@ -675,10 +685,9 @@ class MeterMap:
         """Bar containing ``beat`` (0 inside a pickup bar, else 1-based)."""
         if self.pickup and beat < self.pickup - 1e-9:
             return 0
-        i = bisect.bisect_right([c.beat for c in self.changes], beat + 1e-9) - 1
+        i = bisect.bisect_right(self._beats, beat + 1e-9) - 1
         i = max(i, 0)
-        c = self.changes[i]
-        return self._first_bar[i] + int(math.floor((beat - self._anchor[i]) / float(c.bar_beats)
+        return self._first_bar[i] + int(math.floor((beat - self._anchor[i]) / self._floats[i]
                                                    + 1e-9))
 
     def __eq__(self, other):

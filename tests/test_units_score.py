@@ -231,3 +231,19 @@ def test_with_notes_end_follows_the_changes():
         for extra in ((), (Note(1.0, 200.0, 60.0),)):
             got = part.with_notes(notes + list(extra))
             assert got.end == max(n.end for n in notes + list(extra))
+
+
+def test_bar_start_is_the_float_of_the_exact_bar_lengths():
+    # bar_start computes (bars * bar length) as int / int: the float of the exact product
+    from fractions import Fraction
+    m = MeterMap([MeterChange(0.0, 3, 4), MeterChange(31.0, 7, 8),
+                  MeterChange(31 + 3.5 * 7, 5, 16), MeterChange(31 + 3.5 * 7 + 1.25 * 11, 13, 8)],
+                 pickup=1.0)
+    anchors = [1.0, 31.0, 31 + 3.5 * 7, 31 + 3.5 * 7 + 1.25 * 11]
+    firsts = [1, 11, 18, 29]
+    lengths = [Fraction(3), Fraction(7, 2), Fraction(5, 4), Fraction(13, 2)]
+    for bar in list(range(1, 400)) + [10**6 + 3, 10**9 + 7]:
+        i = max(k for k in range(4) if firsts[k] <= bar)
+        want = anchors[i] + float((bar - firsts[i]) * lengths[i])
+        assert m.bar_start(bar) == want and type(m.bar_start(bar)) is float, bar
+        assert m.bar_at(m.bar_start(bar) + 0.01) == bar
