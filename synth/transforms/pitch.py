@@ -8,7 +8,6 @@ documented in ``docs/transforms.md``.
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -140,7 +139,8 @@ def transpose(score: Score, sel: Selection, streams: Streams, *, semitones: floa
     """Move every selected note by ``semitones`` (or by that many steps of ``tuning``)."""
     move = interval_mover(tuning, semitones, "semitones")
     return map_parts(score, sel, _each_selected(
-        lambda n, p: replace(n, pitch=fit_pitch(move(n.pitch), what=f"transpose: {p.name}: "))))
+        lambda n, p: Note(n.start, n.duration, fit_pitch(move(n.pitch), what=f"transpose: {p.name}: "),
+                          n.velocity, n.bend)))
 
 
 @register("invert", "pitch", {
@@ -150,7 +150,9 @@ def transpose(score: Score, sel: Selection, streams: Streams, *, semitones: floa
 def invert(score: Score, sel: Selection, streams: Streams, *, axis: float) -> Score:
     """Mirror selected pitches around ``axis``: p -> 2*axis - p (intervals flip)."""
     return map_parts(score, sel, _each_selected(
-        lambda n, p: replace(n, pitch=fit_pitch(2.0 * axis - n.pitch, what=f"invert: {p.name}: "))))
+        lambda n, p: Note(n.start, n.duration,
+                          fit_pitch(2.0 * axis - n.pitch, what=f"invert: {p.name}: "),
+                          n.velocity, n.bend)))
 
 
 @register("retrograde", "pitch", {})
@@ -167,7 +169,7 @@ def retrograde(score: Score, sel: Selection, streams: Streams) -> Score:
         for n, m in zip(part.notes, mask):
             if m:
                 new_start = max((lo + hi) - n.end, 0.0)
-                out.append(replace(n, start=new_start))
+                out.append(Note(new_start, n.duration, n.pitch, n.velocity, n.bend))
             else:
                 out.append(n)
         return part.with_notes(out)
