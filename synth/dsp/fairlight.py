@@ -56,7 +56,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 
 from . import filters
-from .filters import sos_segment, two_section_coefficients, two_sections
+from .filters import two_section_coefficients, two_sections
 from .jit import kernel
 from .oscillators import (BLEP_LATENCY, BLEP_OVERSAMPLING, BLEP_TAPS, BlepState, bandlimit_steps,
                           blep_step_table, phase_ramp)
@@ -847,7 +847,8 @@ _NO_FILTER = np.zeros((0, 6))
 def _mode4(stored, clock, step, n, sr, loop, state, gain=1.0, envelope=None, sos=None, zi=None):
     """Band-limited Mode-4 playback of ``n`` samples at the clock ``clock`` held ``step``
     samples a value (:func:`_clock_steps`), times ``gain`` and ``envelope``, through ``sos``
-    from ``zi``: ``(samples, PlayState, zi after)`` (:func:`_play_steps`)."""
+    (the voice's two sections, or None) from ``zi``: ``(samples, PlayState, zi after)``
+    (:func:`_play_steps`)."""
     if n == 0:                                        # nothing played: the note-on still to come
         return np.zeros(0), PlayState(0.0, 0.0, None) if state is None else state, zi
     blep = None if state is None else state.blep
@@ -862,15 +863,16 @@ def _mode4(stored, clock, step, n, sr, loop, state, gain=1.0, envelope=None, sos
     else:
         zi = np.zeros((sos.shape[0], 2)) if zi is None else np.array(zi, dtype=np.float64)
     pos_out, last_pos = _play_steps(
-        np.ascontiguousarray(stored, dtype=np.float64), start, end, clock, int(step), float(sr), 0.0 if state is None else float(state.pos),
+        np.ascontiguousarray(stored, dtype=np.float64), start, end, clock, int(step), float(sr),
+        0.0 if state is None else float(state.pos),
         0.0 if state is None else float(state.prev_pos), blep is None, history, carry,
         *_step_residual_rows(), float(gain), env, sos, zi, y)
     return y, PlayState(pos_out, last_pos, BlepState(carry, history)), zi
 
 
 def _vca_and_filter(y, gain, envelope, sos, zi):
-    """``y`` times ``gain`` and ``envelope`` (None: 1), through ``sos`` (None: no filter)
-    from ``zi`` (None: at rest), in place: ``(y, zi after)``."""
+    """``y`` times ``gain`` and ``envelope`` (None: 1), through ``sos`` (the voice's two
+    sections, or None: no filter) from ``zi`` (None: at rest), in place: ``(y, zi after)``."""
     env = _NO_ENVELOPE if envelope is None else np.ascontiguousarray(envelope, dtype=np.float64)
     if sos is None:
         _vca(y, float(gain), env, _NO_FILTER, np.zeros((0, 2)))
@@ -882,11 +884,11 @@ def _vca_and_filter(y, gain, envelope, sos, zi):
 
 @kernel
 def _vca(y, gain, envelope, sos, zi):
-    """``y`` times ``gain``, then ``envelope`` (empty: none), then through ``sos`` (no
-    sections: none) from the state ``zi``, in place (the VCA and output filter after
+    """``y`` times ``gain``, then ``envelope`` (empty: none), then through ``sos`` (two
+    sections, or none) from the state ``zi``, in place (the VCA and output filter after
     the DAC: :func:`voice`'s order of operations)."""
     every = envelope.shape[0] > 0
-    two = sos.shape[0] == 2                           # as in _play_steps
+    two = sos.shape[0] == 2                           # the voices' filters (else none)
     c = two_section_coefficients(sos if two else np.zeros((2, 6)))
     z = (zi[0, 0], zi[0, 1], zi[1, 0], zi[1, 1]) if two else (0.0, 0.0, 0.0, 0.0)
     for k in range(y.shape[0]):
@@ -898,8 +900,6 @@ def _vca(y, gain, envelope, sos, zi):
         y[k] = v
     if two:
         zi[0, 0], zi[0, 1], zi[1, 0], zi[1, 1] = z
-    elif sos.shape[0] > 0:
-        sos_segment(sos, y, 0, y.shape[0], zi)
 
 
 @kernel
@@ -933,10 +933,11 @@ def _play_steps(flat, loop_start, loop_end, clock, step, sr, pos0, prev_pos, not
     gain : float
         Times every sample, then ``envelope`` (``[shape=(n,)]``, or empty: none):
         the VCA after the DAC.
-    sos, zi : np.ndarray [shape=(sections, 6)], [shape=(sections, 2)]
-        The output filter (no sections: none) and its state, updated in place
-        (two sections, the voices' filters: :func:`synth.dsp.filters.two_sections`
-        in the output loop; else :func:`~synth.dsp.filters.sos_segment` a block at a time).
+    sos, zi : np.ndarray [shape=(2, 6) or (0, 6)], [shape=(2, 2) or (0, 2)]
+        The output filter (the voices' two sections, or none) and its state,
+        updated in place: :func:`synth.dsp.filters.two_sections` in the output
+        loop, where its latency-bound recursion overlaps the rest (another
+        filter runs after the kernel: :func:`_mode4`).
     y : np.ndarray [shape=(n,)]
         Output.
 
@@ -972,7 +973,7 @@ def _play_steps(flat, loop_start, loop_end, clock, step, sr, pos0, prev_pos, not
     full = np.zeros(block + taps)
     full[:taps] = carry
     # the voices' filters (two sections) run sample by sample in the output loop,
-    # where their latency-bound recursion overlaps the rest; others after each block
+    # where their latency-bound recursion overlaps the rest
     two = sos.shape[0] == 2
     c = two_section_coefficients(sos if two else np.zeros((2, 6)))
     z = (zi[0, 0], zi[0, 1], zi[1, 0], zi[1, 1]) if two else (0.0, 0.0, 0.0, 0.0)
@@ -1028,8 +1029,6 @@ def _play_steps(flat, loop_start, loop_end, clock, step, sr, pos0, prev_pos, not
         full[:] = 0.0
         full[:taps] = carry
         before_block = pos[b - 1]
-        if sos.shape[0] > 0 and not two:
-            sos_segment(sos, y, lo, lo + b, zi)
     if two:
         zi[0, 0], zi[0, 1], zi[1, 0], zi[1, 1] = z
     last = before_block if n > 0 else (pos0 if note_on else prev_pos)
@@ -1468,7 +1467,7 @@ class VoiceState(NamedTuple):
 
     stored: np.ndarray                  #: the waveform as quantised at note-on (8-bit grid)
     play: PlayState | FourierState      #: the Mode-4 or Mode-1 player's state
-    sos: np.ndarray | None              #: [shape=(sections, 6)] output filter fixed at note-on (None: none)
+    sos: np.ndarray | None              #: [shape=(2, 6)] output filter fixed at note-on (None: none)
     zi: np.ndarray | None               #: [shape=(sections, 2)] its state (None before its first block)
 
 
