@@ -374,6 +374,24 @@ def test_setting_numba_up_and_compiling_do_not_import_scipy_linalg(tmp_path):
     assert out.stdout.split() == ["1.5", "1", "0", "1"], out.stdout + out.stderr
 
 
+def test_loading_a_cached_kernel_does_not_import_scipy_linalg(tmp_path):
+    # a cached kernel whose code came from numba's NumPy implementations (np.sum here;
+    # the reverb's FDN is one) imports numba.np.arraymath when it loads, and that
+    # module asks for a BLAS by importing scipy.linalg (0.24 s, in the serial start
+    # of every arrangement with a reverb).  Compiled in one process, loaded in another
+    (tmp_path / "summing.py").write_text("import numpy as np\nfrom synth.dsp.jit import kernel\n\n"
+                                         "@kernel\ndef total(x):\n    return np.sum(x)\n")
+    env = _subprocess_env(tmp_path)
+    code = ("import sys\n"
+            "import numpy as np\n"
+            "from summing import total\n"
+            "print(total(np.arange(4.0)))\n"
+            "print(int('numba.np.arraymath' in sys.modules), int('scipy.linalg' in sys.modules))\n")
+    runs = [subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                           check=True) for _ in range(2)]       # compiles, then loads from the cache
+    assert [r.stdout.split() for r in runs] == [["6.0", "1", "0"]] * 2, [r.stderr for r in runs]
+
+
 @pytest.mark.parametrize("numba_config", [False, True])
 def test_numba_is_imported_without_scipy_and_pyyaml(numba_config, tmp_path):
     # numba imports scipy only to check its version and PyYAML only to read a

@@ -208,7 +208,9 @@ def _load_without_refresh(compiled):
         from numba.core.runtime import rtsys
 
         rtsys.initialize(target_context)    # the allocator np.empty & co. call (once)
-        with cache._guard_against_spurious_io_errors():
+        # a kernel built from numba's NumPy implementations (np.sum, say) imports
+        # numba.np.arraymath as it loads, which would import scipy.linalg for a BLAS
+        with cache._guard_against_spurious_io_errors(), _without_scipy_blas():
             found = cache._load_overload(sig, target_context)
         if found is None:                   # to be compiled
             with _without_scipy_blas(), _hidden("cffi" if _SKIP_CFFI else None):
