@@ -92,8 +92,9 @@ def _table(title: str, series: list[Series], pairs: list[tuple[int, int]],
     return lines + [""]
 
 
-def startup(trees, rounds) -> list[str]:
-    piece = os.path.join(HERE, "arrangements", "sonnerie-seven-bells.toml")
+def startup(trees, rounds, folder) -> list[str]:
+    """``synth --version`` and ``synth info`` of Seven Bells from ``folder`` (both trees read it)."""
+    piece = os.path.join(folder, "sonnerie-seven-bells.toml")
     series = []
     for label, tree in trees:
         series.append(Series(f"{label}: synth --version", synth(tree, "--version"), 0.0))
@@ -188,15 +189,17 @@ def main(argv=None) -> int:
     out = [f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
            f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the start, "
            f"{args.rounds} alternating rounds.", ""]
+    # whose arrangement files both trees read: a baseline cannot load today's files
+    # when they name presets added since
+    folder = os.path.join(base if args.arrangements_of == "baseline" else HERE, "arrangements")
     if "startup" in only:
-        out += startup(trees, args.rounds)
+        out += startup(trees, args.rounds, folder)
     if "numba" in only:
         out += numba_costs(HERE, workdir, args.rounds)
     if "reference" in only:
         out += renders(trees, [os.path.join(workdir, "reference-180s.mid")], workdir,
                        args.rounds, 1, True, "One core (CPU 0)")
     if "arrangements" in only:
-        folder = os.path.join(base if args.arrangements_of == "baseline" else HERE, "arrangements")
         out += renders(trees, [os.path.join(folder, f) for f in SONNERIE], workdir,
                        max(1, args.rounds // 2), None, False, "Default --jobs")
     if "memory" in only:
