@@ -433,6 +433,31 @@ def test_the_command_line_sets_numba_up_without_its_cffi_support(command_line, t
     assert out.stdout.split() == expected, out.stdout + out.stderr
 
 
+@pytest.mark.parametrize("command_line", [False, True])
+def test_the_command_line_imports_numba_without_its_extension_lookup(command_line, tmp_path):
+    # numba looks for third-party extensions through importlib.metadata (~35 ms of every
+    # rendering process's start); the command line has none to load, a library user may
+    (tmp_path / "ext.py").write_text("import os\ndef init():\n    os.environ['EXT_LOADED'] = '1'\n")
+    info = tmp_path / "numba_ext_probe-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: numba-ext-probe\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[numba_extensions]\ninit = ext:init\n")
+    env = _fresh_kernel_env(tmp_path)
+    code = ("import os, sys\n"
+            "from synth.dsp import jit\n"
+            + ("jit.for_command_line()\n" if command_line else "")
+            + "jit.preload()\n"
+            "from fresh import halve\n"
+            "assert halve(3.0) == 1.5\n"
+            "print(int('importlib.metadata' in sys.modules), os.environ.get('EXT_LOADED', '0'))\n"
+            "import importlib.metadata\n"             # and the real module is there later
+            "print(importlib.metadata.version('numba-ext-probe'))\n")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         check=True)
+    expected = ["0", "0", "1.0"] if command_line else ["1", "1", "1.0"]
+    assert out.stdout.split() == expected, out.stdout + out.stderr
+
+
 def test_a_kernel_calling_a_kernel_is_recompiled_when_the_callee_changes(tmp_path):
     # numba's cache watches only the caller's file; jit.kernel adds its callees' files
     pkg = tmp_path / "pkg"

@@ -56,6 +56,8 @@ def for_command_line() -> None:
     rendering process, before its first block, for a feature no kernel here
     uses.  A library user's process keeps it (their own compiled code may
     call cffi functions); so does a process that imported ``cffi`` first.
+    numba's lookup of third-party extensions (``importlib.metadata``, ~35 ms)
+    is skipped the same way (:func:`_no_numba_extensions`).
     """
     global _SKIP_CFFI
     _SKIP_CFFI = True
@@ -90,11 +92,44 @@ def _njit():
     # hidden while it loads (PyYAML only when there is no such file)
     yaml = None if os.path.isfile(".numba_config.yaml") else "yaml"
     with _without_scipy_blas(), _hidden("cffi" if _SKIP_CFFI else None), _hidden("scipy"), \
-            _hidden(yaml):
+            _hidden(yaml), _no_numba_extensions(_SKIP_CFFI):
         import numba
     if folder is not None and numba.config.CACHE_DIR != folder:
         numba.config.CACHE_DIR = folder             # numba was imported earlier (librosa)
     return functools.partial(numba.njit, cache=True, nogil=True, error_model="numpy")
+
+
+class _NoEntryPoints:
+    """``importlib.metadata`` as numba's extension lookup sees it in the command line: none."""
+
+    @staticmethod
+    def entry_points():
+        return _NoEntryPoints()
+
+    def select(self, **_):
+        return ()
+
+
+@contextlib.contextmanager
+def _no_numba_extensions(skip: bool):
+    """In the command line, numba is imported with no extension lookup.
+
+    ``numba.core.entrypoints`` imports ``importlib.metadata`` (and with it
+    ``email`` & co., ~35 ms) to look for third-party numba extensions, which
+    only a user's own compiled code could need.  Within the block its import
+    gets a stand-in that lists no entry points; the real module is imported
+    as usual by anything later.  A process that imported it already keeps it.
+    """
+    name = "importlib.metadata"
+    if not skip or name in sys.modules:
+        yield
+        return
+    sys.modules[name] = _NoEntryPoints             # what "from importlib import metadata" finds
+    try:
+        yield
+    finally:
+        if sys.modules.get(name) is _NoEntryPoints:
+            del sys.modules[name]
 
 
 _BLAS = "scipy.linalg.cython_blas"
