@@ -322,6 +322,25 @@ def test_lanes_starting_together_are_dealt_in_turns():
     claims.close()
 
 
+def test_claims_count_more_processes_than_a_byte_holds():
+    # --jobs defaults to the machine's cores: 200 processes must number and take turns
+    import multiprocessing as mp
+
+    from synth.render.parallel import Claims, claim_turns
+
+    notes = [Note(i * 0.01, 0.005, 60) for i in range(300)]
+    plan = RenderPlan(score_of(*(Part(f"p{k}", notes, preset="saw") for k in range(300))),
+                      sr=22050)
+    turns = claim_turns(plan, 1 << 16, 200, lambda k: 200)
+    assert int(turns.max()) == 200
+    claims = Claims(len(turns), mp.get_context("fork"), turns)
+    takers = [claims.taker(who, lambda: False) for who in range(1, 201)]
+    k = int(np.flatnonzero(turns == 200)[0])
+    assert [who for who, take in enumerate(takers, 1) if take(k)] == [200]
+    assert int(claims.owner[k]) == 200
+    claims.close()
+
+
 def test_parallel_render_with_blocks_larger_than_the_ring(monkeypatch):
     # many parts sounding at once: a block's arrays overflow the shared ring
     # and must go through the pipe instead of waiting for room forever

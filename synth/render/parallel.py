@@ -67,8 +67,9 @@ def lane_source(plan: RenderPlan, chunk_samples: int = DEFAULT_CHUNK,
 class Claims:
     """Which process renders each lane: the one that asks on its turn (shared with forked workers).
 
-    One byte per lane in shared memory says who took it (0: nobody yet),
-    one counts the processes that have asked, changed under a lock taken
+    One int32 per lane in shared memory says who took it (0: nobody yet),
+    one counts the processes that have asked (not bytes: ``--jobs``
+    defaults to the machine's cores, which may be more than 127), changed under a lock taken
     once per lane and process.  Lane ``k`` goes to the ``turns[k]``-th
     process to ask for it (default: the first), so that the lanes starting
     in one block are dealt in turns instead of all going to the process that
@@ -81,10 +82,10 @@ class Claims:
         import mmap
 
         n = max(int(lanes), 1)
-        self.memory = mmap.mmap(-1, 2 * n)   # anonymous, MAP_SHARED: seen after fork
-        self.owner = np.frombuffer(self.memory, dtype=np.int8, count=n)
-        self.asked = np.frombuffer(self.memory, dtype=np.int8, count=n, offset=n)
-        self.turns = np.ones(n, np.int8) if turns is None else np.asarray(turns, np.int8)
+        self.memory = mmap.mmap(-1, 2 * 4 * n)   # anonymous, MAP_SHARED: seen after fork
+        self.owner = np.frombuffer(self.memory, dtype=np.int32, count=n)
+        self.asked = np.frombuffer(self.memory, dtype=np.int32, count=n, offset=4 * n)
+        self.turns = np.ones(n, np.int32) if turns is None else np.asarray(turns, np.int32)
         self.lock = ctx.Lock()
 
     def taker(self, who: int, gone: Callable[[], bool]) -> Callable[[int], bool]:
@@ -135,7 +136,7 @@ def claim_turns(plan: RenderPlan, chunk_samples: int, processes: int,
     while the other ran out of work, and the two took turns waiting (Seven
     Bells: see bench/README.md).
     """
-    turns = np.ones(len(plan.lanes), np.int8)
+    turns = np.ones(len(plan.lanes), np.int32)
     block, j = None, 0
     for k, lane in enumerate(plan.lanes):           # in start order
         here = lane.start // chunk_samples
