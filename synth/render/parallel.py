@@ -278,14 +278,13 @@ def read_ahead(blocks: Iterable[np.ndarray], depth: int = 2) -> Iterator[np.ndar
 
     def offer(item) -> bool:
         """Queue ``item``; False once the consumer has gone (never blocks for good)."""
-        full = True
-        while full and not stop.is_set():
+        while not stop.is_set():
             try:
                 items.put(item, timeout=0.1)
-                full = False
+                return True
             except queue.Full:
-                continue
-        return not full
+                pass
+        return False
 
     def produce():
         try:
