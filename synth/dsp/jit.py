@@ -44,8 +44,8 @@ if TYPE_CHECKING:
 __all__ = ["kernel", "cache_dir", "preload", "for_command_line"]
 
 #: True in the ``synth`` command (:func:`for_command_line`): numba is set up
-#: without its cffi support.
-_SKIP_CFFI = False
+#: without its cffi support and without its extension lookup.
+_COMMAND_LINE = False
 
 
 def for_command_line() -> None:
@@ -57,10 +57,10 @@ def for_command_line() -> None:
     uses.  A library user's process keeps it (their own compiled code may
     call cffi functions); so does a process that imported ``cffi`` first.
     numba's lookup of third-party extensions (``importlib.metadata``, ~35 ms)
-    is skipped the same way (:func:`_no_numba_extensions`).
+    is skipped the same way (:class:`_NoEntryPoints`).
     """
-    global _SKIP_CFFI
-    _SKIP_CFFI = True
+    global _COMMAND_LINE
+    _COMMAND_LINE = True
 
 
 def cache_dir() -> str | None:
@@ -91,8 +91,8 @@ def _njit():
     # PyYAML only to read a .numba_config.yaml in the working folder (~22 ms):
     # hidden while it loads (PyYAML only when there is no such file)
     yaml = None if os.path.isfile(".numba_config.yaml") else "yaml"
-    with _without_scipy_blas(), _hidden("cffi" if _SKIP_CFFI else None), _hidden("scipy"), \
-            _hidden(yaml), _no_numba_extensions(_SKIP_CFFI):
+    with _without_scipy_blas(), _without_cffi(), _hidden("scipy"), _hidden(yaml), \
+            _hidden("importlib.metadata" if _COMMAND_LINE else None, stand_in=_NoEntryPoints):
         import numba
     if folder is not None and numba.config.CACHE_DIR != folder:
         numba.config.CACHE_DIR = folder             # numba was imported earlier (librosa)
@@ -100,7 +100,14 @@ def _njit():
 
 
 class _NoEntryPoints:
-    """``importlib.metadata`` as numba's extension lookup sees it in the command line: none."""
+    """``importlib.metadata`` as numba sees it while it is imported in the command line.
+
+    ``numba.core.entrypoints`` imports ``importlib.metadata`` (and with it
+    ``email`` & co.) and scans every installed distribution for third-party
+    numba extensions, which only a user's own compiled code could need
+    (~35 ms of every rendering process).  This stand-in lists none; the real
+    module is imported as usual by anything later.
+    """
 
     @staticmethod
     def entry_points():
@@ -108,28 +115,6 @@ class _NoEntryPoints:
 
     def select(self, **_):
         return ()
-
-
-@contextlib.contextmanager
-def _no_numba_extensions(skip: bool):
-    """In the command line, numba is imported with no extension lookup.
-
-    ``numba.core.entrypoints`` imports ``importlib.metadata`` (and with it
-    ``email`` & co., ~35 ms) to look for third-party numba extensions, which
-    only a user's own compiled code could need.  Within the block its import
-    gets a stand-in that lists no entry points; the real module is imported
-    as usual by anything later.  A process that imported it already keeps it.
-    """
-    name = "importlib.metadata"
-    if not skip or name in sys.modules:
-        yield
-        return
-    sys.modules[name] = _NoEntryPoints             # what "from importlib import metadata" finds
-    try:
-        yield
-    finally:
-        if sys.modules.get(name) is _NoEntryPoints:
-            del sys.modules[name]
 
 
 _BLAS = "scipy.linalg.cython_blas"
@@ -147,17 +132,25 @@ def _without_scipy_blas():
     return _hidden(_BLAS)
 
 
+def _without_cffi():
+    """In the command line, numba is set up without its cffi support (:func:`for_command_line`)."""
+    return _hidden("cffi" if _COMMAND_LINE else None)
+
+
 @contextlib.contextmanager
-def _hidden(module: str | None):
-    """Within the block, importing ``module`` raises ImportError (unless it is already imported)."""
+def _hidden(module: str | None, stand_in=None):
+    """Within the block, importing ``module`` raises ImportError (unless it is already imported).
+
+    With ``stand_in``, the import gives that object instead.
+    """
     if module is None or module in sys.modules:
         yield
         return
-    sys.modules[module] = None                      # "import" of it raises ImportError
+    sys.modules[module] = stand_in                  # None: "import" of it raises ImportError
     try:
         yield
     finally:
-        if sys.modules.get(module, 0) is None:
+        if sys.modules.get(module, 0) is stand_in:
             del sys.modules[module]
 
 
@@ -245,11 +238,12 @@ def _load_without_refresh(compiled):
         rtsys.initialize(target_context)    # the allocator np.empty & co. call (once)
         # a kernel built from numba's NumPy implementations (np.sum, say) imports
         # numba.np.arraymath as it loads, which would import scipy.linalg for a BLAS
-        with cache._guard_against_spurious_io_errors(), _without_scipy_blas():
-            found = cache._load_overload(sig, target_context)
-        if found is None:                   # to be compiled
-            with _without_scipy_blas(), _hidden("cffi" if _SKIP_CFFI else None):
-                target_context.refresh()
+        with _without_scipy_blas():
+            with cache._guard_against_spurious_io_errors():
+                found = cache._load_overload(sig, target_context)
+            if found is None:               # to be compiled
+                with _without_cffi():
+                    target_context.refresh()
         return found
 
     cache.load_overload = load_overload
