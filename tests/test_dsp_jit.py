@@ -17,13 +17,19 @@ from synth.dsp import jit, oscillators
 SR = 44100.0
 
 
+def _child(code: str, env: dict | None = None, cwd=None) -> subprocess.CompletedProcess:
+    """``code`` run by a fresh interpreter (its own imports, numba set up from scratch)."""
+    return subprocess.run([sys.executable, "-c", code], env=env, cwd=cwd, capture_output=True,
+                          text=True, check=True)
+
+
 def test_importing_the_engine_and_the_cli_does_not_import_numba():
     # numba costs ~0.5 s and ~70 MB to import: only a render that calls a kernel pays it
     code = ("import sys\n"
             "import synth.cli, synth.voice, synth.dsp.effects, synth.dsp.filters\n"
             "import synth.dsp.oscillators, synth.dsp.fairlight\n"
             "print(int('numba' in sys.modules))\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    out = _child(code)
     assert out.stdout.split() == ["0"]
 
 
@@ -69,8 +75,7 @@ def test_a_read_only_install_compiles_into_the_user_cache(tmp_path):
             "print(filters.sosfilt(np.array([[0.5, 0, 0, 1, -0.5, 0]]), np.ones(3)).tolist())\n"
             "print(filters.__file__)\n")
     for _ in range(2):
-        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
-                             text=True, check=True, cwd=tmp_path)
+        out = _child(code, env=env, cwd=tmp_path)
         result, where = out.stdout.split("\n")[:2]
         assert result == "[0.5, 0.75, 0.875]" and where.startswith(str(root)), out.stdout
     cached = list((tmp_path / "cache" / "synth" / "numba").rglob("*.nbi"))
@@ -89,8 +94,7 @@ def test_a_cached_kernel_loads_without_numbas_implementation_registries():
             "print(filters.sosfilt(np.array([[0.5, 0, 0, 1, -0.5, 0]]), np.ones(3)).tolist())\n"
             "print(int('numba.np.arraymath' in sys.modules))\n")
     for _ in range(2):
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                             check=True)
+        out = _child(code)
     assert out.stdout.split("\n")[:2] == ["[0.5, 0.75, 0.875]", "0"], out.stdout
 
 
@@ -253,7 +257,7 @@ def test_preload_sets_numba_up_in_this_process():
             "before = 'numba' in sys.modules\n"
             "jit.preload()\n"
             "print(int(before), int('numba' in sys.modules))\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    out = _child(code)
     assert out.stdout.split() == ["0", "1"]
 
 
@@ -369,8 +373,7 @@ def test_setting_numba_up_and_compiling_do_not_import_scipy_linalg(tmp_path):
             "print(int('numba.np.arraymath' in sys.modules), int('scipy.linalg' in sys.modules))\n"
             "import scipy.linalg.cython_blas\n"        # and it can still be imported later
             "print(int('scipy.linalg' in sys.modules))\n")
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                         check=True)
+    out = _child(code, env=env)
     assert out.stdout.split() == ["1.5", "1", "0", "1"], out.stdout + out.stderr
 
 
@@ -387,8 +390,7 @@ def test_loading_a_cached_kernel_does_not_import_scipy_linalg(tmp_path):
             "from summing import total\n"
             "print(total(np.arange(4.0)))\n"
             "print(int('numba.np.arraymath' in sys.modules), int('scipy.linalg' in sys.modules))\n")
-    runs = [subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                           check=True) for _ in range(2)]       # compiles, then loads from the cache
+    runs = [_child(code, env=env) for _ in range(2)]       # compiles, then loads from the cache
     assert [r.stdout.split() for r in runs] == [["6.0", "1", "0"]] * 2, [r.stderr for r in runs]
 
 
@@ -405,8 +407,7 @@ def test_numba_is_imported_without_scipy_and_pyyaml(numba_config, tmp_path):
             "print(int('scipy' in sys.modules), int('yaml' in sys.modules))\n"
             "import scipy, yaml\n"                    # and both can still be imported later
             "print(int(callable(yaml.safe_load)))\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         cwd=tmp_path)
+    out = _child(code, cwd=tmp_path)
     assert out.stdout.split() == ["0", "1" if numba_config else "0", "1"], out.stdout + out.stderr
 
 
@@ -427,8 +428,7 @@ def test_the_command_line_sets_numba_up_without_its_cffi_support(command_line, t
             "print(int('pycparser' in sys.modules), int(cffi_utils.SUPPORTED))\n"
             "import cffi\n"                            # and it can still be imported later
             "print(int(callable(cffi.FFI)))\n")
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                         check=True)
+    out = _child(code, env=env)
     expected = ["0", "0", "1"] if command_line else ["1", "1", "1"]
     assert out.stdout.split() == expected, out.stdout + out.stderr
 
@@ -452,8 +452,7 @@ def test_the_command_line_imports_numba_without_its_extension_lookup(command_lin
             "print(int('importlib.metadata' in sys.modules), os.environ.get('EXT_LOADED', '0'))\n"
             "import importlib.metadata\n"             # and the real module is there later
             "print(importlib.metadata.version('numba-ext-probe'))\n")
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                         check=True)
+    out = _child(code, env=env)
     expected = ["0", "0", "1.0"] if command_line else ["1", "1", "1.0"]
     assert out.stdout.split() == expected, out.stdout + out.stderr
 
@@ -472,8 +471,7 @@ def test_a_kernel_calling_a_kernel_is_recompiled_when_the_callee_changes(tmp_pat
     code = "from pkg.caller import plus_one\nprint(plus_one(5.0))\n"
 
     def run():
-        return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
-                              text=True, check=True).stdout.strip()
+        return _child(code, env=env).stdout.strip()
 
     assert run() == "11.0"
     assert run() == "11.0"                          # from the cache
