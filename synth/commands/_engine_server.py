@@ -10,6 +10,7 @@ settings, one load at a time (:meth:`Engine._client_context`).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import sys
@@ -121,12 +122,15 @@ class Engine:
         if self.idle_seconds is None:
             return False
         now = time.monotonic()
-        session = self.current
-        if (session is not None and session.thread is not None and session.thread.is_alive()) \
-                or self.active_streams:
+        if self._playing_now() or self.active_streams:
             self.last_active = now          # playing (or streaming) is not idle
             return False
         return now - self.last_active > self.idle_seconds
+
+    def _playing_now(self) -> bool:
+        """True while a session's thread is playing a piece on the stream."""
+        session = self.current
+        return session is not None and session.thread is not None and session.thread.is_alive()
 
     def _handle(self, conn: socket.socket) -> None:
         line = Line(conn)
@@ -159,13 +163,10 @@ class Engine:
         return {"event": "status", "pid": self.pid, "build": self.build,
                 "uptime": time.time() - self.started, "device": self.device_name, "sr": sr,
                 "latency": latency, "served": self.served, "streamed": self.streamed,
-                "playing": self.current is not None and self.current.thread is not None
-                and self.current.thread.is_alive(),
+                "playing": self._playing_now(),
                 "start_up": self.start_up_seconds}
 
     def _play(self, line: Line, request: dict) -> None:
-        import argparse
-
         if self._refuse(line, request):
             return
         t0 = time.time()
@@ -177,9 +178,7 @@ class Engine:
         if previous is not None:            # the piece playing stops now (see synth watch)
             previous.replaced = True
             previous.keys.quit.set()
-        args = argparse.Namespace(**request["args"])
-        if args.bars is not None:
-            args.bars = tuple(args.bars)
+        args = _request_args(request)
         threading.Thread(target=self._controls, args=(session,), daemon=True,
                          name="synth-engine-controls").start()
         try:
@@ -217,8 +216,6 @@ class Engine:
             self.last_active = time.monotonic()
 
     def _stream_wav(self, line: Line, request: dict) -> None:
-        import argparse
-
         from ..audio import BIT_DEPTHS
         from ..render import RenderPlan, limited_chunks
         from ..render.output import stream_wav
@@ -228,9 +225,7 @@ class Engine:
             return
         line.send(event="accepted", pid=self.pid)
         self.streamed += 1
-        args = argparse.Namespace(**request["args"])
-        if args.bars is not None:
-            args.bars = tuple(args.bars)
+        args = _request_args(request)
         try:
             with self._client_context(request, line):
                 master = master_settings(args)
@@ -251,33 +246,25 @@ class Engine:
             return                              # the client went away (its reader quit)
         line.send(event="done")
 
+    @contextlib.contextmanager
     def _client_context(self, request: dict, line: Line):
         """Within it: the client's folder and cache settings, its messages sent to it."""
-        import contextlib
-
-        from ._common import ERROR_LINES
-
-        @contextlib.contextmanager
-        def context():
-            with self.load_lock:
-                saved = {k: os.environ.get(k) for k in CLIENT_ENV}
-                token = ERROR_LINES.set(lambda text: line.send(event="line", text=text))
-                try:
-                    os.chdir(request["cwd"])
-                    for k in CLIENT_ENV:
+        with self.load_lock, _messages_to(line):
+            saved = {k: os.environ.get(k) for k in CLIENT_ENV}
+            try:
+                os.chdir(request["cwd"])
+                for k in CLIENT_ENV:
+                    os.environ.pop(k, None)
+                os.environ.update({k: v for k, v in request.get("env", {}).items()
+                                   if k in CLIENT_ENV})
+                yield
+            finally:
+                for k, v in saved.items():
+                    if v is None:
                         os.environ.pop(k, None)
-                    os.environ.update({k: v for k, v in request.get("env", {}).items()
-                                       if k in CLIENT_ENV})
-                    yield
-                finally:
-                    ERROR_LINES.reset(token)
-                    for k, v in saved.items():
-                        if v is None:
-                            os.environ.pop(k, None)
-                        else:
-                            os.environ[k] = v
-                    os.chdir("/")
-        return context()
+                    else:
+                        os.environ[k] = v
+                os.chdir("/")
 
     def _prepare(self, args, request: dict, session: _Session):
         """Load and plan the piece as the client would: its folder, its cache settings."""
@@ -314,7 +301,6 @@ class Engine:
     def _play_plan(self, args, session: _Session, score, plan, info, t0: float, cpu0: float,
                    show: bool) -> None:
         from ..render import MasterSettings
-        from ._common import ERROR_LINES
         from ._playing import underrun_warning
         from .play import play_plan, playing_line
 
@@ -334,16 +320,14 @@ class Engine:
         def first_block():
             line.send(event="first_block", wall=time.time(), cpu=time.process_time() - cpu0)
 
-        token = ERROR_LINES.set(lambda text: line.send(event="line", text=text))
         try:
-            stats = play_plan(self.sd, plan, master, device=self.stream_key[0], jobs=1,
-                              latency=args.latency, status=status, keys=session.keys,
-                              stream=self.stream, first_block=first_block)
+            with _messages_to(line):
+                stats = play_plan(self.sd, plan, master, device=self.stream_key[0], jobs=1,
+                                  latency=args.latency, status=status, keys=session.keys,
+                                  stream=self.stream, first_block=first_block)
         except SynthError as e:
             line.send(event="error", text=str(e))
             return
-        finally:
-            ERROR_LINES.reset(token)
         if session.replaced and not args.quiet:
             line.send(event="line", text="synth: stopped: another synth play took over")
         stats = {"first_block_at": stats["first_block_at"],
@@ -369,6 +353,29 @@ class _Sender:
 
     def flush(self) -> None:
         pass
+
+
+@contextlib.contextmanager
+def _messages_to(line: Line):
+    """Within it, :func:`~synth.commands._common.eprint` in this thread sends its
+    lines to the client (``line`` messages) instead of the engine's log."""
+    from ._common import ERROR_LINES
+
+    token = ERROR_LINES.set(lambda text: line.send(event="line", text=text))
+    try:
+        yield
+    finally:
+        ERROR_LINES.reset(token)
+
+
+def _request_args(request: dict) -> argparse.Namespace:
+    """The client's options, as its parser gave them (JSON made ``--bars`` a list)."""
+    import argparse
+
+    args = argparse.Namespace(**request["args"])
+    if args.bars is not None:
+        args.bars = tuple(args.bars)
+    return args
 
 
 def _no_stats() -> dict:
