@@ -393,20 +393,16 @@ def warm_up(sr: int) -> None:
 
     jit.preload()
     master = MasterSettings(limit=True)
-    for name in preset_names():
-        score = Score(parts=[Part("warm", [Note(0, 0.25, 60, 100), Note(0.25, 0.25, 67, 90)],
-                                  preset=name)], tempo=TempoMap.constant(240.0))
+    parts = [Part("warm", [Note(0, 0.25, 60, 100), Note(0.25, 0.25, 67, 90)], preset=name)
+             for name in preset_names()]
+    parts += [Part("warm", [Note(0, 0.25, 60, 100)], preset="saw", effects=({"type": name},))
+              for name in EFFECTS]
+    for part in parts:
+        score = Score(parts=[part], tempo=TempoMap.constant(240.0))
         try:
             render(score, sr=sr, master=master)
         except SynthError:
             pass                            # a preset needing a sample file, say
-    for name in EFFECTS:
-        score = Score(parts=[Part("warm", [Note(0, 0.25, 60, 100)], preset="saw",
-                                  effects=({"type": name},))], tempo=TempoMap.constant(240.0))
-        try:
-            render(score, sr=sr, master=master)
-        except SynthError:
-            pass
 
 
 def log(text: str) -> None:
