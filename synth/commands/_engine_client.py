@@ -210,8 +210,7 @@ def _client(args, line: Line, say) -> int | None:
             except TimeoutError:
                 continue
             if message is None:
-                eprint(f"synth: error: the engine stopped while playing (its log: {log_path()})")
-                return 1
+                return _engine_stopped("playing")
             event = message.get("event")
             if event in _SHARED_EVENTS:
                 status = _shared_event(message)
@@ -231,10 +230,10 @@ def _client(args, line: Line, say) -> int | None:
                 if args.stats:
                     # CPU to the first block: the engine's for this piece, and this process's
                     cpu = client_cpu if client_cpu is not None else time.process_time()
-                    stats = dict(stats, first_block_cpu=stats["first_block_cpu"] + cpu)
+                    engine_cpu = stats["first_block_cpu"]
+                    stats = dict(stats, first_block_cpu=engine_cpu + cpu)
                     print(stats_line(stats, message["sr"], f" engine=1 client_cpu={cpu:.3f} "
-                                     f"engine_cpu={stats['first_block_cpu'] - cpu:.3f}"),
-                          flush=True)
+                                     f"engine_cpu={engine_cpu:.3f}"), flush=True)
                 return 0
     finally:
         if keyboard is not None:            # the terminal as it was
@@ -270,6 +269,12 @@ def _shared_event(message: dict) -> int | None:
     return None
 
 
+def _engine_stopped(doing: str) -> int:
+    """Say that the engine went away while ``doing`` (with where its log is): exit status 1."""
+    eprint(f"synth: error: the engine stopped while {doing} (its log: {log_path()})")
+    return 1
+
+
 def stream_through_engine(args: argparse.Namespace) -> int | None:
     """``synth render -o - --master limit`` streamed by a running engine; the exit status, or None.
 
@@ -293,15 +298,12 @@ def stream_through_engine(args: argparse.Namespace) -> int | None:
         while True:
             message = line.recv()
             if message is None:
-                eprint(f"synth: error: the engine stopped while rendering (its log: {log_path()})")
-                return 1
+                return _engine_stopped("rendering")
             event = message.get("event")
             if event == "data":
                 data = line.recv_bytes(message["bytes"])
                 if data is None:
-                    eprint("synth: error: the engine stopped while rendering "
-                           f"(its log: {log_path()})")
-                    return 1
+                    return _engine_stopped("rendering")
                 out.write(data)
                 out.flush()
             elif event in _SHARED_EVENTS:
