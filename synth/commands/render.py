@@ -13,7 +13,7 @@ from .. import presets as _presets  # noqa: F401  (registers the preset table in
 from ..patch import get_preset
 from ..render import DEFAULT_CHUNK, MasterSettings, render_to_file
 from ._common import Progress, default_output, eprint, input_files, load_input
-from ._options import add_master_option, add_render_options, bar_range  # noqa: F401 (used by batch, watch)
+from ._options import add_master_option, add_render_options, bar_range  # noqa: F401 (batch)
 
 if TYPE_CHECKING:
     import argparse

@@ -39,7 +39,7 @@ ALWAYS = (".scl", ".kbm")
 def register(sub: argparse._SubParsersAction) -> None:
     import argparse
 
-    from .render import add_master_option, add_render_options
+    from ._options import add_master_option, add_render_options
 
     p = sub.add_parser("watch", help="re-render (and play) whenever the file changes",
                        description="Watch INPUT, its arrangement source and the samples it "
