@@ -848,7 +848,7 @@ def _mode4(stored, clock, step, n, sr, loop, state, gain=1.0, envelope=None, sos
     """Band-limited Mode-4 playback of ``n`` samples at the clock ``clock`` held ``step``
     samples a value (:func:`_clock_steps`), times ``gain`` and ``envelope``, through ``sos``
     (the voice's two sections, or None) from ``zi``: ``(samples, PlayState, zi after)``
-    (:func:`_play_steps`)."""
+    (:func:`_play_steps`; zi None without a filter)."""
     if n == 0:                                        # nothing played: the note-on still to come
         return np.zeros(0), PlayState(0.0, 0.0, None) if state is None else state, zi
     blep = None if state is None else state.blep
@@ -857,29 +857,32 @@ def _mode4(stored, clock, step, n, sr, loop, state, gain=1.0, envelope=None, sos
                                                                            blep.history.copy())
     y = np.empty(n)
     start, end = (0, 0) if loop is None else (int(loop[0]), int(loop[1]))
-    env = _NO_ENVELOPE if envelope is None else np.ascontiguousarray(envelope, dtype=np.float64)
-    if sos is None:
-        sos, zi = _NO_FILTER, np.zeros((0, 2))
-    else:
-        zi = np.zeros((sos.shape[0], 2)) if zi is None else np.array(zi, dtype=np.float64)
+    env, sections, z = _vca_arguments(envelope, sos, zi)
     pos_out, last_pos = _play_steps(
         np.ascontiguousarray(stored, dtype=np.float64), start, end, clock, int(step), float(sr),
         0.0 if state is None else float(state.pos),
         0.0 if state is None else float(state.prev_pos), blep is None, history, carry,
-        *_step_residual_rows(), float(gain), env, sos, zi, y)
-    return y, PlayState(pos_out, last_pos, BlepState(carry, history)), zi
+        *_step_residual_rows(), float(gain), env, sections, z, y)
+    return y, PlayState(pos_out, last_pos, BlepState(carry, history)), None if sos is None else z
 
 
 def _vca_and_filter(y, gain, envelope, sos, zi):
     """``y`` times ``gain`` and ``envelope`` (None: 1), through ``sos`` (the voice's two
-    sections, or None: no filter) from ``zi`` (None: at rest), in place: ``(y, zi after)``."""
+    sections, or None: no filter) from ``zi`` (None: at rest), in place: ``(y, zi after)``
+    (zi None without a filter)."""
+    env, sections, z = _vca_arguments(envelope, sos, zi)
+    _vca(y, float(gain), env, sections, z)
+    return y, None if sos is None else z
+
+
+def _vca_arguments(envelope, sos, zi):
+    """The VCA and filter arguments of :func:`_vca` and :func:`_play_steps`: ``(envelope``
+    (None: empty), ``sos`` (None: no sections), ``zi`` (None: at rest; a copy, which the
+    kernel updates)``)``."""
     env = _NO_ENVELOPE if envelope is None else np.ascontiguousarray(envelope, dtype=np.float64)
     if sos is None:
-        _vca(y, float(gain), env, _NO_FILTER, np.zeros((0, 2)))
-        return y, None
-    zi = np.zeros((sos.shape[0], 2)) if zi is None else np.array(zi, dtype=np.float64)
-    _vca(y, float(gain), env, sos, zi)
-    return y, zi
+        return env, _NO_FILTER, np.zeros((0, 2))
+    return env, sos, np.zeros((sos.shape[0], 2)) if zi is None else np.array(zi, dtype=np.float64)
 
 
 @kernel
@@ -1584,8 +1587,6 @@ def voice(waveform: ArrayLike, freq: ArrayLike, *, sr: float, n: int | None = No
         y, play_state, zi = _mode4(stored, clock, step, count, sr, loop,
                                    None if state is None else state.play, gain=gain,
                                    envelope=envelope, sos=sos, zi=zi)
-        if sos is None:
-            zi = None
     return y, VoiceState(stored, play_state, sos, zi)
 
 
