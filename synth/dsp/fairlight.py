@@ -767,15 +767,9 @@ def play(stored: ArrayLike, clock_hz: ArrayLike, *, sr: float, n: int | None = N
 
 
 def _clock_samples(clock_hz, n) -> np.ndarray:
-    """The clock per output sample, checked finite and positive."""
-    clock = np.asarray(clock_hz, dtype=np.float64)
-    if clock.ndim == 0:
-        if n is None:
-            raise ValueError("n is required when clock_hz is a scalar")
-        clock = np.full(int(n), float(clock))
-    if np.any(clock <= 0) or not np.all(np.isfinite(clock)):
-        raise ValueError(f"clock_hz must be finite and > 0, got minimum {float(np.min(clock))!r}")
-    return clock
+    """The clock per output sample, checked finite and positive (:func:`_clock_steps`)."""
+    clock, _, n = _clock_steps(clock_hz, n)
+    return clock if len(clock) == n else np.full(n, clock[0])     # a scalar: held
 
 
 def _clock_steps(clock_hz, n, step: int = 1) -> tuple[np.ndarray, int, int]:
