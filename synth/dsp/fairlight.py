@@ -540,14 +540,12 @@ def _counter_run(level, up, t0, full_samples, until, full_sweep, times, counts, 
     tests/fairlight_oracle.py).
     """
     unit = full_samples / full_sweep
-    elapsed = 0.0
-    first = True
+    elapsed = 0.0                       # 0.0 + the first duration is it, as in cumsum
     count = level
     while (count < 255) if up else (count > 0):
         source = (255 - count) if up else count
         duration = 64.0 / (((source >> 2) & 0x3C) | 0x03)
-        elapsed = duration * unit if first else elapsed + duration * unit
-        first = False
+        elapsed += duration * unit
         time = t0 + elapsed
         if not time < until:                          # the times rise: the rest are later
             break
