@@ -30,7 +30,6 @@ measurement with a curve.
 
 from __future__ import annotations
 
-import functools
 import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
@@ -464,20 +463,11 @@ class ParamCurve:
             k = min(int(t * n + 1e-9), n - 1)
             v = self.values[k]
         else:
-            v = self._mapped.get(t)
-            if v is None:
-                xs = np.linspace(0.0, 1.0, len(self.values))
-                v = self._mapped[t] = float(np.interp(t, xs, np.asarray(self.values,
-                                                                        dtype=np.float64)))
+            xs = np.linspace(0.0, 1.0, len(self.values))
+            v = float(np.interp(t, xs, np.asarray(self.values, dtype=np.float64)))
         if isinstance(v, Choice):
             return v, ("c", id(v), (bar - 1) // v.every if v.every else 0)
         return v, ("v", repr(v))
-
-    @functools.cached_property
-    def _mapped(self) -> dict[float, float]:
-        """The linear mapping's value per tension asked (a step asks for every bar, and
-        the tension is quantised: a few values)."""
-        return {}
 
     def candidates(self) -> list:
         """Every plain value this curve can produce (for validation)."""
