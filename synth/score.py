@@ -335,6 +335,13 @@ class Part:
         """Onsets of the notes in beats, ``(len(notes),)`` float64, read-only (once per part)."""
         return _onsets(self.notes)
 
+    def __getstate__(self) -> dict:
+        # pickled (the score cache, worker processes) without the onsets: they are derived,
+        # and an unpickled array would come back writable; made again, read-only, if asked
+        state = dict(self.__dict__)
+        state.pop("starts", None)
+        return state
+
     def with_notes(self, notes: Iterable[Note], *, like: "Part | None" = None,
                    changed: "Sequence[int] | None" = None) -> "Part":
         """A copy of this part holding ``notes`` instead.

@@ -247,3 +247,16 @@ def test_bar_start_is_the_float_of_the_exact_bar_lengths():
         want = anchors[i] + float((bar - firsts[i]) * lengths[i])
         assert m.bar_start(bar) == want and type(m.bar_start(bar)) is float, bar
         assert m.bar_at(m.bar_start(bar) + 0.01) == bar
+
+
+def test_a_pickled_part_keeps_its_onsets_read_only():
+    # the score cache pickles parts: their onsets are made again, read-only, not stored
+    import copy
+    import pickle
+    part = _chordal_part(np.random.default_rng(5), 100)
+    assert part.starts.flags.writeable is False
+    for back in (pickle.loads(pickle.dumps(part)), copy.deepcopy(part)):
+        assert back == part and "starts" not in back.__dict__
+        assert back.starts.flags.writeable is False
+        assert np.array_equal(back.starts, part.starts)
+        assert back.with_notes(back.notes[:-1]).notes == part.notes[:-1]
