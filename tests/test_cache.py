@@ -132,6 +132,37 @@ def test_entry_under_the_wrong_name_is_not_trusted(tmp_path, cache):
     assert load(path, seed=8, cache=True) == b != a
 
 
+def test_entries_kept_in_memory_are_used_while_their_files_are_unchanged(tmp_path, cache,
+                                                                        monkeypatch):
+    # keep_in_memory (the engine's): a hit in memory is the very score, without the disk
+    monkeypatch.setattr(synth.cache, "_MEMORY", {})
+    monkeypatch.setattr(synth.cache, "_MEMORY_SIZE", 0)
+    synth.cache.keep_in_memory(2)
+    path = write(tmp_path)
+    first = load(path, cache=True)
+    other = load(path, seed=8, cache=True)
+    for name in entries(cache):
+        os.unlink(cache / name)                 # only the memory can answer now
+    calls = []
+    real = synth.arrangement.arrange
+    monkeypatch.setattr(synth.arrangement, "arrange",
+                        lambda *a, **k: calls.append(1) or real(*a, **k))
+    assert load(path, cache=True) is first and load(path, seed=8, cache=True) is other
+    assert calls == []
+    ninth = load(path, seed=9, cache=True)      # a third entry: the least recently used goes
+    assert calls == [1] and len(synth.cache._MEMORY) == 2
+    assert load(path, seed=8, cache=True) is other and calls == [1]
+    assert load(path, cache=True) is not first and calls == [1, 1]
+    # a source edited: the kept score is not used
+    source = tmp_path / "sources" / "ground.toml"
+    source.write_text(SOURCE.replace('[11,1,"E3",70]', '[11,1,"G3",70]'))
+    after = load(path, seed=9, cache=True)
+    assert calls == [1, 1, 1] and notes(after) != notes(ninth)
+    assert after == load(path, seed=9)          # the plain load of the edited files
+    synth.cache.keep_in_memory(0)
+    assert synth.cache._MEMORY == {}
+
+
 def test_disabled_by_environment_and_by_option(tmp_path, cache, monkeypatch, capsys):
     path = write(tmp_path)
     monkeypatch.setenv("SYNTH_NO_CACHE", "1")
