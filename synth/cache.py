@@ -205,6 +205,11 @@ def keep_in_memory(entries: int) -> None:
     """
     global _MEMORY_SIZE
     _MEMORY_SIZE = max(0, int(entries))
+    _trim()
+
+
+def _trim() -> None:
+    """Drop the least recently used entries over :func:`keep_in_memory`'s number."""
     while len(_MEMORY) > _MEMORY_SIZE:
         del _MEMORY[next(iter(_MEMORY))]
 
@@ -213,8 +218,7 @@ def _remember(key: str, entry: dict) -> None:
     if _MEMORY_SIZE:
         _MEMORY.pop(key, None)
         _MEMORY[key] = entry
-        while len(_MEMORY) > _MEMORY_SIZE:
-            del _MEMORY[next(iter(_MEMORY))]
+        _trim()
 
 
 def _from_memory(key: str) -> dict | None:
