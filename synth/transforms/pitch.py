@@ -16,7 +16,7 @@ from ..errors import ScoreError, TransformError
 from ..score import Note, Part, Score
 from ..tuning import load_tuning
 from ..units import PITCH_CLASSES
-from .base import (Param, Selection, add_generated, fit_pitch, map_parts, note_starts,
+from .base import (Param, Selection, add_generated, fit_pitch, map_parts,
                    onset_groups, register, voiced_like)
 
 if TYPE_CHECKING:

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..errors import SynthWarning, TransformError
 from ..score import Note, Part, Score
-from .base import (Param, Selection, add_generated, fit_pitch, map_parts, note_starts,
+from .base import (Param, Selection, add_generated, fit_pitch, map_parts,
                    onset_groups, register, voiced_like)
 
 if TYPE_CHECKING:
