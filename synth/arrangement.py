@@ -455,12 +455,12 @@ def apply_curves(st: Step, score: Score, per_bar: Any, tension: Any = None, *, s
     known: dict[tuple, tuple] = {}
     for b in range(first, last + 1):
         vals, keys = {}, []
+        t, name, hold = bar_t(b), names[min(b, len(names)) - 1], held[min(b, len(held)) - 1]
         for param, pc in st.curves.items():
-            t, name, hold = bar_t(b), names[min(b, len(names)) - 1], held[min(b, len(held)) - 1]
             found = known.get((param, t, name, hold))
             if found is None:
                 found = pc.value_key(t, name, b, hold)
-                if pc.kind != "choose" and not isinstance(found[0], Choice):
+                if not isinstance(found[0], Choice):        # (a "choose" curve's value is one)
                     known[(param, t, name, hold)] = found
             v, k = found
             vals[param] = v
