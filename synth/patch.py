@@ -541,8 +541,11 @@ def _builtin_presets() -> dict[str, Patch]:
     if not _BUILTINS_ASKED:
         import importlib
 
-        _BUILTINS_ASKED = True
+        # marked after the import: a thread asking meanwhile waits for the import (its
+        # module lock) instead of reading a half-filled table, and a failed import is
+        # raised again at the next lookup instead of turning into "unknown preset"
         importlib.import_module(__name__.rpartition(".")[0] + ".presets")
+        _BUILTINS_ASKED = True
     return PRESETS
 
 

@@ -167,3 +167,16 @@ def test_the_patch_module_alone_knows_the_presets():
     assert run.returncode == 0, run.stderr
     count, name, cutoff = run.stdout.split()
     assert int(count) >= 40 and name == "pad" and float(cutoff) == 900.0
+
+
+def test_a_failed_import_of_the_preset_table_is_not_an_unknown_preset(monkeypatch):
+    import sys
+
+    import synth.patch as patch
+
+    monkeypatch.setattr(patch, "PRESETS", {})
+    monkeypatch.setattr(patch, "_BUILTINS_ASKED", False)
+    monkeypatch.setitem(sys.modules, "synth.presets", None)     # its import fails
+    for _ in range(2):                  # the second lookup too: the import's error, again
+        with pytest.raises(ImportError, match="synth.presets"):
+            patch.get_preset("pad")
